@@ -1,0 +1,168 @@
+//! The checked, span-free model the renderers consume. Every value here has passed validation:
+//! it is safe to put into a path, a shell word, a YAML scalar or a Dockerfile line as is.
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Manifest {
+    /// How generated-file headers name the manifest (a path relative to the output directory).
+    pub source_name: String,
+    pub registry: Registry,
+    pub mirrors: Mirrors,
+    pub actions: Actions,
+    pub check_workflow: Option<CheckWorkflow>,
+    pub apps: Vec<App>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Registry {
+    pub host: String,
+    pub namespace: String,
+    pub username_secret: String,
+    pub password_secret: String,
+}
+
+/// Download sources. `None` means the official default (no URL written for PyPI, apt, conda).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Mirrors {
+    pub pypi: Option<String>,
+    /// Base URL; the index for one app is `<base>/<cu118|cpu|...>`.
+    pub pytorch: Option<String>,
+    pub apt: Option<String>,
+    pub conda: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ActionRef {
+    /// What goes after `uses:`.
+    pub uses: String,
+    /// Trailing comment naming the release of a SHA pin, if any.
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Actions {
+    pub checkout: ActionRef,
+    pub setup_qemu: ActionRef,
+    pub setup_buildx: ActionRef,
+    pub login: ActionRef,
+    pub metadata: ActionRef,
+    pub build_push: ActionRef,
+    pub cache: ActionRef,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckWorkflow {
+    /// The jcx version the drift-check workflow installs.
+    pub jcx_version: String,
+    /// Where `cargo install` fetches jcx from.
+    pub repository: String,
+}
+
+/// A parsed image reference: `registry/path/name:tag@digest`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ImageRef {
+    pub registry: String,
+    /// Everything between the registry and the last component (`jupyter`), may be empty.
+    pub namespace: String,
+    /// The last path component (`scipy-notebook`).
+    pub name: String,
+    pub tag: String,
+    pub digest: Option<String>,
+}
+
+impl ImageRef {
+    /// The reference as written back: `quay.io/jupyter/scipy-notebook:python-3.11[@sha256:...]`.
+    pub fn full(&self) -> String {
+        let mut s = self.registry.clone();
+        if !self.namespace.is_empty() {
+            s.push('/');
+            s.push_str(&self.namespace);
+        }
+        s.push('/');
+        s.push_str(&self.name);
+        s.push(':');
+        s.push_str(&self.tag);
+        if let Some(d) = &self.digest {
+            s.push('@');
+            s.push_str(d);
+        }
+        s
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", content = "version", rename_all = "lowercase")]
+pub enum TorchIndex {
+    /// CUDA wheels: the index tag, such as `cu118`.
+    Cuda(String),
+    Cpu,
+}
+
+impl TorchIndex {
+    /// The directory name on the PyTorch wheel index: `cu118`, `cpu`.
+    pub fn tag(&self) -> &str {
+        match self {
+            TorchIndex::Cuda(t) => t,
+            TorchIndex::Cpu => "cpu",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Torch {
+    pub index: TorchIndex,
+    /// The human form, `11.8` or `cpu`.
+    pub cuda: String,
+    /// `torch==2.2.1`, `torchvision==0.17.1`, ... in canonical PEP 508 form.
+    pub requirements: Vec<String>,
+    /// True when a requirement is not pinned with `==` (hadolint DL3013 must then be waived).
+    pub unpinned: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CodeServer {
+    pub version: String,
+    pub extensions: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DockerfileBlock {
+    pub as_root: bool,
+    pub lines: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct App {
+    pub name: String,
+    pub description: Option<String>,
+    pub base: ImageRef,
+    pub python: Option<String>,
+    /// `registry/namespace/name` of the pushed image, without tag.
+    pub image: String,
+    pub torch: Option<Torch>,
+    pub apt: Vec<String>,
+    pub mamba: Vec<String>,
+    pub code_server: Option<CodeServer>,
+    /// General pip requirements (never torch, torchvision, torchaudio of a CUDA app), canonical form.
+    pub pip: Vec<String>,
+    pub env: Vec<(String, String)>,
+    pub branches: Vec<String>,
+    pub runs_on: Vec<String>,
+    pub platforms: Vec<String>,
+    pub dockerfile: Vec<DockerfileBlock>,
+    pub free_disk_space: bool,
+    pub timeout_minutes: u32,
+}
+
+impl App {
+    pub fn dockerfile_path(&self) -> String {
+        format!("src/{}/Dockerfile", self.name)
+    }
+    pub fn workflow_path(&self) -> String {
+        format!(".github/workflows/build-push-{}.yaml", self.name)
+    }
+    pub fn self_hosted(&self) -> bool {
+        self.runs_on.iter().any(|l| l == "self-hosted")
+    }
+}

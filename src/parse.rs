@@ -1,0 +1,801 @@
+//! KDL document -> raw, still spanned, Option-heavy structs. This stage knows the *shape* of the
+//! language (which nodes exist, their arguments, properties and children, and their KDL types)
+//! and reports every deviation; it does not judge values (that is `validate`).
+
+use kdl::{KdlDocument, KdlEntry, KdlNode, KdlValue};
+use miette::SourceSpan;
+
+use crate::error::{Code, Problem};
+
+/// A value and the place in the manifest it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sp<T> {
+    pub v: T,
+    pub span: SourceSpan,
+}
+
+impl<T> Sp<T> {
+    pub fn new(v: T, span: SourceSpan) -> Self {
+        Sp { v, span }
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct RawManifest {
+    pub version: Option<Sp<i128>>,
+    pub registry: Option<RawRegistry>,
+    pub defaults: Option<RawSettings>,
+    pub mirrors: RawMirrors,
+    pub actions: Vec<(Sp<String>, Sp<String>, Option<Sp<String>>)>,
+    pub check_workflow: Option<RawCheckWorkflow>,
+    pub apps: Vec<RawApp>,
+}
+
+#[derive(Debug)]
+pub struct RawRegistry {
+    pub span: SourceSpan,
+    pub host: Sp<String>,
+    pub namespace: Option<Sp<String>>,
+    pub username_secret: Option<Sp<String>>,
+    pub password_secret: Option<Sp<String>>,
+}
+
+#[derive(Debug, Default)]
+pub struct RawMirrors {
+    pub pypi: Option<Sp<String>>,
+    pub pytorch: Option<Sp<String>>,
+    pub apt: Option<Sp<String>>,
+    pub conda: Option<Sp<String>>,
+}
+
+#[derive(Debug)]
+pub struct RawCheckWorkflow {
+    pub span: SourceSpan,
+    pub jcx_version: Option<Sp<String>>,
+    pub repository: Option<Sp<String>>,
+}
+
+#[derive(Debug)]
+pub struct RawApp {
+    pub span: SourceSpan,
+    pub name: Sp<String>,
+    pub extends: Option<Sp<String>>,
+    pub settings: RawSettings,
+}
+
+/// Settings shared by `defaults` and `app` blocks. `None`/empty means "not given here".
+#[derive(Debug, Default, Clone)]
+pub struct RawSettings {
+    pub description: Option<Sp<String>>,
+    pub base: Option<Sp<String>>,
+    pub python: Option<Sp<String>>,
+    pub image_name: Option<Sp<String>>,
+    pub image_suffix: Option<Sp<String>>,
+    pub cuda: Option<Sp<String>>,
+    pub apt: Vec<Sp<String>>,
+    pub mamba: Vec<Sp<String>>,
+    pub code_server: Option<RawCodeServer>,
+    pub pip: Vec<RawPip>,
+    pub env: Vec<(Sp<String>, Sp<String>)>,
+    pub branches: Option<Vec<Sp<String>>>,
+    pub runs_on: Option<Vec<Sp<String>>>,
+    pub platforms: Option<Vec<Sp<String>>>,
+    pub dockerfile: Vec<RawDockerfile>,
+    pub free_disk_space: Option<Sp<bool>>,
+    pub timeout_minutes: Option<Sp<i128>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RawCodeServer {
+    pub span: SourceSpan,
+    pub version: Option<Sp<String>>,
+    pub extensions: Vec<Sp<String>>,
+}
+
+/// One pip requirement as written: `- "spec"`, `name "version"` or a bare `name`.
+#[derive(Debug, Clone)]
+pub struct RawPip {
+    pub span: SourceSpan,
+    /// The PEP 508 text jcx will parse (for `name "1.0"` this is `name==1.0`).
+    pub text: Sp<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RawDockerfile {
+    pub span: SourceSpan,
+    pub text: Sp<String>,
+    pub as_root: bool,
+}
+
+pub const TOP_NODES: &[&str] = &[
+    "manifest-version",
+    "registry",
+    "defaults",
+    "mirrors",
+    "actions",
+    "check-workflow",
+    "app",
+];
+
+pub const SETTING_NODES: &[&str] = &[
+    "description",
+    "base",
+    "python",
+    "image-name",
+    "image-suffix",
+    "cuda",
+    "apt",
+    "mamba",
+    "code-server",
+    "pip",
+    "env",
+    "branches",
+    "runs-on",
+    "platforms",
+    "dockerfile",
+    "free-disk-space",
+    "timeout-minutes",
+];
+
+/// Settings that only make sense on one app, not in `defaults`.
+const APP_ONLY: &[&str] = &["description", "image-name", "image-suffix"];
+
+pub const MIRROR_NODES: &[&str] = &["pypi", "pytorch", "apt", "conda"];
+pub const ACTION_KEYS: &[&str] = &[
+    "checkout",
+    "setup-qemu",
+    "setup-buildx",
+    "login",
+    "metadata",
+    "build-push",
+    "cache",
+];
+
+/// "did you mean `x`?" for a misspelt name, when one candidate is close enough.
+pub fn did_you_mean(word: &str, candidates: &[&str]) -> Option<String> {
+    candidates
+        .iter()
+        .map(|c| (strsim::levenshtein(word, c), *c))
+        .filter(|(d, _)| *d < 3 && *d < word.len().max(1))
+        .min()
+        .map(|(_, c)| format!("did you mean `{c}`?"))
+}
+
+fn one_of(candidates: &[&str]) -> String {
+    let list: Vec<String> = candidates.iter().map(|c| format!("`{c}`")).collect();
+    format!("expected one of {}", list.join(", "))
+}
+
+fn unknown_help(word: &str, candidates: &[&str]) -> String {
+    did_you_mean(word, candidates).unwrap_or_else(|| one_of(candidates))
+}
+
+fn type_name(v: &KdlValue) -> &'static str {
+    match v {
+        KdlValue::String(_) => "a string",
+        KdlValue::Integer(_) => "an integer",
+        KdlValue::Float(_) => "a number",
+        KdlValue::Bool(_) => "a boolean",
+        KdlValue::Null => "#null",
+    }
+}
+
+fn name_span(node: &KdlNode) -> SourceSpan {
+    node.name().span()
+}
+
+/// Walks one node's entries, handing out arguments and properties and reporting what is left.
+struct Entries<'a> {
+    node: &'a KdlNode,
+    args: Vec<&'a KdlEntry>,
+    props: Vec<(&'a str, &'a KdlEntry)>,
+}
+
+impl<'a> Entries<'a> {
+    fn new(node: &'a KdlNode, problems: &mut Vec<Problem>) -> Self {
+        let mut args = Vec::new();
+        let mut props: Vec<(&'a str, &'a KdlEntry)> = Vec::new();
+        for e in node.entries() {
+            if let Some(ty) = e.ty() {
+                problems.push(
+                    Problem::error(
+                        Code::WrongType,
+                        ty.span(),
+                        format!("type annotations are not used in jcx manifests (`({})`)", ty.value()),
+                    )
+                    .label("remove this annotation"),
+                );
+            }
+            match e.name() {
+                Some(n) => {
+                    if let Some((_, first)) = props.iter().find(|(k, _)| *k == n.value()) {
+                        problems.push(
+                            Problem::error(
+                                Code::Duplicate,
+                                e.span(),
+                                format!("property `{}` is given twice", n.value()),
+                            )
+                            .label("given again here")
+                            .also(first.span(), "first given here")
+                            .help("keep one of them"),
+                        );
+                    } else {
+                        props.push((n.value(), e));
+                    }
+                }
+                None => args.push(e),
+            }
+        }
+        Entries { node, args, props }
+    }
+
+    fn node_name(&self) -> &str {
+        self.node.name().value()
+    }
+
+    fn prop(&mut self, key: &str) -> Option<&'a KdlEntry> {
+        let i = self.props.iter().position(|(k, _)| *k == key)?;
+        Some(self.props.remove(i).1)
+    }
+
+    fn prop_string(&mut self, key: &str, problems: &mut Vec<Problem>) -> Option<Sp<String>> {
+        let e = self.prop(key)?;
+        string_of(e, &format!("property `{key}`"), problems)
+    }
+
+    /// Exactly one string argument.
+    fn one_string(&mut self, what: &str, problems: &mut Vec<Problem>) -> Option<Sp<String>> {
+        if self.args.is_empty() {
+            problems.push(
+                Problem::error(
+                    Code::MissingArgument,
+                    self.node.span(),
+                    format!("`{}` needs {what}", self.node_name()),
+                )
+                .label(format!("add {what} here")),
+            );
+            return None;
+        }
+        let e = self.args.remove(0);
+        string_of(e, &format!("`{}`", self.node_name()), problems)
+    }
+
+    /// One or more string arguments.
+    fn strings(
+        &mut self,
+        what: &str,
+        at_least_one: bool,
+        problems: &mut Vec<Problem>,
+    ) -> Vec<Sp<String>> {
+        if self.args.is_empty() && at_least_one {
+            problems.push(
+                Problem::error(
+                    Code::MissingArgument,
+                    self.node.span(),
+                    format!("`{}` needs at least one {what}", self.node_name()),
+                )
+                .label("nothing listed here"),
+            );
+        }
+        let name = format!("`{}`", self.node_name());
+        std::mem::take(&mut self.args)
+            .into_iter()
+            .filter_map(|e| string_of(e, &name, problems))
+            .collect()
+    }
+
+    /// Reports every argument and property nobody asked for.
+    fn finish(self, allowed_props: &[&str], problems: &mut Vec<Problem>) {
+        let node_name = self.node.name().value().to_string();
+        for e in self.args {
+            problems.push(
+                Problem::error(
+                    Code::UnexpectedArgument,
+                    e.span(),
+                    format!("unexpected argument to `{node_name}`"),
+                )
+                .label("not expected here")
+                .help(format!("`{node_name}` takes no further arguments; remove this one")),
+            );
+        }
+        for (key, e) in self.props {
+            let help = if allowed_props.is_empty() {
+                format!("`{node_name}` takes no properties")
+            } else {
+                unknown_help(key, allowed_props)
+            };
+            problems.push(
+                Problem::error(
+                    Code::UnknownProperty,
+                    e.span(),
+                    format!("unknown property `{key}` on `{node_name}`"),
+                )
+                .label("unknown property")
+                .help(help),
+            );
+        }
+    }
+}
+
+fn string_of(e: &KdlEntry, what: &str, problems: &mut Vec<Problem>) -> Option<Sp<String>> {
+    match e.value() {
+        KdlValue::String(s) => Some(Sp::new(s.clone(), e.span())),
+        other => {
+            let text = e.to_string();
+            let text = text.trim();
+            let help = match other {
+                KdlValue::Float(_) | KdlValue::Integer(_) => {
+                    format!("write it as a string: \"{}\" (numbers lose trailing zeros)", text)
+                }
+                _ => "write it as a quoted string".to_string(),
+            };
+            problems.push(
+                Problem::error(
+                    Code::WrongType,
+                    e.span(),
+                    format!("{what} expects a string, not {}", type_name(other)),
+                )
+                .label(format!("{} here", type_name(other)))
+                .help(help),
+            );
+            None
+        }
+    }
+}
+
+fn no_children(node: &KdlNode, problems: &mut Vec<Problem>) {
+    if let Some(children) = node.children() {
+        problems.push(
+            Problem::error(
+                Code::UnexpectedChildren,
+                children.span(),
+                format!("`{}` does not take a children block", node.name().value()),
+            )
+            .label("unexpected block")
+            .help("remove the `{ ... }` block"),
+        );
+    }
+}
+
+fn children<'a>(node: &'a KdlNode, problems: &mut Vec<Problem>) -> Option<&'a KdlDocument> {
+    match node.children() {
+        Some(c) => Some(c),
+        None => {
+            problems.push(
+                Problem::error(
+                    Code::MissingChildren,
+                    node.span(),
+                    format!("`{}` needs a `{{ ... }}` block", node.name().value()),
+                )
+                .label("block missing"),
+            );
+            None
+        }
+    }
+}
+
+fn set_once<T>(slot: &mut Option<T>, value: Option<T>, node: &KdlNode, first: &mut Vec<(String, SourceSpan)>, problems: &mut Vec<Problem>) {
+    let name = node.name().value().to_string();
+    if let Some((_, first_span)) = first.iter().find(|(n, _)| *n == name) {
+        problems.push(
+            Problem::error(
+                Code::Duplicate,
+                name_span(node),
+                format!("`{name}` is given twice in the same block"),
+            )
+            .label("given again here")
+            .also(*first_span, "first given here")
+            .help("keep one of them (lists can be written as several arguments on one node)"),
+        );
+        return;
+    }
+    first.push((name, name_span(node)));
+    if value.is_some() {
+        *slot = value;
+    }
+}
+
+pub fn parse(doc: &KdlDocument, problems: &mut Vec<Problem>) -> RawManifest {
+    let mut m = RawManifest::default();
+    let mut seen: Vec<(String, SourceSpan)> = Vec::new();
+    for node in doc.nodes() {
+        let name = node.name().value();
+        match name {
+            "manifest-version" => {
+                let mut en = Entries::new(node, problems);
+                let v = match en.args.first().copied() {
+                    None => {
+                        problems.push(
+                            Problem::error(Code::MissingArgument, node.span(), "`manifest-version` needs a number")
+                                .help("write `manifest-version 1`"),
+                        );
+                        None
+                    }
+                    Some(e) => {
+                        en.args.remove(0);
+                        match e.value() {
+                            KdlValue::Integer(i) => Some(Sp::new(*i, e.span())),
+                            other => {
+                                problems.push(
+                                    Problem::error(
+                                        Code::WrongType,
+                                        e.span(),
+                                        format!("`manifest-version` expects an integer, not {}", type_name(other)),
+                                    )
+                                    .help("write `manifest-version 1`"),
+                                );
+                                None
+                            }
+                        }
+                    }
+                };
+                en.finish(&[], problems);
+                no_children(node, problems);
+                set_once(&mut m.version, v, node, &mut seen, problems);
+            }
+            "registry" => {
+                let mut en = Entries::new(node, problems);
+                let host = en.one_string("a registry host, such as \"ghcr.io\"", problems);
+                let namespace = en.prop_string("namespace", problems);
+                let username_secret = en.prop_string("username-secret", problems);
+                let password_secret = en.prop_string("password-secret", problems);
+                en.finish(&["namespace", "username-secret", "password-secret"], problems);
+                no_children(node, problems);
+                let r = host.map(|host| RawRegistry {
+                    span: node.span(),
+                    host,
+                    namespace,
+                    username_secret,
+                    password_secret,
+                });
+                set_once(&mut m.registry, r, node, &mut seen, problems);
+            }
+            "defaults" => {
+                let en = Entries::new(node, problems);
+                en.finish(&[], problems);
+                let s = children(node, problems).map(|c| parse_settings(c, false, problems));
+                set_once(&mut m.defaults, s, node, &mut seen, problems);
+            }
+            "mirrors" => {
+                let en = Entries::new(node, problems);
+                en.finish(&[], problems);
+                let mut mirrors = RawMirrors::default();
+                if let Some(c) = children(node, problems) {
+                    let mut seen_m = Vec::new();
+                    for child in c.nodes() {
+                        let slot = match child.name().value() {
+                            "pypi" => &mut mirrors.pypi,
+                            "pytorch" => &mut mirrors.pytorch,
+                            "apt" => &mut mirrors.apt,
+                            "conda" => &mut mirrors.conda,
+                            other => {
+                                problems.push(unknown_node(child, other, MIRROR_NODES, "mirrors"));
+                                continue;
+                            }
+                        };
+                        let mut en = Entries::new(child, problems);
+                        let v = en.one_string("a URL", problems);
+                        en.finish(&[], problems);
+                        no_children(child, problems);
+                        set_once(slot, v, child, &mut seen_m, problems);
+                    }
+                }
+                let mut dummy: Option<()> = None;
+                set_once(&mut dummy, Some(()), node, &mut seen, problems);
+                m.mirrors = mirrors;
+            }
+            "actions" => {
+                let en = Entries::new(node, problems);
+                en.finish(&[], problems);
+                if let Some(c) = children(node, problems) {
+                    let mut seen_a: Vec<(String, SourceSpan)> = Vec::new();
+                    for child in c.nodes() {
+                        let key = child.name().value();
+                        if !ACTION_KEYS.contains(&key) {
+                            problems.push(unknown_node(child, key, ACTION_KEYS, "actions"));
+                            continue;
+                        }
+                        let mut en = Entries::new(child, problems);
+                        let v = en.one_string("an action reference such as \"actions/checkout@v5\"", problems);
+                        let comment = en.prop_string("version", problems);
+                        en.finish(&["version"], problems);
+                        no_children(child, problems);
+                        let mut slot = None;
+                        set_once(&mut slot, v, child, &mut seen_a, problems);
+                        if let Some(v) = slot {
+                            m.actions.push((Sp::new(key.to_string(), name_span(child)), v, comment));
+                        }
+                    }
+                }
+                let mut dummy: Option<()> = None;
+                set_once(&mut dummy, Some(()), node, &mut seen, problems);
+            }
+            "check-workflow" => {
+                let mut en = Entries::new(node, problems);
+                let jcx_version = en.prop_string("jcx-version", problems);
+                let repository = en.prop_string("repository", problems);
+                en.finish(&["jcx-version", "repository"], problems);
+                no_children(node, problems);
+                let cw = Some(RawCheckWorkflow { span: node.span(), jcx_version, repository });
+                set_once(&mut m.check_workflow, cw, node, &mut seen, problems);
+            }
+            "app" => {
+                let mut en = Entries::new(node, problems);
+                let app_name = en.one_string("an app name, such as `app jupyter-pytorch {`", problems);
+                let extends = en.prop_string("extends", problems);
+                en.finish(&["extends"], problems);
+                let settings = match node.children() {
+                    Some(c) => parse_settings(c, true, problems),
+                    None => RawSettings::default(),
+                };
+                if let Some(name) = app_name {
+                    m.apps.push(RawApp { span: node.span(), name, extends, settings });
+                }
+            }
+            other => {
+                let mut p = unknown_node(node, other, TOP_NODES, "the top level of the manifest");
+                if SETTING_NODES.contains(&other) {
+                    p = p.help(format!(
+                        "`{other}` is a setting: put it inside `defaults {{ ... }}` or an `app` block"
+                    ));
+                }
+                problems.push(p);
+            }
+        }
+    }
+    m
+}
+
+fn unknown_node(node: &KdlNode, name: &str, allowed: &[&str], place: &str) -> Problem {
+    Problem::error(
+        Code::UnknownNode,
+        name_span(node),
+        format!("unknown node `{name}` in {place}"),
+    )
+    .label("unknown node")
+    .help(unknown_help(name, allowed))
+}
+
+fn parse_settings(doc: &KdlDocument, in_app: bool, problems: &mut Vec<Problem>) -> RawSettings {
+    let mut s = RawSettings::default();
+    let mut seen: Vec<(String, SourceSpan)> = Vec::new();
+    let place = if in_app { "an `app` block" } else { "`defaults`" };
+    for node in doc.nodes() {
+        let name = node.name().value();
+        if !in_app && APP_ONLY.contains(&name) {
+            problems.push(
+                Problem::error(
+                    Code::UnknownNode,
+                    name_span(node),
+                    format!("`{name}` belongs to one app, not to `defaults`"),
+                )
+                .label("not allowed in defaults")
+                .help(format!("move `{name}` into the `app` blocks that need it")),
+            );
+            continue;
+        }
+        match name {
+            "description" | "base" | "python" | "image-name" | "image-suffix" | "cuda" => {
+                let what = match name {
+                    "description" => "a description",
+                    "base" => "a base image reference",
+                    "python" => "a Python version such as \"3.11\"",
+                    "image-name" => "an image name",
+                    "image-suffix" => "an image name suffix",
+                    _ => "a CUDA version such as \"11.8\", or `cpu`",
+                };
+                let mut en = Entries::new(node, problems);
+                let v = en.one_string(what, problems);
+                en.finish(&[], problems);
+                no_children(node, problems);
+                let slot = match name {
+                    "description" => &mut s.description,
+                    "base" => &mut s.base,
+                    "python" => &mut s.python,
+                    "image-name" => &mut s.image_name,
+                    "image-suffix" => &mut s.image_suffix,
+                    _ => &mut s.cuda,
+                };
+                set_once(slot, v, node, &mut seen, problems);
+            }
+            "apt" | "mamba" => {
+                let mut en = Entries::new(node, problems);
+                let v = en.strings("package", true, problems);
+                en.finish(&[], problems);
+                no_children(node, problems);
+                if name == "apt" { s.apt.extend(v) } else { s.mamba.extend(v) }
+            }
+            "branches" | "runs-on" | "platforms" => {
+                let what = match name {
+                    "branches" => "branch pattern",
+                    "runs-on" => "runner label",
+                    _ => "platform",
+                };
+                let mut en = Entries::new(node, problems);
+                let v = en.strings(what, true, problems);
+                en.finish(&[], problems);
+                no_children(node, problems);
+                let slot = match name {
+                    "branches" => &mut s.branches,
+                    "runs-on" => &mut s.runs_on,
+                    _ => &mut s.platforms,
+                };
+                set_once(slot, Some(v), node, &mut seen, problems);
+            }
+            "code-server" => {
+                let mut en = Entries::new(node, problems);
+                let version = if en.args.is_empty() && node.children().is_some() {
+                    None
+                } else {
+                    en.one_string("a code-server version such as \"4.22.1\"", problems)
+                };
+                en.finish(&[], problems);
+                let mut extensions = Vec::new();
+                if let Some(c) = node.children() {
+                    for child in c.nodes() {
+                        if child.name().value() != "extensions" {
+                            problems.push(unknown_node(child, child.name().value(), &["extensions"], "`code-server`"));
+                            continue;
+                        }
+                        let mut en = Entries::new(child, problems);
+                        extensions.extend(en.strings("extension id", true, problems));
+                        en.finish(&[], problems);
+                        no_children(child, problems);
+                    }
+                }
+                let cs = Some(RawCodeServer { span: node.span(), version, extensions });
+                set_once(&mut s.code_server, cs, node, &mut seen, problems);
+            }
+            "pip" => {
+                let en = Entries::new(node, problems);
+                en.finish(&[], problems);
+                if let Some(c) = children(node, problems) {
+                    for child in c.nodes() {
+                        if let Some(p) = parse_pip(child, problems) {
+                            s.pip.push(p);
+                        }
+                    }
+                }
+            }
+            "env" => {
+                let en = Entries::new(node, problems);
+                en.finish(&[], problems);
+                if let Some(c) = children(node, problems) {
+                    for child in c.nodes() {
+                        let mut en = Entries::new(child, problems);
+                        let v = en.one_string("a value", problems);
+                        en.finish(&[], problems);
+                        no_children(child, problems);
+                        if let Some(v) = v {
+                            s.env.push((Sp::new(child.name().value().to_string(), name_span(child)), v));
+                        }
+                    }
+                }
+            }
+            "dockerfile" => {
+                let mut en = Entries::new(node, problems);
+                let text = en.one_string("Dockerfile lines (a raw string such as #\"RUN echo hi\"#)", problems);
+                let user = en.prop_string("user", problems);
+                en.finish(&["user"], problems);
+                no_children(node, problems);
+                let as_root = match &user {
+                    None => false,
+                    Some(u) if u.v == "root" => true,
+                    Some(u) if u.v == "notebook" => false,
+                    Some(u) => {
+                        problems.push(
+                            Problem::error(
+                                Code::InvalidDockerfile,
+                                u.span,
+                                format!("unknown user `{}` for a `dockerfile` block", u.v),
+                            )
+                            .help("expected one of `root`, `notebook` (the default)"),
+                        );
+                        false
+                    }
+                };
+                if let Some(text) = text {
+                    s.dockerfile.push(RawDockerfile { span: node.span(), text, as_root });
+                }
+            }
+            "free-disk-space" => {
+                let mut en = Entries::new(node, problems);
+                let v = match en.args.first().copied() {
+                    Some(e) => {
+                        en.args.remove(0);
+                        match e.value() {
+                            KdlValue::Bool(b) => Some(Sp::new(*b, e.span())),
+                            other => {
+                                problems.push(
+                                    Problem::error(
+                                        Code::WrongType,
+                                        e.span(),
+                                        format!("`free-disk-space` expects #true or #false, not {}", type_name(other)),
+                                    )
+                                    .help("write `free-disk-space #true` or `free-disk-space #false`"),
+                                );
+                                None
+                            }
+                        }
+                    }
+                    None => {
+                        problems.push(
+                            Problem::error(Code::MissingArgument, node.span(), "`free-disk-space` needs #true or #false")
+                                .help("write `free-disk-space #true` or `free-disk-space #false`"),
+                        );
+                        None
+                    }
+                };
+                en.finish(&[], problems);
+                no_children(node, problems);
+                set_once(&mut s.free_disk_space, v, node, &mut seen, problems);
+            }
+            "timeout-minutes" => {
+                let mut en = Entries::new(node, problems);
+                let v = match en.args.first().copied() {
+                    Some(e) => {
+                        en.args.remove(0);
+                        match e.value() {
+                            KdlValue::Integer(i) => Some(Sp::new(*i, e.span())),
+                            other => {
+                                problems.push(
+                                    Problem::error(
+                                        Code::WrongType,
+                                        e.span(),
+                                        format!("`timeout-minutes` expects an integer, not {}", type_name(other)),
+                                    )
+                                    .help("write for example `timeout-minutes 120`"),
+                                );
+                                None
+                            }
+                        }
+                    }
+                    None => {
+                        problems.push(
+                            Problem::error(Code::MissingArgument, node.span(), "`timeout-minutes` needs a number of minutes")
+                                .help("write for example `timeout-minutes 120`"),
+                        );
+                        None
+                    }
+                };
+                en.finish(&[], problems);
+                no_children(node, problems);
+                set_once(&mut s.timeout_minutes, v, node, &mut seen, problems);
+            }
+            other => {
+                let mut p = unknown_node(node, other, SETTING_NODES, place);
+                if other == "app" || other == "registry" || other == "defaults" {
+                    p = p.help(format!("`{other}` belongs at the top level of the manifest"));
+                } else if other == "extends" {
+                    p = p.help("write `extends` as a property: `app NAME extends=OTHER { ... }`");
+                } else if other == "pip-requirement" || other == "requirements" {
+                    p = p.help("pip packages go in a `pip { ... }` block");
+                }
+                problems.push(p);
+            }
+        }
+    }
+    s
+}
+
+fn parse_pip(node: &KdlNode, problems: &mut Vec<Problem>) -> Option<RawPip> {
+    let name = node.name().value();
+    let mut en = Entries::new(node, problems);
+    let pip = if name == "-" {
+        let text = en.one_string("a requirement, such as `- \"transformers==4.28.1\"`", problems)?;
+        RawPip { span: node.span(), text }
+    } else if en.args.is_empty() {
+        RawPip { span: node.span(), text: Sp::new(name.to_string(), name_span(node)) }
+    } else {
+        let version = en.one_string("a version", problems)?;
+        let text = if version.v.starts_with(|c: char| "=<>!~".contains(c)) {
+            format!("{name}{}", version.v)
+        } else {
+            format!("{name}=={}", version.v)
+        };
+        RawPip { span: node.span(), text: Sp::new(text, node.span()) }
+    };
+    en.finish(&[], problems);
+    no_children(node, problems);
+    Some(pip)
+}

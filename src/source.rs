@@ -1,0 +1,96 @@
+//! Reading the manifest: path, bytes, UTF-8. Turns anything that is not a text file into a
+//! one-line error; knows nothing of KDL.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use miette::NamedSource;
+
+use crate::error::{Error, Result};
+
+/// Manifests are small; anything past this is not a manifest (and would only waste memory).
+pub const MAX_MANIFEST_BYTES: u64 = 32 * 1024 * 1024;
+
+/// A manifest's text and the name diagnostics show for it.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// The path as the user gave it.
+    pub path: PathBuf,
+    /// The name shown in diagnostics and generated-file headers (the path as given).
+    pub name: String,
+    pub text: String,
+}
+
+impl Source {
+    pub fn read(path: &Path) -> Result<Self> {
+        let meta = std::fs::metadata(path).map_err(|source| Error::ReadManifest {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        if meta.is_dir() {
+            return Err(Error::ManifestIsDirectory {
+                path: path.to_path_buf(),
+            });
+        }
+        if meta.len() > MAX_MANIFEST_BYTES {
+            return Err(Error::TooLarge {
+                path: path.to_path_buf(),
+                size: meta.len(),
+                limit: MAX_MANIFEST_BYTES,
+            });
+        }
+        let bytes = std::fs::read(path).map_err(|source| Error::ReadManifest {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_bytes(path, bytes)
+    }
+
+    pub fn from_bytes(path: &Path, bytes: Vec<u8>) -> Result<Self> {
+        if bytes.len() as u64 > MAX_MANIFEST_BYTES {
+            return Err(Error::TooLarge {
+                path: path.to_path_buf(),
+                size: bytes.len() as u64,
+                limit: MAX_MANIFEST_BYTES,
+            });
+        }
+        if let Some(pos) = bytes.iter().position(|&b| b == 0) {
+            return Err(Error::NotText {
+                path: path.to_path_buf(),
+                reason: format!("it contains a NUL byte at offset {pos}"),
+            });
+        }
+        let text = String::from_utf8(bytes).map_err(|e| Error::NotText {
+            path: path.to_path_buf(),
+            reason: format!(
+                "it is not UTF-8 (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            ),
+        })?;
+        Ok(Source {
+            path: path.to_path_buf(),
+            name: path.display().to_string(),
+            text,
+        })
+    }
+
+    pub fn named(&self) -> Arc<NamedSource<String>> {
+        Arc::new(NamedSource::new(self.name.clone(), self.text.clone()))
+    }
+
+    /// 1-based line and column of a byte offset, for JSON output and `explain`.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.text.len());
+        let before = &self.text[..floor_char_boundary(&self.text, offset)];
+        let line = before.matches('\n').count() + 1;
+        let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        (line, col)
+    }
+}
+
+fn floor_char_boundary(s: &str, mut i: usize) -> usize {
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
