@@ -113,7 +113,7 @@ fn fold_words(text: &str, indent: usize) -> Vec<String> {
 
 fn action(a: &ActionRef) -> String {
     match &a.comment {
-        Some(c) => format!("{} # {c}", a.uses),
+        Some(c) => format!("{}  # {c}", a.uses),
         None => a.uses.clone(),
     }
 }
