@@ -22,7 +22,7 @@ pub const EXIT_ERROR: u8 = 2;
     name = "jcx",
     version,
     about = "Compile one apps.kdl manifest into the Dockerfiles, requirements and GitHub workflows of a JupyterHub images repository",
-    after_help = "Exit codes: 0 success (or in sync), 1 drift found by `check` or `fmt --check`, 2 invalid manifest or failure.\n\nExample:\n  jcx compile apps.kdl      # writes src/<app>/... and .github/workflows/... next to apps.kdl\n  jcx check apps.kdl        # exit 1 with a diff when the files no longer match"
+    after_help = "Exit codes: 0 success (or in sync), 1 drift found by `check` or `fmt --check`, 2 invalid manifest or failure.\n\nExample:\n  jcx init                  # a commented starter apps.kdl\n  jcx new my-env            # add an app to it\n  jcx compile apps.kdl      # writes src/<app>/... and .github/workflows/... next to apps.kdl\n  jcx check apps.kdl        # exit 1 with a diff when the files no longer match"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -93,6 +93,60 @@ pub enum Command {
         /// How to report drift.
         #[arg(long, value_enum, default_value_t = DriftFormat::Human)]
         format: DriftFormat,
+    },
+    /// Write a commented starter apps.kdl (one CPU app; a CUDA app to uncomment) that compiles as is.
+    #[command(after_help = "Example:\n  jcx init                  # ./apps.kdl\n  jcx init my-images        # my-images/apps.kdl (the directory is created)\n  jcx compile               # then generate the files\n\nNever overwrites an existing apps.kdl (exit 2).")]
+    Init {
+        /// The directory of the images repository [default: the current directory]
+        dir: Option<PathBuf>,
+    },
+    /// Append an app block to the manifest, keeping the rest of the file byte for byte.
+    #[command(after_help = "Example:\n  jcx new my-env                              # a new app on the defaults\n  jcx new my-env-qlora --from my-env          # app my-env-qlora extends=my-env { ... }\n  jcx new gpu --manifest manifests/apps.kdl\n\nThe manifest with the new app must validate (name rules, no duplicate); otherwise nothing is written.\nAn `image-suffix` is added only when the new app would otherwise push the same image as another.")]
+    New {
+        /// The new app's name (lowercase letters, digits, `.`, `_`, `-`; it names a directory and an image).
+        app: String,
+        /// Extend this app (`extends=OTHER`): inherit its settings and add to them.
+        #[arg(long, value_name = "OTHER")]
+        from: Option<String>,
+        /// The manifest [default: apps.kdl in the current directory]
+        #[arg(long, short = 'm', value_name = "PATH")]
+        manifest: Option<PathBuf>,
+    },
+    /// Format the manifest: indentation, spacing, blank lines. Comments and values are kept as written.
+    #[command(after_help = "Example:\n  jcx fmt                   # rewrite apps.kdl in place (only if it changes)\n  jcx fmt --check           # exit 1 with a diff when apps.kdl is not formatted\n\nFour-space indentation by nesting, one space between tokens, no trailing whitespace,\nat most one blank line in a row. The result always parses to the same document.")]
+    Fmt {
+        /// The manifest [default: apps.kdl in the current directory]
+        manifest: Option<PathBuf>,
+        /// Write nothing; exit 1 with a diff when the manifest is not formatted.
+        #[arg(long)]
+        check: bool,
+    },
+    /// One line per app: name, image, base image, CUDA, workflow file.
+    #[command(after_help = "Example:\n  jcx list\n  jcx list manifests/apps.kdl --json | jq -r '.[].image'")]
+    List {
+        /// The manifest [default: apps.kdl in the current directory]
+        manifest: Option<PathBuf>,
+        /// One JSON array, for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+    /// An app's settings after `defaults` and `extends`, each with the line it comes from (or the jcx default).
+    #[command(after_help = "Example:\n  jcx explain jupyter-pytorch-qlora manifests/apps.kdl\n  jcx explain my-env --json")]
+    Explain {
+        /// The app to explain.
+        app: String,
+        /// The manifest [default: apps.kdl in the current directory]
+        manifest: Option<PathBuf>,
+        /// One JSON document, for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a shell completion script.
+    #[command(after_help = "Example:\n  jcx completions bash > ~/.local/share/bash-completion/completions/jcx\n  jcx completions zsh > \"${fpath[1]}/_jcx\"\n  jcx completions fish > ~/.config/fish/completions/jcx.fish")]
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
     },
 }
 
@@ -265,9 +319,101 @@ fn gh_escape_property(s: &str) -> String {
     gh_escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
+fn manifest_or_default(m: Option<PathBuf>) -> PathBuf {
+    m.unwrap_or_else(|| PathBuf::from("apps.kdl"))
+}
+
+/// Loads a manifest for a read-only command (warnings are shown, not fatal).
+fn load_quiet(manifest: &Path) -> Result<crate::Loaded, Error> {
+    let loaded = load(manifest, &default_out(manifest), &mut Timings::default())?;
+    report_warnings(&loaded.warnings, MessageFormat::Human);
+    Ok(loaded)
+}
+
+fn fail(e: &Error) -> u8 {
+    report_error(e, MessageFormat::Human);
+    EXIT_ERROR
+}
+
+fn run_fmt(manifest: &Path, check_only: bool) -> Result<u8, Error> {
+    let source = crate::source::Source::read(manifest)?;
+    let formatted = crate::edit::format_source(&source)?;
+    if formatted == source.text {
+        return Ok(EXIT_OK);
+    }
+    if check_only {
+        print!("{}", crate::write::unified_diff(&source.name, &source.text, &formatted));
+        println!("{} is not formatted; run `jcx fmt {}`", source.name, source.name);
+        return Ok(EXIT_DRIFT);
+    }
+    crate::edit::write_atomic(manifest, formatted.as_bytes())?;
+    println!("formatted {}", source.name);
+    Ok(EXIT_OK)
+}
+
 /// Runs a parsed command line; returns the process exit code.
 pub fn run(cli: Cli) -> u8 {
     match cli.command {
+        Command::Init { dir } => {
+            let dir = dir.unwrap_or_default();
+            match crate::edit::init(&dir) {
+                Ok(path) => {
+                    let shown = path.display();
+                    println!("wrote {shown}");
+                    println!("next: edit it, then `jcx compile {shown}` and commit the manifest with the generated files");
+                    EXIT_OK
+                }
+                Err(e) => fail(&e),
+            }
+        }
+        Command::New { app, from, manifest } => {
+            let manifest = manifest_or_default(manifest);
+            match crate::edit::new_app(&manifest, &app, from.as_deref()) {
+                Ok(added) => {
+                    print!("added to {}:\n{}", added.path.display(), added.block.trim_start_matches('\n'));
+                    println!("next: fill it in, then `jcx compile {}`", added.path.display());
+                    EXIT_OK
+                }
+                Err(e) => {
+                    eprintln!("jcx new: the manifest with app `{app}` would not be valid; nothing was written");
+                    fail(&e)
+                }
+            }
+        }
+        Command::Fmt { manifest, check } => match run_fmt(&manifest_or_default(manifest), check) {
+            Ok(code) => code,
+            Err(e) => fail(&e),
+        },
+        Command::List { manifest, json } => match load_quiet(&manifest_or_default(manifest)) {
+            Ok(loaded) => {
+                let rows = crate::explain::list(&loaded);
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&rows).unwrap_or_default());
+                } else {
+                    print!("{}", crate::explain::list_table(&rows));
+                }
+                EXIT_OK
+            }
+            Err(e) => fail(&e),
+        },
+        Command::Explain { app, manifest, json } => {
+            match load_quiet(&manifest_or_default(manifest)).and_then(|l| crate::explain::explain(&l, &app)) {
+                Ok(e) => {
+                    if json {
+                        println!("{}", serde_json::to_string_pretty(&e).unwrap_or_default());
+                    } else {
+                        print!("{}", crate::explain::explain_text(&e));
+                    }
+                    EXIT_OK
+                }
+                Err(e) => fail(&e),
+            }
+        }
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "jcx", &mut std::io::stdout());
+            EXIT_OK
+        }
         Command::Compile { common, force, quiet } => {
             let result = load_checked(&common).and_then(|loaded| {
                 let mut t = Timings::default();

@@ -5,7 +5,9 @@
 //! `main.rs` only parses arguments and maps results to exit codes.
 
 pub mod cli;
+pub mod edit;
 pub mod error;
+pub mod explain;
 pub mod image;
 pub mod model;
 pub mod parse;

@@ -1,0 +1,333 @@
+//! `list` and `explain`: what a loaded manifest declares, read back for people and scripts.
+//! `explain` walks one app's resolved settings (after `defaults` and `extends`) and says where
+//! each came from: a line of the manifest, or a default applied by jcx. Reads only; never edits.
+
+use std::fmt::Write as _;
+
+use kdl::KdlDocument;
+use miette::SourceSpan;
+use serde::Serialize;
+
+use crate::Loaded;
+use crate::error::{Error, Result};
+use crate::model::App;
+use crate::parse::{Sp, did_you_mean};
+use crate::validate::{self, Resolved};
+
+/// One app as `jcx list` shows it.
+#[derive(Debug, Serialize)]
+pub struct ListRow {
+    pub name: String,
+    pub image: String,
+    pub base: String,
+    /// `11.8`, `cpu`, or none when the app installs no PyTorch from a wheel index.
+    pub cuda: Option<String>,
+    pub workflow: String,
+    pub dockerfile: String,
+    pub description: Option<String>,
+}
+
+pub fn list(loaded: &Loaded) -> Vec<ListRow> {
+    loaded
+        .manifest
+        .apps
+        .iter()
+        .map(|a| ListRow {
+            name: a.name.clone(),
+            image: a.image.clone(),
+            base: a.base.full(),
+            cuda: a.torch.as_ref().map(|t| t.cuda.clone()),
+            workflow: a.workflow_path(),
+            dockerfile: a.dockerfile_path(),
+            description: a.description.clone(),
+        })
+        .collect()
+}
+
+/// Rows padded into columns, with a header.
+pub fn list_table(rows: &[ListRow]) -> String {
+    let table: Vec<[String; 5]> = std::iter::once(["APP", "IMAGE", "BASE", "CUDA", "WORKFLOW"].map(String::from))
+        .chain(rows.iter().map(|r| {
+            [r.name.clone(), r.image.clone(), r.base.clone(), r.cuda.clone().unwrap_or_else(|| "-".into()), r.workflow.clone()]
+        }))
+        .collect();
+    columns(&table)
+}
+
+fn columns<const N: usize>(table: &[[String; N]]) -> String {
+    let mut widths = [0; N];
+    for row in table {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in table {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            if i + 1 == N {
+                line.push_str(cell);
+            } else {
+                let _ = write!(line, "{cell:<w$}  ", w = widths[i]);
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// Where a resolved setting came from.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Origin {
+    /// Written in the manifest: file, line, and the block it is in (`defaults`, `app NAME`).
+    Manifest { file: String, line: usize, block: String },
+    /// Not written anywhere: jcx's default, perhaps with a note.
+    JcxDefault { note: String },
+    /// Not written anywhere: jcx derives it from other settings, as the note says.
+    Derived { note: String },
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Origin::Manifest { file, line, block } => write!(f, "{file}:{line} ({block})"),
+            Origin::JcxDefault { note } if note.is_empty() => write!(f, "(jcx default)"),
+            Origin::JcxDefault { note } => write!(f, "(jcx default: {note})"),
+            Origin::Derived { note } => write!(f, "({note})"),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct Setting {
+    pub key: String,
+    pub value: String,
+    pub origin: Origin,
+}
+
+/// One app's resolved settings with their provenance.
+#[derive(Debug, Serialize)]
+pub struct Explanation {
+    pub app: String,
+    pub file: String,
+    pub line: usize,
+    /// The apps it extends, nearest first.
+    pub extends: Vec<String>,
+    pub settings: Vec<Setting>,
+}
+
+struct Ctx<'a> {
+    loaded: &'a Loaded,
+    /// Top-level blocks: byte range and label.
+    blocks: Vec<(usize, usize, String)>,
+    settings: Vec<Setting>,
+}
+
+impl Ctx<'_> {
+    fn origin(&self, span: SourceSpan) -> Origin {
+        let (line, _) = self.loaded.source.line_col(span.offset());
+        let block = self
+            .blocks
+            .iter()
+            .find(|(start, end, _)| (*start..*end).contains(&span.offset()))
+            .map_or_else(String::new, |b| b.2.clone());
+        Origin::Manifest { file: self.loaded.source.name.clone(), line, block }
+    }
+
+    fn push(&mut self, key: &str, value: impl Into<String>, origin: Origin) {
+        self.settings.push(Setting { key: key.to_string(), value: value.into(), origin });
+    }
+
+    fn one(&mut self, key: &str, v: &Sp<String>) {
+        let o = self.origin(v.span);
+        self.push(key, v.v.clone(), o);
+    }
+
+    /// A list, one row per manifest line it was written on (a line keeps its items together).
+    fn list(&mut self, key: &str, items: &[Sp<String>]) {
+        let mut rows: Vec<(usize, Vec<String>, SourceSpan)> = Vec::new();
+        for it in items {
+            let (line, _) = self.loaded.source.line_col(it.span.offset());
+            match rows.last_mut() {
+                Some((l, vs, _)) if *l == line => vs.push(it.v.clone()),
+                _ => rows.push((line, vec![it.v.clone()], it.span)),
+            }
+        }
+        for (_, vs, span) in rows {
+            let o = self.origin(span);
+            self.push(key, vs.join(" "), o);
+        }
+    }
+
+    fn or_default(&mut self, key: &str, items: &Option<Vec<Sp<String>>>, default: &str, note: &str) {
+        match items {
+            Some(v) => self.list(key, v),
+            None => self.push(key, default, Origin::JcxDefault { note: note.to_string() }),
+        }
+    }
+}
+
+fn blocks(text: &str) -> Vec<(usize, usize, String)> {
+    let Ok(doc) = KdlDocument::parse_v2(text) else { return Vec::new() };
+    doc.nodes()
+        .iter()
+        .map(|n| {
+            let name = n.name().value();
+            let label = match (name, n.entries().iter().find(|e| e.name().is_none())) {
+                ("app", Some(e)) => format!("app {}", e.value().as_string().unwrap_or("?")),
+                _ => name.to_string(),
+            };
+            (n.span().offset(), n.span().offset() + n.span().len(), label)
+        })
+        .collect()
+}
+
+fn unknown_app(loaded: &Loaded, name: &str) -> Error {
+    let names: Vec<&str> = loaded.manifest.apps.iter().map(|a| a.name.as_str()).collect();
+    Error::Usage {
+        message: format!("no app `{name}` in `{}`", loaded.source.name),
+        help: Some(did_you_mean(name, &names).unwrap_or_else(|| {
+            format!("apps in this manifest: {}", names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", "))
+        })),
+    }
+}
+
+pub fn explain(loaded: &Loaded, name: &str) -> Result<Explanation> {
+    let (Some(r), Some(app)) = (
+        loaded.resolved.iter().find(|r| r.name.v == name),
+        loaded.manifest.apps.iter().find(|a| a.name == name),
+    ) else {
+        return Err(unknown_app(loaded, name));
+    };
+    let mut cx = Ctx { loaded, blocks: blocks(&loaded.source.text), settings: Vec::new() };
+    settings(&mut cx, r, app);
+    let (line, _) = loaded.source.line_col(r.name.span.offset());
+    Ok(Explanation {
+        app: name.to_string(),
+        file: loaded.source.name.clone(),
+        line,
+        extends: r.extends_chain.clone(),
+        settings: cx.settings,
+    })
+}
+
+fn settings(cx: &mut Ctx<'_>, r: &Resolved, app: &App) {
+    let s = &r.settings;
+    if let Some(d) = &s.description {
+        cx.one("description", d);
+    }
+    if let Some(b) = &s.base {
+        cx.one("base", b);
+    }
+    match &s.python {
+        Some(p) => cx.one("python", p),
+        None => {
+            if let Some(p) = &app.python {
+                cx.push("python", p.clone(), Origin::Derived { note: format!("from the base image tag `{}`", app.base.tag) });
+            }
+        }
+    }
+    let image_origin = match (&s.image_name, &s.image_suffix) {
+        (_, Some(sfx)) => cx.origin(sfx.span),
+        (Some(n), None) => cx.origin(n.span),
+        (None, None) => Origin::JcxDefault { note: "<registry>/<namespace>/<base image name>".into() },
+    };
+    cx.push("image", app.image.clone(), image_origin);
+    match &s.cuda {
+        Some(c) => {
+            cx.one("cuda", c);
+            if let Some(t) = &app.torch {
+                cx.push("pytorch index", t.index.tag(), Origin::Derived { note: "from `cuda`".into() });
+            }
+        }
+        None => cx.push("cuda", "none", Origin::JcxDefault { note: "torch, if listed, comes from PyPI".into() }),
+    }
+    cx.list("apt", &s.apt);
+    if s.code_server.is_some() && !s.apt.iter().any(|a| a.v == "curl" || a.v.starts_with("curl=")) {
+        cx.push("apt", "curl", Origin::Derived { note: "added by jcx: code-server is downloaded with curl".into() });
+    }
+    cx.list("mamba", &s.mamba);
+    if let Some(cs) = &s.code_server {
+        match &cs.version {
+            Some(v) => cx.one("code-server", v),
+            None => {
+                let o = cx.origin(cs.span);
+                cx.push("code-server", "", o);
+            }
+        }
+        cx.list("extensions", &cs.extensions);
+    }
+    if s.cuda.is_some() && !s.pip.iter().any(|p| is_torch(&p.text.v, "torch")) {
+        cx.push("pip", "torch", Origin::Derived { note: "added by jcx: `cuda` installs torch from the PyTorch index".into() });
+    }
+    for p in &s.pip {
+        let torch = s.cuda.is_some() && validate::TORCH_FAMILY.iter().any(|t| is_torch(&p.text.v, t));
+        let value = if torch { format!("{}  [PyTorch index]", p.text.v) } else { p.text.v.clone() };
+        let o = cx.origin(p.span);
+        cx.push("pip", value, o);
+    }
+    for (k, v) in &s.env {
+        let o = cx.origin(k.span);
+        cx.push("env", format!("{}={}", k.v, v.v), o);
+    }
+    let branches = validate::DEFAULT_BRANCHES.join(" ");
+    cx.or_default("branches", &s.branches, &branches, "");
+    cx.or_default("runs-on", &s.runs_on, validate::DEFAULT_RUNNER, "");
+    cx.or_default("platforms", &s.platforms, "linux/amd64", "");
+    for d in &s.dockerfile {
+        let lines = d.text.v.trim().lines().count();
+        let who = if d.as_root { "as root" } else { "as the notebook user" };
+        let o = cx.origin(d.span);
+        cx.push("dockerfile", format!("{lines} line{} {who}", if lines == 1 { "" } else { "s" }), o);
+    }
+    match &s.free_disk_space {
+        Some(f) => {
+            let o = cx.origin(f.span);
+            cx.push("free-disk-space", f.v.to_string(), o);
+        }
+        None => cx.push(
+            "free-disk-space",
+            app.free_disk_space.to_string(),
+            Origin::JcxDefault { note: "on for CUDA apps on GitHub-hosted runners".into() },
+        ),
+    }
+    match &s.timeout_minutes {
+        Some(t) => {
+            let o = cx.origin(t.span);
+            cx.push("timeout-minutes", t.v.to_string(), o);
+        }
+        None => cx.push("timeout-minutes", app.timeout_minutes.to_string(), Origin::JcxDefault { note: String::new() }),
+    }
+    let generated = Origin::Derived { note: "written by `jcx compile`".into() };
+    cx.push("dockerfile file", app.dockerfile_path(), generated.clone());
+    cx.push("requirements file", format!("src/{}/requirements.txt", app.name), generated.clone());
+    cx.push("workflow file", app.workflow_path(), generated);
+}
+
+/// Whether a requirement's text names `package` (`torch`, `torch==2.2.1`, `torch>=2`).
+fn is_torch(req: &str, package: &str) -> bool {
+    req.strip_prefix(package)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with(|c: char| "=<>!~ ;[@".contains(c)))
+}
+
+/// The explanation as aligned text: key, value, origin.
+pub fn explain_text(e: &Explanation) -> String {
+    let mut out = format!("app {} ({}:{})", e.app, e.file, e.line);
+    if !e.extends.is_empty() {
+        let _ = write!(out, ", extends {}", e.extends.join(" -> "));
+    }
+    out.push('\n');
+    let key_w = e.settings.iter().map(|s| s.key.len()).max().unwrap_or(0);
+    let val_w = e.settings.iter().map(|s| s.value.chars().count()).filter(|w| *w <= 60).max().unwrap_or(0);
+    let mut last_key = "";
+    for s in &e.settings {
+        let key = if s.key == last_key { "" } else { s.key.as_str() };
+        last_key = &s.key;
+        let line = format!("  {key:<key_w$}  {:<val_w$}  {}", s.value, s.origin);
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
