@@ -388,7 +388,8 @@ fn scan_line(line: &str, mut lex: Lex) -> (Line, Lex) {
 
 /// Canonical layout of a KDL text: four-space indentation by nesting depth (one more for `\`
 /// continuation lines), one space between tokens and before `{`, no trailing whitespace, at
-/// most one blank line in a row and none just inside a block, a single final newline.
+/// most one blank line in a row, none just inside a block and one after each top-level block,
+/// a single final newline.
 /// Comments, strings and every value's spelling are kept as written.
 pub fn format_text(text: &str) -> String {
     let text = text.replace("\r\n", "\n");
@@ -398,6 +399,7 @@ pub fn format_text(text: &str) -> String {
     let mut continuation = false;
     let mut pending_blank = false;
     let mut prev_opened = true; // no blank line at the very start
+    let mut prev_closed_top = false;
     for raw in text.split('\n') {
         let (line, next) = scan_line(raw, lex);
         lex = next;
@@ -408,7 +410,8 @@ pub fn format_text(text: &str) -> String {
             pending_blank = true;
             continue;
         } else {
-            if pending_blank && !prev_opened && line.leading_closes == 0 {
+            // A blank line after each top-level block, and where the user had one.
+            if (pending_blank || prev_closed_top) && !prev_opened && line.leading_closes == 0 {
                 out.push('\n');
             }
             let level = depth.saturating_sub(line.leading_closes) + usize::from(continuation);
@@ -420,7 +423,9 @@ pub fn format_text(text: &str) -> String {
         }
         pending_blank = false;
         prev_opened = line.ends_with_open;
+        let was_nested = depth > 0;
         depth = (depth + line.opens).saturating_sub(line.closes);
+        prev_closed_top = !line.verbatim && was_nested && depth == 0 && line.leading_closes > 0;
         continuation = line.continues;
     }
     while out.ends_with("\n\n") {
