@@ -64,17 +64,23 @@ pub struct Common {
 
 impl Common {
     fn manifest(&self) -> PathBuf {
-        self.manifest.clone().unwrap_or_else(|| PathBuf::from("apps.kdl"))
+        self.manifest
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("apps.kdl"))
     }
     fn out(&self) -> PathBuf {
-        self.out.clone().unwrap_or_else(|| default_out(&self.manifest()))
+        self.out
+            .clone()
+            .unwrap_or_else(|| default_out(&self.manifest()))
     }
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Generate every Dockerfile, requirements.txt, noop.txt and workflow from the manifest.
-    #[command(after_help = "Example:\n  jcx compile manifests/apps.kdl --out generated\n\nOnly files whose bytes change are written (atomically); stale files that carry jcx's header are removed.")]
+    #[command(
+        after_help = "Example:\n  jcx compile manifests/apps.kdl --out generated\n\nOnly files whose bytes change are written (atomically); stale files that carry jcx's header are removed."
+    )]
     Compile {
         #[command(flatten)]
         common: Common,
@@ -86,7 +92,9 @@ pub enum Command {
         quiet: bool,
     },
     /// Fail (exit 1) when the generated files no longer match the manifest. Writes nothing.
-    #[command(after_help = "Example:\n  jcx check manifests/apps.kdl --out generated\n  jcx check --format github     # in CI: annotations on the drifted files")]
+    #[command(
+        after_help = "Example:\n  jcx check manifests/apps.kdl --out generated\n  jcx check --format github     # in CI: annotations on the drifted files"
+    )]
     Check {
         #[command(flatten)]
         common: Common,
@@ -95,13 +103,17 @@ pub enum Command {
         format: DriftFormat,
     },
     /// Write a commented starter apps.kdl (one CPU app; a CUDA app to uncomment) that compiles as is.
-    #[command(after_help = "Example:\n  jcx init                  # ./apps.kdl\n  jcx init my-images        # my-images/apps.kdl (the directory is created)\n  jcx compile               # then generate the files\n\nNever overwrites an existing apps.kdl (exit 2).")]
+    #[command(
+        after_help = "Example:\n  jcx init                  # ./apps.kdl\n  jcx init my-images        # my-images/apps.kdl (the directory is created)\n  jcx compile               # then generate the files\n\nNever overwrites an existing apps.kdl (exit 2)."
+    )]
     Init {
         /// The directory of the images repository [default: the current directory]
         dir: Option<PathBuf>,
     },
     /// Append an app block to the manifest, keeping the rest of the file byte for byte.
-    #[command(after_help = "Example:\n  jcx new my-env                              # a new app on the defaults\n  jcx new my-env-qlora --from my-env          # app my-env-qlora extends=my-env { ... }\n  jcx new gpu --manifest manifests/apps.kdl\n\nThe manifest with the new app must validate (name rules, no duplicate); otherwise nothing is written.\nAn `image-suffix` is added only when the new app would otherwise push the same image as another.")]
+    #[command(
+        after_help = "Example:\n  jcx new my-env                              # a new app on the defaults\n  jcx new my-env-qlora --from my-env          # app my-env-qlora extends=my-env { ... }\n  jcx new gpu --manifest manifests/apps.kdl\n\nThe manifest with the new app must validate (name rules, no duplicate); otherwise nothing is written.\nAn `image-suffix` is added only when the new app would otherwise push the same image as another."
+    )]
     New {
         /// The new app's name (lowercase letters, digits, `.`, `_`, `-`; it names a directory and an image).
         app: String,
@@ -113,7 +125,9 @@ pub enum Command {
         manifest: Option<PathBuf>,
     },
     /// Format the manifest: indentation, spacing, blank lines. Comments and values are kept as written.
-    #[command(after_help = "Example:\n  jcx fmt                   # rewrite apps.kdl in place (only if it changes)\n  jcx fmt --check           # exit 1 with a diff when apps.kdl is not formatted\n\nFour-space indentation by nesting, one space between tokens, no trailing whitespace,\nat most one blank line in a row. The result always parses to the same document.")]
+    #[command(
+        after_help = "Example:\n  jcx fmt                   # rewrite apps.kdl in place (only if it changes)\n  jcx fmt --check           # exit 1 with a diff when apps.kdl is not formatted\n\nFour-space indentation by nesting, one space between tokens, no trailing whitespace,\nat most one blank line in a row. The result always parses to the same document."
+    )]
     Fmt {
         /// The manifest [default: apps.kdl in the current directory]
         manifest: Option<PathBuf>,
@@ -122,7 +136,9 @@ pub enum Command {
         check: bool,
     },
     /// One line per app: name, image, base image, CUDA, workflow file.
-    #[command(after_help = "Example:\n  jcx list\n  jcx list manifests/apps.kdl --json | jq -r '.[].image'")]
+    #[command(
+        after_help = "Example:\n  jcx list\n  jcx list manifests/apps.kdl --json | jq -r '.[].image'"
+    )]
     List {
         /// The manifest [default: apps.kdl in the current directory]
         manifest: Option<PathBuf>,
@@ -131,7 +147,9 @@ pub enum Command {
         json: bool,
     },
     /// An app's settings after `defaults` and `extends`, each with the line it comes from (or the jcx default).
-    #[command(after_help = "Example:\n  jcx explain jupyter-pytorch-qlora manifests/apps.kdl\n  jcx explain my-env --json")]
+    #[command(
+        after_help = "Example:\n  jcx explain jupyter-pytorch-qlora manifests/apps.kdl\n  jcx explain my-env --json"
+    )]
     Explain {
         /// The app to explain.
         app: String,
@@ -142,7 +160,9 @@ pub enum Command {
         json: bool,
     },
     /// Print a shell completion script.
-    #[command(after_help = "Example:\n  jcx completions bash > ~/.local/share/bash-completion/completions/jcx\n  jcx completions zsh > \"${fpath[1]}/_jcx\"\n  jcx completions fish > ~/.config/fish/completions/jcx.fish")]
+    #[command(
+        after_help = "Example:\n  jcx completions bash > ~/.local/share/bash-completion/completions/jcx\n  jcx completions zsh > \"${fpath[1]}/_jcx\"\n  jcx completions fish > ~/.config/fish/completions/jcx.fish"
+    )]
     Completions {
         /// The shell.
         #[arg(value_enum)]
@@ -152,7 +172,11 @@ pub enum Command {
 
 /// Renders a diagnostic the way the terminal wants it (colour only on a terminal without NO_COLOR).
 pub fn render_diagnostic(d: &dyn Diagnostic, color: bool, width: usize) -> String {
-    let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
+    let theme = if color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
     let mut out = String::new();
     let _ = GraphicalReportHandler::new_themed(theme)
         .with_width(width)
@@ -175,12 +199,19 @@ struct JsonDiagnostic<'a> {
 fn json_problem(p: &SourcedProblem) -> String {
     let text = p.source.inner();
     let offset = p.problem.span.offset().min(text.len());
-    let before = &text[..(0..=offset).rev().find(|i| text.is_char_boundary(*i)).unwrap_or(0)];
+    let before = &text[..(0..=offset)
+        .rev()
+        .find(|i| text.is_char_boundary(*i))
+        .unwrap_or(0)];
     let line = before.matches('\n').count() + 1;
     let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
     serde_json::to_string(&JsonDiagnostic {
         code: p.problem.code.to_string(),
-        severity: if p.problem.is_error() { "error" } else { "warning" },
+        severity: if p.problem.is_error() {
+            "error"
+        } else {
+            "warning"
+        },
         message: p.problem.message.clone(),
         file: Some(p.source.name().to_string()),
         line: Some(line),
@@ -203,11 +234,22 @@ pub fn report_error(e: &Error, format: MessageFormat) {
                 let _ = writeln!(err, "{}", json_problem(p));
             }
         }
-        (MessageFormat::Json, Error::Syntax { path, related, source_code, .. }) => {
+        (
+            MessageFormat::Json,
+            Error::Syntax {
+                path,
+                related,
+                source_code,
+                ..
+            },
+        ) => {
             for d in related {
                 let text = source_code.inner();
                 let offset = d.span.offset().min(text.len());
-                let before = &text[..(0..=offset).rev().find(|i| text.is_char_boundary(*i)).unwrap_or(0)];
+                let before = &text[..(0..=offset)
+                    .rev()
+                    .find(|i| text.is_char_boundary(*i))
+                    .unwrap_or(0)];
                 let _ = writeln!(
                     err,
                     "{}",
@@ -217,7 +259,9 @@ pub fn report_error(e: &Error, format: MessageFormat) {
                         message: d.message.clone().unwrap_or_else(|| "invalid KDL".into()),
                         file: Some(path.clone()),
                         line: Some(before.matches('\n').count() + 1),
-                        column: Some(before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1),
+                        column: Some(
+                            before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1
+                        ),
                         help: d.help.clone(),
                     })
                     .unwrap_or_default()
@@ -229,7 +273,9 @@ pub fn report_error(e: &Error, format: MessageFormat) {
                 err,
                 "{}",
                 serde_json::to_string(&JsonDiagnostic {
-                    code: other.code().map_or_else(|| "jcx::error".into(), |c| c.to_string()),
+                    code: other
+                        .code()
+                        .map_or_else(|| "jcx::error".into(), |c| c.to_string()),
                     severity: "error",
                     message: other.to_string(),
                     file: None,
@@ -241,7 +287,11 @@ pub fn report_error(e: &Error, format: MessageFormat) {
             );
         }
         (MessageFormat::Human, e) => {
-            let _ = write!(err, "{}", render_diagnostic(e, stderr_color(), terminal_width()));
+            let _ = write!(
+                err,
+                "{}",
+                render_diagnostic(e, stderr_color(), terminal_width())
+            );
         }
     }
 }
@@ -254,21 +304,32 @@ fn report_warnings(warnings: &[SourcedProblem], format: MessageFormat) {
                 let _ = writeln!(err, "{}", json_problem(w));
             }
             MessageFormat::Human => {
-                let _ = write!(err, "{}", render_diagnostic(w, stderr_color(), terminal_width()));
+                let _ = write!(
+                    err,
+                    "{}",
+                    render_diagnostic(w, stderr_color(), terminal_width())
+                );
             }
         }
     }
 }
 
 fn terminal_width() -> usize {
-    std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).unwrap_or(100)
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(100)
 }
 
 fn load_checked(common: &Common) -> Result<crate::Loaded, Error> {
     let mut t = Timings::default();
     let loaded = load(&common.manifest(), &common.out(), &mut t)?;
     report_warnings(&loaded.warnings, common.message_format);
-    if common.deny_warnings { deny_warnings(loaded) } else { Ok(loaded) }
+    if common.deny_warnings {
+        deny_warnings(loaded)
+    } else {
+        Ok(loaded)
+    }
 }
 
 fn print_drift(drift: &[Drift], format: DriftFormat, out: &Path) {
@@ -278,9 +339,17 @@ fn print_drift(drift: &[Drift], format: DriftFormat, out: &Path) {
         DriftFormat::Human => {
             for d in drift {
                 let _ = match d {
-                    Drift::Missing { path } => writeln!(stdout, "missing: {} (run `jcx compile`)", shown(path)),
-                    Drift::Stale { path } => writeln!(stdout, "stale: {} (no app produces it any more; `jcx compile` removes it)", shown(path)),
-                    Drift::Changed { path, diff } => writeln!(stdout, "changed: {}\n{diff}", shown(path)),
+                    Drift::Missing { path } => {
+                        writeln!(stdout, "missing: {} (run `jcx compile`)", shown(path))
+                    }
+                    Drift::Stale { path } => writeln!(
+                        stdout,
+                        "stale: {} (no app produces it any more; `jcx compile` removes it)",
+                        shown(path)
+                    ),
+                    Drift::Changed { path, diff } => {
+                        writeln!(stdout, "changed: {}\n{diff}", shown(path))
+                    }
                 };
             }
             let _ = writeln!(
@@ -295,7 +364,9 @@ fn print_drift(drift: &[Drift], format: DriftFormat, out: &Path) {
                 let what = match d {
                     Drift::Missing { .. } => "is missing",
                     Drift::Stale { .. } => "is stale: no app in the manifest produces it",
-                    Drift::Changed { .. } => "does not match the manifest (edited by hand, or the manifest changed)",
+                    Drift::Changed { .. } => {
+                        "does not match the manifest (edited by hand, or the manifest changed)"
+                    }
                 };
                 let _ = writeln!(
                     stdout,
@@ -306,13 +377,19 @@ fn print_drift(drift: &[Drift], format: DriftFormat, out: &Path) {
             }
         }
         DriftFormat::Json => {
-            let _ = writeln!(stdout, "{}", serde_json::json!({ "in_sync": drift.is_empty(), "drift": drift }));
+            let _ = writeln!(
+                stdout,
+                "{}",
+                serde_json::json!({ "in_sync": drift.is_empty(), "drift": drift })
+            );
         }
     }
 }
 
 fn gh_escape_data(s: &str) -> String {
-    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 fn gh_escape_property(s: &str) -> String {
@@ -342,8 +419,14 @@ fn run_fmt(manifest: &Path, check_only: bool) -> Result<u8, Error> {
         return Ok(EXIT_OK);
     }
     if check_only {
-        print!("{}", crate::write::unified_diff(&source.name, &source.text, &formatted));
-        println!("{} is not formatted; run `jcx fmt {}`", source.name, source.name);
+        print!(
+            "{}",
+            crate::write::unified_diff(&source.name, &source.text, &formatted)
+        );
+        println!(
+            "{} is not formatted; run `jcx fmt {}`",
+            source.name, source.name
+        );
         return Ok(EXIT_DRIFT);
     }
     crate::edit::write_atomic(manifest, formatted.as_bytes())?;
@@ -360,22 +443,37 @@ pub fn run(cli: Cli) -> u8 {
                 Ok(path) => {
                     let shown = path.display();
                     println!("wrote {shown}");
-                    println!("next: edit it, then `jcx compile {shown}` and commit the manifest with the generated files");
+                    println!(
+                        "next: edit it, then `jcx compile {shown}` and commit the manifest with the generated files"
+                    );
                     EXIT_OK
                 }
                 Err(e) => fail(&e),
             }
         }
-        Command::New { app, from, manifest } => {
+        Command::New {
+            app,
+            from,
+            manifest,
+        } => {
             let manifest = manifest_or_default(manifest);
             match crate::edit::new_app(&manifest, &app, from.as_deref()) {
                 Ok(added) => {
-                    print!("added to {}:\n{}", added.path.display(), added.block.trim_start_matches('\n'));
-                    println!("next: fill it in, then `jcx compile {}`", added.path.display());
+                    print!(
+                        "added to {}:\n{}",
+                        added.path.display(),
+                        added.block.trim_start_matches('\n')
+                    );
+                    println!(
+                        "next: fill it in, then `jcx compile {}`",
+                        added.path.display()
+                    );
                     EXIT_OK
                 }
                 Err(e) => {
-                    eprintln!("jcx new: the manifest with app `{app}` would not be valid; nothing was written");
+                    eprintln!(
+                        "jcx new: the manifest with app `{app}` would not be valid; nothing was written"
+                    );
                     fail(&e)
                 }
             }
@@ -388,7 +486,10 @@ pub fn run(cli: Cli) -> u8 {
             Ok(loaded) => {
                 let rows = crate::explain::list(&loaded);
                 if json {
-                    println!("{}", serde_json::to_string_pretty(&rows).unwrap_or_default());
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&rows).unwrap_or_default()
+                    );
                 } else {
                     print!("{}", crate::explain::list_table(&rows));
                 }
@@ -396,8 +497,14 @@ pub fn run(cli: Cli) -> u8 {
             }
             Err(e) => fail(&e),
         },
-        Command::Explain { app, manifest, json } => {
-            match load_quiet(&manifest_or_default(manifest)).and_then(|l| crate::explain::explain(&l, &app)) {
+        Command::Explain {
+            app,
+            manifest,
+            json,
+        } => {
+            match load_quiet(&manifest_or_default(manifest))
+                .and_then(|l| crate::explain::explain(&l, &app))
+            {
                 Ok(e) => {
                     if json {
                         println!("{}", serde_json::to_string_pretty(&e).unwrap_or_default());
@@ -414,7 +521,11 @@ pub fn run(cli: Cli) -> u8 {
             clap_complete::generate(shell, &mut cmd, "jcx", &mut std::io::stdout());
             EXIT_OK
         }
-        Command::Compile { common, force, quiet } => {
+        Command::Compile {
+            common,
+            force,
+            quiet,
+        } => {
             let result = load_checked(&common).and_then(|loaded| {
                 let mut t = Timings::default();
                 compile(&loaded, &common.out(), force, &mut t)

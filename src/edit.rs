@@ -27,7 +27,10 @@ pub fn init(dir: &Path) -> Result<PathBuf> {
     let path = dir.join("apps.kdl");
     if path.exists() {
         return Err(Error::Usage {
-            message: format!("`{}` already exists; jcx init never overwrites a manifest", path.display()),
+            message: format!(
+                "`{}` already exists; jcx init never overwrites a manifest",
+                path.display()
+            ),
             help: Some(format!(
                 "edit it, add an app with `jcx new APP --manifest {}`, or run `jcx init` in another directory",
                 path.display()
@@ -35,7 +38,8 @@ pub fn init(dir: &Path) -> Result<PathBuf> {
         });
     }
     if !dir.as_os_str().is_empty() {
-        fs::create_dir_all(dir).map_err(|e| Error::io(format!("cannot create directory `{}`", dir.display()), e))?;
+        fs::create_dir_all(dir)
+            .map_err(|e| Error::io(format!("cannot create directory `{}`", dir.display()), e))?;
     }
     // `create_new` so that a manifest appearing between the check and the write is not replaced.
     let mut f = fs::OpenOptions::new()
@@ -58,13 +62,19 @@ pub struct NewApp {
 
 /// A KDL value as written in a document: a bare identifier when possible, else a quoted string.
 fn kdl_value(s: &str) -> String {
-    KdlEntry::new(KdlValue::String(s.to_string())).to_string().trim().to_string()
+    KdlEntry::new(KdlValue::String(s.to_string()))
+        .to_string()
+        .trim()
+        .to_string()
 }
 
 /// The indentation the manifest already uses (the first indented line), four spaces by default.
 fn indent_unit(text: &str) -> String {
     for line in text.lines() {
-        let ws: String = line.chars().take_while(|c| *c == ' ' || *c == '\t').collect();
+        let ws: String = line
+            .chars()
+            .take_while(|c| *c == ' ' || *c == '\t')
+            .collect();
         if ws.len() == line.len() {
             continue;
         }
@@ -103,14 +113,20 @@ fn app_block(name: &str, from: Option<&str>, indent: &str, base: bool, suffix: b
         b.push('\n');
     };
     if base {
-        line(&mut b, "base \"quay.io/jupyter/scipy-notebook:python-3.11\"");
+        line(
+            &mut b,
+            "base \"quay.io/jupyter/scipy-notebook:python-3.11\"",
+        );
     }
     if suffix {
         line(&mut b, &format!("image-suffix {}", kdl_value(name)));
     }
     match from {
         Some(f) => {
-            line(&mut b, &format!("// Everything of `{f}`; packages listed here are added to its own."));
+            line(
+                &mut b,
+                &format!("// Everything of `{f}`; packages listed here are added to its own."),
+            );
             line(&mut b, "// pip {");
             line(&mut b, &format!("// {indent}- \"accelerate==0.30.1\""));
             line(&mut b, "// }");
@@ -149,11 +165,17 @@ pub fn new_app(manifest: &Path, name: &str, from: Option<&str>) -> Result<NewApp
     for suffix in [false, true] {
         let block = format!("{sep}{}", app_block(name, from, &indent, base, suffix));
         let text = format!("{original}{block}");
-        let candidate = Source { text: text.clone(), ..source.clone() };
+        let candidate = Source {
+            text: text.clone(),
+            ..source.clone()
+        };
         match load_source(candidate, &out, &mut Timings::default()) {
             Ok(_) => {
                 write_atomic(manifest, text.as_bytes())?;
-                return Ok(NewApp { path: manifest.to_path_buf(), block });
+                return Ok(NewApp {
+                    path: manifest.to_path_buf(),
+                    block,
+                });
             }
             Err(e) => {
                 let collision = matches!(&e, Error::Invalid(inv)
@@ -181,7 +203,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .prefix(".jcx-")
         .suffix(".tmp")
         .tempfile_in(dir)
-        .map_err(|e| Error::io(format!("cannot create a temporary file in `{}`", dir.display()), e))?;
+        .map_err(|e| {
+            Error::io(
+                format!("cannot create a temporary file in `{}`", dir.display()),
+                e,
+            )
+        })?;
     tmp.write_all(bytes)
         .and_then(|()| tmp.as_file().sync_all())
         .map_err(|e| Error::io(format!("cannot write `{}`", path.display()), e))?;
@@ -239,7 +266,11 @@ fn scan_line(line: &str, mut lex: Lex) -> (Line, Lex) {
     let mut comments = Vec::new();
     let mut comment = String::new();
     let mut i = 0;
-    let at = |i: usize, s: &str| s.chars().enumerate().all(|(k, c)| chars.get(i + k) == Some(&c));
+    let at = |i: usize, s: &str| {
+        s.chars()
+            .enumerate()
+            .all(|(k, c)| chars.get(i + k) == Some(&c))
+    };
     while i < chars.len() {
         let c = chars[i];
         match lex {
@@ -318,7 +349,11 @@ fn scan_line(line: &str, mut lex: Lex) -> (Line, Lex) {
                     out.push_str("*/");
                     comment.push_str("*/");
                     i += 2;
-                    lex = if depth == 1 { Lex::Code } else { Lex::BlockComment(depth - 1) };
+                    lex = if depth == 1 {
+                        Lex::Code
+                    } else {
+                        Lex::BlockComment(depth - 1)
+                    };
                     if lex == Lex::Code {
                         comments.push(std::mem::take(&mut comment));
                     }
@@ -356,7 +391,14 @@ fn scan_line(line: &str, mut lex: Lex) -> (Line, Lex) {
                 }
             }
             Lex::Raw(hashes) => {
-                if c == '"' && chars[i + 1..].iter().take(hashes).filter(|c| **c == '#').count() == hashes {
+                if c == '"'
+                    && chars[i + 1..]
+                        .iter()
+                        .take(hashes)
+                        .filter(|c| **c == '#')
+                        .count()
+                        == hashes
+                {
                     out.push('"');
                     out.extend(std::iter::repeat_n('#', hashes));
                     i += 1 + hashes;
@@ -375,14 +417,27 @@ fn scan_line(line: &str, mut lex: Lex) -> (Line, Lex) {
     if !comment.is_empty() {
         comments.push(comment);
     }
-    let comments = comments.into_iter().map(|c| c.trim().to_string()).filter(|c| !c.is_empty()).collect();
+    let comments = comments
+        .into_iter()
+        .map(|c| c.trim().to_string())
+        .filter(|c| !c.is_empty())
+        .collect();
     // Trailing whitespace goes, unless the line ends inside a string (where it is content).
     if matches!(lex, Lex::Code | Lex::BlockComment(_)) {
         let trimmed = out.trim_end_matches([' ', '\t']).len();
         out.truncate(trimmed);
     }
     let continues = last_code == Some('\\');
-    let line = Line { text: out, verbatim, leading_closes, opens, closes, ends_with_open: last_code == Some('{'), continues, comments };
+    let line = Line {
+        text: out,
+        verbatim,
+        leading_closes,
+        opens,
+        closes,
+        ends_with_open: last_code == Some('{'),
+        continues,
+        comments,
+    };
     (line, lex)
 }
 
@@ -455,7 +510,13 @@ fn shape(doc: &KdlDocument) -> Vec<Shape> {
             entries: n
                 .entries()
                 .iter()
-                .map(|e| (e.ty().map(|t| t.value().to_string()), e.name().map(|k| k.value().to_string()), e.value().clone()))
+                .map(|e| {
+                    (
+                        e.ty().map(|t| t.value().to_string()),
+                        e.name().map(|k| k.value().to_string()),
+                        e.value().clone(),
+                    )
+                })
                 .collect(),
             children: n.children().map(shape),
         })
@@ -483,8 +544,12 @@ pub fn format_source(source: &Source) -> Result<String> {
     };
     let before = KdlDocument::parse_v2(&source.text).map_err(|e| syntax(&source.text, e))?;
     let formatted = format_text(&source.text);
-    let internal = |message: &str| Error::Render { file: source.name.clone(), message: message.to_string() };
-    let after = KdlDocument::parse_v2(&formatted).map_err(|_| internal("the formatted manifest does not parse"))?;
+    let internal = |message: &str| Error::Render {
+        file: source.name.clone(),
+        message: message.to_string(),
+    };
+    let after = KdlDocument::parse_v2(&formatted)
+        .map_err(|_| internal("the formatted manifest does not parse"))?;
     if shape(&before) != shape(&after) {
         return Err(internal("formatting would change the document's meaning"));
     }
@@ -510,12 +575,19 @@ mod tests {
             "// top\nmanifest-version 1\n\nregistry \"ghcr.io\" namespace=lab // where\napp a {\n    apt wget \\\n        curl // why\n\n    pip {\n        - \"x==1\"\n    }\n    dockerfile #\"\"\"\n      RUN a  \n      \"\"\"#\n    /* block\n   keep */ description \"two  spaces\"\n}\n"
         );
         assert_eq!(format_text(&f), f);
-        let src = Source { path: "apps.kdl".into(), name: "apps.kdl".into(), text: messy.into() };
+        let src = Source {
+            path: "apps.kdl".into(),
+            name: "apps.kdl".into(),
+            text: messy.into(),
+        };
         assert_eq!(format_source(&src).unwrap(), f);
     }
 
     #[test]
     fn comments_are_found() {
-        assert_eq!(comments("a \"//x\" // c\n/* b\n c */ d\n"), vec!["// c", "/* b", "c */"]);
+        assert_eq!(
+            comments("a \"//x\" // c\n/* b\n c */ d\n"),
+            vec!["// c", "/* b", "c */"]
+        );
     }
 }

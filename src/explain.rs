@@ -46,11 +46,18 @@ pub fn list(loaded: &Loaded) -> Vec<ListRow> {
 
 /// Rows padded into columns, with a header.
 pub fn list_table(rows: &[ListRow]) -> String {
-    let table: Vec<[String; 5]> = std::iter::once(["APP", "IMAGE", "BASE", "CUDA", "WORKFLOW"].map(String::from))
-        .chain(rows.iter().map(|r| {
-            [r.name.clone(), r.image.clone(), r.base.clone(), r.cuda.clone().unwrap_or_else(|| "-".into()), r.workflow.clone()]
-        }))
-        .collect();
+    let table: Vec<[String; 5]> =
+        std::iter::once(["APP", "IMAGE", "BASE", "CUDA", "WORKFLOW"].map(String::from))
+            .chain(rows.iter().map(|r| {
+                [
+                    r.name.clone(),
+                    r.image.clone(),
+                    r.base.clone(),
+                    r.cuda.clone().unwrap_or_else(|| "-".into()),
+                    r.workflow.clone(),
+                ]
+            }))
+            .collect();
     columns(&table)
 }
 
@@ -82,7 +89,11 @@ fn columns<const N: usize>(table: &[[String; N]]) -> String {
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Origin {
     /// Written in the manifest: file, line, and the block it is in (`defaults`, `app NAME`).
-    Manifest { file: String, line: usize, block: String },
+    Manifest {
+        file: String,
+        line: usize,
+        block: String,
+    },
     /// Not written anywhere: jcx's default, perhaps with a note.
     JcxDefault { note: String },
     /// Not written anywhere: jcx derives it from other settings, as the note says.
@@ -133,11 +144,19 @@ impl Ctx<'_> {
             .iter()
             .find(|(start, end, _)| (*start..*end).contains(&span.offset()))
             .map_or_else(String::new, |b| b.2.clone());
-        Origin::Manifest { file: self.loaded.source.name.clone(), line, block }
+        Origin::Manifest {
+            file: self.loaded.source.name.clone(),
+            line,
+            block,
+        }
     }
 
     fn push(&mut self, key: &str, value: impl Into<String>, origin: Origin) {
-        self.settings.push(Setting { key: key.to_string(), value: value.into(), origin });
+        self.settings.push(Setting {
+            key: key.to_string(),
+            value: value.into(),
+            origin,
+        });
     }
 
     fn one(&mut self, key: &str, v: &Sp<String>) {
@@ -161,16 +180,30 @@ impl Ctx<'_> {
         }
     }
 
-    fn or_default(&mut self, key: &str, items: &Option<Vec<Sp<String>>>, default: &str, note: &str) {
+    fn or_default(
+        &mut self,
+        key: &str,
+        items: &Option<Vec<Sp<String>>>,
+        default: &str,
+        note: &str,
+    ) {
         match items {
             Some(v) => self.list(key, v),
-            None => self.push(key, default, Origin::JcxDefault { note: note.to_string() }),
+            None => self.push(
+                key,
+                default,
+                Origin::JcxDefault {
+                    note: note.to_string(),
+                },
+            ),
         }
     }
 }
 
 fn blocks(text: &str) -> Vec<(usize, usize, String)> {
-    let Ok(doc) = KdlDocument::parse_v2(text) else { return Vec::new() };
+    let Ok(doc) = KdlDocument::parse_v2(text) else {
+        return Vec::new();
+    };
     doc.nodes()
         .iter()
         .map(|n| {
@@ -185,11 +218,23 @@ fn blocks(text: &str) -> Vec<(usize, usize, String)> {
 }
 
 fn unknown_app(loaded: &Loaded, name: &str) -> Error {
-    let names: Vec<&str> = loaded.manifest.apps.iter().map(|a| a.name.as_str()).collect();
+    let names: Vec<&str> = loaded
+        .manifest
+        .apps
+        .iter()
+        .map(|a| a.name.as_str())
+        .collect();
     Error::Usage {
         message: format!("no app `{name}` in `{}`", loaded.source.name),
         help: Some(did_you_mean(name, &names).unwrap_or_else(|| {
-            format!("apps in this manifest: {}", names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", "))
+            format!(
+                "apps in this manifest: {}",
+                names
+                    .iter()
+                    .map(|n| format!("`{n}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
         })),
     }
 }
@@ -201,7 +246,11 @@ pub fn explain(loaded: &Loaded, name: &str) -> Result<Explanation> {
     ) else {
         return Err(unknown_app(loaded, name));
     };
-    let mut cx = Ctx { loaded, blocks: blocks(&loaded.source.text), settings: Vec::new() };
+    let mut cx = Ctx {
+        loaded,
+        blocks: blocks(&loaded.source.text),
+        settings: Vec::new(),
+    };
     settings(&mut cx, r, app);
     let (line, _) = loaded.source.line_col(r.name.span.offset());
     Ok(Explanation {
@@ -225,28 +274,59 @@ fn settings(cx: &mut Ctx<'_>, r: &Resolved, app: &App) {
         Some(p) => cx.one("python", p),
         None => {
             if let Some(p) = &app.python {
-                cx.push("python", p.clone(), Origin::Derived { note: format!("from the base image tag `{}`", app.base.tag) });
+                cx.push(
+                    "python",
+                    p.clone(),
+                    Origin::Derived {
+                        note: format!("from the base image tag `{}`", app.base.tag),
+                    },
+                );
             }
         }
     }
     let image_origin = match (&s.image_name, &s.image_suffix) {
         (_, Some(sfx)) => cx.origin(sfx.span),
         (Some(n), None) => cx.origin(n.span),
-        (None, None) => Origin::JcxDefault { note: "<registry>/<namespace>/<base image name>".into() },
+        (None, None) => Origin::JcxDefault {
+            note: "<registry>/<namespace>/<base image name>".into(),
+        },
     };
     cx.push("image", app.image.clone(), image_origin);
     match &s.cuda {
         Some(c) => {
             cx.one("cuda", c);
             if let Some(t) = &app.torch {
-                cx.push("pytorch index", t.index.tag(), Origin::Derived { note: "from `cuda`".into() });
+                cx.push(
+                    "pytorch index",
+                    t.index.tag(),
+                    Origin::Derived {
+                        note: "from `cuda`".into(),
+                    },
+                );
             }
         }
-        None => cx.push("cuda", "none", Origin::JcxDefault { note: "torch, if listed, comes from PyPI".into() }),
+        None => cx.push(
+            "cuda",
+            "none",
+            Origin::JcxDefault {
+                note: "torch, if listed, comes from PyPI".into(),
+            },
+        ),
     }
     cx.list("apt", &s.apt);
-    if s.code_server.is_some() && !s.apt.iter().any(|a| a.v == "curl" || a.v.starts_with("curl=")) {
-        cx.push("apt", "curl", Origin::Derived { note: "added by jcx: code-server is downloaded with curl".into() });
+    if s.code_server.is_some()
+        && !s
+            .apt
+            .iter()
+            .any(|a| a.v == "curl" || a.v.starts_with("curl="))
+    {
+        cx.push(
+            "apt",
+            "curl",
+            Origin::Derived {
+                note: "added by jcx: code-server is downloaded with curl".into(),
+            },
+        );
     }
     cx.list("mamba", &s.mamba);
     if let Some(cs) = &s.code_server {
@@ -260,11 +340,24 @@ fn settings(cx: &mut Ctx<'_>, r: &Resolved, app: &App) {
         cx.list("extensions", &cs.extensions);
     }
     if s.cuda.is_some() && !s.pip.iter().any(|p| is_torch(&p.text.v, "torch")) {
-        cx.push("pip", "torch", Origin::Derived { note: "added by jcx: `cuda` installs torch from the PyTorch index".into() });
+        cx.push(
+            "pip",
+            "torch",
+            Origin::Derived {
+                note: "added by jcx: `cuda` installs torch from the PyTorch index".into(),
+            },
+        );
     }
     for p in &s.pip {
-        let torch = s.cuda.is_some() && validate::TORCH_FAMILY.iter().any(|t| is_torch(&p.text.v, t));
-        let value = if torch { format!("{}  [PyTorch index]", p.text.v) } else { p.text.v.clone() };
+        let torch = s.cuda.is_some()
+            && validate::TORCH_FAMILY
+                .iter()
+                .any(|t| is_torch(&p.text.v, t));
+        let value = if torch {
+            format!("{}  [PyTorch index]", p.text.v)
+        } else {
+            p.text.v.clone()
+        };
         let o = cx.origin(p.span);
         cx.push("pip", value, o);
     }
@@ -278,9 +371,17 @@ fn settings(cx: &mut Ctx<'_>, r: &Resolved, app: &App) {
     cx.or_default("platforms", &s.platforms, "linux/amd64", "");
     for d in &s.dockerfile {
         let lines = d.text.v.trim().lines().count();
-        let who = if d.as_root { "as root" } else { "as the notebook user" };
+        let who = if d.as_root {
+            "as root"
+        } else {
+            "as the notebook user"
+        };
         let o = cx.origin(d.span);
-        cx.push("dockerfile", format!("{lines} line{} {who}", if lines == 1 { "" } else { "s" }), o);
+        cx.push(
+            "dockerfile",
+            format!("{lines} line{} {who}", if lines == 1 { "" } else { "s" }),
+            o,
+        );
     }
     match &s.free_disk_space {
         Some(f) => {
@@ -290,7 +391,9 @@ fn settings(cx: &mut Ctx<'_>, r: &Resolved, app: &App) {
         None => cx.push(
             "free-disk-space",
             app.free_disk_space.to_string(),
-            Origin::JcxDefault { note: "on for CUDA apps on GitHub-hosted runners".into() },
+            Origin::JcxDefault {
+                note: "on for CUDA apps on GitHub-hosted runners".into(),
+            },
         ),
     }
     match &s.timeout_minutes {
@@ -298,11 +401,23 @@ fn settings(cx: &mut Ctx<'_>, r: &Resolved, app: &App) {
             let o = cx.origin(t.span);
             cx.push("timeout-minutes", t.v.to_string(), o);
         }
-        None => cx.push("timeout-minutes", app.timeout_minutes.to_string(), Origin::JcxDefault { note: String::new() }),
+        None => cx.push(
+            "timeout-minutes",
+            app.timeout_minutes.to_string(),
+            Origin::JcxDefault {
+                note: String::new(),
+            },
+        ),
     }
-    let generated = Origin::Derived { note: "written by `jcx compile`".into() };
+    let generated = Origin::Derived {
+        note: "written by `jcx compile`".into(),
+    };
     cx.push("dockerfile file", app.dockerfile_path(), generated.clone());
-    cx.push("requirements file", format!("src/{}/requirements.txt", app.name), generated.clone());
+    cx.push(
+        "requirements file",
+        format!("src/{}/requirements.txt", app.name),
+        generated.clone(),
+    );
     cx.push("workflow file", app.workflow_path(), generated);
 }
 
@@ -320,10 +435,20 @@ pub fn explain_text(e: &Explanation) -> String {
     }
     out.push('\n');
     let key_w = e.settings.iter().map(|s| s.key.len()).max().unwrap_or(0);
-    let val_w = e.settings.iter().map(|s| s.value.chars().count()).filter(|w| *w <= 60).max().unwrap_or(0);
+    let val_w = e
+        .settings
+        .iter()
+        .map(|s| s.value.chars().count())
+        .filter(|w| *w <= 60)
+        .max()
+        .unwrap_or(0);
     let mut last_key = "";
     for s in &e.settings {
-        let key = if s.key == last_key { "" } else { s.key.as_str() };
+        let key = if s.key == last_key {
+            ""
+        } else {
+            s.key.as_str()
+        };
         last_key = &s.key;
         let line = format!("  {key:<key_w$}  {:<val_w$}  {}", s.value, s.origin);
         out.push_str(line.trim_end());

@@ -48,7 +48,11 @@ macro_rules! snap {
 }
 
 fn load(text: &str) -> jcx::error::Result<jcx::Loaded> {
-    let source = jcx::source::Source { path: "apps.kdl".into(), name: "apps.kdl".into(), text: text.to_string() };
+    let source = jcx::source::Source {
+        path: "apps.kdl".into(),
+        name: "apps.kdl".into(),
+        text: text.to_string(),
+    };
     jcx::load_source(source, Path::new("."), &mut jcx::Timings::default())
 }
 
@@ -68,11 +72,27 @@ fn every_command_has_help_with_an_example() {
     let top = run(tmp.path(), &["--help"]);
     assert_eq!(top.code, 0);
     snap!("help", top.stdout);
-    for cmd in ["init", "new", "compile", "check", "fmt", "list", "explain", "completions"] {
+    for cmd in [
+        "init",
+        "new",
+        "compile",
+        "check",
+        "fmt",
+        "list",
+        "explain",
+        "completions",
+    ] {
         let r = run(tmp.path(), &[cmd, "--help"]);
         assert_eq!(r.code, 0, "{cmd} --help");
-        assert!(r.stdout.contains("Example:\n  jcx "), "`jcx {cmd} --help` has no example:\n{}", r.stdout);
-        if matches!(cmd, "init" | "new" | "fmt" | "list" | "explain" | "completions") {
+        assert!(
+            r.stdout.contains("Example:\n  jcx "),
+            "`jcx {cmd} --help` has no example:\n{}",
+            r.stdout
+        );
+        if matches!(
+            cmd,
+            "init" | "new" | "fmt" | "list" | "explain" | "completions"
+        ) {
             insta::with_settings!({
                 snapshot_path => "../snapshots",
                 prepend_module_to_snapshot => false,
@@ -93,10 +113,17 @@ fn version() {
 
 #[test]
 fn completions() {
-    for (shell, marker) in [("bash", "_jcx()"), ("zsh", "#compdef jcx"), ("fish", "complete -c jcx")] {
+    for (shell, marker) in [
+        ("bash", "_jcx()"),
+        ("zsh", "#compdef jcx"),
+        ("fish", "complete -c jcx"),
+    ] {
         let r = run(Path::new("."), &["completions", shell]);
         assert_eq!(r.code, 0, "{shell}");
-        assert!(r.stdout.contains(marker), "{shell} completion lacks `{marker}`");
+        assert!(
+            r.stdout.contains(marker),
+            "{shell} completion lacks `{marker}`"
+        );
         for sub in ["init", "explain", "fmt"] {
             assert!(r.stdout.contains(sub), "{shell} completion lacks `{sub}`");
         }
@@ -109,7 +136,10 @@ fn init_compiles_as_is_and_never_overwrites() {
     let d = tmp.path();
     let r = run(d, &["init"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert_eq!(fs::read_to_string(d.join("apps.kdl")).unwrap(), jcx::edit::init_text());
+    assert_eq!(
+        fs::read_to_string(d.join("apps.kdl")).unwrap(),
+        jcx::edit::init_text()
+    );
     assert_eq!(run(d, &["compile"]).code, 0);
     let check = run(d, &["check"]);
     assert_eq!(check.code, 0, "{}{}", check.stdout, check.stderr);
@@ -121,7 +151,10 @@ fn init_compiles_as_is_and_never_overwrites() {
     let again = run(d, &["init"]);
     assert_eq!(again.code, 2);
     assert!(again.stderr.contains("already exists"), "{}", again.stderr);
-    assert_eq!(fs::read_to_string(d.join("apps.kdl")).unwrap(), jcx::edit::init_text());
+    assert_eq!(
+        fs::read_to_string(d.join("apps.kdl")).unwrap(),
+        jcx::edit::init_text()
+    );
 
     // `jcx init DIR` creates the directory.
     assert_eq!(run(d, &["init", "nested/images"]).code, 0);
@@ -154,8 +187,21 @@ fn init_commented_examples_are_valid() {
     let cuda = uncomment("// app pytorch", "// }");
     assert!(cuda.contains("\napp pytorch {"));
     let loaded = load(&cuda).unwrap_or_else(|e| panic!("CUDA example does not load: {e:?}"));
-    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings.iter().map(|w| w.problem.message.clone()).collect::<Vec<_>>());
-    let app = loaded.manifest.apps.iter().find(|a| a.name == "pytorch").unwrap();
+    assert!(
+        loaded.warnings.is_empty(),
+        "{:?}",
+        loaded
+            .warnings
+            .iter()
+            .map(|w| w.problem.message.clone())
+            .collect::<Vec<_>>()
+    );
+    let app = loaded
+        .manifest
+        .apps
+        .iter()
+        .find(|a| a.name == "pytorch")
+        .unwrap();
     assert_eq!(app.torch.as_ref().unwrap().cuda, "12.1");
 
     let mirrors = uncomment("// mirrors {", "// }");
@@ -163,8 +209,12 @@ fn init_commented_examples_are_valid() {
     assert!(loaded.manifest.mirrors.pypi.is_some() && loaded.manifest.mirrors.pytorch.is_some());
 
     let check = uncomment("// check-workflow", "// check-workflow");
-    let loaded = load(&check).unwrap_or_else(|e| panic!("check-workflow example does not load: {e:?}"));
-    assert_eq!(loaded.manifest.check_workflow.unwrap().jcx_version, env!("CARGO_PKG_VERSION"));
+    let loaded =
+        load(&check).unwrap_or_else(|e| panic!("check-workflow example does not load: {e:?}"));
+    assert_eq!(
+        loaded.manifest.check_workflow.unwrap().jcx_version,
+        env!("CARGO_PKG_VERSION")
+    );
 }
 
 #[test]
@@ -176,20 +226,32 @@ fn new_appends_and_keeps_the_rest_byte_for_byte() {
 
     let r = run(d, &["new", "vision"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let r = run(d, &["new", "qlora-vision", "--from", "jupyter-pytorch-qlora"]);
+    let r = run(
+        d,
+        &["new", "qlora-vision", "--from", "jupyter-pytorch-qlora"],
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
     let after = fs::read_to_string(d.join("apps.kdl")).unwrap();
-    let added = after.strip_prefix(original.as_str()).expect("the original text is a prefix, byte for byte");
+    let added = after
+        .strip_prefix(original.as_str())
+        .expect("the original text is a prefix, byte for byte");
     snap!("new_appended", added);
     snap!("new_stdout", r.stdout);
 
     // Both apps load, and every other app is unchanged.
     let before = model_json(&original);
     let now = model_json(&after);
-    assert_eq!(before["apps"].as_array().unwrap()[..], now["apps"].as_array().unwrap()[..3]);
+    assert_eq!(
+        before["apps"].as_array().unwrap()[..],
+        now["apps"].as_array().unwrap()[..3]
+    );
     assert_eq!(now["apps"][3]["name"], "vision");
     assert_eq!(now["apps"][4]["name"], "qlora-vision");
-    assert_eq!(run(d, &["fmt", "--check"]).code, 0, "the appended blocks are formatted");
+    assert_eq!(
+        run(d, &["fmt", "--check"]).code,
+        0,
+        "the appended blocks are formatted"
+    );
 }
 
 #[test]
@@ -201,18 +263,36 @@ fn new_refuses_what_validation_refuses_and_writes_nothing() {
     for (args, code) in [
         (&["new", "notebook"][..], "jcx::duplicate_app"),
         (&["new", "My Env"][..], "jcx::invalid_name"),
-        (&["new", "x", "--from", "notebok"][..], "did you mean `notebook`?"),
+        (
+            &["new", "x", "--from", "notebok"][..],
+            "did you mean `notebook`?",
+        ),
         (&["new", "x", "--from", "x"][..], "jcx::self_extends"),
         (&["new", "a\"} app b {"][..], "jcx::invalid_name"),
     ] {
         let r = run(d, args);
         assert_eq!(r.code, 2, "{args:?}");
         assert!(r.stderr.contains(code), "{args:?}: {}", r.stderr);
-        assert!(r.stderr.contains("nothing was written"), "{args:?}: {}", r.stderr);
-        assert_eq!(fs::read(d.join("apps.kdl")).unwrap(), before, "{args:?} changed the manifest");
+        assert!(
+            r.stderr.contains("nothing was written"),
+            "{args:?}: {}",
+            r.stderr
+        );
+        assert_eq!(
+            fs::read(d.join("apps.kdl")).unwrap(),
+            before,
+            "{args:?} changed the manifest"
+        );
     }
-    let names: Vec<_> = fs::read_dir(d).unwrap().map(|e| e.unwrap().file_name()).collect();
-    assert_eq!(names, vec![std::ffi::OsString::from("apps.kdl")], "no temporary file left behind");
+    let names: Vec<_> = fs::read_dir(d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        names,
+        vec![std::ffi::OsString::from("apps.kdl")],
+        "no temporary file left behind"
+    );
     let missing = run(d, &["new", "x", "--manifest", "nope.kdl"]);
     assert_eq!(missing.code, 2);
     assert!(missing.stderr.contains("nope.kdl"));
@@ -228,7 +308,11 @@ fn fmt_fixes_layout_and_keeps_comments() {
     let check = run(d, &["fmt", "--check"]);
     assert_eq!(check.code, 1);
     snap!("fmt_check_diff", check.stdout);
-    assert_eq!(fs::read_to_string(d.join("apps.kdl")).unwrap(), messy, "--check writes nothing");
+    assert_eq!(
+        fs::read_to_string(d.join("apps.kdl")).unwrap(),
+        messy,
+        "--check writes nothing"
+    );
 
     let r = run(d, &["fmt"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -236,7 +320,10 @@ fn fmt_fixes_layout_and_keeps_comments() {
     snap!("fmt_messy", formatted.clone());
 
     // Every comment survives, the model is the same, and a second run changes nothing.
-    for comment in messy.lines().filter_map(|l| l.find("//").map(|i| l[i..].trim_end())) {
+    for comment in messy
+        .lines()
+        .filter_map(|l| l.find("//").map(|i| l[i..].trim_end()))
+    {
         assert!(formatted.contains(comment), "lost comment {comment:?}");
     }
     assert!(formatted.contains("/* A block comment\n     spanning lines, kept as written */"));
@@ -246,7 +333,11 @@ fn fmt_fixes_layout_and_keeps_comments() {
     assert_eq!(jcx::edit::format_text(&formatted), formatted);
     assert_eq!(run(d, &["fmt", "--check"]).code, 0);
     let again = run(d, &["fmt"]);
-    assert_eq!((again.code, again.stdout.as_str()), (0, ""), "nothing to do the second time");
+    assert_eq!(
+        (again.code, again.stdout.as_str()),
+        (0, ""),
+        "nothing to do the second time"
+    );
 }
 
 #[test]
@@ -262,7 +353,10 @@ fn fmt_refuses_invalid_kdl() {
     let r = run(tmp.path(), &["fmt"]);
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("jcx::kdl_syntax"), "{}", r.stderr);
-    assert_eq!(fs::read_to_string(tmp.path().join("apps.kdl")).unwrap(), "app x {\n");
+    assert_eq!(
+        fs::read_to_string(tmp.path().join("apps.kdl")).unwrap(),
+        "app x {\n"
+    );
 }
 
 #[test]
@@ -274,19 +368,42 @@ fn list_and_explain_the_example() {
     assert_eq!(r.code, 0);
     snap!("list_json", r.stdout);
 
-    let r = run(&repo(), &["explain", "jupyter-pytorch-qlora-zx", "manifests/apps.kdl"]);
+    let r = run(
+        &repo(),
+        &["explain", "jupyter-pytorch-qlora-zx", "manifests/apps.kdl"],
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
     snap!("explain", r.stdout);
-    let r = run(&repo(), &["explain", "jupyter-pytorch-x", "manifests/apps.kdl", "--json"]);
+    let r = run(
+        &repo(),
+        &[
+            "explain",
+            "jupyter-pytorch-x",
+            "manifests/apps.kdl",
+            "--json",
+        ],
+    );
     assert_eq!(r.code, 0);
     let json: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
-    let branches = json["settings"].as_array().unwrap().iter().find(|s| s["key"] == "branches").unwrap();
+    let branches = json["settings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["key"] == "branches")
+        .unwrap();
     assert_eq!(branches["origin"]["line"], 11);
     assert_eq!(branches["origin"]["block"], "defaults");
 
-    let r = run(&repo(), &["explain", "jupyter-pytorch-qlor", "manifests/apps.kdl"]);
+    let r = run(
+        &repo(),
+        &["explain", "jupyter-pytorch-qlor", "manifests/apps.kdl"],
+    );
     assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("did you mean `jupyter-pytorch-qlora`?"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("did you mean `jupyter-pytorch-qlora`?"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
@@ -323,11 +440,28 @@ fn first_five_minutes() {
 
     let check = run(d, &["check"]);
     assert_eq!(check.code, 1);
-    assert!(check.stdout.contains("changed: ./src/pytorch-lab/Dockerfile"), "{}", check.stdout);
-    assert!(check.stdout.contains("-RUN pip install --no-cache-dir requests"), "{}", check.stdout);
+    assert!(
+        check
+            .stdout
+            .contains("changed: ./src/pytorch-lab/Dockerfile"),
+        "{}",
+        check.stdout
+    );
+    assert!(
+        check
+            .stdout
+            .contains("-RUN pip install --no-cache-dir requests"),
+        "{}",
+        check.stdout
+    );
     let gh = run(d, &["check", "--format", "github"]);
     assert_eq!(gh.code, 1);
-    assert!(gh.stdout.starts_with("::error file=./src/pytorch-lab/Dockerfile,"), "{}", gh.stdout);
+    assert!(
+        gh.stdout
+            .starts_with("::error file=./src/pytorch-lab/Dockerfile,"),
+        "{}",
+        gh.stdout
+    );
     assert_eq!(run(d, &["compile", "--quiet"]).code, 0);
     assert_eq!(run(d, &["check"]).code, 0);
 }
@@ -338,12 +472,17 @@ fn check_workflow_is_generated_when_enabled() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     let mut text = jcx::edit::init_text();
-    text.push_str("\ncheck-workflow jcx-version=\"0.1.0\" repository=\"https://github.com/my-lab/jcx\"\n");
+    text.push_str(
+        "\ncheck-workflow jcx-version=\"0.1.0\" repository=\"https://github.com/my-lab/jcx\"\n",
+    );
     fs::write(d.join("apps.kdl"), text).unwrap();
     assert_eq!(run(d, &["compile"]).code, 0);
     let wf = fs::read_to_string(d.join(".github/workflows/jcx-check.yaml")).unwrap();
     assert!(wf.contains("jcx check"), "{wf}");
-    assert!(wf.contains("0.1.0") && wf.contains("https://github.com/my-lab/jcx"), "{wf}");
+    assert!(
+        wf.contains("0.1.0") && wf.contains("https://github.com/my-lab/jcx"),
+        "{wf}"
+    );
     assert_eq!(run(d, &["check"]).code, 0);
     // Without the node, the workflow is stale and compile removes it.
     fs::write(d.join("apps.kdl"), jcx::edit::init_text()).unwrap();
