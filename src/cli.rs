@@ -64,17 +64,23 @@ pub struct Common {
 
 impl Common {
     fn manifest(&self) -> PathBuf {
-        self.manifest.clone().unwrap_or_else(|| PathBuf::from("apps.kdl"))
+        self.manifest
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("apps.kdl"))
     }
     fn out(&self) -> PathBuf {
-        self.out.clone().unwrap_or_else(|| default_out(&self.manifest()))
+        self.out
+            .clone()
+            .unwrap_or_else(|| default_out(&self.manifest()))
     }
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Generate every Dockerfile, requirements.txt, noop.txt and workflow from the manifest.
-    #[command(after_help = "Example:\n  jcx compile manifests/apps.kdl --out generated\n\nOnly files whose bytes change are written (atomically); stale files that carry jcx's header are removed.")]
+    #[command(
+        after_help = "Example:\n  jcx compile manifests/apps.kdl --out generated\n\nOnly files whose bytes change are written (atomically); stale files that carry jcx's header are removed."
+    )]
     Compile {
         #[command(flatten)]
         common: Common,
@@ -86,7 +92,9 @@ pub enum Command {
         quiet: bool,
     },
     /// Fail (exit 1) when the generated files no longer match the manifest. Writes nothing.
-    #[command(after_help = "Example:\n  jcx check manifests/apps.kdl --out generated\n  jcx check --format github     # in CI: annotations on the drifted files")]
+    #[command(
+        after_help = "Example:\n  jcx check manifests/apps.kdl --out generated\n  jcx check --format github     # in CI: annotations on the drifted files"
+    )]
     Check {
         #[command(flatten)]
         common: Common,
@@ -98,7 +106,11 @@ pub enum Command {
 
 /// Renders a diagnostic the way the terminal wants it (colour only on a terminal without NO_COLOR).
 pub fn render_diagnostic(d: &dyn Diagnostic, color: bool, width: usize) -> String {
-    let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
+    let theme = if color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
     let mut out = String::new();
     let _ = GraphicalReportHandler::new_themed(theme)
         .with_width(width)
@@ -121,12 +133,19 @@ struct JsonDiagnostic<'a> {
 fn json_problem(p: &SourcedProblem) -> String {
     let text = p.source.inner();
     let offset = p.problem.span.offset().min(text.len());
-    let before = &text[..(0..=offset).rev().find(|i| text.is_char_boundary(*i)).unwrap_or(0)];
+    let before = &text[..(0..=offset)
+        .rev()
+        .find(|i| text.is_char_boundary(*i))
+        .unwrap_or(0)];
     let line = before.matches('\n').count() + 1;
     let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
     serde_json::to_string(&JsonDiagnostic {
         code: p.problem.code.to_string(),
-        severity: if p.problem.is_error() { "error" } else { "warning" },
+        severity: if p.problem.is_error() {
+            "error"
+        } else {
+            "warning"
+        },
         message: p.problem.message.clone(),
         file: Some(p.source.name().to_string()),
         line: Some(line),
@@ -149,11 +168,22 @@ pub fn report_error(e: &Error, format: MessageFormat) {
                 let _ = writeln!(err, "{}", json_problem(p));
             }
         }
-        (MessageFormat::Json, Error::Syntax { path, related, source_code, .. }) => {
+        (
+            MessageFormat::Json,
+            Error::Syntax {
+                path,
+                related,
+                source_code,
+                ..
+            },
+        ) => {
             for d in related {
                 let text = source_code.inner();
                 let offset = d.span.offset().min(text.len());
-                let before = &text[..(0..=offset).rev().find(|i| text.is_char_boundary(*i)).unwrap_or(0)];
+                let before = &text[..(0..=offset)
+                    .rev()
+                    .find(|i| text.is_char_boundary(*i))
+                    .unwrap_or(0)];
                 let _ = writeln!(
                     err,
                     "{}",
@@ -163,7 +193,9 @@ pub fn report_error(e: &Error, format: MessageFormat) {
                         message: d.message.clone().unwrap_or_else(|| "invalid KDL".into()),
                         file: Some(path.clone()),
                         line: Some(before.matches('\n').count() + 1),
-                        column: Some(before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1),
+                        column: Some(
+                            before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1
+                        ),
                         help: d.help.clone(),
                     })
                     .unwrap_or_default()
@@ -175,7 +207,9 @@ pub fn report_error(e: &Error, format: MessageFormat) {
                 err,
                 "{}",
                 serde_json::to_string(&JsonDiagnostic {
-                    code: other.code().map_or_else(|| "jcx::error".into(), |c| c.to_string()),
+                    code: other
+                        .code()
+                        .map_or_else(|| "jcx::error".into(), |c| c.to_string()),
                     severity: "error",
                     message: other.to_string(),
                     file: None,
@@ -187,7 +221,11 @@ pub fn report_error(e: &Error, format: MessageFormat) {
             );
         }
         (MessageFormat::Human, e) => {
-            let _ = write!(err, "{}", render_diagnostic(e, stderr_color(), terminal_width()));
+            let _ = write!(
+                err,
+                "{}",
+                render_diagnostic(e, stderr_color(), terminal_width())
+            );
         }
     }
 }
@@ -200,33 +238,52 @@ fn report_warnings(warnings: &[SourcedProblem], format: MessageFormat) {
                 let _ = writeln!(err, "{}", json_problem(w));
             }
             MessageFormat::Human => {
-                let _ = write!(err, "{}", render_diagnostic(w, stderr_color(), terminal_width()));
+                let _ = write!(
+                    err,
+                    "{}",
+                    render_diagnostic(w, stderr_color(), terminal_width())
+                );
             }
         }
     }
 }
 
 fn terminal_width() -> usize {
-    std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).unwrap_or(100)
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(100)
 }
 
 fn load_checked(common: &Common) -> Result<crate::Loaded, Error> {
     let mut t = Timings::default();
     let loaded = load(&common.manifest(), &common.out(), &mut t)?;
     report_warnings(&loaded.warnings, common.message_format);
-    if common.deny_warnings { deny_warnings(loaded) } else { Ok(loaded) }
+    if common.deny_warnings {
+        deny_warnings(loaded)
+    } else {
+        Ok(loaded)
+    }
 }
 
 fn print_drift(drift: &[Drift], format: DriftFormat, out: &Path) {
     let mut stdout = std::io::stdout().lock();
-    let shown = |p: &str| out.join(p).display().to_string();
+    let shown = |p: &str| shown_path(out, p);
     match format {
         DriftFormat::Human => {
             for d in drift {
                 let _ = match d {
-                    Drift::Missing { path } => writeln!(stdout, "missing: {} (run `jcx compile`)", shown(path)),
-                    Drift::Stale { path } => writeln!(stdout, "stale: {} (no app produces it any more; `jcx compile` removes it)", shown(path)),
-                    Drift::Changed { path, diff } => writeln!(stdout, "changed: {}\n{diff}", shown(path)),
+                    Drift::Missing { path } => {
+                        writeln!(stdout, "missing: {} (run `jcx compile`)", shown(path))
+                    }
+                    Drift::Stale { path } => writeln!(
+                        stdout,
+                        "stale: {} (no app produces it any more; `jcx compile` removes it)",
+                        shown(path)
+                    ),
+                    Drift::Changed { path, diff } => {
+                        writeln!(stdout, "changed: {}\n{diff}", shown(path))
+                    }
                 };
             }
             let _ = writeln!(
@@ -241,7 +298,9 @@ fn print_drift(drift: &[Drift], format: DriftFormat, out: &Path) {
                 let what = match d {
                     Drift::Missing { .. } => "is missing",
                     Drift::Stale { .. } => "is stale: no app in the manifest produces it",
-                    Drift::Changed { .. } => "does not match the manifest (edited by hand, or the manifest changed)",
+                    Drift::Changed { .. } => {
+                        "does not match the manifest (edited by hand, or the manifest changed)"
+                    }
                 };
                 let _ = writeln!(
                     stdout,
@@ -252,13 +311,28 @@ fn print_drift(drift: &[Drift], format: DriftFormat, out: &Path) {
             }
         }
         DriftFormat::Json => {
-            let _ = writeln!(stdout, "{}", serde_json::json!({ "in_sync": drift.is_empty(), "drift": drift }));
+            let _ = writeln!(
+                stdout,
+                "{}",
+                serde_json::json!({ "in_sync": drift.is_empty(), "drift": drift })
+            );
         }
     }
 }
 
+/// `out/rel` as the user would type it (no `./` prefix when the output is the current directory).
+fn shown_path(out: &Path, rel: &str) -> String {
+    if out == Path::new(".") || out.as_os_str().is_empty() {
+        rel.to_string()
+    } else {
+        out.join(rel).display().to_string()
+    }
+}
+
 fn gh_escape_data(s: &str) -> String {
-    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 fn gh_escape_property(s: &str) -> String {
@@ -268,7 +342,11 @@ fn gh_escape_property(s: &str) -> String {
 /// Runs a parsed command line; returns the process exit code.
 pub fn run(cli: Cli) -> u8 {
     match cli.command {
-        Command::Compile { common, force, quiet } => {
+        Command::Compile {
+            common,
+            force,
+            quiet,
+        } => {
             let result = load_checked(&common).and_then(|loaded| {
                 let mut t = Timings::default();
                 compile(&loaded, &common.out(), force, &mut t)
@@ -278,10 +356,10 @@ pub fn run(cli: Cli) -> u8 {
                     if !quiet {
                         let out = common.out();
                         for w in &report.written {
-                            println!("wrote {}", out.join(w).display());
+                            println!("wrote {}", shown_path(&out, w));
                         }
                         for r in &report.removed {
-                            println!("removed {}", out.join(r).display());
+                            println!("removed {}", shown_path(&out, r));
                         }
                         println!(
                             "{} written, {} unchanged, {} removed",
