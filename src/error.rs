@@ -217,8 +217,10 @@ impl Diagnostic for SourcedProblem {
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        let primary =
-            LabeledSpan::new_primary_with_span(Some(self.problem.label.clone()), self.problem.span);
+        let primary = LabeledSpan::new_primary_with_span(
+            Some(self.problem.label.clone()),
+            self.problem.span,
+        );
         let others = self
             .problem
             .related
@@ -237,11 +239,7 @@ pub struct InvalidManifest {
 
 impl fmt::Display for InvalidManifest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let errors = self
-            .problems
-            .iter()
-            .filter(|p| p.problem.is_error())
-            .count();
+        let errors = self.problems.iter().filter(|p| p.problem.is_error()).count();
         let warnings = self.problems.len() - errors;
         write!(
             f,
@@ -307,11 +305,7 @@ pub enum Error {
 
     #[error("`{}` is too large to be a manifest ({size} bytes; the limit is {limit} bytes)", path.display())]
     #[diagnostic(code(jcx::too_large))]
-    TooLarge {
-        path: PathBuf,
-        size: u64,
-        limit: u64,
-    },
+    TooLarge { path: PathBuf, size: u64, limit: u64 },
 
     #[error("`{path}` is not a valid KDL document")]
     #[diagnostic(

@@ -201,10 +201,7 @@ impl<'a> Entries<'a> {
                     Problem::error(
                         Code::WrongType,
                         ty.span(),
-                        format!(
-                            "type annotations are not used in jcx manifests (`({})`)",
-                            ty.value()
-                        ),
+                        format!("type annotations are not used in jcx manifests (`({})`)", ty.value()),
                     )
                     .label("remove this annotation"),
                 );
@@ -298,9 +295,7 @@ impl<'a> Entries<'a> {
                     format!("unexpected argument to `{node_name}`"),
                 )
                 .label("not expected here")
-                .help(format!(
-                    "`{node_name}` takes no further arguments; remove this one"
-                )),
+                .help(format!("`{node_name}` takes no further arguments; remove this one")),
             );
         }
         for (key, e) in self.props {
@@ -330,10 +325,7 @@ fn string_of(e: &KdlEntry, what: &str, problems: &mut Vec<Problem>) -> Option<Sp
             let text = text.trim();
             let help = match other {
                 KdlValue::Float(_) | KdlValue::Integer(_) => {
-                    format!(
-                        "write it as a string: \"{}\" (numbers lose trailing zeros)",
-                        text
-                    )
+                    format!("write it as a string: \"{}\" (numbers lose trailing zeros)", text)
                 }
                 _ => "write it as a quoted string".to_string(),
             };
@@ -382,13 +374,7 @@ fn children<'a>(node: &'a KdlNode, problems: &mut Vec<Problem>) -> Option<&'a Kd
     }
 }
 
-fn set_once<T>(
-    slot: &mut Option<T>,
-    value: Option<T>,
-    node: &KdlNode,
-    first: &mut Vec<(String, SourceSpan)>,
-    problems: &mut Vec<Problem>,
-) {
+fn set_once<T>(slot: &mut Option<T>, value: Option<T>, node: &KdlNode, first: &mut Vec<(String, SourceSpan)>, problems: &mut Vec<Problem>) {
     let name = node.name().value().to_string();
     if let Some((_, first_span)) = first.iter().find(|(n, _)| *n == name) {
         problems.push(
@@ -420,12 +406,8 @@ pub fn parse(doc: &KdlDocument, problems: &mut Vec<Problem>) -> RawManifest {
                 let v = match en.args.first().copied() {
                     None => {
                         problems.push(
-                            Problem::error(
-                                Code::MissingArgument,
-                                node.span(),
-                                "`manifest-version` needs a number",
-                            )
-                            .help("write `manifest-version 1`"),
+                            Problem::error(Code::MissingArgument, node.span(), "`manifest-version` needs a number")
+                                .help("write `manifest-version 1`"),
                         );
                         None
                     }
@@ -438,10 +420,7 @@ pub fn parse(doc: &KdlDocument, problems: &mut Vec<Problem>) -> RawManifest {
                                     Problem::error(
                                         Code::WrongType,
                                         e.span(),
-                                        format!(
-                                            "`manifest-version` expects an integer, not {}",
-                                            type_name(other)
-                                        ),
+                                        format!("`manifest-version` expects an integer, not {}", type_name(other)),
                                     )
                                     .help("write `manifest-version 1`"),
                                 );
@@ -460,10 +439,7 @@ pub fn parse(doc: &KdlDocument, problems: &mut Vec<Problem>) -> RawManifest {
                 let namespace = en.prop_string("namespace", problems);
                 let username_secret = en.prop_string("username-secret", problems);
                 let password_secret = en.prop_string("password-secret", problems);
-                en.finish(
-                    &["namespace", "username-secret", "password-secret"],
-                    problems,
-                );
+                en.finish(&["namespace", "username-secret", "password-secret"], problems);
                 no_children(node, problems);
                 let r = host.map(|host| RawRegistry {
                     span: node.span(),
@@ -520,21 +496,14 @@ pub fn parse(doc: &KdlDocument, problems: &mut Vec<Problem>) -> RawManifest {
                             continue;
                         }
                         let mut en = Entries::new(child, problems);
-                        let v = en.one_string(
-                            "an action reference such as \"actions/checkout@v5\"",
-                            problems,
-                        );
+                        let v = en.one_string("an action reference such as \"actions/checkout@v5\"", problems);
                         let comment = en.prop_string("version", problems);
                         en.finish(&["version"], problems);
                         no_children(child, problems);
                         let mut slot = None;
                         set_once(&mut slot, v, child, &mut seen_a, problems);
                         if let Some(v) = slot {
-                            m.actions.push((
-                                Sp::new(key.to_string(), name_span(child)),
-                                v,
-                                comment,
-                            ));
+                            m.actions.push((Sp::new(key.to_string(), name_span(child)), v, comment));
                         }
                     }
                 }
@@ -547,17 +516,12 @@ pub fn parse(doc: &KdlDocument, problems: &mut Vec<Problem>) -> RawManifest {
                 let repository = en.prop_string("repository", problems);
                 en.finish(&["jcx-version", "repository"], problems);
                 no_children(node, problems);
-                let cw = Some(RawCheckWorkflow {
-                    span: node.span(),
-                    jcx_version,
-                    repository,
-                });
+                let cw = Some(RawCheckWorkflow { span: node.span(), jcx_version, repository });
                 set_once(&mut m.check_workflow, cw, node, &mut seen, problems);
             }
             "app" => {
                 let mut en = Entries::new(node, problems);
-                let app_name =
-                    en.one_string("an app name, such as `app jupyter-pytorch {`", problems);
+                let app_name = en.one_string("an app name, such as `app jupyter-pytorch {`", problems);
                 let extends = en.prop_string("extends", problems);
                 en.finish(&["extends"], problems);
                 let settings = match node.children() {
@@ -565,12 +529,7 @@ pub fn parse(doc: &KdlDocument, problems: &mut Vec<Problem>) -> RawManifest {
                     None => RawSettings::default(),
                 };
                 if let Some(name) = app_name {
-                    m.apps.push(RawApp {
-                        span: node.span(),
-                        name,
-                        extends,
-                        settings,
-                    });
+                    m.apps.push(RawApp { span: node.span(), name, extends, settings });
                 }
             }
             other => {
@@ -600,11 +559,7 @@ fn unknown_node(node: &KdlNode, name: &str, allowed: &[&str], place: &str) -> Pr
 fn parse_settings(doc: &KdlDocument, in_app: bool, problems: &mut Vec<Problem>) -> RawSettings {
     let mut s = RawSettings::default();
     let mut seen: Vec<(String, SourceSpan)> = Vec::new();
-    let place = if in_app {
-        "an `app` block"
-    } else {
-        "`defaults`"
-    };
+    let place = if in_app { "an `app` block" } else { "`defaults`" };
     for node in doc.nodes() {
         let name = node.name().value();
         if !in_app && APP_ONLY.contains(&name) {
@@ -648,11 +603,7 @@ fn parse_settings(doc: &KdlDocument, in_app: bool, problems: &mut Vec<Problem>) 
                 let v = en.strings("package", true, problems);
                 en.finish(&[], problems);
                 no_children(node, problems);
-                if name == "apt" {
-                    s.apt.extend(v)
-                } else {
-                    s.mamba.extend(v)
-                }
+                if name == "apt" { s.apt.extend(v) } else { s.mamba.extend(v) }
             }
             "branches" | "runs-on" | "platforms" => {
                 let what = match name {
@@ -683,12 +634,7 @@ fn parse_settings(doc: &KdlDocument, in_app: bool, problems: &mut Vec<Problem>) 
                 if let Some(c) = node.children() {
                     for child in c.nodes() {
                         if child.name().value() != "extensions" {
-                            problems.push(unknown_node(
-                                child,
-                                child.name().value(),
-                                &["extensions"],
-                                "`code-server`",
-                            ));
+                            problems.push(unknown_node(child, child.name().value(), &["extensions"], "`code-server`"));
                             continue;
                         }
                         let mut en = Entries::new(child, problems);
@@ -697,11 +643,7 @@ fn parse_settings(doc: &KdlDocument, in_app: bool, problems: &mut Vec<Problem>) 
                         no_children(child, problems);
                     }
                 }
-                let cs = Some(RawCodeServer {
-                    span: node.span(),
-                    version,
-                    extensions,
-                });
+                let cs = Some(RawCodeServer { span: node.span(), version, extensions });
                 set_once(&mut s.code_server, cs, node, &mut seen, problems);
             }
             "pip" => {
@@ -725,20 +667,14 @@ fn parse_settings(doc: &KdlDocument, in_app: bool, problems: &mut Vec<Problem>) 
                         en.finish(&[], problems);
                         no_children(child, problems);
                         if let Some(v) = v {
-                            s.env.push((
-                                Sp::new(child.name().value().to_string(), name_span(child)),
-                                v,
-                            ));
+                            s.env.push((Sp::new(child.name().value().to_string(), name_span(child)), v));
                         }
                     }
                 }
             }
             "dockerfile" => {
                 let mut en = Entries::new(node, problems);
-                let text = en.one_string(
-                    "Dockerfile lines (a raw string such as #\"RUN echo hi\"#)",
-                    problems,
-                );
+                let text = en.one_string("Dockerfile lines (a raw string such as #\"RUN echo hi\"#)", problems);
                 let user = en.prop_string("user", problems);
                 en.finish(&["user"], problems);
                 no_children(node, problems);
@@ -759,11 +695,7 @@ fn parse_settings(doc: &KdlDocument, in_app: bool, problems: &mut Vec<Problem>) 
                     }
                 };
                 if let Some(text) = text {
-                    s.dockerfile.push(RawDockerfile {
-                        span: node.span(),
-                        text,
-                        as_root,
-                    });
+                    s.dockerfile.push(RawDockerfile { span: node.span(), text, as_root });
                 }
             }
             "free-disk-space" => {
@@ -778,14 +710,9 @@ fn parse_settings(doc: &KdlDocument, in_app: bool, problems: &mut Vec<Problem>) 
                                     Problem::error(
                                         Code::WrongType,
                                         e.span(),
-                                        format!(
-                                            "`free-disk-space` expects #true or #false, not {}",
-                                            type_name(other)
-                                        ),
+                                        format!("`free-disk-space` expects #true or #false, not {}", type_name(other)),
                                     )
-                                    .help(
-                                        "write `free-disk-space #true` or `free-disk-space #false`",
-                                    ),
+                                    .help("write `free-disk-space #true` or `free-disk-space #false`"),
                                 );
                                 None
                             }
@@ -793,12 +720,8 @@ fn parse_settings(doc: &KdlDocument, in_app: bool, problems: &mut Vec<Problem>) 
                     }
                     None => {
                         problems.push(
-                            Problem::error(
-                                Code::MissingArgument,
-                                node.span(),
-                                "`free-disk-space` needs #true or #false",
-                            )
-                            .help("write `free-disk-space #true` or `free-disk-space #false`"),
+                            Problem::error(Code::MissingArgument, node.span(), "`free-disk-space` needs #true or #false")
+                                .help("write `free-disk-space #true` or `free-disk-space #false`"),
                         );
                         None
                     }
@@ -819,10 +742,7 @@ fn parse_settings(doc: &KdlDocument, in_app: bool, problems: &mut Vec<Problem>) 
                                     Problem::error(
                                         Code::WrongType,
                                         e.span(),
-                                        format!(
-                                            "`timeout-minutes` expects an integer, not {}",
-                                            type_name(other)
-                                        ),
+                                        format!("`timeout-minutes` expects an integer, not {}", type_name(other)),
                                     )
                                     .help("write for example `timeout-minutes 120`"),
                                 );
@@ -832,12 +752,8 @@ fn parse_settings(doc: &KdlDocument, in_app: bool, problems: &mut Vec<Problem>) 
                     }
                     None => {
                         problems.push(
-                            Problem::error(
-                                Code::MissingArgument,
-                                node.span(),
-                                "`timeout-minutes` needs a number of minutes",
-                            )
-                            .help("write for example `timeout-minutes 120`"),
+                            Problem::error(Code::MissingArgument, node.span(), "`timeout-minutes` needs a number of minutes")
+                                .help("write for example `timeout-minutes 120`"),
                         );
                         None
                     }
@@ -849,9 +765,7 @@ fn parse_settings(doc: &KdlDocument, in_app: bool, problems: &mut Vec<Problem>) 
             other => {
                 let mut p = unknown_node(node, other, SETTING_NODES, place);
                 if other == "app" || other == "registry" || other == "defaults" {
-                    p = p.help(format!(
-                        "`{other}` belongs at the top level of the manifest"
-                    ));
+                    p = p.help(format!("`{other}` belongs at the top level of the manifest"));
                 } else if other == "extends" {
                     p = p.help("write `extends` as a property: `app NAME extends=OTHER { ... }`");
                 } else if other == "pip-requirement" || other == "requirements" {
@@ -868,19 +782,10 @@ fn parse_pip(node: &KdlNode, problems: &mut Vec<Problem>) -> Option<RawPip> {
     let name = node.name().value();
     let mut en = Entries::new(node, problems);
     let pip = if name == "-" {
-        let text = en.one_string(
-            "a requirement, such as `- \"transformers==4.28.1\"`",
-            problems,
-        )?;
-        RawPip {
-            span: node.span(),
-            text,
-        }
+        let text = en.one_string("a requirement, such as `- \"transformers==4.28.1\"`", problems)?;
+        RawPip { span: node.span(), text }
     } else if en.args.is_empty() {
-        RawPip {
-            span: node.span(),
-            text: Sp::new(name.to_string(), name_span(node)),
-        }
+        RawPip { span: node.span(), text: Sp::new(name.to_string(), name_span(node)) }
     } else {
         let version = en.one_string("a version", problems)?;
         let text = if version.v.starts_with(|c: char| "=<>!~".contains(c)) {
@@ -888,10 +793,7 @@ fn parse_pip(node: &KdlNode, problems: &mut Vec<Problem>) -> Option<RawPip> {
         } else {
             format!("{name}=={}", version.v)
         };
-        RawPip {
-            span: node.span(),
-            text: Sp::new(text, node.span()),
-        }
+        RawPip { span: node.span(), text: Sp::new(text, node.span()) }
     };
     en.finish(&[], problems);
     no_children(node, problems);

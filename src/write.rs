@@ -42,24 +42,16 @@ pub struct WriteReport {
 }
 
 pub fn has_header(contents: &str) -> bool {
-    contents
-        .lines()
-        .take(HEADER_LINES)
-        .any(|l| l.starts_with('#') && l.contains(HEADER_MARKER))
+    contents.lines().take(HEADER_LINES).any(|l| l.starts_with('#') && l.contains(HEADER_MARKER))
 }
 
 /// `out/rel`, after checking that `rel` is a plain relative path and that no existing component
 /// between `out` and the file is a symlink (which could lead outside `out`).
 fn safe_join(out: &Path, rel: &str) -> Result<PathBuf> {
     let rel_path = Path::new(rel);
-    if rel_path
-        .components()
-        .any(|c| !matches!(c, Component::Normal(_)))
-    {
+    if rel_path.components().any(|c| !matches!(c, Component::Normal(_))) {
         return Err(Error::UnsafePath {
-            message: format!(
-                "refusing to write `{rel}`: it is not a plain path inside the output directory"
-            ),
+            message: format!("refusing to write `{rel}`: it is not a plain path inside the output directory"),
             help: "this is a bug in jcx; names are validated before they become paths".into(),
         });
     }
@@ -83,10 +75,7 @@ fn read_existing(path: &Path) -> Result<Option<String>> {
         Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).into_owned())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) if e.kind() == std::io::ErrorKind::IsADirectory => Err(Error::io(
-            format!(
-                "cannot write `{}`: a directory is in the way",
-                path.display()
-            ),
+            format!("cannot write `{}`: a directory is in the way", path.display()),
             e,
         )),
         Err(e) => Err(Error::io(format!("cannot read `{}`", path.display()), e)),
@@ -97,43 +86,26 @@ fn read_existing(path: &Path) -> Result<Option<String>> {
 /// `.github/workflows/`. Only these can ever be reported stale or removed.
 pub fn existing_generated(out: &Path) -> Result<BTreeSet<String>> {
     let mut found = BTreeSet::new();
-    let roots = [
-        (out.join("src"), 2usize),
-        (out.join(".github").join("workflows"), 1usize),
-    ];
+    let roots = [(out.join("src"), 2usize), (out.join(".github").join("workflows"), 1usize)];
     for (root, depth) in roots {
         if !root.is_dir() || fs::symlink_metadata(&root).is_ok_and(|m| m.file_type().is_symlink()) {
             continue;
         }
-        for entry in WalkDir::new(&root)
-            .min_depth(depth)
-            .max_depth(depth)
-            .follow_links(false)
-        {
+        for entry in WalkDir::new(&root).min_depth(depth).max_depth(depth).follow_links(false) {
             let entry = match entry {
                 Ok(e) => e,
                 Err(e) => {
                     let msg = format!("cannot scan `{}` for stale files", root.display());
-                    return Err(Error::io(
-                        msg,
-                        e.into_io_error()
-                            .unwrap_or_else(|| std::io::Error::other("walk error")),
-                    ));
+                    return Err(Error::io(msg, e.into_io_error().unwrap_or_else(|| std::io::Error::other("walk error"))));
                 }
             };
             if !entry.file_type().is_file() {
                 continue;
             }
-            let Ok(head) = read_head(entry.path()) else {
-                continue;
-            };
+            let Ok(head) = read_head(entry.path()) else { continue };
             if has_header(&head) {
                 let rel = entry.path().strip_prefix(out).unwrap_or(entry.path());
-                let rel = rel
-                    .components()
-                    .map(|c| c.as_os_str().to_string_lossy())
-                    .collect::<Vec<_>>()
-                    .join("/");
+                let rel = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
                 found.insert(rel);
             }
         }
@@ -157,9 +129,7 @@ pub fn check(out: &Path, files: &[GeneratedFile]) -> Result<Vec<Drift>> {
     for f in files {
         let path = safe_join(out, &f.path)?;
         match read_existing(&path)? {
-            None => drift.push(Drift::Missing {
-                path: f.path.clone(),
-            }),
+            None => drift.push(Drift::Missing { path: f.path.clone() }),
             Some(old) if old != f.contents => drift.push(Drift::Changed {
                 path: f.path.clone(),
                 diff: unified_diff(&f.path, &old, &f.contents),
@@ -188,10 +158,7 @@ pub fn unified_diff(path: &str, old: &str, new: &str) -> String {
 pub fn write(out: &Path, files: &[GeneratedFile], force: bool) -> Result<WriteReport> {
     let mut report = WriteReport::default();
     // Check every path before touching anything, so a refused path writes nothing at all.
-    let targets: Vec<PathBuf> = files
-        .iter()
-        .map(|f| safe_join(out, &f.path))
-        .collect::<Result<_>>()?;
+    let targets: Vec<PathBuf> = files.iter().map(|f| safe_join(out, &f.path)).collect::<Result<_>>()?;
     let mut to_write = Vec::new();
     for (f, path) in files.iter().zip(&targets) {
         match read_existing(path)? {
@@ -220,8 +187,7 @@ pub fn write(out: &Path, files: &[GeneratedFile], force: bool) -> Result<WriteRe
             continue;
         }
         let path = safe_join(out, &stale)?;
-        fs::remove_file(&path)
-            .map_err(|e| Error::io(format!("cannot remove stale file `{}`", path.display()), e))?;
+        fs::remove_file(&path).map_err(|e| Error::io(format!("cannot remove stale file `{}`", path.display()), e))?;
         // Remove the app directory too when nothing else is left in it.
         if let Some(dir) = path.parent()
             && dir.parent().is_some_and(|p| p.ends_with("src"))
@@ -235,18 +201,12 @@ pub fn write(out: &Path, files: &[GeneratedFile], force: bool) -> Result<WriteRe
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir)
-        .map_err(|e| Error::io(format!("cannot create directory `{}`", dir.display()), e))?;
+    fs::create_dir_all(dir).map_err(|e| Error::io(format!("cannot create directory `{}`", dir.display()), e))?;
     let mut tmp = tempfile::Builder::new()
         .prefix(".jcx-")
         .suffix(".tmp")
         .tempfile_in(dir)
-        .map_err(|e| {
-            Error::io(
-                format!("cannot create a temporary file in `{}`", dir.display()),
-                e,
-            )
-        })?;
+        .map_err(|e| Error::io(format!("cannot create a temporary file in `{}`", dir.display()), e))?;
     tmp.write_all(bytes)
         .and_then(|()| tmp.as_file().sync_all())
         .map_err(|e| Error::io(format!("cannot write `{}`", path.display()), e))?;
