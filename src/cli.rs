@@ -334,7 +334,7 @@ fn load_checked(common: &Common) -> Result<crate::Loaded, Error> {
 
 fn print_drift(drift: &[Drift], format: DriftFormat, out: &Path) {
     let mut stdout = std::io::stdout().lock();
-    let shown = |p: &str| out.join(p).display().to_string();
+    let shown = |p: &str| shown_path(out, p);
     match format {
         DriftFormat::Human => {
             for d in drift {
@@ -383,6 +383,15 @@ fn print_drift(drift: &[Drift], format: DriftFormat, out: &Path) {
                 serde_json::json!({ "in_sync": drift.is_empty(), "drift": drift })
             );
         }
+    }
+}
+
+/// `out/rel` as the user would type it (no `./` prefix when the output is the current directory).
+fn shown_path(out: &Path, rel: &str) -> String {
+    if out == Path::new(".") || out.as_os_str().is_empty() {
+        rel.to_string()
+    } else {
+        out.join(rel).display().to_string()
     }
 }
 
@@ -535,10 +544,10 @@ pub fn run(cli: Cli) -> u8 {
                     if !quiet {
                         let out = common.out();
                         for w in &report.written {
-                            println!("wrote {}", out.join(w).display());
+                            println!("wrote {}", shown_path(&out, w));
                         }
                         for r in &report.removed {
-                            println!("removed {}", out.join(r).display());
+                            println!("removed {}", shown_path(&out, r));
                         }
                         println!(
                             "{} written, {} unchanged, {} removed",

@@ -59,7 +59,9 @@ pub fn is_registry_host(s: &str) -> bool {
         && host.split('.').all(|label| {
             !label.is_empty()
                 && label.len() <= 63
-                && label.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-')
+                && label
+                    .bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || c == b'-')
                 && !label.starts_with('-')
                 && !label.ends_with('-')
         })
@@ -70,13 +72,18 @@ fn is_tag(s: &str) -> bool {
     !b.is_empty()
         && b.len() <= 128
         && (b[0].is_ascii_alphanumeric() || b[0] == b'_')
-        && b.iter().all(|c| c.is_ascii_alphanumeric() || b"_.-".contains(c))
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || b"_.-".contains(c))
 }
 
 fn is_digest(s: &str) -> bool {
     match s.split_once(':') {
-        Some(("sha256", hex)) => hex.len() == 64 && hex.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f')),
-        Some(("sha512", hex)) => hex.len() == 128 && hex.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f')),
+        Some(("sha256", hex)) => {
+            hex.len() == 64 && hex.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'))
+        }
+        Some(("sha512", hex)) => {
+            hex.len() == 128 && hex.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'))
+        }
         _ => false,
     }
 }
@@ -151,7 +158,8 @@ pub fn parse_image_ref(s: &str) -> Result<ImageRef, ImageError> {
         if !is_path_component(p) {
             return Err(err(
                 format!("`{p}` is not a valid image path component"),
-                "image names are lowercase letters and digits separated by `.`, `_`, `__` or `-`; ".to_string()
+                "image names are lowercase letters and digits separated by `.`, `_`, `__` or `-`; "
+                    .to_string()
                     + EXAMPLE,
             ));
         }
@@ -186,17 +194,36 @@ mod tests {
     #[test]
     fn docker_hub_short_names_and_ports() {
         let r = parse_image_ref("ubuntu:24.04").unwrap();
-        assert_eq!((r.registry.as_str(), r.namespace.as_str(), r.name.as_str()), ("docker.io", "library", "ubuntu"));
+        assert_eq!(
+            (r.registry.as_str(), r.namespace.as_str(), r.name.as_str()),
+            ("docker.io", "library", "ubuntu")
+        );
         let r = parse_image_ref("localhost:5000/a/b/c:1@sha256:").unwrap_err();
         assert!(r.message.contains("digest"));
         let d = format!("localhost:5000/a/b/c:1@sha256:{}", "a".repeat(64));
         let r = parse_image_ref(&d).unwrap();
-        assert_eq!((r.registry.as_str(), r.namespace.as_str(), r.name.as_str(), r.tag.as_str()), ("localhost:5000", "a/b", "c", "1"));
+        assert_eq!(
+            (
+                r.registry.as_str(),
+                r.namespace.as_str(),
+                r.name.as_str(),
+                r.tag.as_str()
+            ),
+            ("localhost:5000", "a/b", "c", "1")
+        );
     }
 
     #[test]
     fn refuses_bad_references() {
-        for bad in ["", "quay.io/jupyter/scipy-notebook", "Quay/x:1", "a//b:1", "a/b:-x", "a/b-:1", "a b:1"] {
+        for bad in [
+            "",
+            "quay.io/jupyter/scipy-notebook",
+            "Quay/x:1",
+            "a//b:1",
+            "a/b:-x",
+            "a/b-:1",
+            "a b:1",
+        ] {
             assert!(parse_image_ref(bad).is_err(), "{bad:?} should be refused");
         }
     }

@@ -50,7 +50,10 @@ fn sourced(source: &Source, problems: Vec<Problem>) -> Vec<SourcedProblem> {
     let named = source.named();
     problems
         .into_iter()
-        .map(|problem| SourcedProblem { problem, source: named.clone() })
+        .map(|problem| SourcedProblem {
+            problem,
+            source: named.clone(),
+        })
         .collect()
 }
 
@@ -72,14 +75,23 @@ pub fn load_source(source: Source, out: &Path, timings: &mut Timings) -> Result<
     let rel = relative_to(&source.path, out).filter(|r| !r.starts_with("../.."));
     let manifest_in_out = rel.clone().filter(|r| !r.starts_with(".."));
     let source_name = rel.unwrap_or_else(|| {
-        source.path.file_name().map_or_else(|| source.name.clone(), |n| n.to_string_lossy().into_owned())
+        source
+            .path
+            .file_name()
+            .map_or_else(|| source.name.clone(), |n| n.to_string_lossy().into_owned())
     });
     let outcome = validate::validate(&raw, &source_name, problems);
     timings.validate = t.elapsed();
     match outcome.manifest {
         Some(manifest) if !outcome.problems.iter().any(Problem::is_error) => {
             let warnings = sourced(&source, outcome.problems);
-            Ok(Loaded { source, manifest, warnings, resolved: outcome.resolved, manifest_in_out })
+            Ok(Loaded {
+                source,
+                manifest,
+                warnings,
+                resolved: outcome.resolved,
+                manifest_in_out,
+            })
         }
         _ => Err(Error::Invalid(InvalidManifest {
             path: source.name.clone(),
@@ -100,7 +112,10 @@ pub fn deny_warnings(loaded: Loaded) -> Result<Loaded> {
     if loaded.warnings.is_empty() {
         return Ok(loaded);
     }
-    Err(Error::Invalid(InvalidManifest { path: loaded.source.name.clone(), problems: loaded.warnings }))
+    Err(Error::Invalid(InvalidManifest {
+        path: loaded.source.name.clone(),
+        problems: loaded.warnings,
+    }))
 }
 
 pub fn render_all(loaded: &Loaded, timings: &mut Timings) -> Result<Vec<render::GeneratedFile>> {
@@ -114,13 +129,21 @@ pub fn render_all(loaded: &Loaded, timings: &mut Timings) -> Result<Vec<render::
             help: Some("keep apps.kdl at the root of the images repository and compile into that directory".into()),
         });
     }
-    let files = render::render(&loaded.manifest, loaded.manifest_in_out.as_deref().unwrap_or("apps.kdl"))?;
+    let files = render::render(
+        &loaded.manifest,
+        loaded.manifest_in_out.as_deref().unwrap_or("apps.kdl"),
+    )?;
     timings.render = t.elapsed();
     Ok(files)
 }
 
 /// `jcx compile`: render and write. Returns what was written.
-pub fn compile(loaded: &Loaded, out: &Path, force: bool, timings: &mut Timings) -> Result<write::WriteReport> {
+pub fn compile(
+    loaded: &Loaded,
+    out: &Path,
+    force: bool,
+    timings: &mut Timings,
+) -> Result<write::WriteReport> {
     let files = render_all(loaded, timings)?;
     let t = Instant::now();
     let report = write::write(out, &files, force)?;
@@ -173,6 +196,10 @@ pub fn relative_to(manifest: &Path, out: &Path) -> Option<String> {
         return None;
     }
     let mut parts: Vec<String> = std::iter::repeat_n("..".to_string(), oc.len() - common).collect();
-    parts.extend(mc[common..].iter().map(|c| c.as_os_str().to_string_lossy().into_owned()));
+    parts.extend(
+        mc[common..]
+            .iter()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned()),
+    );
     Some(parts.join("/"))
 }

@@ -9,7 +9,11 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { jcx::cli::EXIT_ERROR } else { jcx::cli::EXIT_OK });
+            return ExitCode::from(if e.use_stderr() {
+                jcx::cli::EXIT_ERROR
+            } else {
+                jcx::cli::EXIT_OK
+            });
         }
     };
     ExitCode::from(jcx::cli::run(cli))

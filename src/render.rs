@@ -54,15 +54,26 @@ fn envs() -> &'static (Environment<'static>, Environment<'static>) {
                 .build()
                 .expect("valid template syntax"),
         );
-        yaml.add_template("build-push.yaml", include_str!("templates/build-push.yaml.j2"))
-            .expect("workflow template compiles (tested)");
-        yaml.add_template("jcx-check.yaml", include_str!("templates/jcx-check.yaml.j2"))
-            .expect("check workflow template compiles (tested)");
+        yaml.add_template(
+            "build-push.yaml",
+            include_str!("templates/build-push.yaml.j2"),
+        )
+        .expect("workflow template compiles (tested)");
+        yaml.add_template(
+            "jcx-check.yaml",
+            include_str!("templates/jcx-check.yaml.j2"),
+        )
+        .expect("check workflow template compiles (tested)");
         (plain, yaml)
     })
 }
 
-fn render_with(env: &Environment<'static>, name: &str, path: &str, ctx: impl Serialize) -> Result<String> {
+fn render_with(
+    env: &Environment<'static>,
+    name: &str,
+    path: &str,
+    ctx: impl Serialize,
+) -> Result<String> {
     env.get_template(name)
         .and_then(|t| t.render(minijinja::value::Serde(&ctx)))
         .map_err(|e| Error::Render {
@@ -124,7 +135,9 @@ fn waive_long_uses_lines(yaml: &str) -> String {
     let mut out = String::with_capacity(yaml.len() + 128);
     for line in yaml.lines() {
         let trimmed = line.trim_start();
-        if line.chars().count() > YAML_MAX_LINE && (trimmed.starts_with("uses: ") || trimmed.starts_with("- uses: ")) {
+        if line.chars().count() > YAML_MAX_LINE
+            && (trimmed.starts_with("uses: ") || trimmed.starts_with("- uses: "))
+        {
             let indent = line.len() - trimmed.len() + if trimmed.starts_with('-') { 2 } else { 0 };
             out.push_str(&" ".repeat(indent));
             out.push_str("# yamllint disable-line rule:line-length\n");
@@ -194,7 +207,11 @@ pub fn render_dockerfile(manifest: &Manifest, app: &App) -> Result<String> {
         torch,
         pip: !app.pip.is_empty(),
         pypi_index_url: "\"\"",
-        env: app.env.iter().map(|(k, v)| format!("{k}={}", dockerfile_env_value(v))).collect(),
+        env: app
+            .env
+            .iter()
+            .map(|(k, v)| format!("{k}={}", dockerfile_env_value(v)))
+            .collect(),
         dockerfile: &app.dockerfile,
     };
     render_with(&envs().0, "Dockerfile", &app.dockerfile_path(), ctx)
@@ -278,11 +295,18 @@ struct WorkflowCtx {
 pub fn render_workflow(manifest: &Manifest, app: &App) -> Result<String> {
     let reg = &manifest.registry;
     let ghcr = reg.host == "ghcr.io";
-    let (username, password) = if ghcr && reg.username_secret == crate::validate::DEFAULT_USERNAME_SECRET {
-        ("github.actor".to_string(), "secrets.GITHUB_TOKEN".to_string())
-    } else {
-        (format!("secrets.{}", reg.username_secret), format!("secrets.{}", reg.password_secret))
-    };
+    let (username, password) =
+        if ghcr && reg.username_secret == crate::validate::DEFAULT_USERNAME_SECRET {
+            (
+                "github.actor".to_string(),
+                "secrets.GITHUB_TOKEN".to_string(),
+            )
+        } else {
+            (
+                format!("secrets.{}", reg.username_secret),
+                format!("secrets.{}", reg.password_secret),
+            )
+        };
     let mut build_args = vec![format!("BASE_IMAGE={}", app.base.full())];
     let m = &manifest.mirrors;
     if let Some(apt) = &m.apt
@@ -296,7 +320,10 @@ pub fn render_workflow(manifest: &Manifest, app: &App) -> Result<String> {
         build_args.push(format!("CONDA_CHANNEL={c}"));
     }
     if let (Some(p), Some(t)) = (&m.pytorch, &app.torch) {
-        build_args.push(format!("PYTORCH_INDEX_URL={}", torch_index_url(p, &t.index)));
+        build_args.push(format!(
+            "PYTORCH_INDEX_URL={}",
+            torch_index_url(p, &t.index)
+        ));
     }
     if let Some(p) = &m.pypi
         && !app.pip.is_empty()
@@ -306,7 +333,14 @@ pub fn render_workflow(manifest: &Manifest, app: &App) -> Result<String> {
     let runs_on = if app.runs_on.len() == 1 {
         yaml_quote(&app.runs_on[0])
     } else {
-        format!("[{}]", app.runs_on.iter().map(|l| yaml_quote(l)).collect::<Vec<_>>().join(", "))
+        format!(
+            "[{}]",
+            app.runs_on
+                .iter()
+                .map(|l| yaml_quote(l))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
     };
     let ctx = WorkflowCtx {
         header: header(manifest, Some(&app.name)),
@@ -322,7 +356,10 @@ pub fn render_workflow(manifest: &Manifest, app: &App) -> Result<String> {
         base_image: yaml_quote(&app.base.full()),
         base_image_raw: app.base.full(),
         base_tag: app.base.tag.clone(),
-        description: app.description.as_deref().map_or_else(Vec::new, |d| fold_words(d, 8)),
+        description: app
+            .description
+            .as_deref()
+            .map_or_else(Vec::new, |d| fold_words(d, 8)),
         free_disk_space: app.free_disk_space,
         qemu: app.platforms.iter().any(|p| p != "linux/amd64"),
         packages_write: ghcr,
@@ -349,8 +386,13 @@ struct CheckCtx {
 
 pub const CHECK_WORKFLOW_PATH: &str = ".github/workflows/jcx-check.yaml";
 
-pub fn render_check_workflow(manifest: &Manifest, manifest_in_repo: &str) -> Result<Option<String>> {
-    let Some(cw) = &manifest.check_workflow else { return Ok(None) };
+pub fn render_check_workflow(
+    manifest: &Manifest,
+    manifest_in_repo: &str,
+) -> Result<Option<String>> {
+    let Some(cw) = &manifest.check_workflow else {
+        return Ok(None);
+    };
     let ctx = CheckCtx {
         header: header(manifest, None),
         jcx_version: cw.jcx_version.clone(),
@@ -371,13 +413,28 @@ pub fn render_check_workflow(manifest: &Manifest, manifest_in_repo: &str) -> Res
 pub fn render(manifest: &Manifest, manifest_in_repo: &str) -> Result<Vec<GeneratedFile>> {
     let mut files = Vec::with_capacity(manifest.apps.len() * 4 + 1);
     for app in &manifest.apps {
-        files.push(GeneratedFile { path: app.dockerfile_path(), contents: render_dockerfile(manifest, app)? });
-        files.push(GeneratedFile { path: format!("src/{}/requirements.txt", app.name), contents: render_requirements(manifest, app) });
-        files.push(GeneratedFile { path: format!("src/{}/noop.txt", app.name), contents: render_noop(manifest, app) });
-        files.push(GeneratedFile { path: app.workflow_path(), contents: render_workflow(manifest, app)? });
+        files.push(GeneratedFile {
+            path: app.dockerfile_path(),
+            contents: render_dockerfile(manifest, app)?,
+        });
+        files.push(GeneratedFile {
+            path: format!("src/{}/requirements.txt", app.name),
+            contents: render_requirements(manifest, app),
+        });
+        files.push(GeneratedFile {
+            path: format!("src/{}/noop.txt", app.name),
+            contents: render_noop(manifest, app),
+        });
+        files.push(GeneratedFile {
+            path: app.workflow_path(),
+            contents: render_workflow(manifest, app)?,
+        });
     }
     if let Some(check) = render_check_workflow(manifest, manifest_in_repo)? {
-        files.push(GeneratedFile { path: CHECK_WORKFLOW_PATH.to_string(), contents: check });
+        files.push(GeneratedFile {
+            path: CHECK_WORKFLOW_PATH.to_string(),
+            contents: check,
+        });
     }
     Ok(files)
 }

@@ -29,7 +29,11 @@ impl Ver {
         if it.next().is_some() {
             return None;
         }
-        Some(Ver { major, minor, patch })
+        Some(Ver {
+            major,
+            minor,
+            patch,
+        })
     }
 
     pub fn at_least(self, bound: Ver) -> bool {
@@ -39,7 +43,9 @@ impl Ver {
 
     pub fn at_most(self, bound: Ver) -> bool {
         match bound.patch {
-            Some(p) => (self.major, self.minor, self.patch.unwrap_or(0)) <= (bound.major, bound.minor, p),
+            Some(p) => {
+                (self.major, self.minor, self.patch.unwrap_or(0)) <= (bound.major, bound.minor, p)
+            }
             None => (self.major, self.minor) <= (bound.major, bound.minor),
         }
     }
@@ -128,7 +134,11 @@ pub fn parse_table(text: &str) -> Result<Table, String> {
     let mut t = Table {
         source: String::new(),
         checked: String::new(),
-        newest_known: Ver { major: 0, minor: 0, patch: None },
+        newest_known: Ver {
+            major: 0,
+            minor: 0,
+            patch: None,
+        },
         indexes: vec![],
         pythons: vec![],
         torchvision: vec![],
@@ -152,7 +162,9 @@ pub fn parse_table(text: &str) -> Result<Table, String> {
                 first: ver(s(n, "first")?)?,
                 last: s(n, "last").ok().map(ver).transpose()?,
             }),
-            "torchvision" => t.torchvision.push((i(n, "torch-major")?, i(n, "minor-offset")?)),
+            "torchvision" => t
+                .torchvision
+                .push((i(n, "torch-major")?, i(n, "minor-offset")?)),
             "torchaudio-exception" => t
                 .torchaudio_exceptions
                 .push((ver(s(n, "torch")?)?, ver(s(n, "torchaudio")?)?)),
@@ -170,11 +182,16 @@ impl Table {
         if cuda == "cpu" {
             return self.indexes.iter().find(|i| i.cuda.is_none());
         }
-        self.indexes.iter().find(|i| i.cuda.as_deref() == Some(cuda))
+        self.indexes
+            .iter()
+            .find(|i| i.cuda.as_deref() == Some(cuda))
     }
 
     pub fn cuda_versions(&self) -> Vec<&str> {
-        self.indexes.iter().filter_map(|i| i.cuda.as_deref()).collect()
+        self.indexes
+            .iter()
+            .filter_map(|i| i.cuda.as_deref())
+            .collect()
     }
 
     pub fn python(&self, python: &str) -> Option<&PythonSupport> {
@@ -184,7 +201,11 @@ impl Table {
     /// The torchvision release that goes with a torch release, if the table knows the rule.
     pub fn torchvision_for(&self, torch: Ver) -> Option<Ver> {
         let (_, off) = self.torchvision.iter().find(|(m, _)| *m == torch.major)?;
-        Some(Ver { major: 0, minor: torch.minor + off, patch: torch.patch })
+        Some(Ver {
+            major: 0,
+            minor: torch.minor + off,
+            patch: torch.patch,
+        })
     }
 
     pub fn torchaudio_for(&self, torch: Ver) -> Ver {
@@ -212,7 +233,10 @@ mod tests {
         let t = parse_table(TABLE_SOURCE).unwrap();
         assert!(t.source.starts_with("https://download.pytorch.org/whl/"));
         assert_eq!(t.checked.len(), 10, "checked is a date YYYY-MM-DD");
-        assert_eq!(t.cuda_versions(), vec!["11.8", "12.1", "12.4", "12.6", "12.8", "13.0"]);
+        assert_eq!(
+            t.cuda_versions(),
+            vec!["11.8", "12.1", "12.4", "12.6", "12.8", "13.0"]
+        );
     }
 
     #[test]

@@ -443,7 +443,7 @@ fn first_five_minutes() {
     assert!(
         check
             .stdout
-            .contains("changed: ./src/pytorch-lab/Dockerfile"),
+            .contains("changed: src/pytorch-lab/Dockerfile"),
         "{}",
         check.stdout
     );
@@ -458,7 +458,7 @@ fn first_five_minutes() {
     assert_eq!(gh.code, 1);
     assert!(
         gh.stdout
-            .starts_with("::error file=./src/pytorch-lab/Dockerfile,"),
+            .starts_with("::error file=src/pytorch-lab/Dockerfile,"),
         "{}",
         gh.stdout
     );

@@ -1,0 +1,279 @@
+//! End to end on the built binary, in temporary directories: compile, check, drift, stale files.
+
+use std::fs;
+use std::path::Path;
+use std::time::SystemTime;
+
+use assert_cmd::Command;
+
+const MANIFEST: &str = r#"manifest-version 1
+registry "ghcr.io" namespace=lab
+defaults { base "quay.io/jupyter/scipy-notebook:python-3.11"; }
+app alpha {
+    pip { - "requests==2.32.3"; }
+}
+app beta extends=alpha {
+    image-suffix beta
+    apt htop
+}
+"#;
+
+fn jcx(dir: &Path) -> Command {
+    let mut c = Command::cargo_bin("jcx").unwrap();
+    c.current_dir(dir);
+    c
+}
+
+fn setup() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("apps.kdl"), MANIFEST).unwrap();
+    dir
+}
+
+fn mtimes(dir: &Path) -> Vec<(String, SystemTime)> {
+    let mut v: Vec<_> = walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            (
+                e.path().display().to_string(),
+                e.metadata().unwrap().modified().unwrap(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn compile_writes_every_file_next_to_the_manifest_then_check_is_clean() {
+    let dir = setup();
+    jcx(dir.path()).arg("compile").assert().success();
+    for app in ["alpha", "beta"] {
+        for f in ["Dockerfile", "requirements.txt", "noop.txt"] {
+            assert!(
+                dir.path().join("src").join(app).join(f).is_file(),
+                "{app}/{f}"
+            );
+        }
+        assert!(
+            dir.path()
+                .join(format!(".github/workflows/build-push-{app}.yaml"))
+                .is_file()
+        );
+    }
+    jcx(dir.path()).arg("check").assert().code(0);
+}
+
+#[test]
+fn a_hand_edit_is_drift_with_a_diff() {
+    let dir = setup();
+    jcx(dir.path()).arg("compile").assert().success();
+    let req = dir.path().join("src/alpha/requirements.txt");
+    let edited = fs::read_to_string(&req)
+        .unwrap()
+        .replace("requests==2.32.3", "requests==2.0.0");
+    fs::write(&req, edited).unwrap();
+    let out = jcx(dir.path())
+        .arg("check")
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    assert!(out.contains("changed: src/alpha/requirements.txt"), "{out}");
+    assert!(
+        out.contains("-requests==2.0.0") && out.contains("+requests==2.32.3"),
+        "{out}"
+    );
+    // GitHub annotations and JSON name the same file.
+    let gh = jcx(dir.path())
+        .args(["check", "--format", "github"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    assert!(
+        String::from_utf8(gh)
+            .unwrap()
+            .starts_with("::error file=src/alpha/requirements.txt,")
+    );
+    let js = jcx(dir.path())
+        .args(["check", "--format", "json"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&js).unwrap();
+    assert_eq!(v["drift"][0]["kind"], "changed");
+    assert_eq!(v["drift"][0]["path"], "src/alpha/requirements.txt");
+    // compile repairs it.
+    jcx(dir.path()).arg("compile").assert().success();
+    jcx(dir.path()).arg("check").assert().code(0);
+}
+
+#[test]
+fn a_deleted_file_is_reported_missing() {
+    let dir = setup();
+    jcx(dir.path()).arg("compile").assert().success();
+    fs::remove_file(dir.path().join("src/beta/noop.txt")).unwrap();
+    let out = jcx(dir.path())
+        .arg("check")
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    assert!(
+        String::from_utf8(out)
+            .unwrap()
+            .contains("missing: src/beta/noop.txt")
+    );
+}
+
+#[test]
+fn a_removed_app_is_stale_then_removed_but_user_files_survive() {
+    let dir = setup();
+    jcx(dir.path()).arg("compile").assert().success();
+    // The user's own file next to generated ones, without the header.
+    fs::write(dir.path().join("src/beta/notes.md"), "# my notes\n").unwrap();
+    fs::write(
+        dir.path().join(".github/workflows/lint.yaml"),
+        "name: lint\n",
+    )
+    .unwrap();
+    let without_beta = MANIFEST.split("app beta").next().unwrap();
+    fs::write(dir.path().join("apps.kdl"), without_beta).unwrap();
+    let out = jcx(dir.path())
+        .arg("check")
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    for f in [
+        "src/beta/Dockerfile",
+        "src/beta/requirements.txt",
+        "src/beta/noop.txt",
+        ".github/workflows/build-push-beta.yaml",
+    ] {
+        assert!(
+            out.contains(&format!("stale: {f}")),
+            "{f} not reported stale in:\n{out}"
+        );
+    }
+    assert!(
+        !out.contains("notes.md") && !out.contains("lint.yaml"),
+        "{out}"
+    );
+    jcx(dir.path()).arg("compile").assert().success();
+    assert!(!dir.path().join("src/beta/Dockerfile").exists());
+    assert!(
+        !dir.path()
+            .join(".github/workflows/build-push-beta.yaml")
+            .exists()
+    );
+    assert_eq!(
+        fs::read_to_string(dir.path().join("src/beta/notes.md")).unwrap(),
+        "# my notes\n"
+    );
+    assert!(dir.path().join(".github/workflows/lint.yaml").exists());
+    jcx(dir.path()).arg("check").assert().code(0);
+}
+
+#[test]
+fn compiling_twice_rewrites_nothing() {
+    let dir = setup();
+    jcx(dir.path()).arg("compile").assert().success();
+    let before = mtimes(dir.path());
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let out = jcx(dir.path())
+        .arg("compile")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert!(
+        String::from_utf8(out)
+            .unwrap()
+            .contains("0 written, 8 unchanged, 0 removed")
+    );
+    assert_eq!(before, mtimes(dir.path()));
+}
+
+#[test]
+fn a_file_jcx_did_not_write_is_never_overwritten_without_force() {
+    let dir = setup();
+    fs::create_dir_all(dir.path().join("src/alpha")).unwrap();
+    fs::write(dir.path().join("src/alpha/Dockerfile"), "FROM scratch\n").unwrap();
+    let err = jcx(dir.path())
+        .arg("compile")
+        .assert()
+        .code(2)
+        .get_output()
+        .stderr
+        .clone();
+    assert!(
+        String::from_utf8(err)
+            .unwrap()
+            .contains("not generated by jcx")
+    );
+    assert_eq!(
+        fs::read_to_string(dir.path().join("src/alpha/Dockerfile")).unwrap(),
+        "FROM scratch\n"
+    );
+    assert!(
+        !dir.path().join("src/alpha/requirements.txt").exists(),
+        "nothing is written when one file is refused"
+    );
+    jcx(dir.path())
+        .args(["compile", "--force"])
+        .assert()
+        .success();
+    jcx(dir.path()).arg("check").assert().code(0);
+}
+
+#[test]
+fn out_and_manifest_arguments() {
+    let dir = setup();
+    fs::create_dir(dir.path().join("manifests")).unwrap();
+    fs::rename(
+        dir.path().join("apps.kdl"),
+        dir.path().join("manifests/apps.kdl"),
+    )
+    .unwrap();
+    jcx(dir.path())
+        .args(["compile", "manifests/apps.kdl", "--out", "generated"])
+        .assert()
+        .success();
+    let dockerfile = fs::read_to_string(dir.path().join("generated/src/alpha/Dockerfile")).unwrap();
+    assert!(
+        dockerfile.contains("# Generated by jcx from ../manifests/apps.kdl, app `alpha`."),
+        "{dockerfile}"
+    );
+    jcx(dir.path())
+        .args(["check", "manifests/apps.kdl", "--out", "generated"])
+        .assert()
+        .code(0);
+    // Without --out, files land next to the manifest.
+    jcx(dir.path())
+        .args(["compile", "manifests/apps.kdl"])
+        .assert()
+        .success();
+    assert!(dir.path().join("manifests/src/alpha/Dockerfile").is_file());
+}
+
+#[test]
+fn the_committed_example_is_in_sync() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    jcx(root)
+        .args(["check", "manifests/apps.kdl", "--out", "generated"])
+        .assert()
+        .code(0);
+}
