@@ -441,9 +441,7 @@ fn first_five_minutes() {
     let check = run(d, &["check"]);
     assert_eq!(check.code, 1);
     assert!(
-        check
-            .stdout
-            .contains("changed: src/pytorch-lab/Dockerfile"),
+        check.stdout.contains("changed: src/pytorch-lab/Dockerfile"),
         "{}",
         check.stdout
     );
