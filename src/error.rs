@@ -212,6 +212,16 @@ impl fmt::Display for InvalidManifest {
             .filter(|p| p.problem.is_error())
             .count();
         let warnings = self.problems.len() - errors;
+        if errors == 0 {
+            // Only reachable through `--deny-warnings`.
+            return write!(
+                f,
+                "`{}` has {} warning{}, and warnings are denied",
+                self.path,
+                warnings,
+                if warnings == 1 { "" } else { "s" }
+            );
+        }
         write!(
             f,
             "`{}` is not a valid manifest: {} error{}",

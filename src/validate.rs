@@ -149,6 +149,8 @@ struct Pip {
     text: String,
     pin: Option<String>,
     has_url_or_marker: bool,
+    /// A `file:` URL: a path on the author's machine, absent from the image build.
+    file_url: bool,
     span: SourceSpan,
 }
 
@@ -970,6 +972,14 @@ impl Validator<'_> {
             return None;
         }
         match parse_pip(p) {
+            Ok(pip) if pip.file_url => {
+                self.push(
+                    Problem::error(Code::InvalidPip, t.span, format!("`{}` installs from a local file URL", pip.name))
+                        .label("local path")
+                        .help("the image is built from the generated files only, so local paths do not exist there: use a `git+https://` or `https://` URL, or a version from the index"),
+                );
+                None
+            }
             Ok(pip) => Some(pip),
             Err(message) => {
                 let help = if t.v.starts_with("git+") || t.v.starts_with("http") {
@@ -1407,6 +1417,60 @@ impl Validator<'_> {
                                 .help(format!("Python {py} (from the base image tag or `python`) has torch wheels for {range}; change the torch pin or the base image")),
                         );
                     }
+                    if let Some(py) = python
+                        && t.python(py).is_none()
+                        && let Some(pv) = Ver::parse(py)
+                    {
+                        let known: Vec<Ver> = t
+                            .pythons
+                            .iter()
+                            .filter_map(|p| Ver::parse(&p.python))
+                            .collect();
+                        if known.iter().all(|k| pv > *k) {
+                            self.push(
+                                Problem::warning(Code::TorchUnknownVersion, torch_span, format!("Python {py} is newer than jcx's PyTorch table (checked {})", t.checked))
+                                    .label("cannot be checked")
+                                    .help(format!("jcx cannot tell whether torch {tv} has wheels for Python {py}; the build will tell. Upgrade jcx for a newer table")),
+                            );
+                        } else if known.iter().all(|k| pv < *k) {
+                            self.push(
+                                Problem::error(Code::TorchPythonMismatch, torch_span, format!("torch {tv} has no wheels for Python {py}"))
+                                    .label("no wheels for this Python")
+                                    .help({
+                                        let ok: Vec<&str> = t
+                                            .pythons
+                                            .iter()
+                                            .filter(|p| tv.at_least(p.first) && p.last.is_none_or(|l| tv.at_most(l)))
+                                            .map(|p| p.python.as_str())
+                                            .collect();
+                                        format!("torch {tv} has wheels for Python {}; use a newer base image", ok.join(", "))
+                                    }),
+                            );
+                        }
+                    }
+                    // `torch==2.2.1+cu121` under `cuda "11.8"`: the local label names another index.
+                    if let Some(label) = find("torch")
+                        .and_then(|r| r.pin.as_deref())
+                        .and_then(|p| p.split_once('+'))
+                        .map(|(_, l)| l)
+                        && label != index.tag()
+                    {
+                        self.push(
+                            Problem::error(
+                                Code::TorchNotOnIndex,
+                                torch_span,
+                                format!(
+                                    "torch `+{label}` builds are not on the {} index",
+                                    index.tag()
+                                ),
+                            )
+                            .label("local version label")
+                            .also(cuda.span, format!("`cuda` chooses {}", index.tag()))
+                            .help(format!(
+                                "remove `+{label}`: the index chosen by `cuda` decides the build"
+                            )),
+                        );
+                    }
                 }
                 if let Some(r) = find("torchvision")
                     && let (Some(want), Some(got)) =
@@ -1490,6 +1554,7 @@ fn parse_pip(p: &RawPip) -> Result<Pip, String> {
     let name = normalize_pkg(req.name.as_ref());
     let mut pin = None;
     let mut has_url_or_marker = !req.marker.is_true();
+    let mut file_url = false;
     match &req.version_or_url {
         Some(VersionOrUrl::VersionSpecifier(specs)) => {
             let specs: Vec<_> = specs.iter().collect();
@@ -1500,7 +1565,10 @@ fn parse_pip(p: &RawPip) -> Result<Pip, String> {
                 }
             }
         }
-        Some(VersionOrUrl::Url(_)) => has_url_or_marker = true,
+        Some(VersionOrUrl::Url(url)) => {
+            has_url_or_marker = true;
+            file_url = url.to_string().to_ascii_lowercase().starts_with("file:");
+        }
         None => {}
     }
     let canonical = req.to_string();
@@ -1509,6 +1577,7 @@ fn parse_pip(p: &RawPip) -> Result<Pip, String> {
         text: canonical,
         pin,
         has_url_or_marker,
+        file_url,
         span: p.span,
     })
 }
