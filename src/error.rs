@@ -302,7 +302,7 @@ pub enum Error {
     Syntax {
         path: String,
         #[source_code]
-        source_code: NamedSource<String>,
+        source_code: Arc<NamedSource<String>>,
         /// The kdl crate's own diagnostics (spans, messages, help), for JSON output.
         related: Vec<kdl::KdlDiagnostic>,
         /// The same diagnostics, sorted, de-cascaded and pointing into the named manifest:
@@ -357,3 +357,33 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_is_documented() {
+        let rules = include_str!("../docs/rules.md");
+        let missing: Vec<&str> = Code::ALL
+            .iter()
+            .map(|c| c.as_str())
+            .filter(|c| !rules.contains(&format!("`{c}`")))
+            .collect();
+        assert!(missing.is_empty(), "docs/rules.md lacks {missing:?}");
+    }
+
+    #[test]
+    fn codes_are_unique_and_well_formed() {
+        let mut seen = std::collections::HashSet::new();
+        for c in Code::ALL {
+            let s = c.as_str();
+            assert!(seen.insert(s), "{s} twice");
+            assert!(
+                s.starts_with("jcx::")
+                    && s[5..].bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+                "{s}"
+            );
+        }
+    }
+}

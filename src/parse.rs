@@ -2,8 +2,10 @@
 //! language (which nodes exist, their arguments, properties and children, and their KDL types)
 //! and reports every deviation; it does not judge values (that is `validate`).
 
+use std::sync::Arc;
+
 use kdl::{KdlDocument, KdlEntry, KdlError, KdlNode, KdlValue};
-use miette::{NamedSource, SourceSpan};
+use miette::SourceSpan;
 
 use crate::error::{Code, Error, Problem, SourcedProblem};
 use crate::source::Source;
@@ -33,10 +35,13 @@ pub struct RawManifest {
     pub app_nodes: usize,
     pub defaults: Option<RawSettings>,
     pub mirrors: RawMirrors,
-    pub actions: Vec<(Sp<String>, Sp<String>, Option<Sp<String>>)>,
+    pub actions: Vec<RawAction>,
     pub check_workflow: Option<RawCheckWorkflow>,
     pub apps: Vec<RawApp>,
 }
+
+/// One `actions` entry: key (`checkout`), reference, and its `version=` label.
+pub type RawAction = (Sp<String>, Sp<String>, Option<Sp<String>>);
 
 #[derive(Debug)]
 pub struct RawRegistry {
@@ -777,12 +782,12 @@ pub fn syntax_error(source: &Source, err: KdlError) -> Error {
                 help: d.help.clone(),
                 related: Vec::new(),
             },
-            source: named.clone(),
+            source: Arc::clone(&named),
         })
         .collect();
     Error::Syntax {
         path: source.name.clone(),
-        source_code: NamedSource::new(source.name.clone(), source.text.clone()),
+        source_code: named,
         related: diags,
         problems,
     }

@@ -1808,6 +1808,97 @@ mod tests {
         );
     }
 
+    /// Codes of every problem of a manifest, errors and warnings.
+    fn codes(text: &str) -> Vec<(Code, bool)> {
+        let doc = kdl::KdlDocument::parse_v2(text).expect("test manifests are KDL");
+        let mut problems = Vec::new();
+        let raw = crate::parse::parse(&doc, &mut problems);
+        let outcome = validate(&raw, "apps.kdl", problems);
+        outcome
+            .problems
+            .iter()
+            .map(|p| (p.code, p.is_error()))
+            .collect()
+    }
+
+    fn torch_app(python: &str, cuda: &str, pins: &str) -> String {
+        format!(
+            "manifest-version 1\nregistry \"ghcr.io\" namespace=lab\napp x {{\n    base \"quay.io/jupyter/scipy-notebook:python-{python}\"\n    cuda \"{cuda}\"\n    pip {{ {pins} }}\n}}\n"
+        )
+    }
+
+    #[test]
+    fn seed_pins_are_accepted() {
+        let text = torch_app(
+            "3.11",
+            "11.8",
+            r#"torch "2.2.1"; torchvision "0.17.1"; torchaudio "2.2.1""#,
+        );
+        assert_eq!(codes(&text), vec![]);
+    }
+
+    #[test]
+    fn torch_2_7_0_on_cu121_is_refused() {
+        let text = torch_app("3.11", "12.1", r#"torch "2.7.0""#);
+        assert_eq!(codes(&text), vec![(Code::TorchNotOnIndex, true)]);
+    }
+
+    #[test]
+    fn torch_family_rules() {
+        let check = |python, cuda, pins, want: &[(Code, bool)]| {
+            assert_eq!(
+                codes(&torch_app(python, cuda, pins)),
+                want,
+                "{python} {cuda} {pins}"
+            );
+        };
+        check(
+            "3.11",
+            "11.8",
+            r#"torch "2.2.1"; torchvision "0.17.0""#,
+            &[(Code::TorchVersionMismatch, true)],
+        );
+        check("3.11", "11.8", r#"torch "2.0.0"; torchaudio "2.0.1""#, &[]);
+        check(
+            "3.11",
+            "11.8",
+            r#"torch "2.0.1"; torchaudio "2.0.1""#,
+            &[(Code::TorchVersionMismatch, true)],
+        );
+        check(
+            "3.13",
+            "11.8",
+            r#"torch "2.2.1""#,
+            &[(Code::TorchPythonMismatch, true)],
+        );
+        check("3.13", "12.6", r#"torch "2.6.0""#, &[]);
+        check(
+            "3.12",
+            "12.4",
+            r#"- torch"#,
+            &[(Code::TorchUnpinned, false)],
+        );
+        check(
+            "3.12",
+            "12.8",
+            r#"torch "2.12.0""#,
+            &[(Code::TorchUnknownVersion, false)],
+        );
+        check(
+            "3.12",
+            "13.1",
+            r#"torch "2.10.0""#,
+            &[(Code::InvalidCuda, false)],
+        );
+        check(
+            "3.12",
+            "10.2",
+            r#"torch "2.2.1""#,
+            &[(Code::InvalidCuda, true)],
+        );
+        check("3.11", "cpu", r#"torch "2.2.1""#, &[]);
+    }
+
     #[test]
     fn python_tags() {
         assert_eq!(python_from_tag("python-3.11").as_deref(), Some("3.11"));
