@@ -283,7 +283,11 @@ impl<'a> Entries<'a> {
                             ty.value()
                         ),
                     )
-                    .label("remove this annotation"),
+                    .label("remove this annotation")
+                    .help(format!(
+                        "remove `({})`; jcx knows each value's type",
+                        ty.value()
+                    )),
                 );
             }
             match e.name() {
@@ -1033,6 +1037,7 @@ fn parse_setting(
                             u.span,
                             format!("unknown user `{}` for a `dockerfile` block", u.v),
                         )
+                        .label("user")
                         .help("expected one of `root`, `notebook` (the default)"),
                     );
                     false

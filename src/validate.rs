@@ -583,13 +583,26 @@ impl Validator<'_> {
         }
         if let Some(b) = &s.base
             && self.safe(b, "the base image", false)
-            && let Err(e) = parse_image_ref(&b.v)
         {
-            self.push(
-                Problem::error(Code::InvalidImage, b.span, e.message)
+            if let Some((scheme, rest)) = b.v.split_once("://") {
+                self.push(
+                    Problem::error(
+                        Code::InvalidImage,
+                        b.span,
+                        format!("an image reference has no `{scheme}://`"),
+                    )
                     .label("base image")
-                    .help(e.help),
-            );
+                    .help(format!(
+                        "write the reference without a scheme: `base \"{rest}\"`"
+                    )),
+                );
+            } else if let Err(e) = parse_image_ref(&b.v) {
+                self.push(
+                    Problem::error(Code::InvalidImage, b.span, e.message)
+                        .label("base image")
+                        .help(e.help),
+                );
+            }
         }
         if let Some(p) = &s.python
             && self.safe(p, "the Python version", false)
@@ -954,7 +967,9 @@ impl Validator<'_> {
                     "list the requirements themselves in the `pip` block; jcx writes requirements.txt"
                 }
                 "-e" | "--editable" => {
-                    "editable installs do not belong in an image; use `- \"name @ git+https://...\"`"
+                    // `-e git+https://host/x/peft#egg=peft` -> `peft @ git+https://host/x/peft`
+                    let target = trimmed[opt.len()..].trim_start_matches([' ', '=']).trim();
+                    return self.editable(t, opt, target);
                 }
                 _ => {
                     "pip options are not allowed in the `pip` block; write a PEP 508 requirement such as `- \"transformers==4.28.1\"`"
@@ -1004,6 +1019,30 @@ impl Validator<'_> {
                 None
             }
         }
+    }
+
+    fn editable(&mut self, t: &Sp<String>, opt: &str, target: &str) -> Option<Pip> {
+        let (url, egg) = match target.split_once("#egg=") {
+            Some((u, e)) => (u, Some(e)),
+            None => (target, None),
+        };
+        let help = match egg {
+            Some(name) if url.contains("://") => format!(
+                "editable installs do not belong in an image; install it from the URL: `- \"{name} @ {url}\"`"
+            ),
+            _ => "editable installs do not belong in an image; use `- \"name @ git+https://...\"`"
+                .to_string(),
+        };
+        self.push(
+            Problem::error(
+                Code::PipOption,
+                t.span,
+                format!("pip option `{opt}` is not allowed in a manifest"),
+            )
+            .label("pip option")
+            .help(help),
+        );
+        None
     }
 
     /// `defaults` -> `extends` chain -> app. Lists of packages append; other values override.
