@@ -53,7 +53,8 @@ fn sourced(source: &Source, problems: Vec<Problem>) -> Vec<SourcedProblem> {
 /// Parses and validates a manifest already in memory.
 pub fn load_source(source: Source, out: &Path, timings: &mut Timings) -> Result<Loaded> {
     let t = Instant::now();
-    let doc = kdl::KdlDocument::parse_v2(&source.text).map_err(|e| parse::syntax_error(&source, e))?;
+    let doc =
+        kdl::KdlDocument::parse_v2(&source.text).map_err(|e| parse::syntax_error(&source, e))?;
     let mut problems = Vec::new();
     let raw = parse::parse(&doc, &mut problems);
     timings.parse = t.elapsed();
