@@ -9,112 +9,81 @@ use std::sync::Arc;
 use miette::{Diagnostic, LabeledSpan, NamedSource, Severity, SourceSpan};
 use serde::Serialize;
 
-/// Every rule jcx enforces, with its stable code. The codes are part of the interface
-/// (editors and CI match on them); `docs/manifest.md` lists each one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-pub enum Code {
-    UnknownNode,
-    UnknownProperty,
-    UnexpectedArgument,
-    MissingArgument,
-    WrongType,
-    Duplicate,
-    UnexpectedChildren,
-    MissingChildren,
-    MissingNode,
-    UnsupportedVersion,
-    DuplicateApp,
-    UnknownExtends,
-    SelfExtends,
-    ExtendsCycle,
-    InvalidName,
-    InvalidImage,
-    InvalidRegistry,
-    InvalidAptPackage,
-    InvalidCondaSpec,
-    InvalidCodeServerVersion,
-    InvalidExtension,
-    InvalidPip,
-    PipOption,
-    ConflictingPin,
-    Injection,
-    ControlCharacter,
-    ShellMetacharacter,
-    InvalidCuda,
-    TorchNotOnIndex,
-    TorchVersionMismatch,
-    TorchPythonMismatch,
-    TorchUnknownVersion,
-    TorchUnpinned,
-    TorchWithoutCuda,
-    InvalidPython,
-    InvalidEnvName,
-    InvalidBranch,
-    InvalidRunner,
-    InvalidPlatform,
-    InvalidDockerfile,
-    InvalidSecretName,
-    InvalidUrl,
-    InvalidActionRef,
-    ImageNameCollision,
-    DuplicatePackage,
-    InvalidNumber,
-    NoApps,
+/// Declares the `Code` enum, its stable strings and the list of all codes from one table, so
+/// the three cannot drift apart.
+macro_rules! codes {
+    ($($variant:ident => $code:literal,)*) => {
+        /// Every rule jcx enforces, with its stable code. The codes are part of the interface
+        /// (editors and CI match on them); `docs/rules.md` lists each one (a test checks it).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+        pub enum Code {
+            $($variant,)*
+        }
+
+        impl Code {
+            /// Every code, in declaration order.
+            pub const ALL: &[Code] = &[$(Code::$variant,)*];
+
+            /// The stable code, as printed: `jcx::unknown_node`.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Code::$variant => $code,)*
+                }
+            }
+        }
+    };
 }
 
-impl Code {
-    /// The stable code, as printed: `jcx::unknown_node`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Code::UnknownNode => "jcx::unknown_node",
-            Code::UnknownProperty => "jcx::unknown_property",
-            Code::UnexpectedArgument => "jcx::unexpected_argument",
-            Code::MissingArgument => "jcx::missing_argument",
-            Code::WrongType => "jcx::wrong_type",
-            Code::Duplicate => "jcx::duplicate",
-            Code::UnexpectedChildren => "jcx::unexpected_children",
-            Code::MissingChildren => "jcx::missing_children",
-            Code::MissingNode => "jcx::missing_node",
-            Code::UnsupportedVersion => "jcx::unsupported_version",
-            Code::DuplicateApp => "jcx::duplicate_app",
-            Code::UnknownExtends => "jcx::unknown_extends",
-            Code::SelfExtends => "jcx::self_extends",
-            Code::ExtendsCycle => "jcx::extends_cycle",
-            Code::InvalidName => "jcx::invalid_name",
-            Code::InvalidImage => "jcx::invalid_image",
-            Code::InvalidRegistry => "jcx::invalid_registry",
-            Code::InvalidAptPackage => "jcx::invalid_apt_package",
-            Code::InvalidCondaSpec => "jcx::invalid_conda_spec",
-            Code::InvalidCodeServerVersion => "jcx::invalid_code_server_version",
-            Code::InvalidExtension => "jcx::invalid_extension",
-            Code::InvalidPip => "jcx::invalid_pip",
-            Code::PipOption => "jcx::pip_option",
-            Code::ConflictingPin => "jcx::conflicting_pin",
-            Code::Injection => "jcx::injection",
-            Code::ControlCharacter => "jcx::control_character",
-            Code::ShellMetacharacter => "jcx::shell_metacharacter",
-            Code::InvalidCuda => "jcx::invalid_cuda",
-            Code::TorchNotOnIndex => "jcx::torch_not_on_index",
-            Code::TorchVersionMismatch => "jcx::torch_version_mismatch",
-            Code::TorchPythonMismatch => "jcx::torch_python_mismatch",
-            Code::TorchUnknownVersion => "jcx::torch_unknown_version",
-            Code::TorchUnpinned => "jcx::torch_unpinned",
-            Code::TorchWithoutCuda => "jcx::torch_without_cuda",
-            Code::InvalidPython => "jcx::invalid_python",
-            Code::InvalidEnvName => "jcx::invalid_env_name",
-            Code::InvalidBranch => "jcx::invalid_branch",
-            Code::InvalidRunner => "jcx::invalid_runner",
-            Code::InvalidPlatform => "jcx::invalid_platform",
-            Code::InvalidDockerfile => "jcx::invalid_dockerfile",
-            Code::InvalidSecretName => "jcx::invalid_secret_name",
-            Code::InvalidUrl => "jcx::invalid_url",
-            Code::InvalidActionRef => "jcx::invalid_action_ref",
-            Code::ImageNameCollision => "jcx::image_name_collision",
-            Code::DuplicatePackage => "jcx::duplicate_package",
-            Code::InvalidNumber => "jcx::invalid_number",
-            Code::NoApps => "jcx::no_apps",
-        }
-    }
+codes! {
+    UnknownNode => "jcx::unknown_node",
+    UnknownProperty => "jcx::unknown_property",
+    UnexpectedArgument => "jcx::unexpected_argument",
+    MissingArgument => "jcx::missing_argument",
+    WrongType => "jcx::wrong_type",
+    Duplicate => "jcx::duplicate",
+    UnexpectedChildren => "jcx::unexpected_children",
+    MissingChildren => "jcx::missing_children",
+    MissingNode => "jcx::missing_node",
+    UnsupportedVersion => "jcx::unsupported_version",
+    DuplicateApp => "jcx::duplicate_app",
+    UnknownExtends => "jcx::unknown_extends",
+    SelfExtends => "jcx::self_extends",
+    ExtendsCycle => "jcx::extends_cycle",
+    InvalidName => "jcx::invalid_name",
+    InvalidImage => "jcx::invalid_image",
+    InvalidRegistry => "jcx::invalid_registry",
+    InvalidAptPackage => "jcx::invalid_apt_package",
+    InvalidCondaSpec => "jcx::invalid_conda_spec",
+    InvalidCodeServerVersion => "jcx::invalid_code_server_version",
+    InvalidExtension => "jcx::invalid_extension",
+    InvalidPip => "jcx::invalid_pip",
+    PipOption => "jcx::pip_option",
+    ConflictingPin => "jcx::conflicting_pin",
+    Injection => "jcx::injection",
+    ControlCharacter => "jcx::control_character",
+    ShellMetacharacter => "jcx::shell_metacharacter",
+    InvalidCuda => "jcx::invalid_cuda",
+    TorchNotOnIndex => "jcx::torch_not_on_index",
+    TorchVersionMismatch => "jcx::torch_version_mismatch",
+    TorchPythonMismatch => "jcx::torch_python_mismatch",
+    TorchUnknownVersion => "jcx::torch_unknown_version",
+    TorchUnpinned => "jcx::torch_unpinned",
+    TorchWithoutCuda => "jcx::torch_without_cuda",
+    InvalidPython => "jcx::invalid_python",
+    InvalidEnvName => "jcx::invalid_env_name",
+    InvalidBranch => "jcx::invalid_branch",
+    InvalidRunner => "jcx::invalid_runner",
+    InvalidPlatform => "jcx::invalid_platform",
+    InvalidDockerfile => "jcx::invalid_dockerfile",
+    InvalidSecretName => "jcx::invalid_secret_name",
+    InvalidUrl => "jcx::invalid_url",
+    InvalidActionRef => "jcx::invalid_action_ref",
+    ImageNameCollision => "jcx::image_name_collision",
+    DuplicatePackage => "jcx::duplicate_package",
+    InvalidNumber => "jcx::invalid_number",
+    TooLong => "jcx::too_long",
+    NoApps => "jcx::no_apps",
+    KdlSyntax => "jcx::kdl_syntax",
 }
 
 impl fmt::Display for Code {
@@ -217,10 +186,8 @@ impl Diagnostic for SourcedProblem {
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        let primary = LabeledSpan::new_primary_with_span(
-            Some(self.problem.label.clone()),
-            self.problem.span,
-        );
+        let primary =
+            LabeledSpan::new_primary_with_span(Some(self.problem.label.clone()), self.problem.span);
         let others = self
             .problem
             .related
@@ -239,8 +206,22 @@ pub struct InvalidManifest {
 
 impl fmt::Display for InvalidManifest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let errors = self.problems.iter().filter(|p| p.problem.is_error()).count();
+        let errors = self
+            .problems
+            .iter()
+            .filter(|p| p.problem.is_error())
+            .count();
         let warnings = self.problems.len() - errors;
+        if errors == 0 {
+            // Only reachable through `--deny-warnings`.
+            return write!(
+                f,
+                "`{}` has {} warning{}, and warnings are denied",
+                self.path,
+                warnings,
+                if warnings == 1 { "" } else { "s" }
+            );
+        }
         write!(
             f,
             "`{}` is not a valid manifest: {} error{}",
@@ -305,19 +286,29 @@ pub enum Error {
 
     #[error("`{}` is too large to be a manifest ({size} bytes; the limit is {limit} bytes)", path.display())]
     #[diagnostic(code(jcx::too_large))]
-    TooLarge { path: PathBuf, size: u64, limit: u64 },
+    TooLarge {
+        path: PathBuf,
+        size: u64,
+        limit: u64,
+    },
 
     #[error("`{path}` is not a valid KDL document")]
     #[diagnostic(
         code(jcx::kdl_syntax),
-        help("the manifest is KDL 2 (https://kdl.dev); strings with spaces need quotes")
+        help(
+            "the manifest is KDL 2 (https://kdl.dev): strings with spaces or `/` need quotes, booleans are `#true` and `#false`"
+        )
     )]
     Syntax {
         path: String,
         #[source_code]
-        source_code: NamedSource<String>,
-        #[related]
+        source_code: Arc<NamedSource<String>>,
+        /// The kdl crate's own diagnostics (spans, messages, help), for JSON output.
         related: Vec<kdl::KdlDiagnostic>,
+        /// The same diagnostics, sorted, de-cascaded and pointing into the named manifest:
+        /// what the graphical report shows. Built by `parse::syntax_error`.
+        #[related]
+        problems: Vec<SourcedProblem>,
     },
 
     #[error(transparent)]
@@ -366,3 +357,33 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_is_documented() {
+        let rules = include_str!("../docs/rules.md");
+        let missing: Vec<&str> = Code::ALL
+            .iter()
+            .map(|c| c.as_str())
+            .filter(|c| !rules.contains(&format!("`{c}`")))
+            .collect();
+        assert!(missing.is_empty(), "docs/rules.md lacks {missing:?}");
+    }
+
+    #[test]
+    fn codes_are_unique_and_well_formed() {
+        let mut seen = std::collections::HashSet::new();
+        for c in Code::ALL {
+            let s = c.as_str();
+            assert!(seen.insert(s), "{s} twice");
+            assert!(
+                s.starts_with("jcx::")
+                    && s[5..].bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+                "{s}"
+            );
+        }
+    }
+}

@@ -20,8 +20,6 @@ pub mod write;
 use std::path::{Component, Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use miette::NamedSource;
-
 use error::{Error, InvalidManifest, Problem, Result, SourcedProblem};
 use model::Manifest;
 use source::Source;
@@ -60,11 +58,8 @@ fn sourced(source: &Source, problems: Vec<Problem>) -> Vec<SourcedProblem> {
 /// Parses and validates a manifest already in memory.
 pub fn load_source(source: Source, out: &Path, timings: &mut Timings) -> Result<Loaded> {
     let t = Instant::now();
-    let doc = kdl::KdlDocument::parse_v2(&source.text).map_err(|e| Error::Syntax {
-        path: source.name.clone(),
-        source_code: NamedSource::new(source.name.clone(), source.text.clone()),
-        related: e.diagnostics,
-    })?;
+    let doc =
+        kdl::KdlDocument::parse_v2(&source.text).map_err(|e| parse::syntax_error(&source, e))?;
     let mut problems = Vec::new();
     let raw = parse::parse(&doc, &mut problems);
     timings.parse = t.elapsed();

@@ -2,10 +2,13 @@
 //! language (which nodes exist, their arguments, properties and children, and their KDL types)
 //! and reports every deviation; it does not judge values (that is `validate`).
 
-use kdl::{KdlDocument, KdlEntry, KdlNode, KdlValue};
+use std::sync::Arc;
+
+use kdl::{KdlDocument, KdlEntry, KdlError, KdlNode, KdlValue};
 use miette::SourceSpan;
 
-use crate::error::{Code, Problem};
+use crate::error::{Code, Error, Problem, SourcedProblem};
+use crate::source::Source;
 
 /// A value and the place in the manifest it came from.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,13 +26,22 @@ impl<T> Sp<T> {
 #[derive(Debug, Default)]
 pub struct RawManifest {
     pub version: Option<Sp<i128>>,
+    /// A `manifest-version` node exists (even if its value was refused): no "missing" error then.
+    pub version_given: bool,
     pub registry: Option<RawRegistry>,
+    /// A `registry` node exists (even if its value was refused).
+    pub registry_given: bool,
+    /// How many `app` nodes the document has, parsed or not.
+    pub app_nodes: usize,
     pub defaults: Option<RawSettings>,
     pub mirrors: RawMirrors,
-    pub actions: Vec<(Sp<String>, Sp<String>, Option<Sp<String>>)>,
+    pub actions: Vec<RawAction>,
     pub check_workflow: Option<RawCheckWorkflow>,
     pub apps: Vec<RawApp>,
 }
+
+/// One `actions` entry: key (`checkout`), reference, and its `version=` label.
+pub type RawAction = (Sp<String>, Sp<String>, Option<Sp<String>>);
 
 #[derive(Debug)]
 pub struct RawRegistry {
@@ -83,11 +95,16 @@ pub struct RawSettings {
     pub dockerfile: Vec<RawDockerfile>,
     pub free_disk_space: Option<Sp<bool>>,
     pub timeout_minutes: Option<Sp<i128>>,
+    /// Settings written in this block whose value parse already refused: validation does not
+    /// report them missing as well.
+    pub refused: Vec<&'static str>,
 }
 
 #[derive(Debug, Clone)]
 pub struct RawCodeServer {
     pub span: SourceSpan,
+    /// The `code-server` node name, where "no version" points.
+    pub name_span: SourceSpan,
     pub version: Option<Sp<String>>,
     pub extensions: Vec<Sp<String>>,
 }
@@ -151,8 +168,65 @@ pub const ACTION_KEYS: &[&str] = &[
     "cache",
 ];
 
+/// A complete example of a node that takes one value, for "value missing" help.
+fn example(node: &str) -> Option<&'static str> {
+    Some(match node {
+        "app" => "app jupyter-pytorch { ... }",
+        "registry" => "registry \"ghcr.io\" namespace=my-lab",
+        "base" => "base \"quay.io/jupyter/scipy-notebook:python-3.11\"",
+        "cuda" => "cuda \"11.8\"",
+        "python" => "python \"3.11\"",
+        "description" => "description \"PyTorch 2.2 on CUDA 11.8\"",
+        "image-name" => "image-name pytorch-notebook",
+        "image-suffix" => "image-suffix qlora",
+        "code-server" => "code-server \"4.22.1\"",
+        "dockerfile" => "dockerfile #\"RUN echo hi\"#",
+        _ => return None,
+    })
+}
+
+/// Names people bring from other tools, and the jcx node that means the same thing. Checked
+/// before edit distance, which would suggest `cuda` for `conda`.
+const ALIASES: &[(&str, &str)] = &[
+    ("conda", "mamba"),
+    ("micromamba", "mamba"),
+    ("apt-get", "apt"),
+    ("apt-packages", "apt"),
+    ("packages", "apt"),
+    ("pip-packages", "pip"),
+    ("requirements", "pip"),
+    ("python-packages", "pip"),
+    ("vscode", "code-server"),
+    ("vs-code", "code-server"),
+    ("image", "base"),
+    ("from", "base"),
+    ("base-image", "base"),
+    ("name", "image-name"),
+    ("suffix", "image-suffix"),
+    ("tag", "image-suffix"),
+    ("runner", "runs-on"),
+    ("runs_on", "runs-on"),
+    ("platform", "platforms"),
+    ("branch", "branches"),
+    ("environment", "env"),
+    ("variables", "env"),
+    ("version", "manifest-version"),
+    ("apps", "app"),
+    ("default", "defaults"),
+    ("python-version", "python"),
+    ("cuda-version", "cuda"),
+    ("timeout", "timeout-minutes"),
+    ("run", "dockerfile"),
+];
+
 /// "did you mean `x`?" for a misspelt name, when one candidate is close enough.
 pub fn did_you_mean(word: &str, candidates: &[&str]) -> Option<String> {
+    if let Some((_, to)) = ALIASES
+        .iter()
+        .find(|(from, to)| *from == word && candidates.contains(to))
+    {
+        return Some(format!("did you mean `{to}`?"));
+    }
     candidates
         .iter()
         .map(|c| (strsim::levenshtein(word, c), *c))
@@ -189,6 +263,9 @@ struct Entries<'a> {
     node: &'a KdlNode,
     args: Vec<&'a KdlEntry>,
     props: Vec<(&'a str, &'a KdlEntry)>,
+    /// The node takes exactly one value and this was it (extra arguments are then most likely
+    /// unquoted text).
+    single: Option<&'a KdlEntry>,
 }
 
 impl<'a> Entries<'a> {
@@ -201,9 +278,16 @@ impl<'a> Entries<'a> {
                     Problem::error(
                         Code::WrongType,
                         ty.span(),
-                        format!("type annotations are not used in jcx manifests (`({})`)", ty.value()),
+                        format!(
+                            "type annotations are not used in jcx manifests (`({})`)",
+                            ty.value()
+                        ),
                     )
-                    .label("remove this annotation"),
+                    .label("remove this annotation")
+                    .help(format!(
+                        "remove `({})`; jcx knows each value's type",
+                        ty.value()
+                    )),
                 );
             }
             match e.name() {
@@ -226,7 +310,12 @@ impl<'a> Entries<'a> {
                 None => args.push(e),
             }
         }
-        Entries { node, args, props }
+        Entries {
+            node,
+            args,
+            props,
+            single: None,
+        }
     }
 
     fn node_name(&self) -> &str {
@@ -249,14 +338,19 @@ impl<'a> Entries<'a> {
             problems.push(
                 Problem::error(
                     Code::MissingArgument,
-                    self.node.span(),
+                    name_span(self.node),
                     format!("`{}` needs {what}", self.node_name()),
                 )
-                .label(format!("add {what} here")),
+                .label("value missing")
+                .help(match example(self.node_name()) {
+                    Some(ex) => format!("for example `{ex}`"),
+                    None => format!("write {what} after `{}`", self.node_name()),
+                }),
             );
             return None;
         }
         let e = self.args.remove(0);
+        self.single = Some(e);
         string_of(e, &format!("`{}`", self.node_name()), problems)
     }
 
@@ -271,10 +365,14 @@ impl<'a> Entries<'a> {
             problems.push(
                 Problem::error(
                     Code::MissingArgument,
-                    self.node.span(),
+                    name_span(self.node),
                     format!("`{}` needs at least one {what}", self.node_name()),
                 )
-                .label("nothing listed here"),
+                .label("nothing listed")
+                .help(format!(
+                    "list them after the name, separated by spaces (`{} a b c`), or remove the node",
+                    self.node_name()
+                )),
             );
         }
         let name = format!("`{}`", self.node_name());
@@ -287,15 +385,45 @@ impl<'a> Entries<'a> {
     /// Reports every argument and property nobody asked for.
     fn finish(self, allowed_props: &[&str], problems: &mut Vec<Problem>) {
         let node_name = self.node.name().value().to_string();
-        for e in self.args {
+        // All extra arguments are one mistake: report them once, over their whole extent.
+        if let (Some(first), Some(last)) = (self.args.first(), self.args.last()) {
+            let start = first.span().offset();
+            let end = last.span().offset() + last.span().len();
+            let n = self.args.len();
+            let bare = |e: &KdlEntry| !e.to_string().trim_start().starts_with(['"', '#']);
+            let help = match self.single {
+                // `description PyTorch notebook`: text that needed quotes.
+                Some(value) if bare(value) && self.args.iter().all(|e| bare(e)) => {
+                    let words: Vec<String> = std::iter::once(value)
+                        .chain(self.args.iter().copied())
+                        .map(|e| match e.value() {
+                            KdlValue::String(s) => s.clone(),
+                            _ => e.to_string().trim().to_string(),
+                        })
+                        .collect();
+                    format!(
+                        "`{node_name}` takes one value; to write text with spaces, quote all of it: `{node_name} \"{}\"`",
+                        words.join(" ").escape_default()
+                    )
+                }
+                Some(_) => format!("`{node_name}` takes one value; remove the rest"),
+                None => format!(
+                    "`{node_name}` takes no arguments; remove {}",
+                    if n == 1 { "it" } else { "them" }
+                ),
+            };
             problems.push(
                 Problem::error(
                     Code::UnexpectedArgument,
-                    e.span(),
-                    format!("unexpected argument to `{node_name}`"),
+                    SourceSpan::from(start..end),
+                    if n == 1 {
+                        format!("unexpected argument to `{node_name}`")
+                    } else {
+                        format!("{n} unexpected arguments to `{node_name}`")
+                    },
                 )
                 .label("not expected here")
-                .help(format!("`{node_name}` takes no further arguments; remove this one")),
+                .help(help),
             );
         }
         for (key, e) in self.props {
@@ -325,7 +453,10 @@ fn string_of(e: &KdlEntry, what: &str, problems: &mut Vec<Problem>) -> Option<Sp
             let text = text.trim();
             let help = match other {
                 KdlValue::Float(_) | KdlValue::Integer(_) => {
-                    format!("write it as a string: \"{}\" (numbers lose trailing zeros)", text)
+                    format!(
+                        "write it as a string: \"{}\" (numbers lose trailing zeros)",
+                        text
+                    )
                 }
                 _ => "write it as a quoted string".to_string(),
             };
@@ -374,7 +505,13 @@ fn children<'a>(node: &'a KdlNode, problems: &mut Vec<Problem>) -> Option<&'a Kd
     }
 }
 
-fn set_once<T>(slot: &mut Option<T>, value: Option<T>, node: &KdlNode, first: &mut Vec<(String, SourceSpan)>, problems: &mut Vec<Problem>) {
+fn set_once<T>(
+    slot: &mut Option<T>,
+    value: Option<T>,
+    node: &KdlNode,
+    first: &mut Vec<(String, SourceSpan)>,
+    problems: &mut Vec<Problem>,
+) {
     let name = node.name().value().to_string();
     if let Some((_, first_span)) = first.iter().find(|(n, _)| *n == name) {
         problems.push(
@@ -402,12 +539,18 @@ pub fn parse(doc: &KdlDocument, problems: &mut Vec<Problem>) -> RawManifest {
         let name = node.name().value();
         match name {
             "manifest-version" => {
+                m.version_given = true;
                 let mut en = Entries::new(node, problems);
                 let v = match en.args.first().copied() {
                     None => {
                         problems.push(
-                            Problem::error(Code::MissingArgument, node.span(), "`manifest-version` needs a number")
-                                .help("write `manifest-version 1`"),
+                            Problem::error(
+                                Code::MissingArgument,
+                                name_span(node),
+                                "`manifest-version` needs a number",
+                            )
+                            .label("value missing")
+                            .help("write `manifest-version 1`"),
                         );
                         None
                     }
@@ -420,9 +563,13 @@ pub fn parse(doc: &KdlDocument, problems: &mut Vec<Problem>) -> RawManifest {
                                     Problem::error(
                                         Code::WrongType,
                                         e.span(),
-                                        format!("`manifest-version` expects an integer, not {}", type_name(other)),
+                                        format!(
+                                            "`manifest-version` expects an integer, not {}",
+                                            type_name(other)
+                                        ),
                                     )
-                                    .help("write `manifest-version 1`"),
+                                    .label(format!("{} here", type_name(other)))
+                                    .help("write the number without quotes: `manifest-version 1`"),
                                 );
                                 None
                             }
@@ -434,12 +581,16 @@ pub fn parse(doc: &KdlDocument, problems: &mut Vec<Problem>) -> RawManifest {
                 set_once(&mut m.version, v, node, &mut seen, problems);
             }
             "registry" => {
+                m.registry_given = true;
                 let mut en = Entries::new(node, problems);
                 let host = en.one_string("a registry host, such as \"ghcr.io\"", problems);
                 let namespace = en.prop_string("namespace", problems);
                 let username_secret = en.prop_string("username-secret", problems);
                 let password_secret = en.prop_string("password-secret", problems);
-                en.finish(&["namespace", "username-secret", "password-secret"], problems);
+                en.finish(
+                    &["namespace", "username-secret", "password-secret"],
+                    problems,
+                );
                 no_children(node, problems);
                 let r = host.map(|host| RawRegistry {
                     span: node.span(),
@@ -496,14 +647,21 @@ pub fn parse(doc: &KdlDocument, problems: &mut Vec<Problem>) -> RawManifest {
                             continue;
                         }
                         let mut en = Entries::new(child, problems);
-                        let v = en.one_string("an action reference such as \"actions/checkout@v5\"", problems);
+                        let v = en.one_string(
+                            "an action reference such as \"actions/checkout@v5\"",
+                            problems,
+                        );
                         let comment = en.prop_string("version", problems);
                         en.finish(&["version"], problems);
                         no_children(child, problems);
                         let mut slot = None;
                         set_once(&mut slot, v, child, &mut seen_a, problems);
                         if let Some(v) = slot {
-                            m.actions.push((Sp::new(key.to_string(), name_span(child)), v, comment));
+                            m.actions.push((
+                                Sp::new(key.to_string(), name_span(child)),
+                                v,
+                                comment,
+                            ));
                         }
                     }
                 }
@@ -516,20 +674,51 @@ pub fn parse(doc: &KdlDocument, problems: &mut Vec<Problem>) -> RawManifest {
                 let repository = en.prop_string("repository", problems);
                 en.finish(&["jcx-version", "repository"], problems);
                 no_children(node, problems);
-                let cw = Some(RawCheckWorkflow { span: node.span(), jcx_version, repository });
+                let cw = Some(RawCheckWorkflow {
+                    span: node.span(),
+                    jcx_version,
+                    repository,
+                });
                 set_once(&mut m.check_workflow, cw, node, &mut seen, problems);
             }
             "app" => {
+                m.app_nodes += 1;
                 let mut en = Entries::new(node, problems);
-                let app_name = en.one_string("an app name, such as `app jupyter-pytorch {`", problems);
-                let extends = en.prop_string("extends", problems);
+                let app_name = en.one_string("a name", problems);
+                let mut extends = en.prop_string("extends", problems);
+                // Recover the parent from a misspelt `extends=` property or an `extends` child
+                // node (both still reported) so the app's other settings are not reported
+                // missing as well.
+                if extends.is_none()
+                    && let Some((_, e)) = en
+                        .props
+                        .iter()
+                        .find(|(k, _)| did_you_mean(k, &["extends"]).is_some())
+                    && let KdlValue::String(v) = e.value()
+                {
+                    extends = Some(Sp::new(v.clone(), e.span()));
+                }
+                if extends.is_none()
+                    && let Some(child) = node
+                        .children()
+                        .and_then(|c| c.nodes().iter().find(|n| n.name().value() == "extends"))
+                    && let Some(e) = child.entries().first()
+                    && let KdlValue::String(v) = e.value()
+                {
+                    extends = Some(Sp::new(v.clone(), e.span()));
+                }
                 en.finish(&["extends"], problems);
                 let settings = match node.children() {
                     Some(c) => parse_settings(c, true, problems),
                     None => RawSettings::default(),
                 };
                 if let Some(name) = app_name {
-                    m.apps.push(RawApp { span: node.span(), name, extends, settings });
+                    m.apps.push(RawApp {
+                        span: node.span(),
+                        name,
+                        extends,
+                        settings,
+                    });
                 }
             }
             other => {
@@ -546,6 +735,98 @@ pub fn parse(doc: &KdlDocument, problems: &mut Vec<Problem>) -> RawManifest {
     m
 }
 
+/// The kdl crate's syntax errors as an [`Error`]: sorted by position, cascades dropped, each
+/// pointing into the named manifest, with a jcx help where the crate's is missing or misleading.
+pub fn syntax_error(source: &Source, err: KdlError) -> Error {
+    let mut diags = err.diagnostics;
+    diags.sort_by_key(|d| (d.span.offset(), d.span.len()));
+    diags.dedup_by(|a, b| a.span == b.span && a.message == b.message);
+    // After one real mistake the crate also reports the blocks it could no longer close and
+    // the rest of the document it could no longer read. Those follow-ups are shown only when
+    // they are all there is, and then each kind once (the first is nearest the cause).
+    let cascade = |d: &kdl::KdlDiagnostic| {
+        let m = d.message.as_deref().unwrap_or("");
+        m.starts_with("No closing '}'")
+            || m.starts_with("Closing '}' was not found")
+            || m.starts_with("Expected end of document")
+    };
+    if diags.iter().any(|d| !cascade(d)) {
+        diags.retain(|d| !cascade(d));
+    } else {
+        let mut kinds: Vec<String> = Vec::new();
+        diags.retain(|d| {
+            let kind = d.message.clone().unwrap_or_default().replace(
+                "No closing '}' for child block",
+                "Closing '}' was not found after nodes",
+            );
+            let first = !kinds.contains(&kind);
+            kinds.push(kind);
+            first
+        });
+    }
+    for d in &mut diags {
+        let text = source
+            .text
+            .get(d.span.offset()..d.span.offset() + d.span.len())
+            .unwrap_or("");
+        if let Some(help) = syntax_help(text, d.message.as_deref().unwrap_or("")) {
+            d.help = Some(help);
+        }
+    }
+    let named = source.named();
+    let problems = diags
+        .iter()
+        .map(|d| SourcedProblem {
+            problem: Problem {
+                code: Code::KdlSyntax,
+                severity: d.severity,
+                message: d.message.clone().unwrap_or_else(|| "invalid KDL".into()),
+                span: d.span,
+                label: d.label.clone().unwrap_or_else(|| "here".into()),
+                help: d.help.clone(),
+                related: Vec::new(),
+            },
+            source: Arc::clone(&named),
+        })
+        .collect();
+    Error::Syntax {
+        path: source.name.clone(),
+        source_code: named,
+        related: diags,
+        problems,
+    }
+}
+
+/// jcx's help for the KDL mistakes manifest authors make most: KDL 1 keywords, and bare words
+/// with characters that need quotes.
+fn syntax_help(text: &str, message: &str) -> Option<String> {
+    let word = text.trim();
+    if matches!(word, "true" | "false" | "null" | "inf" | "nan") {
+        return Some(format!("KDL 2 writes keywords with a `#`: write `#{word}`"));
+    }
+    if word == "(" {
+        return Some(
+            "`(` starts a KDL type annotation: quote values that contain parentheses, `\"(x)\"`"
+                .into(),
+        );
+    }
+    if message.starts_with("Unexpected newline in single-line quoted string") {
+        return Some(
+            "close the string with `\"` on the same line (text over several lines is written between `\"\"\"` lines)"
+                .into(),
+        );
+    }
+    if message.contains("identifier")
+        && let Some(c) = word.chars().find(|c| "/\\(){}[]=;#\"".contains(*c))
+    {
+        let quoted = format!("{word:?}");
+        return Some(format!(
+            "a bare word cannot contain `{c}`: quote it, `{quoted}`"
+        ));
+    }
+    None
+}
+
 fn unknown_node(node: &KdlNode, name: &str, allowed: &[&str], place: &str) -> Problem {
     Problem::error(
         Code::UnknownNode,
@@ -559,233 +840,330 @@ fn unknown_node(node: &KdlNode, name: &str, allowed: &[&str], place: &str) -> Pr
 fn parse_settings(doc: &KdlDocument, in_app: bool, problems: &mut Vec<Problem>) -> RawSettings {
     let mut s = RawSettings::default();
     let mut seen: Vec<(String, SourceSpan)> = Vec::new();
-    let place = if in_app { "an `app` block" } else { "`defaults`" };
     for node in doc.nodes() {
-        let name = node.name().value();
-        if !in_app && APP_ONLY.contains(&name) {
-            problems.push(
-                Problem::error(
-                    Code::UnknownNode,
-                    name_span(node),
-                    format!("`{name}` belongs to one app, not to `defaults`"),
-                )
-                .label("not allowed in defaults")
-                .help(format!("move `{name}` into the `app` blocks that need it")),
-            );
-            continue;
-        }
-        match name {
-            "description" | "base" | "python" | "image-name" | "image-suffix" | "cuda" => {
-                let what = match name {
-                    "description" => "a description",
-                    "base" => "a base image reference",
-                    "python" => "a Python version such as \"3.11\"",
-                    "image-name" => "an image name",
-                    "image-suffix" => "an image name suffix",
-                    _ => "a CUDA version such as \"11.8\", or `cpu`",
-                };
-                let mut en = Entries::new(node, problems);
-                let v = en.one_string(what, problems);
-                en.finish(&[], problems);
-                no_children(node, problems);
-                let slot = match name {
-                    "description" => &mut s.description,
-                    "base" => &mut s.base,
-                    "python" => &mut s.python,
-                    "image-name" => &mut s.image_name,
-                    "image-suffix" => &mut s.image_suffix,
-                    _ => &mut s.cuda,
-                };
-                set_once(slot, v, node, &mut seen, problems);
-            }
-            "apt" | "mamba" => {
-                let mut en = Entries::new(node, problems);
-                let v = en.strings("package", true, problems);
-                en.finish(&[], problems);
-                no_children(node, problems);
-                if name == "apt" { s.apt.extend(v) } else { s.mamba.extend(v) }
-            }
-            "branches" | "runs-on" | "platforms" => {
-                let what = match name {
-                    "branches" => "branch pattern",
-                    "runs-on" => "runner label",
-                    _ => "platform",
-                };
-                let mut en = Entries::new(node, problems);
-                let v = en.strings(what, true, problems);
-                en.finish(&[], problems);
-                no_children(node, problems);
-                let slot = match name {
-                    "branches" => &mut s.branches,
-                    "runs-on" => &mut s.runs_on,
-                    _ => &mut s.platforms,
-                };
-                set_once(slot, Some(v), node, &mut seen, problems);
-            }
-            "code-server" => {
-                let mut en = Entries::new(node, problems);
-                let version = if en.args.is_empty() && node.children().is_some() {
-                    None
-                } else {
-                    en.one_string("a code-server version such as \"4.22.1\"", problems)
-                };
-                en.finish(&[], problems);
-                let mut extensions = Vec::new();
-                if let Some(c) = node.children() {
-                    for child in c.nodes() {
-                        if child.name().value() != "extensions" {
-                            problems.push(unknown_node(child, child.name().value(), &["extensions"], "`code-server`"));
-                            continue;
-                        }
-                        let mut en = Entries::new(child, problems);
-                        extensions.extend(en.strings("extension id", true, problems));
-                        en.finish(&[], problems);
-                        no_children(child, problems);
-                    }
-                }
-                let cs = Some(RawCodeServer { span: node.span(), version, extensions });
-                set_once(&mut s.code_server, cs, node, &mut seen, problems);
-            }
-            "pip" => {
-                let en = Entries::new(node, problems);
-                en.finish(&[], problems);
-                if let Some(c) = children(node, problems) {
-                    for child in c.nodes() {
-                        if let Some(p) = parse_pip(child, problems) {
-                            s.pip.push(p);
-                        }
-                    }
-                }
-            }
-            "env" => {
-                let en = Entries::new(node, problems);
-                en.finish(&[], problems);
-                if let Some(c) = children(node, problems) {
-                    for child in c.nodes() {
-                        let mut en = Entries::new(child, problems);
-                        let v = en.one_string("a value", problems);
-                        en.finish(&[], problems);
-                        no_children(child, problems);
-                        if let Some(v) = v {
-                            s.env.push((Sp::new(child.name().value().to_string(), name_span(child)), v));
-                        }
-                    }
-                }
-            }
-            "dockerfile" => {
-                let mut en = Entries::new(node, problems);
-                let text = en.one_string("Dockerfile lines (a raw string such as #\"RUN echo hi\"#)", problems);
-                let user = en.prop_string("user", problems);
-                en.finish(&["user"], problems);
-                no_children(node, problems);
-                let as_root = match &user {
-                    None => false,
-                    Some(u) if u.v == "root" => true,
-                    Some(u) if u.v == "notebook" => false,
-                    Some(u) => {
-                        problems.push(
-                            Problem::error(
-                                Code::InvalidDockerfile,
-                                u.span,
-                                format!("unknown user `{}` for a `dockerfile` block", u.v),
-                            )
-                            .help("expected one of `root`, `notebook` (the default)"),
-                        );
-                        false
-                    }
-                };
-                if let Some(text) = text {
-                    s.dockerfile.push(RawDockerfile { span: node.span(), text, as_root });
-                }
-            }
-            "free-disk-space" => {
-                let mut en = Entries::new(node, problems);
-                let v = match en.args.first().copied() {
-                    Some(e) => {
-                        en.args.remove(0);
-                        match e.value() {
-                            KdlValue::Bool(b) => Some(Sp::new(*b, e.span())),
-                            other => {
-                                problems.push(
-                                    Problem::error(
-                                        Code::WrongType,
-                                        e.span(),
-                                        format!("`free-disk-space` expects #true or #false, not {}", type_name(other)),
-                                    )
-                                    .help("write `free-disk-space #true` or `free-disk-space #false`"),
-                                );
-                                None
-                            }
-                        }
-                    }
-                    None => {
-                        problems.push(
-                            Problem::error(Code::MissingArgument, node.span(), "`free-disk-space` needs #true or #false")
-                                .help("write `free-disk-space #true` or `free-disk-space #false`"),
-                        );
-                        None
-                    }
-                };
-                en.finish(&[], problems);
-                no_children(node, problems);
-                set_once(&mut s.free_disk_space, v, node, &mut seen, problems);
-            }
-            "timeout-minutes" => {
-                let mut en = Entries::new(node, problems);
-                let v = match en.args.first().copied() {
-                    Some(e) => {
-                        en.args.remove(0);
-                        match e.value() {
-                            KdlValue::Integer(i) => Some(Sp::new(*i, e.span())),
-                            other => {
-                                problems.push(
-                                    Problem::error(
-                                        Code::WrongType,
-                                        e.span(),
-                                        format!("`timeout-minutes` expects an integer, not {}", type_name(other)),
-                                    )
-                                    .help("write for example `timeout-minutes 120`"),
-                                );
-                                None
-                            }
-                        }
-                    }
-                    None => {
-                        problems.push(
-                            Problem::error(Code::MissingArgument, node.span(), "`timeout-minutes` needs a number of minutes")
-                                .help("write for example `timeout-minutes 120`"),
-                        );
-                        None
-                    }
-                };
-                en.finish(&[], problems);
-                no_children(node, problems);
-                set_once(&mut s.timeout_minutes, v, node, &mut seen, problems);
-            }
-            other => {
-                let mut p = unknown_node(node, other, SETTING_NODES, place);
-                if other == "app" || other == "registry" || other == "defaults" {
-                    p = p.help(format!("`{other}` belongs at the top level of the manifest"));
-                } else if other == "extends" {
-                    p = p.help("write `extends` as a property: `app NAME extends=OTHER { ... }`");
-                } else if other == "pip-requirement" || other == "requirements" {
-                    p = p.help("pip packages go in a `pip { ... }` block");
-                }
-                problems.push(p);
-            }
+        let mark = problems.len();
+        parse_setting(node, in_app, &mut s, &mut seen, problems);
+        if problems[mark..].iter().any(Problem::is_error)
+            && let Some(name) = SETTING_NODES.iter().find(|n| **n == node.name().value())
+        {
+            s.refused.push(name);
         }
     }
     s
+}
+
+/// One node of a `defaults` or `app` block.
+fn parse_setting(
+    node: &KdlNode,
+    in_app: bool,
+    s: &mut RawSettings,
+    seen: &mut Vec<(String, SourceSpan)>,
+    problems: &mut Vec<Problem>,
+) {
+    let place = if in_app {
+        "an `app` block"
+    } else {
+        "`defaults`"
+    };
+    let name = node.name().value();
+    if !in_app && APP_ONLY.contains(&name) {
+        problems.push(
+            Problem::error(
+                Code::UnknownNode,
+                name_span(node),
+                format!("`{name}` belongs to one app, not to `defaults`"),
+            )
+            .label("not allowed in defaults")
+            .help(format!("move `{name}` into the `app` blocks that need it")),
+        );
+        return;
+    }
+    match name {
+        "description" | "base" | "python" | "image-name" | "image-suffix" | "cuda" => {
+            let what = match name {
+                "description" => "a description",
+                "base" => "a base image reference",
+                "python" => "a Python version such as \"3.11\"",
+                "image-name" => "an image name",
+                "image-suffix" => "an image name suffix",
+                _ => "a CUDA version such as \"11.8\", or `cpu`",
+            };
+            let mut en = Entries::new(node, problems);
+            let v = en.one_string(what, problems);
+            en.finish(&[], problems);
+            no_children(node, problems);
+            let slot = match name {
+                "description" => &mut s.description,
+                "base" => &mut s.base,
+                "python" => &mut s.python,
+                "image-name" => &mut s.image_name,
+                "image-suffix" => &mut s.image_suffix,
+                _ => &mut s.cuda,
+            };
+            set_once(slot, v, node, seen, problems);
+        }
+        "apt" | "mamba" => {
+            let mut en = Entries::new(node, problems);
+            let v = en.strings("package", true, problems);
+            en.finish(&[], problems);
+            no_children(node, problems);
+            if name == "apt" {
+                s.apt.extend(v)
+            } else {
+                s.mamba.extend(v)
+            }
+        }
+        "branches" | "runs-on" | "platforms" => {
+            let what = match name {
+                "branches" => "branch pattern",
+                "runs-on" => "runner label",
+                _ => "platform",
+            };
+            let mut en = Entries::new(node, problems);
+            let v = en.strings(what, true, problems);
+            en.finish(&[], problems);
+            no_children(node, problems);
+            let slot = match name {
+                "branches" => &mut s.branches,
+                "runs-on" => &mut s.runs_on,
+                _ => &mut s.platforms,
+            };
+            set_once(slot, Some(v), node, seen, problems);
+        }
+        "code-server" => {
+            let mut en = Entries::new(node, problems);
+            let version = if en.args.is_empty() && node.children().is_some() {
+                None
+            } else {
+                en.one_string("a code-server version such as \"4.22.1\"", problems)
+            };
+            en.finish(&[], problems);
+            let mut extensions = Vec::new();
+            if let Some(c) = node.children() {
+                for child in c.nodes() {
+                    if child.name().value() != "extensions" {
+                        problems.push(unknown_node(
+                            child,
+                            child.name().value(),
+                            &["extensions"],
+                            "`code-server`",
+                        ));
+                        continue;
+                    }
+                    let mut en = Entries::new(child, problems);
+                    extensions.extend(en.strings("extension id", true, problems));
+                    en.finish(&[], problems);
+                    no_children(child, problems);
+                }
+            }
+            let cs = Some(RawCodeServer {
+                span: node.span(),
+                name_span: name_span(node),
+                version,
+                extensions,
+            });
+            set_once(&mut s.code_server, cs, node, seen, problems);
+        }
+        "pip" => {
+            let en = Entries::new(node, problems);
+            if node.children().is_none() && !en.args.is_empty() {
+                // `pip numpy pandas`: one mistake (the block form), reported once.
+                let items: Vec<String> = en
+                    .args
+                    .iter()
+                    .map(|e| match e.value() {
+                        KdlValue::String(s) => format!("- {s:?}"),
+                        _ => format!("- {}", e.to_string().trim()),
+                    })
+                    .collect();
+                problems.push(
+                    Problem::error(
+                        Code::MissingChildren,
+                        node.span(),
+                        "pip requirements go in a `pip { ... }` block",
+                    )
+                    .label("not a block")
+                    .help(format!(
+                        "write `pip {{ {} }}`, one requirement per line",
+                        items.join("; ")
+                    )),
+                );
+                return;
+            }
+            en.finish(&[], problems);
+            if let Some(c) = children(node, problems) {
+                for child in c.nodes() {
+                    if let Some(p) = parse_pip(child, problems) {
+                        s.pip.push(p);
+                    }
+                }
+            }
+        }
+        "env" => {
+            let en = Entries::new(node, problems);
+            en.finish(&[], problems);
+            if let Some(c) = children(node, problems) {
+                for child in c.nodes() {
+                    let mut en = Entries::new(child, problems);
+                    let v = en.one_string("a value", problems);
+                    en.finish(&[], problems);
+                    no_children(child, problems);
+                    if let Some(v) = v {
+                        s.env.push((
+                            Sp::new(child.name().value().to_string(), name_span(child)),
+                            v,
+                        ));
+                    }
+                }
+            }
+        }
+        "dockerfile" => {
+            let mut en = Entries::new(node, problems);
+            let text = en.one_string(
+                "Dockerfile lines (a raw string such as #\"RUN echo hi\"#)",
+                problems,
+            );
+            let user = en.prop_string("user", problems);
+            en.finish(&["user"], problems);
+            no_children(node, problems);
+            let as_root = match &user {
+                None => false,
+                Some(u) if u.v == "root" => true,
+                Some(u) if u.v == "notebook" => false,
+                Some(u) => {
+                    problems.push(
+                        Problem::error(
+                            Code::InvalidDockerfile,
+                            u.span,
+                            format!("unknown user `{}` for a `dockerfile` block", u.v),
+                        )
+                        .label("user")
+                        .help("expected one of `root`, `notebook` (the default)"),
+                    );
+                    false
+                }
+            };
+            if let Some(text) = text {
+                s.dockerfile.push(RawDockerfile {
+                    span: node.span(),
+                    text,
+                    as_root,
+                });
+            }
+        }
+        "free-disk-space" => {
+            let mut en = Entries::new(node, problems);
+            let v = match en.args.first().copied() {
+                Some(e) => {
+                    en.args.remove(0);
+                    match e.value() {
+                        KdlValue::Bool(b) => Some(Sp::new(*b, e.span())),
+                        other => {
+                            problems.push(
+                                Problem::error(
+                                    Code::WrongType,
+                                    e.span(),
+                                    format!(
+                                        "`free-disk-space` expects #true or #false, not {}",
+                                        type_name(other)
+                                    ),
+                                )
+                                .label(format!("{} here", type_name(other)))
+                                .help("write `free-disk-space #true` or `free-disk-space #false`"),
+                            );
+                            None
+                        }
+                    }
+                }
+                None => {
+                    problems.push(
+                        Problem::error(
+                            Code::MissingArgument,
+                            node.span(),
+                            "`free-disk-space` needs #true or #false",
+                        )
+                        .help("write `free-disk-space #true` or `free-disk-space #false`"),
+                    );
+                    None
+                }
+            };
+            en.finish(&[], problems);
+            no_children(node, problems);
+            set_once(&mut s.free_disk_space, v, node, seen, problems);
+        }
+        "timeout-minutes" => {
+            let mut en = Entries::new(node, problems);
+            let v = match en.args.first().copied() {
+                Some(e) => {
+                    en.args.remove(0);
+                    match e.value() {
+                        KdlValue::Integer(i) => Some(Sp::new(*i, e.span())),
+                        other => {
+                            problems.push(
+                                Problem::error(
+                                    Code::WrongType,
+                                    e.span(),
+                                    format!(
+                                        "`timeout-minutes` expects an integer, not {}",
+                                        type_name(other)
+                                    ),
+                                )
+                                .label(format!("{} here", type_name(other)))
+                                .help("write for example `timeout-minutes 120`"),
+                            );
+                            None
+                        }
+                    }
+                }
+                None => {
+                    problems.push(
+                        Problem::error(
+                            Code::MissingArgument,
+                            node.span(),
+                            "`timeout-minutes` needs a number of minutes",
+                        )
+                        .help("write for example `timeout-minutes 120`"),
+                    );
+                    None
+                }
+            };
+            en.finish(&[], problems);
+            no_children(node, problems);
+            set_once(&mut s.timeout_minutes, v, node, seen, problems);
+        }
+        other => {
+            let mut p = unknown_node(node, other, SETTING_NODES, place);
+            if other == "app" || other == "registry" || other == "defaults" {
+                p = p.help(format!(
+                    "`{other}` belongs at the top level of the manifest"
+                ));
+            } else if other == "extends" {
+                p = p.help("write `extends` as a property: `app NAME extends=OTHER { ... }`");
+            } else if other == "pip-requirement" || other == "requirements" {
+                p = p.help("pip packages go in a `pip { ... }` block");
+            }
+            problems.push(p);
+        }
+    }
 }
 
 fn parse_pip(node: &KdlNode, problems: &mut Vec<Problem>) -> Option<RawPip> {
     let name = node.name().value();
     let mut en = Entries::new(node, problems);
     let pip = if name == "-" {
-        let text = en.one_string("a requirement, such as `- \"transformers==4.28.1\"`", problems)?;
-        RawPip { span: node.span(), text }
+        let text = en.one_string(
+            "a requirement, such as `- \"transformers==4.28.1\"`",
+            problems,
+        )?;
+        RawPip {
+            span: node.span(),
+            text,
+        }
     } else if en.args.is_empty() {
-        RawPip { span: node.span(), text: Sp::new(name.to_string(), name_span(node)) }
+        RawPip {
+            span: node.span(),
+            text: Sp::new(name.to_string(), name_span(node)),
+        }
     } else {
         let version = en.one_string("a version", problems)?;
         let text = if version.v.starts_with(|c: char| "=<>!~".contains(c)) {
@@ -793,7 +1171,10 @@ fn parse_pip(node: &KdlNode, problems: &mut Vec<Problem>) -> Option<RawPip> {
         } else {
             format!("{name}=={}", version.v)
         };
-        RawPip { span: node.span(), text: Sp::new(text, node.span()) }
+        RawPip {
+            span: node.span(),
+            text: Sp::new(text, node.span()),
+        }
     };
     en.finish(&[], problems);
     no_children(node, problems);

@@ -32,13 +32,41 @@ pub const DEFAULT_JCX_REPOSITORY: &str = "https://github.com/jcx-dev/jcx";
 /// `docs/generated-files.md` for the evidence and the policy). The manifest's `actions` block
 /// overrides each one.
 pub const DEFAULT_ACTIONS: &[(&str, &str, &str)] = &[
-    ("checkout", "actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1", "v7.0.1"),
-    ("setup-qemu", "docker/setup-qemu-action@99012661954931238ded8c8b007157a8430204e1", "v4.4.0"),
-    ("setup-buildx", "docker/setup-buildx-action@f87e5991a6d7451dcb8d9637bfbc97413f497069", "v4.4.1"),
-    ("login", "docker/login-action@dbcb813823bdd20940b903addbd779551569679f", "v4.6.0"),
-    ("metadata", "docker/metadata-action@dc802804100637a589fabce1cb79ff13a1411302", "v6.2.0"),
-    ("build-push", "docker/build-push-action@c3c9e263c25d99ce0380d002d59b67737d91b0dc", "v7.4.0"),
-    ("cache", "actions/cache@27d5ce7f107fe9357f9df03efb73ab90386fccae", "v5.0.5"),
+    (
+        "checkout",
+        "actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1",
+        "v7.0.1",
+    ),
+    (
+        "setup-qemu",
+        "docker/setup-qemu-action@99012661954931238ded8c8b007157a8430204e1",
+        "v4.4.0",
+    ),
+    (
+        "setup-buildx",
+        "docker/setup-buildx-action@f87e5991a6d7451dcb8d9637bfbc97413f497069",
+        "v4.4.1",
+    ),
+    (
+        "login",
+        "docker/login-action@dbcb813823bdd20940b903addbd779551569679f",
+        "v4.6.0",
+    ),
+    (
+        "metadata",
+        "docker/metadata-action@dc802804100637a589fabce1cb79ff13a1411302",
+        "v6.2.0",
+    ),
+    (
+        "build-push",
+        "docker/build-push-action@c3c9e263c25d99ce0380d002d59b67737d91b0dc",
+        "v7.4.0",
+    ),
+    (
+        "cache",
+        "actions/cache@27d5ce7f107fe9357f9df03efb73ab90386fccae",
+        "v5.0.5",
+    ),
 ];
 
 /// The settings of one app after `defaults` and `extends`, still spanned (for `explain`).
@@ -58,7 +86,9 @@ pub struct Outcome {
 }
 
 pub fn validate(raw: &RawManifest, source_name: &str, mut problems: Vec<Problem>) -> Outcome {
-    let mut v = Validator { problems: &mut problems };
+    let mut v = Validator {
+        problems: &mut problems,
+    };
     let manifest = v.manifest(raw, source_name);
     let resolved = manifest.1;
     let manifest = manifest.0;
@@ -89,7 +119,8 @@ fn lowercase_name_ok(s: &str) -> bool {
     !b.is_empty()
         && b.len() <= MAX_NAME_LEN
         && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
-        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || b"._-".contains(c))
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || b"._-".contains(c))
         && !s.contains("..")
         && !s.ends_with('.')
 }
@@ -118,6 +149,8 @@ struct Pip {
     text: String,
     pin: Option<String>,
     has_url_or_marker: bool,
+    /// A `file:` URL: a path on the author's machine, absent from the image build.
+    file_url: bool,
     span: SourceSpan,
 }
 
@@ -166,42 +199,80 @@ impl Validator<'_> {
         ok
     }
 
-    fn shell_word(&mut self, v: &Sp<String>, what: &str, allowed_extra: &str) -> bool {
-        if let Some(c) = v
-            .v
-            .chars()
-            .find(|c| !(c.is_ascii_alphanumeric() || allowed_extra.contains(*c)))
-        {
-            let shown = if c.is_whitespace() { "whitespace".to_string() } else { format!("`{c}`") };
-            self.push(
-                Problem::error(
-                    Code::ShellMetacharacter,
-                    v.span,
-                    format!("{what} `{}` contains {shown}", v.v.escape_debug()),
+    /// Refuses shell metacharacters in a value that becomes a word of a `RUN` line. `quoted`
+    /// values are written in single quotes, so only what could end the quote or smuggle a
+    /// second word is refused there; operators such as `<`, `>` and `|` stay (conda uses them).
+    fn shell_word(&mut self, v: &Sp<String>, what: &str, quoted: bool) -> bool {
+        let meta = |c: char| {
+            c.is_whitespace()
+                || "'\"`$\\;&()".contains(c)
+                || (!quoted && "|<>*?[]{}~#!".contains(c))
+        };
+        let Some(c) = v.v.chars().find(|c| meta(*c)) else {
+            return true;
+        };
+        let (shown, help) = if c.is_whitespace() {
+            let words: Vec<&str> = v.v.split_whitespace().collect();
+            let help = if words.len() > 1
+                && words[1..]
+                    .iter()
+                    .any(|w| w.starts_with(['=', '<', '>', '!', '~']))
+            {
+                format!("remove the spaces: `{}`", words.concat())
+            } else if words.len() > 1 && words.iter().all(|w| !w.chars().any(meta)) {
+                format!(
+                    "one value is one package: write them as separate arguments, `{}`",
+                    words.join(" ")
                 )
-                .label("becomes a shell word")
-                .help(format!(
-                    "{what} may contain only letters, digits and {}",
-                    allowed_extra.chars().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(" ")
-                )),
-            );
-            return false;
-        }
-        true
+            } else {
+                format!("{what} is written into a shell command; remove the spaces")
+            };
+            ("whitespace".to_string(), help)
+        } else {
+            (
+                format!("the shell metacharacter `{c}`"),
+                format!(
+                    "{what} is written into a shell command, where `{c}` would run or change commands; remove it"
+                ),
+            )
+        };
+        self.push(
+            Problem::error(
+                Code::ShellMetacharacter,
+                v.span,
+                format!("{what} `{}` contains {shown}", v.v.escape_debug()),
+            )
+            .label("becomes a shell word")
+            .help(help),
+        );
+        false
     }
 
-    fn manifest(&mut self, raw: &RawManifest, source_name: &str) -> (Option<Manifest>, Vec<Resolved>) {
+    fn manifest(
+        &mut self,
+        raw: &RawManifest,
+        source_name: &str,
+    ) -> (Option<Manifest>, Vec<Resolved>) {
         match &raw.version {
+            None if raw.version_given => {}
             None => self.push(
-                Problem::error(Code::MissingNode, SourceSpan::from(0..0), "the manifest has no `manifest-version`")
-                    .label("add it here")
-                    .help("start the manifest with `manifest-version 1`"),
+                Problem::error(
+                    Code::MissingNode,
+                    SourceSpan::from(0..0),
+                    "the manifest has no `manifest-version`",
+                )
+                .label("add it here")
+                .help("start the manifest with `manifest-version 1`"),
             ),
             Some(v) if v.v != MANIFEST_VERSION => self.push(
                 Problem::error(
                     Code::UnsupportedVersion,
                     v.span,
-                    format!("manifest version {} is not supported by jcx {}", v.v, env!("CARGO_PKG_VERSION")),
+                    format!(
+                        "manifest version {} is not supported by jcx {}",
+                        v.v,
+                        env!("CARGO_PKG_VERSION")
+                    ),
                 )
                 .label("unsupported version")
                 .help("this jcx reads `manifest-version 1`; upgrade jcx for newer manifests"),
@@ -217,11 +288,16 @@ impl Validator<'_> {
                 || env!("CARGO_PKG_VERSION").to_string(),
                 |v| {
                     if self.safe(v, "the jcx version", false)
-                        && !(Ver::parse(&v.v).is_some_and(|x| x.patch.is_some()) && v.v.bytes().all(|c| c.is_ascii_digit() || c == b'.'))
+                        && !(Ver::parse(&v.v).is_some_and(|x| x.patch.is_some())
+                            && v.v.bytes().all(|c| c.is_ascii_digit() || c == b'.'))
                     {
                         self.push(
-                            Problem::error(Code::InvalidCodeServerVersion, v.span, format!("`{}` is not a jcx version", v.v))
-                                .help("write a release version such as \"0.1.0\""),
+                            Problem::error(
+                                Code::InvalidCodeServerVersion,
+                                v.span,
+                                format!("`{}` is not a jcx version", v.v),
+                            )
+                            .help("write a release version such as \"0.1.0\""),
                         );
                     }
                     v.v.clone()
@@ -234,7 +310,10 @@ impl Validator<'_> {
                     r.v.clone()
                 },
             );
-            CheckWorkflow { jcx_version, repository }
+            CheckWorkflow {
+                jcx_version,
+                repository,
+            }
         });
 
         // Values of every block are checked once, where they are written.
@@ -246,7 +325,7 @@ impl Validator<'_> {
         }
 
         let resolved = self.resolve(raw);
-        if raw.apps.is_empty() {
+        if raw.app_nodes == 0 {
             self.push(
                 Problem::error(Code::NoApps, SourceSpan::from(0..0), "the manifest declares no app")
                     .label("nothing to build")
@@ -263,7 +342,10 @@ impl Validator<'_> {
                         Problem::error(
                             Code::ImageNameCollision,
                             r.name.span,
-                            format!("app `{}` would push the same image `{}` as another app", app.name, app.image),
+                            format!(
+                                "app `{}` would push the same image `{}` as another app",
+                                app.name, app.image
+                            ),
                         )
                         .label("same image name")
                         .also(*first, "first app with that image")
@@ -287,7 +369,9 @@ impl Validator<'_> {
     }
 
     fn secret_name(&mut self, v: &Option<Sp<String>>, default: &str) -> String {
-        let Some(v) = v else { return default.to_string() };
+        let Some(v) = v else {
+            return default.to_string();
+        };
         let ok = !v.v.is_empty()
             && !v.v.starts_with(|c: char| c.is_ascii_digit())
             && v.v.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
@@ -304,10 +388,19 @@ impl Validator<'_> {
 
     fn registry(&mut self, raw: &RawManifest) -> Option<Registry> {
         let Some(r) = &raw.registry else {
+            if raw.registry_given {
+                return None;
+            }
             self.push(
-                Problem::error(Code::MissingNode, SourceSpan::from(0..0), "the manifest has no `registry`")
-                    .label("add it here")
-                    .help("declare where images are pushed: `registry \"ghcr.io\" namespace=\"my-lab\"`"),
+                Problem::error(
+                    Code::MissingNode,
+                    SourceSpan::from(0..0),
+                    "the manifest has no `registry`",
+                )
+                .label("add it here")
+                .help(
+                    "declare where images are pushed: `registry \"ghcr.io\" namespace=\"my-lab\"`",
+                ),
             );
             return None;
         };
@@ -331,7 +424,8 @@ impl Validator<'_> {
                 String::new()
             }
             Some(ns) => {
-                if self.safe(ns, "the namespace", false) && !ns.v.split('/').all(is_path_component) {
+                if self.safe(ns, "the namespace", false) && !ns.v.split('/').all(is_path_component)
+                {
                     self.push(
                         Problem::error(Code::InvalidRegistry, ns.span, format!("`{}` is not a valid registry namespace", ns.v))
                             .label("namespace")
@@ -358,7 +452,10 @@ impl Validator<'_> {
         }
         let ok = (v.v.starts_with("https://") || v.v.starts_with("http://"))
             && v.v.len() > "https://".len()
-            && !v.v.chars().any(|c| c.is_whitespace() || "\"'`\\$;<>|&(){}^".contains(c));
+            && !v
+                .v
+                .chars()
+                .any(|c| c.is_whitespace() || "\"'`\\$;<>|&(){}^".contains(c));
         if !ok {
             self.push(
                 Problem::error(Code::InvalidUrl, v.span, format!("{what} `{}` is not a plain http(s) URL", v.v))
@@ -373,7 +470,8 @@ impl Validator<'_> {
         let m = &raw.mirrors;
         let mut get = |v: &Option<Sp<String>>, what: &str| -> Option<String> {
             let v = v.as_ref()?;
-            self.url(v, what).then(|| v.v.trim_end_matches('/').to_string())
+            self.url(v, what)
+                .then(|| v.v.trim_end_matches('/').to_string())
         };
         Mirrors {
             pypi: get(&m.pypi, "the PyPI mirror"),
@@ -386,40 +484,70 @@ impl Validator<'_> {
     fn actions(&mut self, raw: &RawManifest) -> Actions {
         let mut refs: BTreeMap<&str, ActionRef> = DEFAULT_ACTIONS
             .iter()
-            .map(|(k, uses, c)| (*k, ActionRef { uses: uses.to_string(), comment: Some(c.to_string()) }))
+            .map(|(k, uses, c)| {
+                (
+                    *k,
+                    ActionRef {
+                        uses: uses.to_string(),
+                        comment: Some(c.to_string()),
+                    },
+                )
+            })
             .collect();
         for (key, uses, comment) in &raw.actions {
-            let ok = self.safe(uses, "the action reference", false) && {
-                let valid = uses.v.split_once('@').is_some_and(|(path, r)| {
-                    let parts: Vec<&str> = path.split('/').collect();
-                    parts.len() >= 2
-                        && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_alphanumeric() || b"._-".contains(&c)))
-                        && !r.is_empty()
-                        && r.bytes().all(|c| c.is_ascii_alphanumeric() || b"._-/".contains(&c))
-                });
-                if !valid {
-                    self.push(
+            let ok = self.safe(uses, "the action reference", false)
+                && {
+                    let valid = uses.v.split_once('@').is_some_and(|(path, r)| {
+                        let parts: Vec<&str> = path.split('/').collect();
+                        parts.len() >= 2
+                            && parts.iter().all(|p| {
+                                !p.is_empty()
+                                    && p.bytes()
+                                        .all(|c| c.is_ascii_alphanumeric() || b"._-".contains(&c))
+                            })
+                            && !r.is_empty()
+                            && r.bytes()
+                                .all(|c| c.is_ascii_alphanumeric() || b"._-/".contains(&c))
+                    });
+                    if !valid {
+                        self.push(
                         Problem::error(Code::InvalidActionRef, uses.span, format!("`{}` is not an action reference", uses.v))
                             .label("action reference")
                             .help("write `owner/repo@ref`, preferably a full commit SHA with `version=\"vX.Y.Z\"`"),
                     );
-                }
-                valid
-            };
+                    }
+                    valid
+                };
             let comment_ok = comment.as_ref().is_none_or(|c| {
                 let ok = self.safe(c, "the action version", false)
-                    && c.v.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+                    && c.v
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
                 if !ok && !c.v.contains("${{") {
                     self.push(
-                        Problem::error(Code::InvalidActionRef, c.span, format!("`{}` is not a version label", c.v))
-                            .help("write the release tag the SHA points to, such as \"v5.0.0\""),
+                        Problem::error(
+                            Code::InvalidActionRef,
+                            c.span,
+                            format!("`{}` is not a version label", c.v),
+                        )
+                        .help("write the release tag the SHA points to, such as \"v5.0.0\""),
                     );
                 }
                 ok
             });
             if ok && comment_ok {
-                let key = crate::parse::ACTION_KEYS.iter().find(|k| **k == key.v).copied().unwrap_or("checkout");
-                refs.insert(key, ActionRef { uses: uses.v.clone(), comment: comment.as_ref().map(|c| c.v.clone()) });
+                let key = crate::parse::ACTION_KEYS
+                    .iter()
+                    .find(|k| **k == key.v)
+                    .copied()
+                    .unwrap_or("checkout");
+                refs.insert(
+                    key,
+                    ActionRef {
+                        uses: uses.v.clone(),
+                        comment: comment.as_ref().map(|c| c.v.clone()),
+                    },
+                );
             }
         }
         let mut take = |k: &str| refs.remove(k).expect("every action has a default");
@@ -441,23 +569,53 @@ impl Validator<'_> {
             && d.v.chars().count() > 300
         {
             self.push(
-                Problem::error(Code::InvalidName, d.span, "the description is longer than 300 characters")
-                    .help("keep it to one short sentence; it becomes an image label and a comment"),
+                Problem::error(
+                    Code::TooLong,
+                    d.span,
+                    format!(
+                        "the description is {} characters long; the limit is 300",
+                        d.v.chars().count()
+                    ),
+                )
+                .label("too long")
+                .help("keep it to one short sentence; it becomes an image label and a comment"),
             );
         }
         if let Some(b) = &s.base
             && self.safe(b, "the base image", false)
-            && let Err(e) = parse_image_ref(&b.v)
         {
-            self.push(Problem::error(Code::InvalidImage, b.span, e.message).label("base image").help(e.help));
+            if let Some((scheme, rest)) = b.v.split_once("://") {
+                self.push(
+                    Problem::error(
+                        Code::InvalidImage,
+                        b.span,
+                        format!("an image reference has no `{scheme}://`"),
+                    )
+                    .label("base image")
+                    .help(format!(
+                        "write the reference without a scheme: `base \"{rest}\"`"
+                    )),
+                );
+            } else if let Err(e) = parse_image_ref(&b.v) {
+                self.push(
+                    Problem::error(Code::InvalidImage, b.span, e.message)
+                        .label("base image")
+                        .help(e.help),
+                );
+            }
         }
         if let Some(p) = &s.python
             && self.safe(p, "the Python version", false)
             && !is_python_version(&p.v)
         {
             self.push(
-                Problem::error(Code::InvalidPython, p.span, format!("`{}` is not a Python version", p.v))
-                    .help("write major.minor, such as \"3.11\""),
+                Problem::error(
+                    Code::InvalidPython,
+                    p.span,
+                    format!("`{}` is not a Python version", p.v),
+                )
+                .label("Python version")
+                .help("write major.minor, such as \"3.11\""),
             );
         }
         if let Some(n) = &s.image_name
@@ -486,7 +644,10 @@ impl Validator<'_> {
             self.cuda(c);
         }
         for a in &s.apt {
-            if self.safe(a, "the apt package", false) && !is_apt_package(&a.v) {
+            if self.safe(a, "the apt package", false)
+                && self.shell_word(a, "the apt package", false)
+                && !is_apt_package(&a.v)
+            {
                 self.push(
                     Problem::error(Code::InvalidAptPackage, a.span, format!("`{}` is not a Debian package name", a.v.escape_debug()))
                         .label("apt package")
@@ -499,15 +660,22 @@ impl Validator<'_> {
             let name = a.v.split('=').next().unwrap_or(&a.v);
             if let Some(first) = seen_apt.insert(name, a.span) {
                 self.push(
-                    Problem::warning(Code::DuplicatePackage, a.span, format!("apt package `{name}` is listed twice"))
-                        .label("listed again")
-                        .also(first, "first listed here")
-                        .help("remove one of them"),
+                    Problem::warning(
+                        Code::DuplicatePackage,
+                        a.span,
+                        format!("apt package `{name}` is listed twice"),
+                    )
+                    .label("listed again")
+                    .also(first, "first listed here")
+                    .help("remove one of them"),
                 );
             }
         }
         for m in &s.mamba {
-            if self.safe(m, "the conda package", false) && !is_conda_spec(&m.v) {
+            if self.safe(m, "the conda package", false)
+                && self.shell_word(m, "the conda package", true)
+                && !is_conda_spec(&m.v)
+            {
                 self.push(
                     Problem::error(Code::InvalidCondaSpec, m.span, format!("`{}` is not a conda package spec", m.v.escape_debug()))
                         .label("conda spec")
@@ -526,13 +694,20 @@ impl Validator<'_> {
                     "write a release version X.Y.Z, such as \"4.22.1\"".to_string()
                 };
                 self.push(
-                    Problem::error(Code::InvalidCodeServerVersion, v.span, format!("`{}` is not a code-server release version", v.v))
-                        .label("version")
-                        .help(help),
+                    Problem::error(
+                        Code::InvalidCodeServerVersion,
+                        v.span,
+                        format!("`{}` is not a code-server release version", v.v),
+                    )
+                    .label("version")
+                    .help(help),
                 );
             }
             for e in &cs.extensions {
-                if self.safe(e, "the extension id", false) && !is_extension_id(&e.v) {
+                if self.safe(e, "the extension id", false)
+                    && self.shell_word(e, "the extension id", false)
+                    && !is_extension_id(&e.v)
+                {
                     self.push(
                         Problem::error(Code::InvalidExtension, e.span, format!("`{}` is not a VS Code extension id", e.v.escape_debug()))
                             .label("extension id")
@@ -573,17 +748,30 @@ impl Validator<'_> {
                 && k.v.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_');
             if !name_ok {
                 self.push(
-                    Problem::error(Code::InvalidEnvName, k.span, format!("`{}` is not a valid environment variable name", k.v.escape_debug()))
-                        .label("variable name")
-                        .help("use letters, digits and `_`, not starting with a digit, such as `HF_HOME`"),
+                    Problem::error(
+                        Code::InvalidEnvName,
+                        k.span,
+                        format!(
+                            "`{}` is not a valid environment variable name",
+                            k.v.escape_debug()
+                        ),
+                    )
+                    .label("variable name")
+                    .help(
+                        "use letters, digits and `_`, not starting with a digit, such as `HF_HOME`",
+                    ),
                 );
             }
             if let Some(first) = env_seen.insert(&k.v, k.span) {
                 self.push(
-                    Problem::error(Code::Duplicate, k.span, format!("environment variable `{}` is set twice", k.v))
-                        .label("set again")
-                        .also(first, "first set here")
-                        .help("keep one of them"),
+                    Problem::error(
+                        Code::Duplicate,
+                        k.span,
+                        format!("environment variable `{}` is set twice", k.v),
+                    )
+                    .label("set again")
+                    .also(first, "first set here")
+                    .help("keep one of them"),
                 );
             }
             self.safe(val, "the environment value", false);
@@ -602,7 +790,11 @@ impl Validator<'_> {
         if let Some(rs) = &s.runs_on {
             for r in rs {
                 if self.safe(r, "the runner label", false)
-                    && !(r.v.len() <= 100 && r.v.bytes().all(|c| c.is_ascii_alphanumeric() || b"._-".contains(&c)) && !r.v.is_empty())
+                    && !(r.v.len() <= 100
+                        && r.v
+                            .bytes()
+                            .all(|c| c.is_ascii_alphanumeric() || b"._-".contains(&c))
+                        && !r.v.is_empty())
                 {
                     self.push(
                         Problem::error(Code::InvalidRunner, r.span, format!("`{}` is not a valid runner label", r.v.escape_debug()))
@@ -619,12 +811,23 @@ impl Validator<'_> {
                     let help = did_you_mean(&p.v, PLATFORMS)
                         .unwrap_or_else(|| "expected one of `linux/amd64`, `linux/arm64` (the platforms Jupyter images and code-server publish)".into());
                     self.push(
-                        Problem::error(Code::InvalidPlatform, p.span, format!("`{}` is not a supported platform", p.v.escape_debug()))
-                            .label("platform")
-                            .help(help),
+                        Problem::error(
+                            Code::InvalidPlatform,
+                            p.span,
+                            format!("`{}` is not a supported platform", p.v.escape_debug()),
+                        )
+                        .label("platform")
+                        .help(help),
                     );
                 } else if seen.contains(&p.v.as_str()) {
-                    self.push(Problem::warning(Code::DuplicatePackage, p.span, format!("platform `{}` is listed twice", p.v)).help("remove one of them"));
+                    self.push(
+                        Problem::warning(
+                            Code::DuplicatePackage,
+                            p.span,
+                            format!("platform `{}` is listed twice", p.v),
+                        )
+                        .help("remove one of them"),
+                    );
                 }
                 seen.push(&p.v);
             }
@@ -635,20 +838,32 @@ impl Validator<'_> {
             }
             if d.text.v.trim().is_empty() {
                 self.push(
-                    Problem::error(Code::InvalidDockerfile, d.text.span, "the `dockerfile` block is empty")
-                        .help("write Dockerfile instructions, or remove the node"),
+                    Problem::error(
+                        Code::InvalidDockerfile,
+                        d.text.span,
+                        "the `dockerfile` block is empty",
+                    )
+                    .help("write Dockerfile instructions, or remove the node"),
                 );
             }
             for line in d.text.v.lines() {
                 let t = line.trim_start();
-                let word = t.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
+                let word = t
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or("")
+                    .to_ascii_uppercase();
                 if word == "FROM" {
                     self.push(
                         Problem::error(Code::InvalidDockerfile, d.text.span, "a `dockerfile` block may not start a new build stage (`FROM`)")
                             .label("contains FROM")
                             .help("the block is inserted into the app's single stage; set the base image with `base` instead"),
                     );
-                } else if t.starts_with('#') && t.to_ascii_lowercase().replace(' ', "").starts_with("#syntax=") {
+                } else if t.starts_with('#')
+                    && t.to_ascii_lowercase()
+                        .replace(' ', "")
+                        .starts_with("#syntax=")
+                {
                     self.push(
                         Problem::error(Code::InvalidDockerfile, d.text.span, "a `dockerfile` block may not contain a parser directive")
                             .help("jcx writes `# syntax=docker/dockerfile:1` at the top of every Dockerfile"),
@@ -661,6 +876,7 @@ impl Validator<'_> {
         {
             self.push(
                 Problem::error(Code::InvalidNumber, t.span, format!("`timeout-minutes` must be between 1 and 7200, not {}", t.v))
+                    .label("minutes")
                     .help("GitHub-hosted jobs stop after 360 minutes, self-hosted ones after 5 days (7200)"),
             );
         }
@@ -677,30 +893,55 @@ impl Validator<'_> {
         let known = t.cuda_versions();
         let newest = known.iter().filter_map(|v| Ver::parse(v)).max();
         match (Ver::parse(&c.v), newest) {
-            (Some(v), Some(n)) if v.patch.is_none() && v > n && c.v.bytes().all(|b| b.is_ascii_digit() || b == b'.') => {
+            (Some(v), Some(n))
+                if v.patch.is_none()
+                    && v > n
+                    && c.v.bytes().all(|b| b.is_ascii_digit() || b == b'.') =>
+            {
                 self.push(
                     Problem::warning(
                         Code::InvalidCuda,
                         c.span,
-                        format!("CUDA {} is newer than jcx's PyTorch table (checked {})", c.v, t.checked),
+                        format!(
+                            "CUDA {} is newer than jcx's PyTorch table (checked {})",
+                            c.v, t.checked
+                        ),
                     )
                     .label("not in the table")
-                    .help(format!("jcx will use the `cu{}` index but cannot check torch versions against it", c.v.replace('.', ""))),
+                    .help(format!(
+                        "jcx will use the `cu{}` index but cannot check torch versions against it",
+                        c.v.replace('.', "")
+                    )),
                 );
             }
             _ => {
-                let mut help = did_you_mean(&c.v, &known).unwrap_or_default();
+                let as_tag = t.indexes.iter().find(|i| i.tag == c.v.to_ascii_lowercase());
+                let mut help = match as_tag {
+                    Some(i) => format!(
+                        "write the CUDA version, not the index name: `cuda \"{}\"`.",
+                        i.cuda.as_deref().unwrap_or("cpu")
+                    ),
+                    None => did_you_mean(&c.v, &known).unwrap_or_default(),
+                };
                 if !help.is_empty() {
                     help.push(' ');
                 }
                 help.push_str(&format!(
                     "PyTorch publishes wheel indexes for CUDA {} and `cpu`",
-                    known.iter().map(|k| format!("\"{k}\"")).collect::<Vec<_>>().join(", ")
+                    known
+                        .iter()
+                        .map(|k| format!("\"{k}\""))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ));
                 self.push(
-                    Problem::error(Code::InvalidCuda, c.span, format!("`{}` is not a CUDA version with a PyTorch wheel index", c.v))
-                        .label("CUDA version")
-                        .help(help),
+                    Problem::error(
+                        Code::InvalidCuda,
+                        c.span,
+                        format!("`{}` is not a CUDA version with a PyTorch wheel index", c.v),
+                    )
+                    .label("CUDA version")
+                    .help(help),
                 );
             }
         }
@@ -713,41 +954,95 @@ impl Validator<'_> {
         }
         let trimmed = t.v.trim_start();
         if trimmed.starts_with('-') {
-            let opt = trimmed.split(|c: char| c.is_whitespace() || c == '=').next().unwrap_or(trimmed);
+            let opt = trimmed
+                .split(|c: char| c.is_whitespace() || c == '=')
+                .next()
+                .unwrap_or(trimmed);
             let help = match opt {
-                "--index-url" | "-i" | "--extra-index-url" | "--trusted-host" | "--find-links" | "-f" => {
+                "--index-url" | "-i" | "--extra-index-url" | "--trusted-host" | "--find-links"
+                | "-f" => {
                     "indexes are not set per requirement: torch, torchvision and torchaudio come from the PyTorch index chosen by `cuda`, everything else from the default index or the `mirrors { pypi ... }` mirror"
                 }
                 "-r" | "--requirement" | "-c" | "--constraint" => {
                     "list the requirements themselves in the `pip` block; jcx writes requirements.txt"
                 }
-                "-e" | "--editable" => "editable installs do not belong in an image; use `- \"name @ git+https://...\"`",
-                _ => "pip options are not allowed in the `pip` block; write a PEP 508 requirement such as `- \"transformers==4.28.1\"`",
+                "-e" | "--editable" => {
+                    // `-e git+https://host/x/peft#egg=peft` -> `peft @ git+https://host/x/peft`
+                    let target = trimmed[opt.len()..].trim_start_matches([' ', '=']).trim();
+                    return self.editable(t, opt, target);
+                }
+                _ => {
+                    "pip options are not allowed in the `pip` block; write a PEP 508 requirement such as `- \"transformers==4.28.1\"`"
+                }
             };
             self.push(
-                Problem::error(Code::PipOption, t.span, format!("pip option `{opt}` is not allowed in a manifest"))
-                    .label("pip option")
-                    .help(help),
+                Problem::error(
+                    Code::PipOption,
+                    t.span,
+                    format!("pip option `{opt}` is not allowed in a manifest"),
+                )
+                .label("pip option")
+                .help(help),
             );
             return None;
         }
         match parse_pip(p) {
+            Ok(pip) if pip.file_url => {
+                self.push(
+                    Problem::error(Code::InvalidPip, t.span, format!("`{}` installs from a local file URL", pip.name))
+                        .label("local path")
+                        .help("the image is built from the generated files only, so local paths do not exist there: use a `git+https://` or `https://` URL, or a version from the index"),
+                );
+                None
+            }
             Ok(pip) => Some(pip),
             Err(message) => {
                 let help = if t.v.starts_with("git+") || t.v.starts_with("http") {
-                    let guess = t.v.rsplit('/').next().unwrap_or("name").trim_end_matches(".git");
+                    let guess =
+                        t.v.rsplit('/')
+                            .next()
+                            .unwrap_or("name")
+                            .trim_end_matches(".git");
                     format!("name the package: `- \"{guess} @ {}\"`", t.v)
                 } else {
                     "write a PEP 508 requirement such as `name`, `name==1.2.3`, `name>=1,<2` or `name @ git+https://...`".to_string()
                 };
                 self.push(
-                    Problem::error(Code::InvalidPip, t.span, format!("`{}` is not a valid pip requirement", t.v))
-                        .label(first_line(&message))
-                        .help(help),
+                    Problem::error(
+                        Code::InvalidPip,
+                        t.span,
+                        format!("`{}` is not a valid pip requirement", t.v),
+                    )
+                    .label(first_line(&message))
+                    .help(help),
                 );
                 None
             }
         }
+    }
+
+    fn editable(&mut self, t: &Sp<String>, opt: &str, target: &str) -> Option<Pip> {
+        let (url, egg) = match target.split_once("#egg=") {
+            Some((u, e)) => (u, Some(e)),
+            None => (target, None),
+        };
+        let help = match egg {
+            Some(name) if url.contains("://") => format!(
+                "editable installs do not belong in an image; install it from the URL: `- \"{name} @ {url}\"`"
+            ),
+            _ => "editable installs do not belong in an image; use `- \"name @ git+https://...\"`"
+                .to_string(),
+        };
+        self.push(
+            Problem::error(
+                Code::PipOption,
+                t.span,
+                format!("pip option `{opt}` is not allowed in a manifest"),
+            )
+            .label("pip option")
+            .help(help),
+        );
+        None
     }
 
     /// `defaults` -> `extends` chain -> app. Lists of packages append; other values override.
@@ -759,14 +1054,31 @@ impl Validator<'_> {
                 continue;
             }
             if !lowercase_name_ok(&app.name.v) {
-                let lower = app.name.v.to_ascii_lowercase().replace([' ', '_', '/'], "-");
+                let lower = app
+                    .name
+                    .v
+                    .to_ascii_lowercase()
+                    .replace([' ', '_', '/'], "-");
                 let help = if lowercase_name_ok(&lower) {
-                    format!("app names are lowercase `[a-z0-9][a-z0-9._-]*` (they become directory and image names): try `{lower}`")
+                    format!(
+                        "app names are lowercase `[a-z0-9][a-z0-9._-]*` (they become directory and image names): try `{lower}`"
+                    )
                 } else {
-                    format!("app names are lowercase `[a-z0-9][a-z0-9._-]*`, at most {MAX_NAME_LEN} characters, without `..` (they become directory and image names)")
+                    format!(
+                        "app names are lowercase `[a-z0-9][a-z0-9._-]*`, at most {MAX_NAME_LEN} characters, without `..` (they become directory and image names)"
+                    )
+                };
+                let message = if app.name.v.len() > MAX_NAME_LEN {
+                    format!(
+                        "app name `{}` is {} characters long; the limit is {MAX_NAME_LEN}",
+                        app.name.v.escape_debug(),
+                        app.name.v.len()
+                    )
+                } else {
+                    format!("`{}` is not a valid app name", app.name.v.escape_debug())
                 };
                 self.push(
-                    Problem::error(Code::InvalidName, app.name.span, format!("`{}` is not a valid app name", app.name.v.escape_debug()))
+                    Problem::error(Code::InvalidName, app.name.span, message)
                         .label("app name")
                         .help(help),
                 );
@@ -774,10 +1086,14 @@ impl Validator<'_> {
             }
             if let Some(first) = by_name.get(app.name.v.as_str()) {
                 self.push(
-                    Problem::error(Code::DuplicateApp, app.name.span, format!("app `{}` is declared twice", app.name.v))
-                        .label("declared again")
-                        .also(first.name.span, "first declared here")
-                        .help("rename one of them, or merge their settings"),
+                    Problem::error(
+                        Code::DuplicateApp,
+                        app.name.span,
+                        format!("app `{}` is declared twice", app.name.v),
+                    )
+                    .label("declared again")
+                    .also(first.name.span, "first declared here")
+                    .help("rename one of them, or merge their settings"),
                 );
                 continue;
             }
@@ -794,9 +1110,13 @@ impl Validator<'_> {
                 if parent.v == chain.last().unwrap().name.v {
                     if chain.len() == 1 {
                         self.push(
-                            Problem::error(Code::SelfExtends, parent.span, format!("app `{}` extends itself", parent.v))
-                                .label("extends itself")
-                                .help("remove `extends`, or name another app"),
+                            Problem::error(
+                                Code::SelfExtends,
+                                parent.span,
+                                format!("app `{}` extends itself", parent.v),
+                            )
+                            .label("extends itself")
+                            .help("remove `extends`, or name another app"),
                         );
                     }
                     broken = true;
@@ -805,12 +1125,27 @@ impl Validator<'_> {
                 match by_name.get(parent.v.as_str()) {
                     None => {
                         if chain.len() == 1 {
-                            let help = did_you_mean(&parent.v, &names)
-                                .unwrap_or_else(|| format!("apps in this manifest: {}", names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")));
+                            let help = did_you_mean(&parent.v, &names).unwrap_or_else(|| {
+                                format!(
+                                    "apps in this manifest: {}",
+                                    names
+                                        .iter()
+                                        .map(|n| format!("`{n}`"))
+                                        .collect::<Vec<_>>()
+                                        .join(", ")
+                                )
+                            });
                             self.push(
-                                Problem::error(Code::UnknownExtends, parent.span, format!("app `{}` extends `{}`, which is not declared", app.name.v, parent.v))
-                                    .label("no such app")
-                                    .help(help),
+                                Problem::error(
+                                    Code::UnknownExtends,
+                                    parent.span,
+                                    format!(
+                                        "app `{}` extends `{}`, which is not declared",
+                                        app.name.v, parent.v
+                                    ),
+                                )
+                                .label("no such app")
+                                .help(help),
                             );
                         }
                         broken = true;
@@ -819,7 +1154,8 @@ impl Validator<'_> {
                     Some(p) => {
                         if let Some(pos) = chain.iter().position(|c| c.name.v == p.name.v) {
                             if pos == 0 {
-                                let mut cycle: Vec<&str> = chain.iter().map(|c| c.name.v.as_str()).collect();
+                                let mut cycle: Vec<&str> =
+                                    chain.iter().map(|c| c.name.v.as_str()).collect();
                                 cycle.push(&p.name.v);
                                 let mut problem = Problem::error(
                                     Code::ExtendsCycle,
@@ -830,11 +1166,15 @@ impl Validator<'_> {
                                 .help("break the cycle: one of these apps must not extend another");
                                 for c in chain.iter().skip(1) {
                                     if let Some(e) = &c.extends {
-                                        problem = problem.also(e.span, format!("`{}` extends `{}`", c.name.v, e.v));
+                                        problem = problem.also(
+                                            e.span,
+                                            format!("`{}` extends `{}`", c.name.v, e.v),
+                                        );
                                     }
                                 }
                                 // Report the cycle once, from its first app in manifest order.
-                                let first_in_cycle = chain.iter().map(|c| c.span.offset()).min().unwrap_or(0);
+                                let first_in_cycle =
+                                    chain.iter().map(|c| c.span.offset()).min().unwrap_or(0);
                                 if app.span.offset() == first_in_cycle {
                                     self.push(problem);
                                 }
@@ -867,6 +1207,9 @@ impl Validator<'_> {
         let s = &r.settings;
         let name = r.name.v.clone();
         let Some(base_sp) = &s.base else {
+            if s.refused.contains(&"base") {
+                return None;
+            }
             self.push(
                 Problem::error(Code::MissingNode, r.name.span, format!("app `{name}` has no base image"))
                     .label("no `base`")
@@ -883,11 +1226,15 @@ impl Validator<'_> {
         // pip: split the torch family off when a PyTorch index is chosen.
         let pips: Vec<Pip> = s.pip.iter().filter_map(|p| parse_pip(p).ok()).collect();
         let (torch_reqs, general): (Vec<Pip>, Vec<Pip>) = match &s.cuda {
-            Some(_) => pips.into_iter().partition(|p| TORCH_FAMILY.contains(&p.name.as_str())),
+            Some(_) => pips
+                .into_iter()
+                .partition(|p| TORCH_FAMILY.contains(&p.name.as_str())),
             None => (Vec::new(), pips),
         };
         if s.cuda.is_none()
-            && let Some(t) = general.iter().find(|p| TORCH_FAMILY.contains(&p.name.as_str()))
+            && let Some(t) = general
+                .iter()
+                .find(|p| TORCH_FAMILY.contains(&p.name.as_str()))
         {
             self.push(
                 Problem::warning(Code::TorchWithoutCuda, t.span, format!("`{}` comes from the default index because app `{name}` sets no `cuda`", t.name))
@@ -897,6 +1244,8 @@ impl Validator<'_> {
         }
         let torch = match &s.cuda {
             None => None,
+            // An unknown CUDA version is already an error; its torch would only repeat it.
+            Some(c) if !cuda_usable(&c.v) => None,
             Some(c) => self.torch(c, &torch_reqs, python.as_deref(), &name, r.name.span),
         };
 
@@ -911,7 +1260,8 @@ impl Validator<'_> {
                 Some(v) => v.v.clone(),
                 None => {
                     self.push(
-                        Problem::error(Code::MissingArgument, cs.span, format!("app `{name}` lists code-server extensions but no code-server version"))
+                        Problem::error(Code::MissingArgument, cs.name_span, format!("app `{name}` lists code-server extensions but no code-server version"))
+                            .label("version missing")
                             .help("write the version on the node: `code-server \"4.22.1\" { ... }`"),
                     );
                     return None;
@@ -929,10 +1279,9 @@ impl Validator<'_> {
             // code-server's release package is downloaded with curl.
             apt.push("curl".to_string());
         }
-        let platforms: Vec<String> = s
-            .platforms
-            .as_ref()
-            .map_or_else(|| vec!["linux/amd64".to_string()], |ps| {
+        let platforms: Vec<String> = s.platforms.as_ref().map_or_else(
+            || vec!["linux/amd64".to_string()],
+            |ps| {
                 let mut v: Vec<String> = Vec::new();
                 for p in ps {
                     if !v.contains(&p.v) {
@@ -940,15 +1289,22 @@ impl Validator<'_> {
                     }
                 }
                 v
-            });
-        let runs_on: Vec<String> = s
-            .runs_on
-            .as_ref()
-            .map_or_else(|| vec![DEFAULT_RUNNER.to_string()], |rs| rs.iter().map(|r| r.v.clone()).collect());
+            },
+        );
+        let runs_on: Vec<String> = s.runs_on.as_ref().map_or_else(
+            || vec![DEFAULT_RUNNER.to_string()],
+            |rs| rs.iter().map(|r| r.v.clone()).collect(),
+        );
         let self_hosted = runs_on.iter().any(|l| l == "self-hosted");
-        let free_disk_space = s.free_disk_space.as_ref().map_or(torch.as_ref().is_some_and(|t| t.index != TorchIndex::Cpu) && !self_hosted, |f| f.v);
+        let free_disk_space = s.free_disk_space.as_ref().map_or(
+            torch.as_ref().is_some_and(|t| t.index != TorchIndex::Cpu) && !self_hosted,
+            |f| f.v,
+        );
 
-        let image_base = s.image_name.as_ref().map_or(base.name.clone(), |n| n.v.clone());
+        let image_base = s
+            .image_name
+            .as_ref()
+            .map_or(base.name.clone(), |n| n.v.clone());
         let image_repo = match &s.image_suffix {
             Some(sfx) => format!("{image_base}-{}", sfx.v),
             None => image_base,
@@ -967,7 +1323,11 @@ impl Validator<'_> {
             mamba: dedup(s.mamba.iter().map(|m| m.v.clone())),
             code_server,
             pip: general.into_iter().map(|p| p.text).collect(),
-            env: s.env.iter().map(|(k, v)| (k.v.clone(), v.v.clone())).collect(),
+            env: s
+                .env
+                .iter()
+                .map(|(k, v)| (k.v.clone(), v.v.clone()))
+                .collect(),
             branches: s.branches.as_ref().map_or_else(
                 || DEFAULT_BRANCHES.iter().map(|b| b.to_string()).collect(),
                 |bs| bs.iter().map(|b| b.v.clone()).collect(),
@@ -983,11 +1343,21 @@ impl Validator<'_> {
                 })
                 .collect(),
             free_disk_space,
-            timeout_minutes: s.timeout_minutes.as_ref().map_or(DEFAULT_TIMEOUT_MINUTES, |t| t.v as u32),
+            timeout_minutes: s
+                .timeout_minutes
+                .as_ref()
+                .map_or(DEFAULT_TIMEOUT_MINUTES, |t| t.v as u32),
         })
     }
 
-    fn torch(&mut self, cuda: &Sp<String>, reqs: &[Pip], python: Option<&str>, app: &str, app_span: SourceSpan) -> Option<Torch> {
+    fn torch(
+        &mut self,
+        cuda: &Sp<String>,
+        reqs: &[Pip],
+        python: Option<&str>,
+        app: &str,
+        app_span: SourceSpan,
+    ) -> Option<Torch> {
         let t = table();
         let index = if cuda.v == "cpu" {
             TorchIndex::Cpu
@@ -1012,12 +1382,17 @@ impl Validator<'_> {
         if find("torch").is_none() {
             requirements.insert(0, "torch".to_string());
         }
-        let torch_pin = find("torch").and_then(|r| r.pin.as_deref()).and_then(Ver::parse);
+        let torch_pin = find("torch")
+            .and_then(|r| r.pin.as_deref())
+            .and_then(Ver::parse);
         let unpinned = requirements.iter().any(|r| !r.contains("=="));
         let torch_span = find("torch").map_or(app_span, |r| r.span);
         match torch_pin {
+            // A URL or marker requirement is already refused above.
+            None if find("torch").is_some_and(|r| r.has_url_or_marker) => {}
             None => {
-                let range = wheel_index.map_or_else(|| "whatever it carries".to_string(), |i| i.range());
+                let range =
+                    wheel_index.map_or_else(|| "whatever it carries".to_string(), |i| i.range());
                 let py = python.map_or(String::new(), |p| format!(" for Python {p}"));
                 self.push(
                     Problem::warning(Code::TorchUnpinned, torch_span, format!("torch is not pinned in app `{app}`"))
@@ -1049,13 +1424,22 @@ impl Validator<'_> {
                         let help = if others.is_empty() {
                             format!("the {} index has torch {}", wi.tag, wi.range())
                         } else {
-                            format!("the {} index has torch {}; torch {tv} has wheels for CUDA {}", wi.tag, wi.range(), others.join(", "))
+                            format!(
+                                "the {} index has torch {}; torch {tv} has wheels for CUDA {}",
+                                wi.tag,
+                                wi.range(),
+                                others.join(", ")
+                            )
                         };
                         self.push(
-                            Problem::error(Code::TorchNotOnIndex, torch_span, format!("torch {tv} has no wheels on the {} index", wi.tag))
-                                .label("not on this index")
-                                .also(cuda.span, format!("`cuda` chooses {}", wi.tag))
-                                .help(help),
+                            Problem::error(
+                                Code::TorchNotOnIndex,
+                                torch_span,
+                                format!("torch {tv} has no wheels on the {} index", wi.tag),
+                            )
+                            .label("not on this index")
+                            .also(cuda.span, format!("`cuda` chooses {}", wi.tag))
+                            .help(help),
                         );
                     }
                     if let Some(py) = python
@@ -1072,9 +1456,64 @@ impl Validator<'_> {
                                 .help(format!("Python {py} (from the base image tag or `python`) has torch wheels for {range}; change the torch pin or the base image")),
                         );
                     }
+                    if let Some(py) = python
+                        && t.python(py).is_none()
+                        && let Some(pv) = Ver::parse(py)
+                    {
+                        let known: Vec<Ver> = t
+                            .pythons
+                            .iter()
+                            .filter_map(|p| Ver::parse(&p.python))
+                            .collect();
+                        if known.iter().all(|k| pv > *k) {
+                            self.push(
+                                Problem::warning(Code::TorchUnknownVersion, torch_span, format!("Python {py} is newer than jcx's PyTorch table (checked {})", t.checked))
+                                    .label("cannot be checked")
+                                    .help(format!("jcx cannot tell whether torch {tv} has wheels for Python {py}; the build will tell. Upgrade jcx for a newer table")),
+                            );
+                        } else if known.iter().all(|k| pv < *k) {
+                            self.push(
+                                Problem::error(Code::TorchPythonMismatch, torch_span, format!("torch {tv} has no wheels for Python {py}"))
+                                    .label("no wheels for this Python")
+                                    .help({
+                                        let ok: Vec<&str> = t
+                                            .pythons
+                                            .iter()
+                                            .filter(|p| tv.at_least(p.first) && p.last.is_none_or(|l| tv.at_most(l)))
+                                            .map(|p| p.python.as_str())
+                                            .collect();
+                                        format!("torch {tv} has wheels for Python {}; use a newer base image", ok.join(", "))
+                                    }),
+                            );
+                        }
+                    }
+                    // `torch==2.2.1+cu121` under `cuda "11.8"`: the local label names another index.
+                    if let Some(label) = find("torch")
+                        .and_then(|r| r.pin.as_deref())
+                        .and_then(|p| p.split_once('+'))
+                        .map(|(_, l)| l)
+                        && label != index.tag()
+                    {
+                        self.push(
+                            Problem::error(
+                                Code::TorchNotOnIndex,
+                                torch_span,
+                                format!(
+                                    "torch `+{label}` builds are not on the {} index",
+                                    index.tag()
+                                ),
+                            )
+                            .label("local version label")
+                            .also(cuda.span, format!("`cuda` chooses {}", index.tag()))
+                            .help(format!(
+                                "remove `+{label}`: the index chosen by `cuda` decides the build"
+                            )),
+                        );
+                    }
                 }
                 if let Some(r) = find("torchvision")
-                    && let (Some(want), Some(got)) = (t.torchvision_for(tv), r.pin.as_deref().and_then(Ver::parse))
+                    && let (Some(want), Some(got)) =
+                        (t.torchvision_for(tv), r.pin.as_deref().and_then(Ver::parse))
                     && !t.is_newer_than_known(tv)
                     && want != got
                 {
@@ -1110,6 +1549,16 @@ impl Validator<'_> {
     }
 }
 
+/// `cpu`, a CUDA version of the table, or one newer than the table (a warning, see `cuda`).
+fn cuda_usable(cuda: &str) -> bool {
+    let t = table();
+    if cuda == "cpu" || t.index_for_cuda(cuda).is_some() {
+        return true;
+    }
+    let newest = t.cuda_versions().iter().filter_map(|v| Ver::parse(v)).max();
+    matches!((Ver::parse(cuda), newest), (Some(v), Some(n)) if v.patch.is_none() && v > n && cuda.bytes().all(|b| b.is_ascii_digit() || b == b'.'))
+}
+
 fn first_line(s: &str) -> String {
     s.lines().next().unwrap_or(s).trim().to_string()
 }
@@ -1126,17 +1575,25 @@ fn dedup(it: impl Iterator<Item = String>) -> Vec<String> {
 
 fn trim_block(text: &str) -> Vec<String> {
     let lines: Vec<String> = text.lines().map(|l| l.trim_end().to_string()).collect();
-    let start = lines.iter().position(|l| !l.is_empty()).unwrap_or(lines.len());
-    let end = lines.iter().rposition(|l| !l.is_empty()).map_or(start, |e| e + 1);
+    let start = lines
+        .iter()
+        .position(|l| !l.is_empty())
+        .unwrap_or(lines.len());
+    let end = lines
+        .iter()
+        .rposition(|l| !l.is_empty())
+        .map_or(start, |e| e + 1);
     lines[start..end].to_vec()
 }
 
 fn parse_pip(p: &RawPip) -> Result<Pip, String> {
     let text = p.text.v.trim();
-    let req = Requirement::<pep508_rs::VerbatimUrl>::from_str(text).map_err(|e| e.message.to_string())?;
+    let req =
+        Requirement::<pep508_rs::VerbatimUrl>::from_str(text).map_err(|e| e.message.to_string())?;
     let name = normalize_pkg(req.name.as_ref());
     let mut pin = None;
     let mut has_url_or_marker = !req.marker.is_true();
+    let mut file_url = false;
     match &req.version_or_url {
         Some(VersionOrUrl::VersionSpecifier(specs)) => {
             let specs: Vec<_> = specs.iter().collect();
@@ -1147,7 +1604,10 @@ fn parse_pip(p: &RawPip) -> Result<Pip, String> {
                 }
             }
         }
-        Some(VersionOrUrl::Url(_)) => has_url_or_marker = true,
+        Some(VersionOrUrl::Url(url)) => {
+            has_url_or_marker = true;
+            file_url = url.to_string().to_ascii_lowercase().starts_with("file:");
+        }
         None => {}
     }
     let canonical = req.to_string();
@@ -1156,6 +1616,7 @@ fn parse_pip(p: &RawPip) -> Result<Pip, String> {
         text: canonical,
         pin,
         has_url_or_marker,
+        file_url,
         span: p.span,
     })
 }
@@ -1172,7 +1633,17 @@ fn merge(mut base: RawSettings, over: &RawSettings, is_leaf: bool) -> RawSetting
     macro_rules! scalar {
         ($($f:ident),*) => { $( if over.$f.is_some() { base.$f = over.$f.clone(); } )* };
     }
-    scalar!(base, python, cuda, branches, runs_on, platforms, free_disk_space, timeout_minutes);
+    scalar!(
+        base,
+        python,
+        cuda,
+        branches,
+        runs_on,
+        platforms,
+        free_disk_space,
+        timeout_minutes
+    );
+    base.refused.extend(over.refused.iter().copied());
     base.apt.extend(over.apt.iter().cloned());
     base.mamba.extend(over.mamba.iter().cloned());
     match (&mut base.code_server, &over.code_server) {
@@ -1189,7 +1660,8 @@ fn merge(mut base: RawSettings, over: &RawSettings, is_leaf: bool) -> RawSetting
     for p in &over.pip {
         let name = parse_pip(p).map(|x| x.name).ok();
         if let Some(n) = &name {
-            base.pip.retain(|q| parse_pip(q).map(|x| x.name).ok().as_ref() != Some(n));
+            base.pip
+                .retain(|q| parse_pip(q).map(|x| x.name).ok().as_ref() != Some(n));
         }
         base.pip.push(p.clone());
     }
@@ -1219,7 +1691,10 @@ fn python_from_tag(tag: &str) -> Option<String> {
 
 fn is_xyz(s: &str) -> bool {
     let parts: Vec<&str> = s.split('.').collect();
-    parts.len() == 3 && parts.iter().all(|p| !p.is_empty() && p.len() <= 6 && p.bytes().all(|c| c.is_ascii_digit()))
+    parts.len() == 3
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.len() <= 6 && p.bytes().all(|c| c.is_ascii_digit()))
 }
 
 /// Debian policy 5.6.1: `[a-z0-9][a-z0-9+.-]+`, optionally `=version` (and `:arch`).
@@ -1236,10 +1711,18 @@ fn is_apt_package(s: &str) -> bool {
     let name_ok = b.len() >= 2
         && b.len() <= 100
         && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
-        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || b"+.-".contains(c));
-    let arch_ok = arch.is_none_or(|a| !a.is_empty() && a.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-'));
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || b"+.-".contains(c));
+    let arch_ok = arch.is_none_or(|a| {
+        !a.is_empty()
+            && a.bytes()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
+    });
     let version_ok = version.is_none_or(|v| {
-        !v.is_empty() && v.as_bytes()[0].is_ascii_digit() && v.bytes().all(|c| c.is_ascii_alphanumeric() || b".+~:-".contains(&c))
+        !v.is_empty()
+            && v.as_bytes()[0].is_ascii_digit()
+            && v.bytes()
+                .all(|c| c.is_ascii_alphanumeric() || b".+~:-".contains(&c))
     });
     name_ok && arch_ok && version_ok
 }
@@ -1248,21 +1731,29 @@ fn is_apt_package(s: &str) -> bool {
 fn is_conda_spec(s: &str) -> bool {
     let spec = match s.split_once("::") {
         Some((channel, rest)) => {
-            if channel.is_empty() || !channel.bytes().all(|c| c.is_ascii_alphanumeric() || b"-_.".contains(&c)) {
+            if channel.is_empty()
+                || !channel
+                    .bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || b"-_.".contains(&c))
+            {
                 return false;
             }
             rest
         }
         None => s,
     };
-    let name_end = spec.find(|c: char| !(c.is_ascii_alphanumeric() || "-_.".contains(c))).unwrap_or(spec.len());
+    let name_end = spec
+        .find(|c: char| !(c.is_ascii_alphanumeric() || "-_.".contains(c)))
+        .unwrap_or(spec.len());
     let (name, version) = spec.split_at(name_end);
     if name.is_empty() || !name.as_bytes()[0].is_ascii_alphanumeric() || name.len() > 100 {
         return false;
     }
     version.is_empty()
         || (version.starts_with(['=', '<', '>', '!', '~'])
-            && version.bytes().all(|c| c.is_ascii_alphanumeric() || b".*,<>=!~|_+".contains(&c))
+            && version
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || b".*,<>=!~|_+".contains(&c))
             && version.bytes().any(|c| c.is_ascii_digit() || c == b'*'))
 }
 
@@ -1271,7 +1762,13 @@ fn is_extension_id(s: &str) -> bool {
         Some((i, v)) => (i, Some(v)),
         None => (s, None),
     };
-    let part = |p: &str| !p.is_empty() && p.len() <= 100 && p.as_bytes()[0].is_ascii_alphanumeric() && p.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_');
+    let part = |p: &str| {
+        !p.is_empty()
+            && p.len() <= 100
+            && p.as_bytes()[0].is_ascii_alphanumeric()
+            && p.bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+    };
     matches!(id.split_once('.'), Some((publisher, name)) if part(publisher) && part(name))
         && version.is_none_or(is_xyz)
 }
@@ -1285,7 +1782,8 @@ fn is_branch_pattern(s: &str) -> bool {
         && !s.contains("//")
         && !s.contains("@{")
         && !s.ends_with(".lock")
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || "/*-_.+!".contains(c))
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/*-_.+!".contains(c))
 }
 
 #[cfg(test)]
@@ -1297,27 +1795,156 @@ mod tests {
         for ok in ["jupyter-pytorch-x", "a", "a.b_c-d", "0x"] {
             assert!(lowercase_name_ok(ok), "{ok}");
         }
-        for bad in ["", "A", "-a", "a..b", "a/b", "a b", "a.", "é", &"a".repeat(64)] {
+        for bad in [
+            "",
+            "A",
+            "-a",
+            "a..b",
+            "a/b",
+            "a b",
+            "a.",
+            "é",
+            &"a".repeat(64),
+        ] {
             assert!(!lowercase_name_ok(bad), "{bad}");
         }
     }
 
     #[test]
     fn apt_conda_extensions_branches() {
-        assert!(is_apt_package("libopenmpi-dev") && is_apt_package("g++") && is_apt_package("vim=2:9.1-1"));
+        assert!(
+            is_apt_package("libopenmpi-dev")
+                && is_apt_package("g++")
+                && is_apt_package("vim=2:9.1-1")
+        );
         assert!(!is_apt_package("a") && !is_apt_package("Vim") && !is_apt_package("vim;rm"));
-        assert!(is_conda_spec("jupyter-server-proxy") && is_conda_spec("numpy>=1.26,<2") && is_conda_spec("conda-forge::r-base=4.3"));
-        assert!(!is_conda_spec("numpy >=1") && !is_conda_spec("'x'") && !is_conda_spec("numpy>=") && !is_conda_spec("$(x)"));
-        assert!(is_extension_id("ms-python.python") && is_extension_id("zhuangtongfa.material-theme@3.16.2"));
+        assert!(
+            is_conda_spec("jupyter-server-proxy")
+                && is_conda_spec("numpy>=1.26,<2")
+                && is_conda_spec("conda-forge::r-base=4.3")
+        );
+        assert!(
+            !is_conda_spec("numpy >=1")
+                && !is_conda_spec("'x'")
+                && !is_conda_spec("numpy>=")
+                && !is_conda_spec("$(x)")
+        );
+        assert!(
+            is_extension_id("ms-python.python")
+                && is_extension_id("zhuangtongfa.material-theme@3.16.2")
+        );
         assert!(!is_extension_id("python") && !is_extension_id("a.b;c"));
-        assert!(is_branch_pattern("main") && is_branch_pattern("feat/**") && is_branch_pattern("release-*"));
-        assert!(!is_branch_pattern("a b") && !is_branch_pattern("a..b") && !is_branch_pattern("-x") && !is_branch_pattern("a'b"));
+        assert!(
+            is_branch_pattern("main")
+                && is_branch_pattern("feat/**")
+                && is_branch_pattern("release-*")
+        );
+        assert!(
+            !is_branch_pattern("a b")
+                && !is_branch_pattern("a..b")
+                && !is_branch_pattern("-x")
+                && !is_branch_pattern("a'b")
+        );
+    }
+
+    /// Codes of every problem of a manifest, errors and warnings.
+    fn codes(text: &str) -> Vec<(Code, bool)> {
+        let doc = kdl::KdlDocument::parse_v2(text).expect("test manifests are KDL");
+        let mut problems = Vec::new();
+        let raw = crate::parse::parse(&doc, &mut problems);
+        let outcome = validate(&raw, "apps.kdl", problems);
+        outcome
+            .problems
+            .iter()
+            .map(|p| (p.code, p.is_error()))
+            .collect()
+    }
+
+    fn torch_app(python: &str, cuda: &str, pins: &str) -> String {
+        format!(
+            "manifest-version 1\nregistry \"ghcr.io\" namespace=lab\napp x {{\n    base \"quay.io/jupyter/scipy-notebook:python-{python}\"\n    cuda \"{cuda}\"\n    pip {{ {pins} }}\n}}\n"
+        )
+    }
+
+    #[test]
+    fn seed_pins_are_accepted() {
+        let text = torch_app(
+            "3.11",
+            "11.8",
+            r#"torch "2.2.1"; torchvision "0.17.1"; torchaudio "2.2.1""#,
+        );
+        assert_eq!(codes(&text), vec![]);
+    }
+
+    #[test]
+    fn torch_2_7_0_on_cu121_is_refused() {
+        let text = torch_app("3.11", "12.1", r#"torch "2.7.0""#);
+        assert_eq!(codes(&text), vec![(Code::TorchNotOnIndex, true)]);
+    }
+
+    #[test]
+    fn torch_family_rules() {
+        let check = |python, cuda, pins, want: &[(Code, bool)]| {
+            assert_eq!(
+                codes(&torch_app(python, cuda, pins)),
+                want,
+                "{python} {cuda} {pins}"
+            );
+        };
+        check(
+            "3.11",
+            "11.8",
+            r#"torch "2.2.1"; torchvision "0.17.0""#,
+            &[(Code::TorchVersionMismatch, true)],
+        );
+        check("3.11", "11.8", r#"torch "2.0.0"; torchaudio "2.0.1""#, &[]);
+        check(
+            "3.11",
+            "11.8",
+            r#"torch "2.0.1"; torchaudio "2.0.1""#,
+            &[(Code::TorchVersionMismatch, true)],
+        );
+        check(
+            "3.13",
+            "11.8",
+            r#"torch "2.2.1""#,
+            &[(Code::TorchPythonMismatch, true)],
+        );
+        check("3.13", "12.6", r#"torch "2.6.0""#, &[]);
+        check(
+            "3.12",
+            "12.4",
+            r#"- torch"#,
+            &[(Code::TorchUnpinned, false)],
+        );
+        check(
+            "3.12",
+            "12.8",
+            r#"torch "2.12.0""#,
+            &[(Code::TorchUnknownVersion, false)],
+        );
+        check(
+            "3.12",
+            "13.1",
+            r#"torch "2.10.0""#,
+            &[(Code::InvalidCuda, false)],
+        );
+        check(
+            "3.12",
+            "10.2",
+            r#"torch "2.2.1""#,
+            &[(Code::InvalidCuda, true)],
+        );
+        check("3.11", "cpu", r#"torch "2.2.1""#, &[]);
     }
 
     #[test]
     fn python_tags() {
         assert_eq!(python_from_tag("python-3.11").as_deref(), Some("3.11"));
-        assert_eq!(python_from_tag("2024-05-01-python-3.12.3").as_deref(), Some("3.12"));
+        assert_eq!(
+            python_from_tag("2024-05-01-python-3.12.3").as_deref(),
+            Some("3.12")
+        );
         assert_eq!(python_from_tag("latest"), None);
     }
 }
