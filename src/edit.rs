@@ -8,7 +8,6 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use kdl::{KdlDocument, KdlEntry, KdlValue};
-use miette::NamedSource;
 
 use crate::error::{Code, Error, Result};
 use crate::source::Source;
@@ -537,12 +536,8 @@ fn comments(text: &str) -> Vec<String> {
 
 /// `jcx fmt`: the formatted text of a manifest, checked to mean the same document.
 pub fn format_source(source: &Source) -> Result<String> {
-    let syntax = |text: &str, e: kdl::KdlError| Error::Syntax {
-        path: source.name.clone(),
-        source_code: NamedSource::new(source.name.clone(), text.to_string()),
-        related: e.diagnostics,
-    };
-    let before = KdlDocument::parse_v2(&source.text).map_err(|e| syntax(&source.text, e))?;
+    let before = KdlDocument::parse_v2(&source.text)
+        .map_err(|e| crate::parse::syntax_error(source, e))?;
     let formatted = format_text(&source.text);
     let internal = |message: &str| Error::Render {
         file: source.name.clone(),

@@ -131,7 +131,7 @@ fn torch_comes_from_its_index_and_nothing_replaces_it() {
             }
             // The base image runs as the notebook user; whatever USER the file switches to last
             // must be that user again.
-            if let Some(last_user) = c.lines().filter(|l| l.starts_with("USER ")).last() {
+            if let Some(last_user) = c.lines().rfind(|l| l.starts_with("USER ")) {
                 assert_eq!(
                     last_user, "USER ${NB_UID}",
                     "{}: runs as the notebook user",
