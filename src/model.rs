@@ -55,8 +55,9 @@ pub struct Actions {
 pub struct CheckWorkflow {
     /// The jcx version the drift-check workflow installs.
     pub jcx_version: String,
-    /// Where `cargo install` fetches jcx from.
-    pub repository: String,
+    /// A git repository `cargo install` fetches jcx from (at tag `v<version>`); `None` installs
+    /// the release from the crates registry.
+    pub repository: Option<String>,
 }
 
 /// A parsed image reference: `registry/path/name:tag@digest`.

@@ -378,7 +378,7 @@ pub fn render_workflow(manifest: &Manifest, app: &App) -> Result<String> {
 struct CheckCtx {
     header: String,
     jcx_version: String,
-    repository: String,
+    repository: Option<String>,
     manifest: String,
     paths: Vec<String>,
     actions: ActionsCtx,

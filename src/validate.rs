@@ -26,7 +26,6 @@ pub const DEFAULT_RUNNER: &str = "ubuntu-latest";
 pub const DEFAULT_TIMEOUT_MINUTES: u32 = 120;
 pub const DEFAULT_USERNAME_SECRET: &str = "REGISTRY_USERNAME";
 pub const DEFAULT_PASSWORD_SECRET: &str = "REGISTRY_PASSWORD";
-pub const DEFAULT_JCX_REPOSITORY: &str = "https://github.com/jcx-dev/jcx";
 
 /// Default action references: full commit SHAs of the named releases (see
 /// `docs/generated-files.md` for the evidence and the policy). The manifest's `actions` block
@@ -303,13 +302,11 @@ impl Validator<'_> {
                     v.v.clone()
                 },
             );
-            let repository = cw.repository.as_ref().map_or_else(
-                || DEFAULT_JCX_REPOSITORY.to_string(),
-                |r| {
-                    self.url(r, "the jcx repository");
-                    r.v.clone()
-                },
-            );
+            // Without a repository, jcx is installed from the crates registry.
+            let repository = cw.repository.as_ref().map(|r| {
+                self.url(r, "the jcx repository");
+                r.v.clone()
+            });
             CheckWorkflow {
                 jcx_version,
                 repository,
