@@ -2,7 +2,9 @@
 """Local stand-ins for jcx's build test (scripts/build-test, docs/testing.md).
 
     stand-ins.py wheels DIR      write the stand-in PyTorch wheels into DIR
-    stand-ins.py serve ROOT      serve ROOT on 127.0.0.1 (port written to ROOT/port)
+    stand-ins.py serve ROOT [PORT]
+                                 serve ROOT on 127.0.0.1:PORT (or any free port if PORT is
+                                 taken); the port is written to ROOT/port
 
 Served paths:
   /code-server/...          files under ROOT/code-server (the stand-in release packages)
@@ -164,9 +166,14 @@ class Handler(SimpleHTTPRequestHandler):
         self.route()
 
 
-def serve(root):
+def serve(root, port=0):
     root = Path(root).resolve()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), lambda *a: Handler(*a, directory=str(root)))
+    handler = lambda *a: Handler(*a, directory=str(root))  # noqa: E731
+    try:
+        server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    except OSError as e:
+        print(f"stand-ins: port {port}: {e}; using any free port", file=sys.stderr)
+        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.root = root
     cafile = "/etc/ssl/certs/ca-certificates.crt"
     server.ssl = ssl.create_default_context(cafile=cafile if os.path.exists(cafile) else None)
@@ -181,7 +188,7 @@ if __name__ == "__main__":
 
     if len(sys.argv) == 3 and sys.argv[1] == "wheels":
         make_wheels(Path(sys.argv[2]))
-    elif len(sys.argv) == 3 and sys.argv[1] == "serve":
-        serve(sys.argv[2])
+    elif len(sys.argv) in (3, 4) and sys.argv[1] == "serve":
+        serve(sys.argv[2], int(sys.argv[3]) if len(sys.argv) == 4 else 0)
     else:
         sys.exit(__doc__)
