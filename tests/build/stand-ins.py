@@ -27,14 +27,32 @@ import io
 import os
 import re
 import ssl
+import subprocess
 import sys
-import threading
+import urllib.error
+import urllib.parse
 import urllib.request
 import zipfile
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-UPSTREAM = os.environ.get("JCX_BT_UPSTREAM_INDEX", "https://pypi.org/simple").rstrip("/")
+
+
+def upstream_index():
+    """The index pip itself would use on this host: JCX_BT_UPSTREAM_INDEX, PIP_INDEX_URL,
+    pip's configured global.index-url, or pip's built-in default."""
+    for var in ("JCX_BT_UPSTREAM_INDEX", "PIP_INDEX_URL"):
+        if os.environ.get(var):
+            return os.environ[var].rstrip("/")
+    p = subprocess.run([sys.executable, "-m", "pip", "config", "get", "global.index-url"], capture_output=True, text=True)
+    if p.returncode == 0 and p.stdout.strip():
+        return p.stdout.strip().rstrip("/")
+    from pip._internal.models.index import PyPI
+
+    return PyPI.simple_url.rstrip("/")
+
+
+UPSTREAM = ""  # set by serve()
 
 # (project, version, requirements): the CUDA builds and the builds PyPI serves.
 TORCH = [("torch", "2.2.1", []), ("torchvision", "0.17.1", ["torch==2.2.1"]), ("torchaudio", "2.2.1", ["torch==2.2.1"])]
@@ -132,11 +150,13 @@ class Handler(SimpleHTTPRequestHandler):
                 ctype = r.headers.get("Content-Type", "text/html")
         except urllib.error.HTTPError as e:
             return self.send_bytes(f"upstream: {e.code}\n".encode(), "text/plain", e.code)
-        # Relative links (a mirror may use them) would resolve against us: make them absolute.
-        if b'href="../' in data or b'href="/' in data:
-            base = UPSTREAM.split("/simple")[0]
-            data = data.replace(b'href="/', f'href="{base}/'.encode())
-            data = data.replace(b'href="../../', f'href="{base}/'.encode())
+        # Links relative to the page (a mirror may use them) would resolve against us.
+        page = f"{UPSTREAM}/{project}/"
+        data = re.sub(
+            rb'href="([^"]+)"',
+            lambda m: b'href="' + urllib.parse.urljoin(page, m[1].decode()).encode() + b'"',
+            data,
+        )
         self.send_bytes(data, ctype)
 
     def route(self):
@@ -167,6 +187,8 @@ class Handler(SimpleHTTPRequestHandler):
 
 
 def serve(root, port=0):
+    global UPSTREAM
+    UPSTREAM = upstream_index()
     root = Path(root).resolve()
     handler = lambda *a: Handler(*a, directory=str(root))  # noqa: E731
     try:
@@ -178,14 +200,11 @@ def serve(root, port=0):
     cafile = "/etc/ssl/certs/ca-certificates.crt"
     server.ssl = ssl.create_default_context(cafile=cafile if os.path.exists(cafile) else None)
     (root / "port").write_text(f"{server.server_address[1]}\n")
-    print(f"stand-ins: serving {root} on 127.0.0.1:{server.server_address[1]}", file=sys.stderr, flush=True)
+    print(f"stand-ins: serving {root} on 127.0.0.1:{server.server_address[1]}, default index {UPSTREAM}", file=sys.stderr, flush=True)
     server.serve_forever()
 
 
 if __name__ == "__main__":
-    import urllib.error  # noqa: F401  (urllib.request imports it; explicit for the handler)
-    import urllib.parse  # noqa: F401
-
     if len(sys.argv) == 3 and sys.argv[1] == "wheels":
         make_wheels(Path(sys.argv[2]))
     elif len(sys.argv) in (3, 4) and sys.argv[1] == "serve":
