@@ -78,8 +78,8 @@ def group_writable():
                     bad.append(p)
                 if stat.S_ISDIR(st.st_mode) and not st.st_mode & stat.S_ISGID:
                     nosgid.append(p)
-        result(not bad, f"{var} ({top}): all {n} entries writable by group {nb_gid}",
-               f"{len(bad)} not, e.g. {', '.join(bad[:3])}" if bad else "")
+        result(not bad, f"{var} ({top}): every entry writable by group {nb_gid}",
+               f"{len(bad)} of {n} not, e.g. {', '.join(bad[:3])}" if bad else f"{n} checked")
         result(not nosgid, f"{var}: every directory setgid", f"{len(nosgid)} not, e.g. {', '.join(nosgid[:3])}" if nosgid else "")
         ok, err = writable_dir(top)
         result(ok, f"{var}: a new file can be created there", err)
