@@ -1,0 +1,145 @@
+"""Checks run inside a built image by scripts/build-test (with the image's own python).
+
+    python3 check-image.py EXPECT APP      as the image's user: everything in EXPECT for APP
+    python3 check-image.py --group-writable as another user of group NB_GID: HOME and
+                                            CONDA_DIR writable (the fix-permissions contract)
+
+Prints one line per check ("ok ..." / "FAIL ...") and exits 1 if any failed.
+"""
+
+import os
+import stat
+import subprocess
+import sys
+import tempfile
+
+failures = 0
+
+
+def result(ok, what, detail=""):
+    global failures
+    if not ok:
+        failures += 1
+    print(f"{'ok  ' if ok else 'FAIL'} {what}{': ' + detail if detail else ''}", flush=True)
+
+
+def run(*cmd):
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    return p.returncode, (p.stdout + p.stderr).strip()
+
+
+def expectations(path, app, seen=()):
+    if app in seen:
+        sys.exit(f"extends cycle at {app}")
+    out = []
+    for line in open(path, encoding="utf-8"):
+        line = line.rstrip("\n")
+        if not line.strip() or line.startswith("#"):
+            continue
+        name, kind, value = line.split(" ", 2)
+        if name != app:
+            continue
+        if kind == "extends":
+            out += expectations(path, value, seen + (app,))
+        else:
+            out.append((kind, value))
+    if not out:
+        sys.exit(f"no expectations for {app} in {path}")
+    return out
+
+
+def writable_dir(d):
+    """Create and remove a file in d, as the current user."""
+    try:
+        fd, p = tempfile.mkstemp(dir=d, prefix=".jcx-bt-")
+        os.close(fd)
+        os.unlink(p)
+        return True, ""
+    except OSError as e:
+        return False, str(e)
+
+
+def group_writable():
+    uid, gid = os.getuid(), os.getgid()
+    nb_gid = int(os.environ["NB_GID"])
+    result(gid == nb_gid and uid != int(os.environ["NB_UID"]), f"running as another user of group NB_GID (uid {uid}, gid {gid})")
+    for var in ("HOME", "CONDA_DIR"):
+        top = os.environ[var]
+        bad, nosgid, n = [], [], 0
+        for root, dirs, files in os.walk(top):
+            for name in dirs + files:
+                p = os.path.join(root, name)
+                st = os.lstat(p)
+                if stat.S_ISLNK(st.st_mode):
+                    continue
+                n += 1
+                want = os.W_OK | (os.X_OK if stat.S_ISDIR(st.st_mode) else 0)
+                if not os.access(p, want):
+                    bad.append(p)
+                if stat.S_ISDIR(st.st_mode) and not st.st_mode & stat.S_ISGID:
+                    nosgid.append(p)
+        result(not bad, f"{var} ({top}): every entry writable by group {nb_gid}",
+               f"{len(bad)} of {n} not, e.g. {', '.join(bad[:3])}" if bad else f"{n} checked")
+        result(not nosgid, f"{var}: every directory setgid", f"{len(nosgid)} not, e.g. {', '.join(nosgid[:3])}" if nosgid else "")
+        ok, err = writable_dir(top)
+        result(ok, f"{var}: a new file can be created there", err)
+
+
+def image(expect, app):
+    env = os.environ
+    result(str(os.getuid()) == env.get("NB_UID"), f"runs as NB_UID ({env.get('NB_UID')})", f"uid {os.getuid()}")
+    for var in ("HOME", "CONDA_DIR"):
+        ok, err = writable_dir(env[var])
+        result(ok, f"{var} writable by {env.get('NB_USER')}", err)
+    rc, out = run(sys.executable, "-m", "pip", "check")
+    result(rc == 0, "pip check", out.splitlines()[-1] if out else "")
+
+    from importlib import metadata
+
+    arch = run("dpkg", "--print-architecture")[1]
+    for kind, value in expectations(expect, app):
+        if kind == "apt":
+            rc, out = run("dpkg-query", "-W", "-f=${Status}", value)
+            result(out == "install ok installed", f"apt {value}", out)
+        elif kind == "dist":
+            name, _, version = value.partition("==")
+            try:
+                got = metadata.version(name)
+                result(not version or got == version, f"python package {value}", f"found {got}")
+            except metadata.PackageNotFoundError:
+                result(False, f"python package {value}", "not installed")
+        elif kind == "code-server":
+            rc, out = run("code-server", "--version")
+            result(rc == 0 and out.split()[:1] == [value], f"code-server --version is {value}", out)
+            rc, out = run("dpkg-query", "-W", "-f=${Architecture}", "code-server")
+            result(out == arch, f"code-server package is for the image's architecture ({arch})", out)
+        elif kind == "extension":
+            rc, out = run("code-server", "--list-extensions")
+            result(rc == 0 and value in out.split(), f"code-server extension {value}", out.replace("\n", " "))
+        elif kind == "env":
+            name, _, want = value.partition("=")
+            result(env.get(name) == want, f"env {name}={want!r}", f"found {env.get(name)!r}")
+        elif kind == "file":
+            path, _, want = value.partition("=")
+            try:
+                got = open(path, encoding="utf-8").read().strip()
+            except OSError as e:
+                got = str(e)
+            result(got == want, f"file {path} says {want!r}", f"found {got!r}")
+        elif kind == "torch":
+            rc, out = run(sys.executable, "-c", "import torch, torch.version; print(torch.__version__, torch.version.cuda)")
+            result(rc == 0 and out.split()[:1] == [value], f"import torch: __version__ is {value}", out)
+        else:
+            sys.exit(f"unknown expectation kind {kind}")
+
+
+if __name__ == "__main__":
+    os.environ["PYTHONDONTWRITEBYTECODE"] = "1"  # leave no __pycache__ behind in the trees checked
+    sys.dont_write_bytecode = True
+    if sys.argv[1:] == ["--group-writable"]:
+        group_writable()
+    elif len(sys.argv) == 3:
+        image(sys.argv[1], sys.argv[2])
+    else:
+        sys.exit(__doc__)
+    sys.exit(1 if failures else 0)
