@@ -1585,6 +1585,16 @@ fn trim_block(text: &str) -> Vec<String> {
 
 fn parse_pip(p: &RawPip) -> Result<Pip, String> {
     let text = p.text.v.trim();
+    // pep508_rs 0.9 panics on a name that ends in `.`, `-` or `_` (`pandas.==1`): refuse it here.
+    let name_run = text
+        .split(|c: char| !(c.is_ascii_alphanumeric() || "._-".contains(c)))
+        .next()
+        .unwrap_or("");
+    if name_run.ends_with(['.', '-', '_']) {
+        return Err(format!(
+            "the package name `{name_run}` must start and end with a letter or digit"
+        ));
+    }
     let req =
         Requirement::<pep508_rs::VerbatimUrl>::from_str(text).map_err(|e| e.message.to_string())?;
     let name = normalize_pkg(req.name.as_ref());
