@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::Loaded;
 use crate::error::{Error, Result};
 use crate::model::App;
-use crate::parse::{Sp, did_you_mean};
+use crate::parse::Sp;
 use crate::validate::{self, Resolved};
 
 /// One app as `jcx list` shows it.
@@ -226,16 +226,7 @@ fn unknown_app(loaded: &Loaded, name: &str) -> Error {
         .collect();
     Error::Usage {
         message: format!("no app `{name}` in `{}`", loaded.source.name),
-        help: Some(did_you_mean(name, &names).unwrap_or_else(|| {
-            format!(
-                "apps in this manifest: {}",
-                names
-                    .iter()
-                    .map(|n| format!("`{n}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        })),
+        help: Some(crate::parse::suggest_app(name, &names)),
     }
 }
 

@@ -235,9 +235,20 @@ pub fn did_you_mean(word: &str, candidates: &[&str]) -> Option<String> {
         .map(|(_, c)| format!("did you mean `{c}`?"))
 }
 
+/// "`a`, `b`, `c`": names as they are written in help texts.
+pub fn backticked(items: &[&str]) -> String {
+    let list: Vec<String> = items.iter().map(|c| format!("`{c}`")).collect();
+    list.join(", ")
+}
+
 fn one_of(candidates: &[&str]) -> String {
-    let list: Vec<String> = candidates.iter().map(|c| format!("`{c}`")).collect();
-    format!("expected one of {}", list.join(", "))
+    format!("expected one of {}", backticked(candidates))
+}
+
+/// Help for a name that is not an app: the closest app, or the list of apps.
+pub fn suggest_app(word: &str, apps: &[&str]) -> String {
+    did_you_mean(word, apps)
+        .unwrap_or_else(|| format!("apps in this manifest: {}", backticked(apps)))
 }
 
 fn unknown_help(word: &str, candidates: &[&str]) -> String {
@@ -352,6 +363,47 @@ impl<'a> Entries<'a> {
         let e = self.args.remove(0);
         self.single = Some(e);
         string_of(e, &format!("`{}`", self.node_name()), problems)
+    }
+
+    /// Exactly one argument of a non-string type, converted by `take` (which returns `None` for
+    /// the wrong KDL type). `expected` names the type for messages, `fix` is the help.
+    fn one_value<T>(
+        &mut self,
+        expected: &str,
+        fix: &str,
+        take: impl Fn(&KdlValue) -> Option<T>,
+        problems: &mut Vec<Problem>,
+    ) -> Option<Sp<T>> {
+        let name = self.node_name().to_string();
+        if self.args.is_empty() {
+            problems.push(
+                Problem::error(
+                    Code::MissingArgument,
+                    name_span(self.node),
+                    format!("`{name}` needs {expected}"),
+                )
+                .label("value missing")
+                .help(fix),
+            );
+            return None;
+        }
+        let e = self.args.remove(0);
+        match take(e.value()) {
+            Some(v) => Some(Sp::new(v, e.span())),
+            None => {
+                let found = type_name(e.value());
+                problems.push(
+                    Problem::error(
+                        Code::WrongType,
+                        e.span(),
+                        format!("`{name}` expects {expected}, not {found}"),
+                    )
+                    .label(format!("{found} here"))
+                    .help(fix),
+                );
+                None
+            }
+        }
     }
 
     /// One or more string arguments.
@@ -541,41 +593,15 @@ pub fn parse(doc: &KdlDocument, problems: &mut Vec<Problem>) -> RawManifest {
             "manifest-version" => {
                 m.version_given = true;
                 let mut en = Entries::new(node, problems);
-                let v = match en.args.first().copied() {
-                    None => {
-                        problems.push(
-                            Problem::error(
-                                Code::MissingArgument,
-                                name_span(node),
-                                "`manifest-version` needs a number",
-                            )
-                            .label("value missing")
-                            .help("write `manifest-version 1`"),
-                        );
-                        None
-                    }
-                    Some(e) => {
-                        en.args.remove(0);
-                        match e.value() {
-                            KdlValue::Integer(i) => Some(Sp::new(*i, e.span())),
-                            other => {
-                                problems.push(
-                                    Problem::error(
-                                        Code::WrongType,
-                                        e.span(),
-                                        format!(
-                                            "`manifest-version` expects an integer, not {}",
-                                            type_name(other)
-                                        ),
-                                    )
-                                    .label(format!("{} here", type_name(other)))
-                                    .help("write the number without quotes: `manifest-version 1`"),
-                                );
-                                None
-                            }
-                        }
-                    }
-                };
+                let v = en.one_value(
+                    "an integer",
+                    "write `manifest-version 1` (a number, without quotes)",
+                    |v| match v {
+                        KdlValue::Integer(i) => Some(*i),
+                        _ => None,
+                    },
+                    problems,
+                );
                 en.finish(&[], problems);
                 no_children(node, problems);
                 set_once(&mut m.version, v, node, &mut seen, problems);
@@ -1053,80 +1079,30 @@ fn parse_setting(
         }
         "free-disk-space" => {
             let mut en = Entries::new(node, problems);
-            let v = match en.args.first().copied() {
-                Some(e) => {
-                    en.args.remove(0);
-                    match e.value() {
-                        KdlValue::Bool(b) => Some(Sp::new(*b, e.span())),
-                        other => {
-                            problems.push(
-                                Problem::error(
-                                    Code::WrongType,
-                                    e.span(),
-                                    format!(
-                                        "`free-disk-space` expects #true or #false, not {}",
-                                        type_name(other)
-                                    ),
-                                )
-                                .label(format!("{} here", type_name(other)))
-                                .help("write `free-disk-space #true` or `free-disk-space #false`"),
-                            );
-                            None
-                        }
-                    }
-                }
-                None => {
-                    problems.push(
-                        Problem::error(
-                            Code::MissingArgument,
-                            node.span(),
-                            "`free-disk-space` needs #true or #false",
-                        )
-                        .help("write `free-disk-space #true` or `free-disk-space #false`"),
-                    );
-                    None
-                }
-            };
+            let v = en.one_value(
+                "#true or #false",
+                "write `free-disk-space #true` or `free-disk-space #false`",
+                |v| match v {
+                    KdlValue::Bool(b) => Some(*b),
+                    _ => None,
+                },
+                problems,
+            );
             en.finish(&[], problems);
             no_children(node, problems);
             set_once(&mut s.free_disk_space, v, node, seen, problems);
         }
         "timeout-minutes" => {
             let mut en = Entries::new(node, problems);
-            let v = match en.args.first().copied() {
-                Some(e) => {
-                    en.args.remove(0);
-                    match e.value() {
-                        KdlValue::Integer(i) => Some(Sp::new(*i, e.span())),
-                        other => {
-                            problems.push(
-                                Problem::error(
-                                    Code::WrongType,
-                                    e.span(),
-                                    format!(
-                                        "`timeout-minutes` expects an integer, not {}",
-                                        type_name(other)
-                                    ),
-                                )
-                                .label(format!("{} here", type_name(other)))
-                                .help("write for example `timeout-minutes 120`"),
-                            );
-                            None
-                        }
-                    }
-                }
-                None => {
-                    problems.push(
-                        Problem::error(
-                            Code::MissingArgument,
-                            node.span(),
-                            "`timeout-minutes` needs a number of minutes",
-                        )
-                        .help("write for example `timeout-minutes 120`"),
-                    );
-                    None
-                }
-            };
+            let v = en.one_value(
+                "a number of minutes",
+                "write for example `timeout-minutes 120`",
+                |v| match v {
+                    KdlValue::Integer(i) => Some(*i),
+                    _ => None,
+                },
+                problems,
+            );
             en.finish(&[], problems);
             no_children(node, problems);
             set_once(&mut s.timeout_minutes, v, node, seen, problems);

@@ -14,7 +14,7 @@ use crate::model::{
     ActionRef, Actions, App, CheckWorkflow, CodeServer, DockerfileBlock, Manifest, Mirrors,
     Registry, Torch, TorchIndex,
 };
-use crate::parse::{RawApp, RawManifest, RawPip, RawSettings, Sp, did_you_mean};
+use crate::parse::{RawApp, RawManifest, RawPip, RawSettings, Sp, did_you_mean, suggest_app};
 use crate::torch::{Ver, table};
 
 pub const MANIFEST_VERSION: i128 = 1;
@@ -1122,16 +1122,7 @@ impl Validator<'_> {
                 match by_name.get(parent.v.as_str()) {
                     None => {
                         if chain.len() == 1 {
-                            let help = did_you_mean(&parent.v, &names).unwrap_or_else(|| {
-                                format!(
-                                    "apps in this manifest: {}",
-                                    names
-                                        .iter()
-                                        .map(|n| format!("`{n}`"))
-                                        .collect::<Vec<_>>()
-                                        .join(", ")
-                                )
-                            });
+                            let help = suggest_app(&parent.v, &names);
                             self.push(
                                 Problem::error(
                                     Code::UnknownExtends,
