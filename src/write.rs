@@ -47,7 +47,10 @@ pub struct WriteReport {
 }
 
 pub fn has_header(contents: &str) -> bool {
-    contents.lines().take(HEADER_LINES).any(|l| l.starts_with('#') && l.contains(HEADER_MARKER))
+    contents
+        .lines()
+        .take(HEADER_LINES)
+        .any(|l| l.starts_with('#') && l.contains(HEADER_MARKER))
 }
 
 fn is_temp_name(name: &str) -> bool {
@@ -57,12 +60,12 @@ fn is_temp_name(name: &str) -> bool {
 /// An I/O error with the path and, for the failures users hit in practice, what to do about it.
 fn io_error(what: String, e: std::io::Error) -> Error {
     let hint = match e.kind() {
-        ErrorKind::PermissionDenied | ErrorKind::ReadOnlyFilesystem => {
-            Some("the output directory or file is not writable; make it writable (or compile elsewhere with --out) and run again")
-        }
-        ErrorKind::StorageFull | ErrorKind::QuotaExceeded => {
-            Some("the disk is full; free some space and run `jcx compile` again (files already replaced are complete, the others are untouched)")
-        }
+        ErrorKind::PermissionDenied | ErrorKind::ReadOnlyFilesystem => Some(
+            "the output directory or file is not writable; make it writable (or compile elsewhere with --out) and run again",
+        ),
+        ErrorKind::StorageFull | ErrorKind::QuotaExceeded => Some(
+            "the disk is full; free some space and run `jcx compile` again (files already replaced are complete, the others are untouched)",
+        ),
         _ => None,
     };
     match hint {
@@ -81,14 +84,23 @@ struct PathGuard<'a> {
 
 impl<'a> PathGuard<'a> {
     fn new(out: &'a Path) -> Self {
-        PathGuard { out, checked_dirs: HashSet::new() }
+        PathGuard {
+            out,
+            checked_dirs: HashSet::new(),
+        }
     }
 
     fn join(&mut self, rel: &str) -> Result<PathBuf> {
         let rel_path = Path::new(rel);
-        if rel.is_empty() || rel_path.components().any(|c| !matches!(c, Component::Normal(_))) {
+        if rel.is_empty()
+            || rel_path
+                .components()
+                .any(|c| !matches!(c, Component::Normal(_)))
+        {
             return Err(Error::UnsafePath {
-                message: format!("refusing to write `{rel}`: it is not a plain path inside the output directory"),
+                message: format!(
+                    "refusing to write `{rel}`: it is not a plain path inside the output directory"
+                ),
                 help: "this is a bug in jcx; names are validated before they become paths".into(),
             });
         }
@@ -102,7 +114,9 @@ impl<'a> PathGuard<'a> {
             }
             match fs::symlink_metadata(&p) {
                 Ok(meta) if meta.file_type().is_symlink() => {
-                    let target = fs::read_link(&p).map(|t| format!(" (it points to `{}`)", t.display())).unwrap_or_default();
+                    let target = fs::read_link(&p)
+                        .map(|t| format!(" (it points to `{}`)", t.display()))
+                        .unwrap_or_default();
                     return Err(Error::UnsafePath {
                         message: format!("refusing to follow the symlink `{}` inside the output directory{target}", p.display()),
                         help: "jcx only writes real files and directories under --out, so it never writes outside it; replace the symlink with a directory (or remove it) and run again".into(),
@@ -131,7 +145,10 @@ fn read_existing(path: &Path) -> Result<Option<Vec<u8>>> {
         Ok(bytes) => Ok(Some(bytes)),
         Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
         Err(e) if e.kind() == ErrorKind::IsADirectory || path.is_dir() => Err(Error::io(
-            format!("cannot write `{}`: a directory is in the way", path.display()),
+            format!(
+                "cannot write `{}`: a directory is in the way",
+                path.display()
+            ),
             e,
         )),
         Err(e) => Err(io_error(format!("cannot read `{}`", path.display()), e)),
@@ -178,16 +195,28 @@ fn generated_roots(out: &Path) -> Vec<(PathBuf, usize)> {
 fn scan_generated_paths(out: &Path) -> Result<Vec<(String, PathBuf)>> {
     let mut found = Vec::new();
     for (root, depth) in generated_roots(out) {
-        for entry in WalkDir::new(&root).min_depth(depth).max_depth(depth).follow_links(false) {
+        for entry in WalkDir::new(&root)
+            .min_depth(depth)
+            .max_depth(depth)
+            .follow_links(false)
+        {
             let entry = entry.map_err(|e| {
                 let msg = format!("cannot scan `{}` for stale files", root.display());
-                io_error(msg, e.into_io_error().unwrap_or_else(|| std::io::Error::other("walk error")))
+                io_error(
+                    msg,
+                    e.into_io_error()
+                        .unwrap_or_else(|| std::io::Error::other("walk error")),
+                )
             })?;
             if !entry.file_type().is_file() {
                 continue;
             }
             let rel = entry.path().strip_prefix(out).unwrap_or(entry.path());
-            let rel = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+            let rel = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/");
             found.push((rel, entry.into_path()));
         }
     }
@@ -234,11 +263,16 @@ pub fn check(out: &Path, files: &[GeneratedFile]) -> Result<Vec<Drift>> {
     for f in files {
         let path = guard.join(&f.path)?;
         match read_existing(&path)? {
-            None => drift.push(Drift::Missing { path: f.path.clone() }),
+            None => drift.push(Drift::Missing {
+                path: f.path.clone(),
+            }),
             Some(old) if !in_sync(&old, &f.contents) => {
                 // Compare lines, not line endings: a CRLF checkout shows only its real changes.
                 let old = String::from_utf8_lossy(&strip_cr(&old)).into_owned();
-                drift.push(Drift::Changed { path: f.path.clone(), diff: unified_diff(&f.path, &old, &f.contents) })
+                drift.push(Drift::Changed {
+                    path: f.path.clone(),
+                    diff: unified_diff(&f.path, &old, &f.contents),
+                })
             }
             Some(_) => {}
         }
@@ -275,7 +309,13 @@ fn remove_leftover_temps(out: &Path) -> Result<()> {
         if is_temp_name(name) {
             match fs::remove_file(&path) {
                 Err(e) if e.kind() != ErrorKind::NotFound => {
-                    return Err(io_error(format!("cannot remove the leftover temporary file `{}`", path.display()), e));
+                    return Err(io_error(
+                        format!(
+                            "cannot remove the leftover temporary file `{}`",
+                            path.display()
+                        ),
+                        e,
+                    ));
                 }
                 _ => {}
             }
@@ -290,9 +330,17 @@ pub fn write(out: &Path, files: &[GeneratedFile], force: bool) -> Result<WriteRe
     let mut report = WriteReport::default();
     // Check every path before touching anything, so a refused path writes nothing at all.
     let mut guard = PathGuard::new(out);
-    let targets: Vec<PathBuf> = files.iter().map(|f| guard.join(&f.path)).collect::<Result<_>>()?;
+    let targets: Vec<PathBuf> = files
+        .iter()
+        .map(|f| guard.join(&f.path))
+        .collect::<Result<_>>()?;
     if !files.is_empty() {
-        fs::create_dir_all(out).map_err(|e| io_error(format!("cannot create the output directory `{}`", out.display()), e))?;
+        fs::create_dir_all(out).map_err(|e| {
+            io_error(
+                format!("cannot create the output directory `{}`", out.display()),
+                e,
+            )
+        })?;
     }
     let _lock = lock_out_dir(out);
     remove_leftover_temps(out)?;
@@ -304,7 +352,10 @@ pub fn write(out: &Path, files: &[GeneratedFile], force: bool) -> Result<WriteRe
             existing => {
                 if let Some(old) = &existing {
                     // An empty file holds nothing of anyone's; any other file must carry the header.
-                    if !old.is_empty() && !has_header(&String::from_utf8_lossy(&old[..old.len().min(1024)])) && !force {
+                    if !old.is_empty()
+                        && !has_header(&String::from_utf8_lossy(&old[..old.len().min(1024)]))
+                        && !force
+                    {
                         return Err(Error::UnsafePath {
                             message: format!("refusing to overwrite `{}`: it was not generated by jcx", f.path),
                             help: "move your own file out of the way, or pass `--force` to replace it (jcx only replaces files that carry its header)".into(),
@@ -332,7 +383,12 @@ pub fn write(out: &Path, files: &[GeneratedFile], force: bool) -> Result<WriteRe
             Ok(()) => {}
             // Someone else removed it first: the outcome is the one we wanted.
             Err(e) if e.kind() == ErrorKind::NotFound => {}
-            Err(e) => return Err(io_error(format!("cannot remove stale file `{}`", path.display()), e)),
+            Err(e) => {
+                return Err(io_error(
+                    format!("cannot remove stale file `{}`", path.display()),
+                    e,
+                ));
+            }
         }
         // Remove the app directory too when nothing else is left in it.
         if let Some(dir) = path.parent()
@@ -351,12 +407,18 @@ pub fn write(out: &Path, files: &[GeneratedFile], force: bool) -> Result<WriteRe
 /// file (2 s for 1,000 apps); see docs/reliability.md.
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir).map_err(|e| io_error(format!("cannot create directory `{}`", dir.display()), e))?;
+    fs::create_dir_all(dir)
+        .map_err(|e| io_error(format!("cannot create directory `{}`", dir.display()), e))?;
     let mut tmp = tempfile::Builder::new()
         .prefix(TMP_PREFIX)
         .suffix(TMP_SUFFIX)
         .tempfile_in(dir)
-        .map_err(|e| io_error(format!("cannot create a temporary file in `{}`", dir.display()), e))?;
+        .map_err(|e| {
+            io_error(
+                format!("cannot create a temporary file in `{}`", dir.display()),
+                e,
+            )
+        })?;
     // On failure `tmp` is dropped, which deletes the temporary file: nothing partial is left.
     tmp.write_all(bytes)
         .and_then(|()| tmp.flush())
