@@ -1655,13 +1655,22 @@ fn merge(mut base: RawSettings, over: &RawSettings, is_leaf: bool) -> RawSetting
         (None, Some(o)) => base.code_server = Some(o.clone()),
         _ => {}
     }
+    // Each requirement is parsed once here, not once per later requirement (that was quadratic,
+    // and half of `check`'s time on a large manifest).
+    let mut names: Vec<Option<String>> = base
+        .pip
+        .iter()
+        .map(|q| parse_pip(q).map(|x| x.name).ok())
+        .collect();
     for p in &over.pip {
         let name = parse_pip(p).map(|x| x.name).ok();
-        if let Some(n) = &name {
-            base.pip
-                .retain(|q| parse_pip(q).map(|x| x.name).ok().as_ref() != Some(n));
+        if name.is_some() {
+            let mut keep = names.iter().map(|q| q != &name);
+            base.pip.retain(|_| keep.next().unwrap_or(true));
+            names.retain(|q| q != &name);
         }
         base.pip.push(p.clone());
+        names.push(name);
     }
     for (k, v) in &over.env {
         base.env.retain(|(bk, _)| bk.v != k.v);
