@@ -233,18 +233,23 @@ pub fn existing_generated(out: &Path) -> Result<BTreeSet<String>> {
 /// Generated files on disk (with jcx's header) that are not in `expected`. Expected files are
 /// not opened again: they are being compared anyway, and cannot be stale.
 fn stale_generated(out: &Path, expected: &BTreeSet<&str>) -> Result<BTreeSet<String>> {
+    Ok(stale_among(&scan_generated_paths(out)?, expected))
+}
+
+/// [`stale_generated`] over files already scanned.
+fn stale_among(scanned: &[(String, PathBuf)], expected: &BTreeSet<&str>) -> BTreeSet<String> {
     let mut stale = BTreeSet::new();
-    for (rel, path) in scan_generated_paths(out)? {
-        let name = rel.rsplit('/').next().unwrap_or(&rel);
+    for (rel, path) in scanned {
+        let name = rel.rsplit('/').next().unwrap_or(rel);
         if expected.contains(rel.as_str()) || is_temp_name(name) {
             continue;
         }
-        let Ok(head) = read_head(&path) else { continue };
+        let Ok(head) = read_head(path) else { continue };
         if has_header(&head) {
-            stale.insert(rel);
+            stale.insert(rel.clone());
         }
     }
-    Ok(stale)
+    stale
 }
 
 fn read_head(path: &Path) -> std::io::Result<String> {
@@ -303,22 +308,21 @@ fn lock_out_dir(out: &Path) -> Option<fs::File> {
 
 /// Removes the temporary files a killed `compile` left behind (only jcx's own names, only in
 /// the generated paths). Runs under the output directory lock, so never races another compile.
-fn remove_leftover_temps(out: &Path) -> Result<()> {
-    for (rel, path) in scan_generated_paths(out)? {
-        let name = rel.rsplit('/').next().unwrap_or(&rel);
-        if is_temp_name(name) {
-            match fs::remove_file(&path) {
-                Err(e) if e.kind() != ErrorKind::NotFound => {
-                    return Err(io_error(
-                        format!(
-                            "cannot remove the leftover temporary file `{}`",
-                            path.display()
-                        ),
-                        e,
-                    ));
-                }
-                _ => {}
+fn remove_leftover_temps(scanned: &[(String, PathBuf)]) -> Result<()> {
+    for (rel, path) in scanned {
+        let name = rel.rsplit('/').next().unwrap_or(rel);
+        if !is_temp_name(name) {
+            continue;
+        }
+        match fs::remove_file(path) {
+            Err(e) if e.kind() != ErrorKind::NotFound => {
+                let what = format!(
+                    "cannot remove the leftover temporary file `{}`",
+                    path.display()
+                );
+                return Err(io_error(what, e));
             }
+            _ => {}
         }
     }
     Ok(())
@@ -343,7 +347,10 @@ pub fn write(out: &Path, files: &[GeneratedFile], force: bool) -> Result<WriteRe
         })?;
     }
     let _lock = lock_out_dir(out);
-    remove_leftover_temps(out)?;
+    // One scan serves both the clean-up and the stale files: under the lock, nothing else adds
+    // generated files, and every file this compile writes is expected (so never stale).
+    let scanned = scan_generated_paths(out)?;
+    remove_leftover_temps(&scanned)?;
 
     let mut to_write = Vec::new();
     for (f, path) in files.iter().zip(&targets) {
@@ -383,7 +390,7 @@ pub fn write(out: &Path, files: &[GeneratedFile], force: bool) -> Result<WriteRe
         report.written.push(f.path.clone());
     }
     let expected: BTreeSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
-    for stale in stale_generated(out, &expected)? {
+    for stale in stale_among(&scanned, &expected) {
         let path = guard.join(&stale)?;
         match fs::remove_file(&path) {
             Ok(()) => {}

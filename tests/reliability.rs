@@ -658,7 +658,7 @@ fn manifest_replaced_during_compile_gives_one_consistent_output() {
             let mut flips = 0u32;
             while !stop.load(Ordering::Relaxed) {
                 // How editors save safely: write aside, rename over.
-                let text = if flips % 2 == 0 { &b_text } else { &a_text };
+                let text = if flips.is_multiple_of(2) { &b_text } else { &a_text };
                 fs::write(dir.join("apps.kdl.swp"), text).unwrap();
                 fs::rename(dir.join("apps.kdl.swp"), dir.join("apps.kdl")).unwrap();
                 flips += 1;
