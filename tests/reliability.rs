@@ -652,15 +652,22 @@ fn manifest_replaced_during_compile_gives_one_consistent_output() {
     let repo = repo_with(&a_text);
     let dir = repo.path().to_path_buf();
     let stop = Arc::new(AtomicBool::new(false));
+    // The new version is written beside the repository (same file system), then renamed in.
+    let aside = tempfile::tempdir().unwrap();
+    let swap = aside.path().join("apps.kdl.new");
     let flipper = {
         let (stop, dir) = (stop.clone(), dir.clone());
         std::thread::spawn(move || {
             let mut flips = 0u32;
             while !stop.load(Ordering::Relaxed) {
                 // How editors save safely: write aside, rename over.
-                let text = if flips.is_multiple_of(2) { &b_text } else { &a_text };
-                fs::write(dir.join("apps.kdl.swp"), text).unwrap();
-                fs::rename(dir.join("apps.kdl.swp"), dir.join("apps.kdl")).unwrap();
+                let text = if flips.is_multiple_of(2) {
+                    &b_text
+                } else {
+                    &a_text
+                };
+                fs::write(&swap, text).unwrap();
+                fs::rename(&swap, dir.join("apps.kdl")).unwrap();
                 flips += 1;
                 std::thread::sleep(Duration::from_millis(3));
             }
@@ -670,8 +677,7 @@ fn manifest_replaced_during_compile_gives_one_consistent_output() {
     let mut seen = (0, 0);
     for i in 0..6 {
         assert_ok(&compile(&dir), "compile while the manifest changes");
-        let mut now = snapshot(&dir);
-        now.remove("apps.kdl.swp");
+        let now = snapshot(&dir);
         if now == a {
             seen.0 += 1;
         } else if now == b {
