@@ -414,10 +414,10 @@ pub fn write(out: &Path, files: &[GeneratedFile], force: bool) -> Result<WriteRe
     Ok(report)
 }
 
-/// Writes `bytes` to a temporary file next to `path` (its directory exists) and renames it over `path`: readers and a
-/// killed process see the old file or the new one, never a mix. No fsync: the files are
-/// regenerated from the manifest by the next `compile`, and syncing each one cost 0.5 ms a
-/// file (2 s for 1,000 apps); see docs/reliability.md.
+/// Writes `bytes` to a temporary file next to `path` (its directory exists) and renames it over
+/// `path`: readers and a killed process see the old file or the new one, never a mix. No fsync:
+/// the files are regenerated from the manifest by the next `compile`, and syncing each one cost
+/// 0.5 ms a file (2 s for 1,000 apps); see docs/reliability.md.
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut tmp = tempfile::Builder::new()

@@ -2,6 +2,7 @@
 //! while writing, concurrent compiles, symlinks out of the output tree, stale-file removal,
 //! read-only and full disks, a manifest replaced during a compile, CRLF checkouts.
 //! What each test proves is written down in docs/reliability.md.
+#![cfg(unix)]
 
 use std::collections::BTreeMap;
 use std::fs;
