@@ -153,7 +153,39 @@ struct Pip {
     span: SourceSpan,
 }
 
+/// How the values of a list that becomes shell words are checked.
+struct WordRule {
+    what: &'static str,
+    /// Whether the generated file single-quotes the value (fewer characters are then special).
+    quoted: bool,
+    valid: fn(&str) -> bool,
+    code: Code,
+    noun: &'static str,
+    label: &'static str,
+    help: &'static str,
+}
+
 impl Validator<'_> {
+    /// Each value: nothing that injects, no shell metacharacter, then the list's own format.
+    fn word_list(&mut self, items: &[Sp<String>], rule: WordRule) {
+        for item in items {
+            if self.safe(item, rule.what, false)
+                && self.shell_word(item, rule.what, rule.quoted)
+                && !(rule.valid)(&item.v)
+            {
+                self.push(
+                    Problem::error(
+                        rule.code,
+                        item.span,
+                        format!("`{}` is not {}", item.v.escape_debug(), rule.noun),
+                    )
+                    .label(rule.label)
+                    .help(rule.help),
+                );
+            }
+        }
+    }
+
     fn push(&mut self, p: Problem) {
         self.problems.push(p);
     }
@@ -640,18 +672,18 @@ impl Validator<'_> {
         {
             self.cuda(c);
         }
-        for a in &s.apt {
-            if self.safe(a, "the apt package", false)
-                && self.shell_word(a, "the apt package", false)
-                && !is_apt_package(&a.v)
-            {
-                self.push(
-                    Problem::error(Code::InvalidAptPackage, a.span, format!("`{}` is not a Debian package name", a.v.escape_debug()))
-                        .label("apt package")
-                        .help("package names are lowercase letters, digits, `+`, `-` and `.` (at least two characters, starting with a letter or digit), optionally `=version`"),
-                );
-            }
-        }
+        self.word_list(
+            &s.apt,
+            WordRule {
+                what: "the apt package",
+                quoted: false,
+                valid: is_apt_package,
+                code: Code::InvalidAptPackage,
+                noun: "a Debian package name",
+                label: "apt package",
+                help: "package names are lowercase letters, digits, `+`, `-` and `.` (at least two characters, starting with a letter or digit), optionally `=version`",
+            },
+        );
         let mut seen_apt: HashMap<&str, SourceSpan> = HashMap::new();
         for a in &s.apt {
             let name = a.v.split('=').next().unwrap_or(&a.v);
@@ -668,18 +700,18 @@ impl Validator<'_> {
                 );
             }
         }
-        for m in &s.mamba {
-            if self.safe(m, "the conda package", false)
-                && self.shell_word(m, "the conda package", true)
-                && !is_conda_spec(&m.v)
-            {
-                self.push(
-                    Problem::error(Code::InvalidCondaSpec, m.span, format!("`{}` is not a conda package spec", m.v.escape_debug()))
-                        .label("conda spec")
-                        .help("write `name`, `name=1.2`, `name>=1.2,<2` or `channel::name`: letters, digits and `-_.` in the name, no spaces or quotes"),
-                );
-            }
-        }
+        self.word_list(
+            &s.mamba,
+            WordRule {
+                what: "the conda package",
+                quoted: true,
+                valid: is_conda_spec,
+                code: Code::InvalidCondaSpec,
+                noun: "a conda package spec",
+                label: "conda spec",
+                help: "write `name`, `name=1.2`, `name>=1.2,<2` or `channel::name`: letters, digits and `-_.` in the name, no spaces or quotes",
+            },
+        );
         if let Some(cs) = &s.code_server {
             if let Some(v) = &cs.version
                 && self.safe(v, "the code-server version", false)
@@ -700,18 +732,18 @@ impl Validator<'_> {
                     .help(help),
                 );
             }
-            for e in &cs.extensions {
-                if self.safe(e, "the extension id", false)
-                    && self.shell_word(e, "the extension id", false)
-                    && !is_extension_id(&e.v)
-                {
-                    self.push(
-                        Problem::error(Code::InvalidExtension, e.span, format!("`{}` is not a VS Code extension id", e.v.escape_debug()))
-                            .label("extension id")
-                            .help("write `publisher.name`, optionally `@version`, such as `ms-python.python`"),
-                    );
-                }
-            }
+            self.word_list(
+                &cs.extensions,
+                WordRule {
+                    what: "the extension id",
+                    quoted: false,
+                    valid: is_extension_id,
+                    code: Code::InvalidExtension,
+                    noun: "a VS Code extension id",
+                    label: "extension id",
+                    help: "write `publisher.name`, optionally `@version`, such as `ms-python.python`",
+                },
+            );
         }
         let mut pins: HashMap<String, Pip> = HashMap::new();
         for p in &s.pip {
