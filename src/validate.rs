@@ -145,7 +145,14 @@ fn normalize_pkg(name: &str) -> String {
 #[derive(Debug, Clone)]
 struct Pip {
     name: String,
+    /// The package and its environment marker: two requirements for the same package under
+    /// different markers (`numpy<2; python_version < '3.10'`) do not conflict.
+    key: String,
+    /// As written (trimmed): what goes into requirements.txt. Never the parser's canonical form,
+    /// which expands `${VAR}` from the environment jcx runs in.
     text: String,
+    /// The parser's canonical form, only to compare two requirements.
+    canonical: String,
     pin: Option<String>,
     has_url_or_marker: bool,
     /// A `file:` URL: a path on the author's machine, absent from the image build.
@@ -748,11 +755,11 @@ impl Validator<'_> {
         let mut pins: HashMap<String, Pip> = HashMap::new();
         for p in &s.pip {
             let Some(pip) = self.pip(p) else { continue };
-            match pins.get(&pip.name) {
+            match pins.get(&pip.key) {
                 None => {
-                    pins.insert(pip.name.clone(), pip);
+                    pins.insert(pip.key.clone(), pip);
                 }
-                Some(first) if first.text != pip.text => self.push(
+                Some(first) if first.canonical != pip.canonical => self.push(
                     Problem::error(
                         Code::ConflictingPin,
                         pip.span,
@@ -1212,7 +1219,7 @@ impl Validator<'_> {
             let mut settings = raw.defaults.clone().unwrap_or_default();
             settings.description = None;
             for level in chain.iter().rev() {
-                settings = merge(settings, &level.settings, level.name.v == app.name.v);
+                settings = merge(settings, &level.settings);
             }
             out.push(Resolved {
                 name: app.name.clone(),
@@ -1640,10 +1647,15 @@ fn parse_pip(p: &RawPip) -> Result<Pip, String> {
         }
         None => {}
     }
-    let canonical = req.to_string();
+    let key = match req.marker.try_to_string() {
+        Some(marker) => format!("{name}; {marker}"),
+        None => name.clone(),
+    };
     Ok(Pip {
         name,
-        text: canonical,
+        key,
+        text: text.to_string(),
+        canonical: req.to_string(),
         pin,
         has_url_or_marker,
         file_url,
@@ -1654,10 +1666,8 @@ fn parse_pip(p: &RawPip) -> Result<Pip, String> {
 /// Child over parent. Package lists append (a pip requirement for the same package replaces the
 /// inherited one); single values override. `description`, `image-name` and `image-suffix` name
 /// one app and are never inherited.
-fn merge(mut base: RawSettings, over: &RawSettings, is_leaf: bool) -> RawSettings {
-    if !is_leaf || over.description.is_some() {
-        base.description = over.description.clone();
-    }
+fn merge(mut base: RawSettings, over: &RawSettings) -> RawSettings {
+    base.description = over.description.clone();
     base.image_name = over.image_name.clone();
     base.image_suffix = over.image_suffix.clone();
     macro_rules! scalar {
@@ -1692,10 +1702,10 @@ fn merge(mut base: RawSettings, over: &RawSettings, is_leaf: bool) -> RawSetting
     let mut names: Vec<Option<String>> = base
         .pip
         .iter()
-        .map(|q| parse_pip(q).map(|x| x.name).ok())
+        .map(|q| parse_pip(q).map(|x| x.key).ok())
         .collect();
     for p in &over.pip {
-        let name = parse_pip(p).map(|x| x.name).ok();
+        let name = parse_pip(p).map(|x| x.key).ok();
         if name.is_some() {
             let mut keep = names.iter().map(|q| q != &name);
             base.pip.retain(|_| keep.next().unwrap_or(true));
