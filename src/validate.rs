@@ -882,29 +882,21 @@ impl Validator<'_> {
                     .help("write Dockerfile instructions, or remove the node"),
                 );
             }
-            for line in d.text.v.lines() {
-                let t = line.trim_start();
-                let word = t
-                    .split_whitespace()
-                    .next()
-                    .unwrap_or("")
-                    .to_ascii_uppercase();
-                if word == "FROM" {
-                    self.push(
-                        Problem::error(Code::InvalidDockerfile, d.text.span, "a `dockerfile` block may not start a new build stage (`FROM`)")
-                            .label("contains FROM")
-                            .help("the block is inserted into the app's single stage; set the base image with `base` instead"),
-                    );
-                } else if t.starts_with('#')
-                    && t.to_ascii_lowercase()
-                        .replace(' ', "")
-                        .starts_with("#syntax=")
-                {
-                    self.push(
-                        Problem::error(Code::InvalidDockerfile, d.text.span, "a `dockerfile` block may not contain a parser directive")
-                            .help("jcx writes `# syntax=docker/dockerfile:1` at the top of every Dockerfile"),
-                    );
-                }
+            for issue in scan_dockerfile_block(&d.text.v) {
+                let problem = match issue {
+                    BlockIssue::From => Problem::error(Code::InvalidDockerfile, d.text.span, "a `dockerfile` block may not start a new build stage (`FROM`)")
+                        .label("contains FROM")
+                        .help("the block is inserted into the app's single stage; set the base image with `base` instead"),
+                    BlockIssue::Directive => Problem::error(Code::InvalidDockerfile, d.text.span, "a `dockerfile` block may not contain a parser directive")
+                        .help("jcx writes `# syntax=docker/dockerfile:1` at the top of every Dockerfile"),
+                    BlockIssue::OpenContinuation => Problem::error(Code::InvalidDockerfile, d.text.span, "the `dockerfile` block ends with a line continued by `\\`")
+                        .label("last instruction is unfinished")
+                        .help("remove the trailing `\\`: the next line of the Dockerfile is jcx's, and it would be swallowed into this instruction"),
+                    BlockIssue::OpenHeredoc(word) => Problem::error(Code::InvalidDockerfile, d.text.span, format!("the `dockerfile` block ends inside a heredoc (`<<{word}` is never closed)"))
+                        .label("heredoc left open")
+                        .help(format!("end the heredoc with a line `{word}` inside the block")),
+                };
+                self.push(problem);
             }
         }
         if let Some(t) = &s.timeout_minutes
@@ -1586,6 +1578,89 @@ fn cuda_usable(cuda: &str) -> bool {
     matches!((Ver::parse(cuda), newest), (Some(v), Some(n)) if v.patch.is_none() && v > n && cuda.bytes().all(|b| b.is_ascii_digit() || b == b'.'))
 }
 
+/// What makes a `dockerfile` block unsafe to splice into a generated Dockerfile.
+#[derive(Debug, PartialEq, Eq)]
+enum BlockIssue {
+    From,
+    Directive,
+    OpenContinuation,
+    OpenHeredoc(String),
+}
+
+/// Reads a block the way BuildKit does: instructions, `\` continuations and `<<WORD` heredocs
+/// (whose bodies are data, so a Python `from x import y` in one is not a `FROM`).
+fn scan_dockerfile_block(text: &str) -> Vec<BlockIssue> {
+    let mut issues = Vec::new();
+    let mut continued = false;
+    let mut heredocs: std::collections::VecDeque<(String, bool)> = Default::default();
+    for line in text.lines() {
+        if let Some((word, strip_tabs)) = heredocs.front() {
+            let body = if *strip_tabs {
+                line.trim_start_matches('\t')
+            } else {
+                line
+            };
+            if body == word {
+                heredocs.pop_front();
+            }
+            continue;
+        }
+        let t = line.trim_start();
+        if !continued {
+            if t.starts_with('#') {
+                if t.to_ascii_lowercase()
+                    .replace(' ', "")
+                    .starts_with("#syntax=")
+                {
+                    issues.push(BlockIssue::Directive);
+                }
+                continue;
+            }
+            let word = t.split_whitespace().next().unwrap_or("");
+            if word.eq_ignore_ascii_case("FROM") {
+                issues.push(BlockIssue::From);
+            }
+        }
+        heredocs.extend(heredoc_words(line));
+        continued = heredocs.is_empty() && line.trim_end().ends_with('\\');
+    }
+    if let Some((word, _)) = heredocs.front() {
+        issues.push(BlockIssue::OpenHeredoc(word.clone()));
+    } else if continued {
+        issues.push(BlockIssue::OpenContinuation);
+    }
+    issues
+}
+
+/// The heredoc terminators a line opens: `<<EOF`, `<<-EOF`, `<<'EOF'`, `<<"EOF"` (not `<<<`).
+fn heredoc_words(line: &str) -> Vec<(String, bool)> {
+    let mut words = Vec::new();
+    let mut rest = line;
+    while let Some(i) = rest.find("<<") {
+        let mut after = &rest[i + 2..];
+        if after.starts_with('<') {
+            rest = after.trim_start_matches('<');
+            continue;
+        }
+        let strip_tabs = after.starts_with('-');
+        if strip_tabs {
+            after = &after[1..];
+        }
+        let unquoted = after.trim_start_matches(['\'', '"']);
+        let word: String = unquoted
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        if !word.is_empty() && !word.starts_with(|c: char| c.is_ascii_digit()) {
+            rest = &unquoted[word.len()..];
+            words.push((word, strip_tabs));
+        } else {
+            rest = after;
+        }
+    }
+    words
+}
+
 fn first_line(s: &str) -> String {
     s.lines().next().unwrap_or(s).trim().to_string()
 }
@@ -1985,6 +2060,37 @@ mod tests {
             &[(Code::InvalidCuda, true)],
         );
         check("3.11", "cpu", r#"torch "2.2.1""#, &[]);
+    }
+
+    #[test]
+    fn dockerfile_blocks_are_read_like_buildkit() {
+        assert_eq!(scan_dockerfile_block("RUN echo hi"), vec![]);
+        assert_eq!(
+            scan_dockerfile_block("from scratch"),
+            vec![BlockIssue::From]
+        );
+        assert_eq!(
+            scan_dockerfile_block("CMD echo hi \\"),
+            vec![BlockIssue::OpenContinuation]
+        );
+        assert_eq!(
+            scan_dockerfile_block("# syntax=docker/dockerfile:1"),
+            vec![BlockIssue::Directive]
+        );
+        // A heredoc body is data: Python's `from` is not an instruction.
+        let py = "RUN python3 - <<'EOF'\nfrom pathlib import Path\nEOF\nRUN echo done";
+        assert_eq!(scan_dockerfile_block(py), vec![]);
+        assert_eq!(
+            scan_dockerfile_block("RUN <<EOF\necho hi"),
+            vec![BlockIssue::OpenHeredoc("EOF".into())]
+        );
+        // A continued line's next line is not an instruction either.
+        assert_eq!(
+            scan_dockerfile_block("RUN echo a \\\n    from-here"),
+            vec![]
+        );
+        assert_eq!(scan_dockerfile_block("RUN cat <<<'x'"), vec![]);
+        assert_eq!(scan_dockerfile_block("RUN <<-END\n\tbody\n\tEND"), vec![]);
     }
 
     #[test]
