@@ -95,9 +95,18 @@ pub struct Table {
     pub newest_known: Ver,
     pub indexes: Vec<WheelIndex>,
     pub pythons: Vec<PythonSupport>,
-    /// (torch major, minor offset)
-    pub torchvision: Vec<(u64, u64)>,
-    pub torchaudio_exceptions: Vec<(Ver, Ver)>,
+    pub companions: Vec<Companion>,
+    /// (package, torch release, the package's release that goes with it)
+    pub exceptions: Vec<(String, Ver, Ver)>,
+}
+
+/// How a companion package's version follows torch's, for one torch major version.
+#[derive(Debug, Clone)]
+pub struct Companion {
+    pub package: String,
+    pub torch_major: u64,
+    pub major: u64,
+    pub minor_offset: u64,
 }
 
 /// The embedded table. Its well-formedness is a test (`table_parses`), so this cannot fail in a
@@ -141,8 +150,8 @@ pub fn parse_table(text: &str) -> Result<Table, String> {
         },
         indexes: vec![],
         pythons: vec![],
-        torchvision: vec![],
-        torchaudio_exceptions: vec![],
+        companions: vec![],
+        exceptions: vec![],
     };
     for n in doc.nodes() {
         match n.name().value() {
@@ -162,12 +171,17 @@ pub fn parse_table(text: &str) -> Result<Table, String> {
                 first: ver(s(n, "first")?)?,
                 last: s(n, "last").ok().map(ver).transpose()?,
             }),
-            "torchvision" => t
-                .torchvision
-                .push((i(n, "torch-major")?, i(n, "minor-offset")?)),
-            "torchaudio-exception" => t
-                .torchaudio_exceptions
-                .push((ver(s(n, "torch")?)?, ver(s(n, "torchaudio")?)?)),
+            "companion" => t.companions.push(Companion {
+                package: arg(n)?.to_string(),
+                torch_major: i(n, "torch-major")?,
+                major: i(n, "major")?,
+                minor_offset: i(n, "minor-offset")?,
+            }),
+            "exception" => t.exceptions.push((
+                arg(n)?.to_string(),
+                ver(s(n, "torch")?)?,
+                ver(s(n, "version")?)?,
+            )),
             other => return Err(format!("unknown node `{other}`")),
         }
     }
@@ -198,21 +212,33 @@ impl Table {
         self.pythons.iter().find(|p| p.python == python)
     }
 
-    /// The torchvision release that goes with a torch release, if the table knows the rule.
-    pub fn torchvision_for(&self, torch: Ver) -> Option<Ver> {
-        let (_, off) = self.torchvision.iter().find(|(m, _)| *m == torch.major)?;
+    /// The release of `package` (torchvision, torchaudio) that goes with a torch release, if the
+    /// table knows the rule for that torch major version.
+    pub fn companion_for(&self, package: &str, torch: Ver) -> Option<Ver> {
+        if let Some((_, _, v)) = self
+            .exceptions
+            .iter()
+            .find(|(p, t, _)| p == package && *t == torch)
+        {
+            return Some(*v);
+        }
+        let rule = self
+            .companions
+            .iter()
+            .find(|c| c.package == package && c.torch_major == torch.major)?;
         Some(Ver {
-            major: 0,
-            minor: torch.minor + off,
+            major: rule.major,
+            minor: torch.minor + rule.minor_offset,
             patch: torch.patch,
         })
     }
 
-    pub fn torchaudio_for(&self, torch: Ver) -> Ver {
-        self.torchaudio_exceptions
-            .iter()
-            .find(|(t, _)| *t == torch)
-            .map_or(torch, |(_, a)| *a)
+    pub fn torchvision_for(&self, torch: Ver) -> Option<Ver> {
+        self.companion_for("torchvision", torch)
+    }
+
+    pub fn torchaudio_for(&self, torch: Ver) -> Option<Ver> {
+        self.companion_for("torchaudio", torch)
     }
 
     pub fn is_newer_than_known(&self, v: Ver) -> bool {
@@ -246,7 +272,7 @@ mod tests {
         assert_eq!(cu118.tag, "cu118");
         assert!(cu118.has(v("2.2.1")));
         assert_eq!(t.torchvision_for(v("2.2.1")), Some(v("0.17.1")));
-        assert_eq!(t.torchaudio_for(v("2.2.1")), v("2.2.1"));
+        assert_eq!(t.torchaudio_for(v("2.2.1")), Some(v("2.2.1")));
         let py = t.python("3.11").unwrap();
         assert!(v("2.2.1").at_least(py.first));
     }
@@ -267,11 +293,13 @@ mod tests {
     #[test]
     fn companion_versions() {
         let t = table();
-        assert_eq!(t.torchvision_for(v("2.0.0")), Some(v("0.15.0")));
+        assert_eq!(t.torchvision_for(v("2.0.0")), Some(v("0.15.1")));
+        assert_eq!(t.torchvision_for(v("2.0.1")), Some(v("0.15.2")));
         assert_eq!(t.torchvision_for(v("2.7.1")), Some(v("0.22.1")));
-        assert_eq!(t.torchaudio_for(v("2.0.0")), v("2.0.1"));
-        assert_eq!(t.torchaudio_for(v("2.0.1")), v("2.0.2"));
-        assert_eq!(t.torchaudio_for(v("2.0.2")), v("2.0.2"));
+        assert_eq!(t.torchaudio_for(v("2.0.0")), Some(v("2.0.1")));
+        assert_eq!(t.torchaudio_for(v("2.0.1")), Some(v("2.0.2")));
+        assert_eq!(t.torchaudio_for(v("2.0.2")), Some(v("2.0.2")));
+        assert_eq!(t.torchaudio_for(v("1.13.1")), Some(v("0.13.1")));
         assert_eq!(t.torchvision_for(v("1.13.1")), Some(v("0.14.1")));
     }
 
@@ -279,7 +307,7 @@ mod tests {
     fn python_floors() {
         let t = table();
         assert_eq!(t.python("3.12").unwrap().first, v("2.2.0"));
-        assert_eq!(t.python("3.13").unwrap().first, v("2.6.0"));
+        assert_eq!(t.python("3.13").unwrap().first, v("2.5.0"));
         assert_eq!(t.python("3.14").unwrap().first, v("2.9.0"));
         assert!(t.is_newer_than_known(v("2.12.0")) && !t.is_newer_than_known(v("2.11.1")));
     }

@@ -1530,30 +1530,20 @@ impl Validator<'_> {
                         );
                     }
                 }
-                if let Some(r) = find("torchvision")
-                    && let (Some(want), Some(got)) =
-                        (t.torchvision_for(tv), r.pin.as_deref().and_then(Ver::parse))
-                    && !t.is_newer_than_known(tv)
-                    && want != got
-                {
-                    self.push(
-                        Problem::error(Code::TorchVersionMismatch, r.span, format!("torchvision {got} does not match torch {tv}"))
-                            .label("mismatched version")
-                            .also(torch_span, format!("torch {tv}"))
-                            .help(format!("torch {tv} goes with torchvision {want}: write `torchvision \"{want}\"`")),
-                    );
-                }
-                if let Some(r) = find("torchaudio")
-                    && let Some(got) = r.pin.as_deref().and_then(Ver::parse)
-                    && !t.is_newer_than_known(tv)
-                {
-                    let want = t.torchaudio_for(tv);
-                    if want != got {
+                for package in ["torchvision", "torchaudio"] {
+                    if let Some(r) = find(package)
+                        && let (Some(want), Some(got)) = (
+                            t.companion_for(package, tv),
+                            r.pin.as_deref().and_then(Ver::parse),
+                        )
+                        && !t.is_newer_than_known(tv)
+                        && want != got
+                    {
                         self.push(
-                            Problem::error(Code::TorchVersionMismatch, r.span, format!("torchaudio {got} does not match torch {tv}"))
+                            Problem::error(Code::TorchVersionMismatch, r.span, format!("{package} {got} does not match torch {tv}"))
                                 .label("mismatched version")
                                 .also(torch_span, format!("torch {tv}"))
-                                .help(format!("torch {tv} goes with torchaudio {want}: write `torchaudio \"{want}\"`")),
+                                .help(format!("torch {tv} goes with {package} {want}: write `{package} \"{want}\"`")),
                         );
                     }
                 }
