@@ -124,6 +124,15 @@ pub fn render_all(loaded: &Loaded, timings: &mut Timings) -> Result<Vec<render::
             help: Some("keep apps.kdl at the root of the images repository and compile into that directory".into()),
         });
     }
+    if loaded.manifest.check_workflow.is_some()
+        && let Some(path) = &loaded.manifest_in_out
+        && (path.contains("${{") || path.chars().any(char::is_control))
+    {
+        return Err(Error::Usage {
+            message: format!("`check-workflow` cannot name the manifest `{path}` in a workflow"),
+            help: Some("rename the manifest's path so it has no `${{` and no control characters".into()),
+        });
+    }
     let files = render::render(
         &loaded.manifest,
         loaded.manifest_in_out.as_deref().unwrap_or("apps.kdl"),

@@ -271,6 +271,7 @@ struct WorkflowCtx {
     workflow_name: String,
     job_name: String,
     app: String,
+    app_q: String,
     branches: Vec<String>,
     app_paths: String,
     workflow_path: String,
@@ -280,11 +281,13 @@ struct WorkflowCtx {
     base_image: String,
     base_image_raw: String,
     base_tag: String,
+    base_tag_q: String,
     description: Vec<String>,
     free_disk_space: bool,
     qemu: bool,
     packages_write: bool,
     registry: String,
+    registry_q: String,
     username: String,
     password: String,
     platforms: String,
@@ -347,6 +350,7 @@ pub fn render_workflow(manifest: &Manifest, app: &App) -> Result<String> {
         workflow_name: yaml_quote(&format!("Build {}", app.name)),
         job_name: yaml_quote(&format!("Build and push {}", app.name)),
         app: app.name.clone(),
+        app_q: yaml_quote(&app.name),
         branches: app.branches.iter().map(|b| yaml_quote(b)).collect(),
         app_paths: yaml_quote(&format!("src/{}/**", app.name)),
         workflow_path: yaml_quote(&app.workflow_path()),
@@ -356,6 +360,7 @@ pub fn render_workflow(manifest: &Manifest, app: &App) -> Result<String> {
         base_image: yaml_quote(&app.base.full()),
         base_image_raw: app.base.full(),
         base_tag: app.base.tag.clone(),
+        base_tag_q: yaml_quote(&app.base.tag),
         description: app
             .description
             .as_deref()
@@ -364,6 +369,7 @@ pub fn render_workflow(manifest: &Manifest, app: &App) -> Result<String> {
         qemu: app.platforms.iter().any(|p| p != "linux/amd64"),
         packages_write: ghcr,
         registry: reg.host.clone(),
+        registry_q: yaml_quote(&reg.host),
         username,
         password,
         platforms: app.platforms.join(","),
@@ -378,8 +384,10 @@ pub fn render_workflow(manifest: &Manifest, app: &App) -> Result<String> {
 struct CheckCtx {
     header: String,
     jcx_version: String,
+    jcx_version_q: String,
     repository: Option<String>,
-    manifest: String,
+    repository_q: Option<String>,
+    manifest_q: String,
     paths: Vec<String>,
     actions: ActionsCtx,
 }
@@ -396,8 +404,10 @@ pub fn render_check_workflow(
     let ctx = CheckCtx {
         header: header(manifest, None),
         jcx_version: cw.jcx_version.clone(),
+        jcx_version_q: yaml_quote(&cw.jcx_version),
         repository: cw.repository.clone(),
-        manifest: manifest_in_repo.to_string(),
+        repository_q: cw.repository.as_deref().map(yaml_quote),
+        manifest_q: yaml_quote(manifest_in_repo),
         paths: vec![
             yaml_quote(manifest_in_repo),
             yaml_quote("src/**"),
