@@ -130,7 +130,9 @@ pub fn render_all(loaded: &Loaded, timings: &mut Timings) -> Result<Vec<render::
     {
         return Err(Error::Usage {
             message: format!("`check-workflow` cannot name the manifest `{path}` in a workflow"),
-            help: Some("rename the manifest's path so it has no `${{` and no control characters".into()),
+            help: Some(
+                "rename the manifest's path so it has no `${{` and no control characters".into(),
+            ),
         });
     }
     let files = render::render(

@@ -18,8 +18,9 @@ pub struct Manifest {
 pub struct Registry {
     pub host: String,
     pub namespace: String,
-    pub username_secret: String,
-    pub password_secret: String,
+    /// Secret names the manifest gave; `None` means jcx's default (see `render_workflow`).
+    pub username_secret: Option<String>,
+    pub password_secret: Option<String>,
 }
 
 /// Download sources. `None` means the official default (no URL written for PyPI, apt, conda).

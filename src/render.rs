@@ -297,19 +297,22 @@ struct WorkflowCtx {
 
 pub fn render_workflow(manifest: &Manifest, app: &App) -> Result<String> {
     let reg = &manifest.registry;
+    // On ghcr.io, whatever the manifest does not name comes from the workflow itself: the actor
+    // and its GITHUB_TOKEN (which then needs `packages: write`).
     let ghcr = reg.host == "ghcr.io";
-    let (username, password) =
-        if ghcr && reg.username_secret == crate::validate::DEFAULT_USERNAME_SECRET {
-            (
-                "github.actor".to_string(),
-                "secrets.GITHUB_TOKEN".to_string(),
-            )
-        } else {
-            (
-                format!("secrets.{}", reg.username_secret),
-                format!("secrets.{}", reg.password_secret),
-            )
-        };
+    let username = match (&reg.username_secret, ghcr) {
+        (Some(s), _) => format!("secrets.{s}"),
+        (None, true) => "github.actor".to_string(),
+        (None, false) => format!("secrets.{}", crate::validate::DEFAULT_USERNAME_SECRET),
+    };
+    let (password, token) = match (&reg.password_secret, ghcr) {
+        (Some(s), _) => (format!("secrets.{s}"), false),
+        (None, true) => ("secrets.GITHUB_TOKEN".to_string(), true),
+        (None, false) => (
+            format!("secrets.{}", crate::validate::DEFAULT_PASSWORD_SECRET),
+            false,
+        ),
+    };
     let mut build_args = vec![format!("BASE_IMAGE={}", app.base.full())];
     let m = &manifest.mirrors;
     if let Some(apt) = &m.apt
@@ -367,7 +370,7 @@ pub fn render_workflow(manifest: &Manifest, app: &App) -> Result<String> {
             .map_or_else(Vec::new, |d| fold_words(d, 8)),
         free_disk_space: app.free_disk_space,
         qemu: app.platforms.iter().any(|p| p != "linux/amd64"),
-        packages_write: ghcr,
+        packages_write: token,
         registry: reg.host.clone(),
         registry_q: yaml_quote(&reg.host),
         username,

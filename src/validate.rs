@@ -404,10 +404,8 @@ impl Validator<'_> {
         (manifest, resolved)
     }
 
-    fn secret_name(&mut self, v: &Option<Sp<String>>, default: &str) -> String {
-        let Some(v) = v else {
-            return default.to_string();
-        };
+    fn secret_name(&mut self, v: &Option<Sp<String>>) -> Option<String> {
+        let v = v.as_ref()?;
         let ok = !v.v.is_empty()
             && !v.v.starts_with(|c: char| c.is_ascii_digit())
             && v.v.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
@@ -419,7 +417,7 @@ impl Validator<'_> {
                     .help("secret names are letters, digits and `_`, do not start with a digit or `GITHUB_`, for example `REGISTRY_PASSWORD`"),
             );
         }
-        v.v.clone()
+        Some(v.v.clone())
     }
 
     fn registry(&mut self, raw: &RawManifest) -> Option<Registry> {
@@ -472,8 +470,8 @@ impl Validator<'_> {
                 ns.v.clone()
             }
         };
-        let username_secret = self.secret_name(&r.username_secret, DEFAULT_USERNAME_SECRET);
-        let password_secret = self.secret_name(&r.password_secret, DEFAULT_PASSWORD_SECRET);
+        let username_secret = self.secret_name(&r.username_secret);
+        let password_secret = self.secret_name(&r.password_secret);
         ok.then(|| Registry {
             host: r.host.v.clone(),
             namespace,

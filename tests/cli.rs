@@ -277,3 +277,34 @@ fn the_committed_example_is_in_sync() {
         .assert()
         .code(0);
 }
+
+#[test]
+fn ghcr_uses_the_workflow_token_unless_the_manifest_names_secrets() {
+    let dir = setup();
+    jcx(dir.path()).arg("compile").assert().success();
+    let wf =
+        fs::read_to_string(dir.path().join(".github/workflows/build-push-alpha.yaml")).unwrap();
+    assert!(
+        wf.contains("username: ${{ github.actor }}")
+            && wf.contains("password: ${{ secrets.GITHUB_TOKEN }}")
+    );
+    assert!(
+        wf.contains("packages: write"),
+        "the token needs to write packages"
+    );
+
+    let with_pat = MANIFEST.replace("namespace=lab", "namespace=lab password-secret=GHCR_PAT");
+    fs::write(dir.path().join("apps.kdl"), with_pat).unwrap();
+    jcx(dir.path()).arg("compile").assert().success();
+    let wf =
+        fs::read_to_string(dir.path().join(".github/workflows/build-push-alpha.yaml")).unwrap();
+    assert!(
+        wf.contains("username: ${{ github.actor }}")
+            && wf.contains("password: ${{ secrets.GHCR_PAT }}"),
+        "{wf}"
+    );
+    assert!(
+        !wf.contains("GITHUB_TOKEN") && !wf.contains("packages: write"),
+        "{wf}"
+    );
+}
