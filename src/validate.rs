@@ -489,12 +489,12 @@ impl Validator<'_> {
             && !v
                 .v
                 .chars()
-                .any(|c| c.is_whitespace() || "\"'`\\$;<>|&(){}^".contains(c));
+                .any(|c| c.is_whitespace() || "\"'`\\$;<>|&(){}^#".contains(c));
         if !ok {
             self.push(
                 Problem::error(Code::InvalidUrl, v.span, format!("{what} `{}` is not a plain http(s) URL", v.v))
                     .label("URL")
-                    .help("write a full URL such as \"https://mirror.example.org/pypi/simple\", without quotes, spaces or shell characters"),
+                    .help("write a full URL such as \"https://mirror.example.org/pypi/simple\", without quotes, spaces, `#` or shell characters"),
             );
         }
         ok
