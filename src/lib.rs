@@ -152,7 +152,7 @@ pub fn compile(
 ) -> Result<write::WriteReport> {
     let files = render_all(loaded, timings)?;
     let t = Instant::now();
-    let report = write::write(out, &files, force)?;
+    let report = write::write(out, &files, &loaded.manifest.source_name, force)?;
     timings.write = t.elapsed();
     Ok(report)
 }
@@ -161,7 +161,7 @@ pub fn compile(
 pub fn check(loaded: &Loaded, out: &Path, timings: &mut Timings) -> Result<Vec<write::Drift>> {
     let files = render_all(loaded, timings)?;
     let t = Instant::now();
-    let drift = write::check(out, &files)?;
+    let drift = write::check(out, &files, &loaded.manifest.source_name)?;
     timings.write = t.elapsed();
     Ok(drift)
 }

@@ -53,6 +53,17 @@ pub fn has_header(contents: &str) -> bool {
         .any(|l| l.starts_with('#') && l.contains(HEADER_MARKER))
 }
 
+/// Whether a generated file's header says it comes from `manifest` (as headers name it). A file
+/// another manifest generated into the same directory is never stale for this one.
+pub fn is_from_manifest(contents: &str, manifest: &str) -> bool {
+    let from = format!("{HEADER_MARKER}{manifest}");
+    contents.lines().take(HEADER_LINES).any(|l| {
+        l.starts_with('#')
+            && l.find(&from)
+                .is_some_and(|i| matches!(l[i + from.len()..].chars().next(), Some(',' | '.')))
+    })
+}
+
 fn is_temp_name(name: &str) -> bool {
     name.starts_with(TMP_PREFIX) && name.ends_with(TMP_SUFFIX)
 }
@@ -227,17 +238,25 @@ fn scan_generated_paths(out: &Path) -> Result<Vec<(String, PathBuf)>> {
 /// `.github/workflows/`. Only these can ever be reported stale or removed. Temporary files of
 /// a killed `compile` are not included.
 pub fn existing_generated(out: &Path) -> Result<BTreeSet<String>> {
-    stale_generated(out, &BTreeSet::new())
+    stale_generated(out, &BTreeSet::new(), None)
 }
 
 /// Generated files on disk (with jcx's header) that are not in `expected`. Expected files are
 /// not opened again: they are being compared anyway, and cannot be stale.
-fn stale_generated(out: &Path, expected: &BTreeSet<&str>) -> Result<BTreeSet<String>> {
-    Ok(stale_among(&scan_generated_paths(out)?, expected))
+fn stale_generated(
+    out: &Path,
+    expected: &BTreeSet<&str>,
+    manifest: Option<&str>,
+) -> Result<BTreeSet<String>> {
+    Ok(stale_among(&scan_generated_paths(out)?, expected, manifest))
 }
 
 /// [`stale_generated`] over files already scanned.
-fn stale_among(scanned: &[(String, PathBuf)], expected: &BTreeSet<&str>) -> BTreeSet<String> {
+fn stale_among(
+    scanned: &[(String, PathBuf)],
+    expected: &BTreeSet<&str>,
+    manifest: Option<&str>,
+) -> BTreeSet<String> {
     let mut stale = BTreeSet::new();
     for (rel, path) in scanned {
         let name = rel.rsplit('/').next().unwrap_or(rel);
@@ -245,7 +264,11 @@ fn stale_among(scanned: &[(String, PathBuf)], expected: &BTreeSet<&str>) -> BTre
             continue;
         }
         let Ok(head) = read_head(path) else { continue };
-        if has_header(&head) {
+        let ours = match manifest {
+            Some(m) => is_from_manifest(&head, m),
+            None => has_header(&head),
+        };
+        if ours {
             stale.insert(rel.clone());
         }
     }
@@ -261,7 +284,8 @@ fn read_head(path: &Path) -> std::io::Result<String> {
 }
 
 /// Compares what the manifest produces with what is on disk. Writes nothing.
-pub fn check(out: &Path, files: &[GeneratedFile]) -> Result<Vec<Drift>> {
+/// Stale files are those whose header names `manifest` (as the headers name it).
+pub fn check(out: &Path, files: &[GeneratedFile], manifest: &str) -> Result<Vec<Drift>> {
     let mut drift = Vec::new();
     let mut guard = PathGuard::new(out);
     let expected: BTreeSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
@@ -282,7 +306,7 @@ pub fn check(out: &Path, files: &[GeneratedFile]) -> Result<Vec<Drift>> {
             Some(_) => {}
         }
     }
-    for stale in stale_generated(out, &expected)? {
+    for stale in stale_generated(out, &expected, Some(manifest))? {
         drift.push(Drift::Stale { path: stale });
     }
     Ok(drift)
@@ -330,7 +354,12 @@ fn remove_leftover_temps(scanned: &[(String, PathBuf)]) -> Result<()> {
 
 /// Writes changed files atomically, leaves identical ones untouched (mtime kept), and removes
 /// stale files that carry jcx's header.
-pub fn write(out: &Path, files: &[GeneratedFile], force: bool) -> Result<WriteReport> {
+pub fn write(
+    out: &Path,
+    files: &[GeneratedFile],
+    manifest: &str,
+    force: bool,
+) -> Result<WriteReport> {
     let mut report = WriteReport::default();
     // Check every path before touching anything, so a refused path writes nothing at all.
     let mut guard = PathGuard::new(out);
@@ -390,7 +419,7 @@ pub fn write(out: &Path, files: &[GeneratedFile], force: bool) -> Result<WriteRe
         report.written.push(f.path.clone());
     }
     let expected: BTreeSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
-    for stale in stale_among(&scanned, &expected) {
+    for stale in stale_among(&scanned, &expected, Some(manifest)) {
         let path = guard.join(&stale)?;
         match fs::remove_file(&path) {
             Ok(()) => {}

@@ -308,3 +308,31 @@ fn ghcr_uses_the_workflow_token_unless_the_manifest_names_secrets() {
         "{wf}"
     );
 }
+
+#[test]
+fn two_manifests_in_one_directory_never_remove_each_others_files() {
+    let dir = setup();
+    let other = MANIFEST
+        .replace("app alpha", "app gamma")
+        .replace("app beta extends=alpha", "app delta extends=gamma")
+        .replace("namespace=lab", "namespace=other-lab");
+    fs::write(dir.path().join("other.kdl"), other).unwrap();
+    jcx(dir.path()).arg("compile").assert().success();
+    jcx(dir.path())
+        .args(["compile", "other.kdl"])
+        .assert()
+        .success();
+    // Each manifest sees only its own files: both in sync, nothing reported stale.
+    jcx(dir.path()).arg("check").assert().code(0);
+    jcx(dir.path())
+        .args(["check", "other.kdl"])
+        .assert()
+        .code(0);
+    jcx(dir.path()).arg("compile").assert().success();
+    assert!(dir.path().join("src/gamma/Dockerfile").is_file());
+    assert!(
+        dir.path()
+            .join(".github/workflows/build-push-delta.yaml")
+            .is_file()
+    );
+}
