@@ -196,16 +196,9 @@ struct JsonDiagnostic<'a> {
     help: Option<String>,
 }
 
-fn json_problem(p: &SourcedProblem) -> String {
-    let text = p.source.inner();
-    let offset = p.problem.span.offset().min(text.len());
-    let before = &text[..(0..=offset)
-        .rev()
-        .find(|i| text.is_char_boundary(*i))
-        .unwrap_or(0)];
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    serde_json::to_string(&JsonDiagnostic {
+fn located(p: &SourcedProblem) -> JsonDiagnostic<'static> {
+    let (line, column) = crate::source::line_col(p.source.inner(), p.problem.span.offset());
+    JsonDiagnostic {
         code: p.problem.code.to_string(),
         severity: if p.problem.is_error() {
             "error"
@@ -217,8 +210,69 @@ fn json_problem(p: &SourcedProblem) -> String {
         line: Some(line),
         column: Some(column),
         help: p.problem.help.clone(),
-    })
-    .unwrap_or_default()
+    }
+}
+
+/// Every diagnostic of an error, with its place in the manifest when it has one.
+fn diagnostics_of(e: &Error) -> Vec<JsonDiagnostic<'static>> {
+    match e {
+        Error::Invalid(inv) => inv.problems.iter().map(located).collect(),
+        Error::Syntax {
+            path,
+            related,
+            source_code,
+            ..
+        } => related
+            .iter()
+            .map(|d| {
+                let (line, column) = crate::source::line_col(source_code.inner(), d.span.offset());
+                JsonDiagnostic {
+                    code: "jcx::kdl_syntax".into(),
+                    severity: "error",
+                    message: d.message.clone().unwrap_or_else(|| "invalid KDL".into()),
+                    file: Some(path.clone()),
+                    line: Some(line),
+                    column: Some(column),
+                    help: d.help.clone(),
+                }
+            })
+            .collect(),
+        other => vec![JsonDiagnostic {
+            code: other
+                .code()
+                .map_or_else(|| "jcx::error".into(), |c| c.to_string()),
+            severity: "error",
+            message: other.to_string(),
+            file: None,
+            line: None,
+            column: None,
+            help: other.help().map(|h| h.to_string()),
+        }],
+    }
+}
+
+/// A GitHub Actions workflow command: an annotation on the manifest line.
+fn github_annotation(d: &JsonDiagnostic<'_>) -> String {
+    let mut props = Vec::new();
+    if let Some(f) = &d.file {
+        props.push(format!("file={}", gh_escape_property(f)));
+    }
+    if let (Some(l), Some(c)) = (d.line, d.column) {
+        props.push(format!("line={l},col={c}"));
+    }
+    props.push(format!("title={}", gh_escape_property(&d.code)));
+    let mut message = d.message.clone();
+    if let Some(h) = &d.help {
+        message.push_str(" (help: ");
+        message.push_str(h);
+        message.push(')');
+    }
+    format!(
+        "::{} {}::{}",
+        d.severity,
+        props.join(","),
+        gh_escape_data(&message)
+    )
 }
 
 fn stderr_color() -> bool {
@@ -228,65 +282,13 @@ fn stderr_color() -> bool {
 /// Prints an error (with every problem of an invalid manifest) in the chosen format.
 pub fn report_error(e: &Error, format: MessageFormat) {
     let mut err = std::io::stderr().lock();
-    match (format, e) {
-        (MessageFormat::Json, Error::Invalid(inv)) => {
-            for p in &inv.problems {
-                let _ = writeln!(err, "{}", json_problem(p));
+    match format {
+        MessageFormat::Json => {
+            for d in diagnostics_of(e) {
+                let _ = writeln!(err, "{}", serde_json::to_string(&d).unwrap_or_default());
             }
         }
-        (
-            MessageFormat::Json,
-            Error::Syntax {
-                path,
-                related,
-                source_code,
-                ..
-            },
-        ) => {
-            for d in related {
-                let text = source_code.inner();
-                let offset = d.span.offset().min(text.len());
-                let before = &text[..(0..=offset)
-                    .rev()
-                    .find(|i| text.is_char_boundary(*i))
-                    .unwrap_or(0)];
-                let _ = writeln!(
-                    err,
-                    "{}",
-                    serde_json::to_string(&JsonDiagnostic {
-                        code: "jcx::kdl_syntax".into(),
-                        severity: "error",
-                        message: d.message.clone().unwrap_or_else(|| "invalid KDL".into()),
-                        file: Some(path.clone()),
-                        line: Some(before.matches('\n').count() + 1),
-                        column: Some(
-                            before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1
-                        ),
-                        help: d.help.clone(),
-                    })
-                    .unwrap_or_default()
-                );
-            }
-        }
-        (MessageFormat::Json, other) => {
-            let _ = writeln!(
-                err,
-                "{}",
-                serde_json::to_string(&JsonDiagnostic {
-                    code: other
-                        .code()
-                        .map_or_else(|| "jcx::error".into(), |c| c.to_string()),
-                    severity: "error",
-                    message: other.to_string(),
-                    file: None,
-                    line: None,
-                    column: None,
-                    help: other.help().map(|h| h.to_string()),
-                })
-                .unwrap_or_default()
-            );
-        }
-        (MessageFormat::Human, e) => {
+        MessageFormat::Human => {
             let _ = write!(
                 err,
                 "{}",
@@ -296,12 +298,25 @@ pub fn report_error(e: &Error, format: MessageFormat) {
     }
 }
 
+/// `check --format github`: a broken manifest is annotated too (on stdout, as the drift is),
+/// besides the usual diagnostics on stderr.
+fn annotate_error(e: &Error) {
+    let mut out = std::io::stdout().lock();
+    for d in diagnostics_of(e) {
+        let _ = writeln!(out, "{}", github_annotation(&d));
+    }
+}
+
 fn report_warnings(warnings: &[SourcedProblem], format: MessageFormat) {
     let mut err = std::io::stderr().lock();
     for w in warnings {
         match format {
             MessageFormat::Json => {
-                let _ = writeln!(err, "{}", json_problem(w));
+                let _ = writeln!(
+                    err,
+                    "{}",
+                    serde_json::to_string(&located(w)).unwrap_or_default()
+                );
             }
             MessageFormat::Human => {
                 let _ = write!(
@@ -581,6 +596,9 @@ pub fn run(cli: Cli) -> u8 {
                     EXIT_DRIFT
                 }
                 Err(e) => {
+                    if format == DriftFormat::Github {
+                        annotate_error(&e);
+                    }
                     report_error(&e, common.message_format);
                     EXIT_ERROR
                 }

@@ -336,3 +336,29 @@ fn two_manifests_in_one_directory_never_remove_each_others_files() {
             .is_file()
     );
 }
+
+#[test]
+fn check_format_github_annotates_manifest_errors() {
+    let dir = setup();
+    fs::write(
+        dir.path().join("apps.kdl"),
+        MANIFEST.replace("requests==2.32.3", "--index-url x"),
+    )
+    .unwrap();
+    let out = jcx(dir.path())
+        .args(["check", "--format", "github"])
+        .assert()
+        .code(2)
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    assert!(
+        out.starts_with("::error file=apps.kdl,line=5,col="),
+        "{out}"
+    );
+    assert!(
+        out.contains("title=jcx%3A%3Apip_option::pip option `--index-url`"),
+        "{out}"
+    );
+}
