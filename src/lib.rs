@@ -75,7 +75,7 @@ pub fn load_source(source: Source, out: &Path, timings: &mut Timings) -> Result<
             .file_name()
             .map_or_else(|| source.name.clone(), |n| n.to_string_lossy().into_owned())
     });
-    let outcome = validate::validate(&raw, &source_name, problems);
+    let outcome = validate::validate(&raw, &source_name, &source.text, problems);
     timings.validate = t.elapsed();
     match outcome.manifest {
         Some(manifest) if !outcome.problems.iter().any(Problem::is_error) => {

@@ -84,9 +84,15 @@ pub struct Outcome {
     pub resolved: Vec<Resolved>,
 }
 
-pub fn validate(raw: &RawManifest, source_name: &str, mut problems: Vec<Problem>) -> Outcome {
+pub fn validate(
+    raw: &RawManifest,
+    source_name: &str,
+    source_text: &str,
+    mut problems: Vec<Problem>,
+) -> Outcome {
     let mut v = Validator {
         problems: &mut problems,
+        text: source_text,
     };
     let manifest = v.manifest(raw, source_name);
     let resolved = manifest.1;
@@ -103,6 +109,8 @@ pub fn validate(raw: &RawManifest, source_name: &str, mut problems: Vec<Problem>
 
 struct Validator<'a> {
     problems: &'a mut Vec<Problem>,
+    /// The manifest's text, to point inside multi-line values.
+    text: &'a str,
 }
 
 /// Characters that must never reach a generated file through a single-line value.
@@ -173,6 +181,33 @@ struct WordRule {
 }
 
 impl Validator<'_> {
+    /// The span of line `n` of a multi-line string value (`#"""` ... `"""#`), trimmed; the whole
+    /// value when it is written on one line.
+    fn line_span(&self, value: SourceSpan, n: usize) -> SourceSpan {
+        let start = value.offset();
+        let Some(literal) = self.text.get(start..start + value.len()) else {
+            return value;
+        };
+        if !literal.contains('\n') {
+            return value;
+        }
+        // Line 0 of the value is the literal's second line (the first holds the opening quotes).
+        let mut offset = 0;
+        for (i, line) in literal.split_inclusive('\n').enumerate() {
+            if i == n + 1 {
+                let body = line.trim_end();
+                let indent = body.len() - body.trim_start().len();
+                let len = body.trim_start().len();
+                if len > 0 {
+                    return SourceSpan::from((start + offset + indent, len));
+                }
+                break;
+            }
+            offset += line.len();
+        }
+        value
+    }
+
     /// Each value: nothing that injects, no shell metacharacter, then the list's own format.
     fn word_list(&mut self, items: &[Sp<String>], rule: WordRule) {
         for item in items {
@@ -880,18 +915,19 @@ impl Validator<'_> {
                     .help("write Dockerfile instructions, or remove the node"),
                 );
             }
-            for issue in scan_dockerfile_block(&d.text.v) {
+            for (issue, line) in scan_dockerfile_block(&d.text.v) {
+                let span = self.line_span(d.text.span, line);
                 let problem = match issue {
-                    BlockIssue::From => Problem::error(Code::InvalidDockerfile, d.text.span, "a `dockerfile` block may not start a new build stage (`FROM`)")
+                    BlockIssue::From => Problem::error(Code::InvalidDockerfile, span, "a `dockerfile` block may not start a new build stage (`FROM`)")
                         .label("contains FROM")
                         .help("the block is inserted into the app's single stage; set the base image with `base` instead"),
-                    BlockIssue::Directive => Problem::error(Code::InvalidDockerfile, d.text.span, "a `dockerfile` block may not contain a parser directive")
+                    BlockIssue::Directive => Problem::error(Code::InvalidDockerfile, span, "a `dockerfile` block may not contain a parser directive")
                         .help("jcx writes `# syntax=docker/dockerfile:1` at the top of every Dockerfile"),
-                    BlockIssue::OpenContinuation => Problem::error(Code::InvalidDockerfile, d.text.span, "the `dockerfile` block ends with a line continued by `\\`")
+                    BlockIssue::OpenContinuation => Problem::error(Code::InvalidDockerfile, span, "the `dockerfile` block ends with a line continued by `\\`")
                         .label("last instruction is unfinished")
                         .help("remove the trailing `\\`: the next line of the Dockerfile is jcx's, and it would be swallowed into this instruction"),
-                    BlockIssue::OpenHeredoc(word) => Problem::error(Code::InvalidDockerfile, d.text.span, format!("the `dockerfile` block ends inside a heredoc (`<<{word}` is never closed)"))
-                        .label("heredoc left open")
+                    BlockIssue::OpenHeredoc(word) => Problem::error(Code::InvalidDockerfile, span, format!("the `dockerfile` block ends inside a heredoc (`<<{word}` is never closed)"))
+                        .label("opened here, never closed")
                         .help(format!("end the heredoc with a line `{word}` inside the block")),
                 };
                 self.push(problem);
@@ -1577,12 +1613,16 @@ enum BlockIssue {
 
 /// Reads a block the way BuildKit does: instructions, `\` continuations and `<<WORD` heredocs
 /// (whose bodies are data, so a Python `from x import y` in one is not a `FROM`).
-fn scan_dockerfile_block(text: &str) -> Vec<BlockIssue> {
+fn scan_dockerfile_block(text: &str) -> Vec<(BlockIssue, usize)> {
     let mut issues = Vec::new();
+    let mut last = 0;
     let mut continued = false;
-    let mut heredocs: std::collections::VecDeque<(String, bool)> = Default::default();
-    for line in text.lines() {
-        if let Some((word, strip_tabs)) = heredocs.front() {
+    let mut heredocs: std::collections::VecDeque<(String, bool, usize)> = Default::default();
+    for (n, line) in text.lines().enumerate() {
+        if !line.trim().is_empty() {
+            last = n;
+        }
+        if let Some((word, strip_tabs, _)) = heredocs.front() {
             let body = if *strip_tabs {
                 line.trim_start_matches('\t')
             } else {
@@ -1600,22 +1640,22 @@ fn scan_dockerfile_block(text: &str) -> Vec<BlockIssue> {
                     .replace(' ', "")
                     .starts_with("#syntax=")
                 {
-                    issues.push(BlockIssue::Directive);
+                    issues.push((BlockIssue::Directive, n));
                 }
                 continue;
             }
             let word = t.split_whitespace().next().unwrap_or("");
             if word.eq_ignore_ascii_case("FROM") {
-                issues.push(BlockIssue::From);
+                issues.push((BlockIssue::From, n));
             }
         }
-        heredocs.extend(heredoc_words(line));
+        heredocs.extend(heredoc_words(line).into_iter().map(|(w, t)| (w, t, n)));
         continued = heredocs.is_empty() && line.trim_end().ends_with('\\');
     }
-    if let Some((word, _)) = heredocs.front() {
-        issues.push(BlockIssue::OpenHeredoc(word.clone()));
+    if let Some((word, _, opened)) = heredocs.front() {
+        issues.push((BlockIssue::OpenHeredoc(word.clone()), *opened));
     } else if continued {
-        issues.push(BlockIssue::OpenContinuation);
+        issues.push((BlockIssue::OpenContinuation, last));
     }
     issues
 }
@@ -1964,7 +2004,7 @@ mod tests {
         let doc = kdl::KdlDocument::parse_v2(text).expect("test manifests are KDL");
         let mut problems = Vec::new();
         let raw = crate::parse::parse(&doc, &mut problems);
-        let outcome = validate(&raw, "apps.kdl", problems);
+        let outcome = validate(&raw, "apps.kdl", text, problems);
         outcome
             .problems
             .iter()
@@ -2052,6 +2092,16 @@ mod tests {
 
     #[test]
     fn dockerfile_blocks_are_read_like_buildkit() {
+        let scan_dockerfile_block = |t: &str| -> Vec<BlockIssue> {
+            super::scan_dockerfile_block(t)
+                .into_iter()
+                .map(|(i, _)| i)
+                .collect()
+        };
+        assert_eq!(
+            super::scan_dockerfile_block("RUN a\nfrom x\nRUN b"),
+            vec![(BlockIssue::From, 1)]
+        );
         assert_eq!(scan_dockerfile_block("RUN echo hi"), vec![]);
         assert_eq!(
             scan_dockerfile_block("from scratch"),
