@@ -24,6 +24,18 @@ fn jcx(dir: &Path) -> Command {
     c
 }
 
+/// Runs jcx in `dir`, asserts its exit code, and returns what it printed on stdout.
+fn stdout(dir: &Path, args: &[&str], code: i32) -> String {
+    let out = jcx(dir)
+        .args(args)
+        .assert()
+        .code(code)
+        .get_output()
+        .stdout
+        .clone();
+    String::from_utf8(out).unwrap()
+}
+
 fn setup() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     fs::write(dir.path().join("apps.kdl"), MANIFEST).unwrap();
@@ -75,40 +87,20 @@ fn a_hand_edit_is_drift_with_a_diff() {
         .unwrap()
         .replace("requests==2.32.3", "requests==2.0.0");
     fs::write(&req, edited).unwrap();
-    let out = jcx(dir.path())
-        .arg("check")
-        .assert()
-        .code(1)
-        .get_output()
-        .stdout
-        .clone();
-    let out = String::from_utf8(out).unwrap();
+    let out = stdout(dir.path(), &["check"], 1);
     assert!(out.contains("changed: src/alpha/requirements.txt"), "{out}");
     assert!(
         out.contains("-requests==2.0.0") && out.contains("+requests==2.32.3"),
         "{out}"
     );
     // GitHub annotations and JSON name the same file.
-    let gh = jcx(dir.path())
-        .args(["check", "--format", "github"])
-        .assert()
-        .code(1)
-        .get_output()
-        .stdout
-        .clone();
+    let gh = stdout(dir.path(), &["check", "--format", "github"], 1);
     assert!(
-        String::from_utf8(gh)
-            .unwrap()
-            .starts_with("::error file=src/alpha/requirements.txt,")
+        gh.starts_with("::error file=src/alpha/requirements.txt,"),
+        "{gh}"
     );
-    let js = jcx(dir.path())
-        .args(["check", "--format", "json"])
-        .assert()
-        .code(1)
-        .get_output()
-        .stdout
-        .clone();
-    let v: serde_json::Value = serde_json::from_slice(&js).unwrap();
+    let js = stdout(dir.path(), &["check", "--format", "json"], 1);
+    let v: serde_json::Value = serde_json::from_str(&js).unwrap();
     assert_eq!(v["drift"][0]["kind"], "changed");
     assert_eq!(v["drift"][0]["path"], "src/alpha/requirements.txt");
     // compile repairs it.
@@ -121,18 +113,8 @@ fn a_deleted_file_is_reported_missing() {
     let dir = setup();
     jcx(dir.path()).arg("compile").assert().success();
     fs::remove_file(dir.path().join("src/beta/noop.txt")).unwrap();
-    let out = jcx(dir.path())
-        .arg("check")
-        .assert()
-        .code(1)
-        .get_output()
-        .stdout
-        .clone();
-    assert!(
-        String::from_utf8(out)
-            .unwrap()
-            .contains("missing: src/beta/noop.txt")
-    );
+    let out = stdout(dir.path(), &["check"], 1);
+    assert!(out.contains("missing: src/beta/noop.txt"), "{out}");
 }
 
 #[test]
@@ -148,14 +130,7 @@ fn a_removed_app_is_stale_then_removed_but_user_files_survive() {
     .unwrap();
     let without_beta = MANIFEST.split("app beta").next().unwrap();
     fs::write(dir.path().join("apps.kdl"), without_beta).unwrap();
-    let out = jcx(dir.path())
-        .arg("check")
-        .assert()
-        .code(1)
-        .get_output()
-        .stdout
-        .clone();
-    let out = String::from_utf8(out).unwrap();
+    let out = stdout(dir.path(), &["check"], 1);
     for f in [
         "src/beta/Dockerfile",
         "src/beta/requirements.txt",
@@ -192,18 +167,8 @@ fn compiling_twice_rewrites_nothing() {
     jcx(dir.path()).arg("compile").assert().success();
     let before = mtimes(dir.path());
     std::thread::sleep(std::time::Duration::from_millis(20));
-    let out = jcx(dir.path())
-        .arg("compile")
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    assert!(
-        String::from_utf8(out)
-            .unwrap()
-            .contains("0 written, 8 unchanged, 0 removed")
-    );
+    let out = stdout(dir.path(), &["compile"], 0);
+    assert!(out.contains("0 written, 8 unchanged, 0 removed"));
     assert_eq!(before, mtimes(dir.path()));
 }
 
@@ -345,14 +310,7 @@ fn check_format_github_annotates_manifest_errors() {
         MANIFEST.replace("requests==2.32.3", "--index-url x"),
     )
     .unwrap();
-    let out = jcx(dir.path())
-        .args(["check", "--format", "github"])
-        .assert()
-        .code(2)
-        .get_output()
-        .stdout
-        .clone();
-    let out = String::from_utf8(out).unwrap();
+    let out = stdout(dir.path(), &["check", "--format", "github"], 2);
     assert!(
         out.starts_with("::error file=apps.kdl,line=5,col="),
         "{out}"
