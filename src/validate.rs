@@ -153,9 +153,9 @@ fn normalize_pkg(name: &str) -> String {
 #[derive(Debug, Clone)]
 struct Pip {
     name: String,
-    /// The package and its environment marker: two requirements for the same package under
-    /// different markers (`numpy<2; python_version < '3.10'`) do not conflict.
-    key: String,
+    /// The environment marker, canonical. Two requirements for one package overlap unless both
+    /// have markers and the markers differ (`numpy<2; python_version < '3.10'`).
+    marker: Option<String>,
     /// As written (trimmed): what goes into requirements.txt. Never the parser's canonical form,
     /// which expands `${VAR}` from the environment jcx runs in.
     text: String,
@@ -180,10 +180,19 @@ struct WordRule {
     help: &'static str,
 }
 
+impl Pip {
+    /// Whether both requirements can apply to one environment: same package, and not two
+    /// different markers.
+    fn overlaps(&self, other: &Pip) -> bool {
+        self.name == other.name
+            && (self.marker.is_none() || other.marker.is_none() || self.marker == other.marker)
+    }
+}
+
 impl Validator<'_> {
     /// The span of line `n` of a multi-line string value (`#"""` ... `"""#`), trimmed; the whole
     /// value when it is written on one line.
-    fn line_span(&self, value: SourceSpan, n: usize) -> SourceSpan {
+    fn line_span(&self, value: SourceSpan, n: usize, value_text: &str) -> SourceSpan {
         let start = value.offset();
         let Some(literal) = self.text.get(start..start + value.len()) else {
             return value;
@@ -198,7 +207,10 @@ impl Validator<'_> {
                 let body = line.trim_end();
                 let indent = body.len() - body.trim_start().len();
                 let len = body.trim_start().len();
-                if len > 0 {
+                // Escapes in a non-raw string shift lines: point at the line only when the source
+                // line is the value's line.
+                let wanted = value_text.lines().nth(n).map(str::trim);
+                if len > 0 && wanted == Some(body.trim()) {
                     return SourceSpan::from((start + offset + indent, len));
                 }
                 break;
@@ -785,13 +797,11 @@ impl Validator<'_> {
                 },
             );
         }
-        let mut pins: HashMap<String, Pip> = HashMap::new();
+        let mut pins: Vec<Pip> = Vec::new();
         for p in &s.pip {
             let Some(pip) = self.pip(p) else { continue };
-            match pins.get(&pip.key) {
-                None => {
-                    pins.insert(pip.key.clone(), pip);
-                }
+            match pins.iter().find(|q| q.overlaps(&pip)) {
+                None => pins.push(pip),
                 Some(first) if first.canonical != pip.canonical => self.push(
                     Problem::error(
                         Code::ConflictingPin,
@@ -916,7 +926,7 @@ impl Validator<'_> {
                 );
             }
             for (issue, line) in scan_dockerfile_block(&d.text.v) {
-                let span = self.line_span(d.text.span, line);
+                let span = self.line_span(d.text.span, line, &d.text.v);
                 let problem = match issue {
                     BlockIssue::From => Problem::error(Code::InvalidDockerfile, span, "a `dockerfile` block may not start a new build stage (`FROM`)")
                         .label("contains FROM")
@@ -1611,12 +1621,15 @@ enum BlockIssue {
     OpenHeredoc(String),
 }
 
-/// Reads a block the way BuildKit does: instructions, `\` continuations and `<<WORD` heredocs
-/// (whose bodies are data, so a Python `from x import y` in one is not a `FROM`).
+/// Reads a block the way BuildKit does: instructions, `\` continuations (which skip blank and
+/// comment lines) and `<<WORD` heredocs of RUN/COPY/ADD (whose bodies are data, so a Python
+/// `from x import y` in one is not a `FROM`).
 fn scan_dockerfile_block(text: &str) -> Vec<(BlockIssue, usize)> {
     let mut issues = Vec::new();
     let mut last = 0;
     let mut continued = false;
+    // The instruction the current (possibly continued) line belongs to.
+    let mut instruction = String::new();
     let mut heredocs: std::collections::VecDeque<(String, bool, usize)> = Default::default();
     for (n, line) in text.lines().enumerate() {
         if !line.trim().is_empty() {
@@ -1628,28 +1641,36 @@ fn scan_dockerfile_block(text: &str) -> Vec<(BlockIssue, usize)> {
             } else {
                 line
             };
-            if body == word {
+            if body.trim_end_matches('\r') == word {
                 heredocs.pop_front();
             }
             continue;
         }
         let t = line.trim_start();
-        if !continued {
-            if t.starts_with('#') {
-                if t.to_ascii_lowercase()
+        if t.is_empty() || t.starts_with('#') {
+            // Inside a continuation BuildKit skips these lines; outside they are comments.
+            if !continued
+                && t.to_ascii_lowercase()
                     .replace(' ', "")
                     .starts_with("#syntax=")
-                {
-                    issues.push((BlockIssue::Directive, n));
-                }
-                continue;
+            {
+                issues.push((BlockIssue::Directive, n));
             }
-            let word = t.split_whitespace().next().unwrap_or("");
-            if word.eq_ignore_ascii_case("FROM") {
+            continue;
+        }
+        if !continued {
+            instruction = t
+                .split_whitespace()
+                .next()
+                .unwrap_or("")
+                .to_ascii_uppercase();
+            if instruction == "FROM" {
                 issues.push((BlockIssue::From, n));
             }
         }
-        heredocs.extend(heredoc_words(line).into_iter().map(|(w, t)| (w, t, n)));
+        if matches!(instruction.as_str(), "RUN" | "COPY" | "ADD" | "ONBUILD") {
+            heredocs.extend(heredoc_words(line).into_iter().map(|(w, t)| (w, t, n)));
+        }
         continued = heredocs.is_empty() && line.trim_end().ends_with('\\');
     }
     if let Some((word, _, opened)) = heredocs.front() {
@@ -1660,31 +1681,52 @@ fn scan_dockerfile_block(text: &str) -> Vec<(BlockIssue, usize)> {
     issues
 }
 
-/// The heredoc terminators a line opens: `<<EOF`, `<<-EOF`, `<<'EOF'`, `<<"EOF"` (not `<<<`).
+/// The heredoc terminators a line opens. Like BuildKit, it looks at shell words (quotes
+/// respected) of the form `[N]<<[-]WORD`, and the terminator is the whole word, unquoted.
 fn heredoc_words(line: &str) -> Vec<(String, bool)> {
+    shell_words(line)
+        .into_iter()
+        .filter_map(|word| {
+            let rest = word.trim_start_matches(|c: char| c.is_ascii_digit());
+            let rest = rest.strip_prefix("<<")?;
+            let (strip_tabs, rest) = match rest.strip_prefix('-') {
+                Some(r) => (true, r),
+                None => (false, rest),
+            };
+            let terminator: String = rest.chars().filter(|c| !matches!(c, '\'' | '"')).collect();
+            (!terminator.is_empty() && !rest.starts_with('<')).then_some((terminator, strip_tabs))
+        })
+        .collect()
+}
+
+/// A line split into words as a POSIX shell would, keeping quote characters (so `"a<<b"` stays
+/// one word that does not start with `<<`).
+fn shell_words(line: &str) -> Vec<String> {
     let mut words = Vec::new();
-    let mut rest = line;
-    while let Some(i) = rest.find("<<") {
-        let mut after = &rest[i + 2..];
-        if after.starts_with('<') {
-            rest = after.trim_start_matches('<');
-            continue;
+    let mut word = String::new();
+    let mut quote: Option<char> = None;
+    for c in line.chars() {
+        match quote {
+            Some(q) => {
+                word.push(c);
+                if c == q {
+                    quote = None;
+                }
+            }
+            None if c == '\'' || c == '"' => {
+                word.push(c);
+                quote = Some(c);
+            }
+            None if c.is_whitespace() => {
+                if !word.is_empty() {
+                    words.push(std::mem::take(&mut word));
+                }
+            }
+            None => word.push(c),
         }
-        let strip_tabs = after.starts_with('-');
-        if strip_tabs {
-            after = &after[1..];
-        }
-        let unquoted = after.trim_start_matches(['\'', '"']);
-        let word: String = unquoted
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-            .collect();
-        if !word.is_empty() && !word.starts_with(|c: char| c.is_ascii_digit()) {
-            rest = &unquoted[word.len()..];
-            words.push((word, strip_tabs));
-        } else {
-            rest = after;
-        }
+    }
+    if !word.is_empty() {
+        words.push(word);
     }
     words
 }
@@ -1750,13 +1792,9 @@ fn parse_pip(p: &RawPip) -> Result<Pip, String> {
         }
         None => {}
     }
-    let key = match req.marker.try_to_string() {
-        Some(marker) => format!("{name}; {marker}"),
-        None => name.clone(),
-    };
     Ok(Pip {
+        marker: req.marker.try_to_string(),
         name,
-        key,
         text: text.to_string(),
         canonical: req.to_string(),
         pin,
@@ -1802,20 +1840,18 @@ fn merge(mut base: RawSettings, over: &RawSettings) -> RawSettings {
     }
     // Each requirement is parsed once here, not once per later requirement (that was quadratic,
     // and half of `check`'s time on a large manifest).
-    let mut names: Vec<Option<String>> = base
-        .pip
-        .iter()
-        .map(|q| parse_pip(q).map(|x| x.key).ok())
-        .collect();
+    let mut parsed: Vec<Option<Pip>> = base.pip.iter().map(|q| parse_pip(q).ok()).collect();
     for p in &over.pip {
-        let name = parse_pip(p).map(|x| x.key).ok();
-        if name.is_some() {
-            let mut keep = names.iter().map(|q| q != &name);
+        let new = parse_pip(p).ok();
+        if let Some(n) = &new {
+            // The child's requirement replaces every inherited one it overlaps.
+            let replaced = |q: &Option<Pip>| q.as_ref().is_some_and(|q| q.overlaps(n));
+            let mut keep = parsed.iter().map(|q| !replaced(q));
             base.pip.retain(|_| keep.next().unwrap_or(true));
-            names.retain(|q| q != &name);
+            parsed.retain(|q| !replaced(q));
         }
         base.pip.push(p.clone());
-        names.push(name);
+        parsed.push(new);
     }
     for (k, v) in &over.env {
         base.env.retain(|(bk, _)| bk.v != k.v);
@@ -2129,6 +2165,26 @@ mod tests {
         );
         assert_eq!(scan_dockerfile_block("RUN cat <<<'x'"), vec![]);
         assert_eq!(scan_dockerfile_block("RUN <<-END\n\tbody\n\tEND"), vec![]);
+        // A continuation runs through blank and comment lines, as BuildKit reads it.
+        assert_eq!(
+            scan_dockerfile_block("RUN echo a \\\n# note"),
+            vec![BlockIssue::OpenContinuation]
+        );
+        assert_eq!(scan_dockerfile_block("RUN a \\\n\nFROM-ish-arg"), vec![]);
+        // `<<` inside quotes or outside RUN/COPY/ADD opens nothing; a terminator is a whole word.
+        assert_eq!(
+            scan_dockerfile_block(r#"RUN python3 -c "print(1<<2)""#),
+            vec![]
+        );
+        assert_eq!(scan_dockerfile_block(r#"LABEL note="use <<here""#), vec![]);
+        assert_eq!(
+            scan_dockerfile_block("RUN cat <<END-MARK\nx\nEND-MARK"),
+            vec![]
+        );
+        assert_eq!(
+            scan_dockerfile_block("COPY <<EOF.txt /a\nx\nEOF.txt"),
+            vec![]
+        );
     }
 
     #[test]
