@@ -75,6 +75,18 @@ pub fn load_source(source: Source, out: &Path, timings: &mut Timings) -> Result<
             .file_name()
             .map_or_else(|| source.name.clone(), |n| n.to_string_lossy().into_owned())
     });
+    // The name goes into a comment line of every generated file: it must stay one plain line.
+    if source_name.chars().any(char::is_control) || source_name.contains("${{") {
+        return Err(Error::Usage {
+            message: format!(
+                "the manifest path `{}` cannot be named in generated files",
+                source_name.escape_debug()
+            ),
+            help: Some(
+                "rename the manifest (or its directory) without control characters or `${{`".into(),
+            ),
+        });
+    }
     let outcome = validate::validate(&raw, &source_name, &source.text, problems);
     timings.validate = t.elapsed();
     match outcome.manifest {

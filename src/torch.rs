@@ -301,6 +301,9 @@ mod tests {
         assert_eq!(t.torchaudio_for(v("2.0.2")), Some(v("2.0.2")));
         assert_eq!(t.torchaudio_for(v("1.13.1")), Some(v("0.13.1")));
         assert_eq!(t.torchvision_for(v("1.13.1")), Some(v("0.14.1")));
+        assert_eq!(t.torchvision_for(v("1.7.1")), Some(v("0.8.2")));
+        assert_eq!(t.torchaudio_for(v("1.7.1")), Some(v("0.7.2")));
+        assert_eq!(t.torchvision_for(v("1.10.2")), Some(v("0.11.3")));
     }
 
     #[test]

@@ -281,16 +281,16 @@ fn two_manifests_in_one_directory_never_remove_each_others_files() {
         .replace("app alpha", "app gamma")
         .replace("app beta extends=alpha", "app delta extends=gamma")
         .replace("namespace=lab", "namespace=other-lab");
-    fs::write(dir.path().join("other.kdl"), other).unwrap();
+    fs::write(dir.path().join("apps.kdl.v2"), other).unwrap();
     jcx(dir.path()).arg("compile").assert().success();
     jcx(dir.path())
-        .args(["compile", "other.kdl"])
+        .args(["compile", "apps.kdl.v2"])
         .assert()
         .success();
     // Each manifest sees only its own files: both in sync, nothing reported stale.
     jcx(dir.path()).arg("check").assert().code(0);
     jcx(dir.path())
-        .args(["check", "other.kdl"])
+        .args(["check", "apps.kdl.v2"])
         .assert()
         .code(0);
     jcx(dir.path()).arg("compile").assert().success();
