@@ -453,7 +453,11 @@ fn run_fmt(manifest: &Path, check_only: bool) -> Result<u8, Error> {
         );
         return Ok(EXIT_DRIFT);
     }
-    crate::edit::write_atomic(manifest, formatted.as_bytes())?;
+    crate::write::write_atomic(
+        manifest,
+        formatted.as_bytes(),
+        crate::write::Replacing::Source,
+    )?;
     println!("formatted {}", source.name);
     Ok(EXIT_OK)
 }

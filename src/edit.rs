@@ -11,6 +11,7 @@ use kdl::{KdlDocument, KdlEntry, KdlValue};
 
 use crate::error::{Code, Error, Result};
 use crate::source::Source;
+use crate::write::{Replacing, write_atomic};
 use crate::{Timings, default_out, load_source};
 
 /// The starter manifest `jcx init` writes (one CPU app, one CUDA app commented out).
@@ -170,7 +171,7 @@ pub fn new_app(manifest: &Path, name: &str, from: Option<&str>) -> Result<NewApp
         };
         match load_source(candidate, &out, &mut Timings::default()) {
             Ok(_) => {
-                write_atomic(manifest, text.as_bytes())?;
+                write_atomic(manifest, text.as_bytes(), Replacing::Source)?;
                 return Ok(NewApp {
                     path: manifest.to_path_buf(),
                     block,
@@ -189,34 +190,6 @@ pub fn new_app(manifest: &Path, name: &str, from: Option<&str>) -> Result<NewApp
         }
     }
     Err(first_error.expect("at least one candidate was tried"))
-}
-
-/// Replaces `path` atomically (temporary file and rename in the same directory), keeping its
-/// permissions.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".jcx-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(|e| {
-            Error::io(
-                format!("cannot create a temporary file in `{}`", dir.display()),
-                e,
-            )
-        })?;
-    tmp.write_all(bytes)
-        .and_then(|()| tmp.as_file().sync_all())
-        .map_err(|e| Error::io(format!("cannot write `{}`", path.display()), e))?;
-    if let Ok(meta) = fs::metadata(path) {
-        let _ = fs::set_permissions(tmp.path(), meta.permissions());
-    }
-    tmp.persist(path)
-        .map_err(|e| Error::io(format!("cannot replace `{}`", path.display()), e.error))?;
-    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
