@@ -1312,12 +1312,7 @@ impl Validator<'_> {
             Some(c) => self.torch(c, &torch_reqs, python.as_deref(), &name, r.name.span),
         };
 
-        let mut apt: Vec<String> = Vec::new();
-        for a in &s.apt {
-            if !apt.contains(&a.v) {
-                apt.push(a.v.clone());
-            }
-        }
+        let mut apt = dedup(s.apt.iter().map(|a| a.v.clone()));
         let code_server = s.code_server.as_ref().and_then(|cs| {
             let version = match &cs.version {
                 Some(v) => v.v.clone(),
@@ -1330,12 +1325,7 @@ impl Validator<'_> {
                     return None;
                 }
             };
-            let mut extensions: Vec<String> = Vec::new();
-            for e in &cs.extensions {
-                if !extensions.contains(&e.v) {
-                    extensions.push(e.v.clone());
-                }
-            }
+            let extensions = dedup(cs.extensions.iter().map(|e| e.v.clone()));
             Some(CodeServer { version, extensions })
         });
         if code_server.is_some() && !apt.iter().any(|a| a == "curl" || a.starts_with("curl=")) {
@@ -1344,15 +1334,7 @@ impl Validator<'_> {
         }
         let platforms: Vec<String> = s.platforms.as_ref().map_or_else(
             || vec!["linux/amd64".to_string()],
-            |ps| {
-                let mut v: Vec<String> = Vec::new();
-                for p in ps {
-                    if !v.contains(&p.v) {
-                        v.push(p.v.clone());
-                    }
-                }
-                v
-            },
+            |ps| dedup(ps.iter().map(|p| p.v.clone())),
         );
         let runs_on: Vec<String> = s.runs_on.as_ref().map_or_else(
             || vec![DEFAULT_RUNNER.to_string()],
