@@ -75,7 +75,8 @@ pub fn load_source(source: Source, out: &Path, timings: &mut Timings) -> Result<
             .file_name()
             .map_or_else(|| source.name.clone(), |n| n.to_string_lossy().into_owned())
     });
-    // The name goes into a comment line of every generated file: it must stay one plain line.
+    // The name goes into a comment line of every generated file (and, as `manifest_in_out`, into
+    // the check workflow): it must stay one plain line.
     if source_name.chars().any(char::is_control) || source_name.contains("${{") {
         return Err(Error::Usage {
             message: format!(
@@ -134,17 +135,6 @@ pub fn render_all(loaded: &Loaded, timings: &mut Timings) -> Result<Vec<render::
                 loaded.source.name
             ),
             help: Some("keep apps.kdl at the root of the images repository and compile into that directory".into()),
-        });
-    }
-    if loaded.manifest.check_workflow.is_some()
-        && let Some(path) = &loaded.manifest_in_out
-        && (path.contains("${{") || path.chars().any(char::is_control))
-    {
-        return Err(Error::Usage {
-            message: format!("`check-workflow` cannot name the manifest `{path}` in a workflow"),
-            help: Some(
-                "rename the manifest's path so it has no `${{` and no control characters".into(),
-            ),
         });
     }
     let files = render::render(
