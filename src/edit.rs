@@ -509,8 +509,7 @@ fn comments(text: &str) -> Vec<String> {
 
 /// `jcx fmt`: the formatted text of a manifest, checked to mean the same document.
 pub fn format_source(source: &Source) -> Result<String> {
-    let before =
-        KdlDocument::parse_v2(&source.text).map_err(|e| crate::parse::syntax_error(source, e))?;
+    let before = crate::syntax::parse_document(source)?;
     let formatted = format_text(&source.text);
     let internal = |message: &str| Error::Render {
         file: source.name.clone(),

@@ -306,7 +306,7 @@ pub enum Error {
         /// The kdl crate's own diagnostics (spans, messages, help), for JSON output.
         related: Vec<kdl::KdlDiagnostic>,
         /// The same diagnostics, sorted, de-cascaded and pointing into the named manifest:
-        /// what the graphical report shows. Built by `parse::syntax_error`.
+        /// what the graphical report shows. Built by `syntax::syntax_error`.
         #[related]
         problems: Vec<SourcedProblem>,
     },

@@ -13,6 +13,7 @@ pub mod model;
 pub mod parse;
 pub mod render;
 pub mod source;
+pub mod syntax;
 pub mod torch;
 pub mod validate;
 pub mod write;
@@ -58,8 +59,7 @@ fn sourced(source: &Source, problems: Vec<Problem>) -> Vec<SourcedProblem> {
 /// Parses and validates a manifest already in memory.
 pub fn load_source(source: Source, out: &Path, timings: &mut Timings) -> Result<Loaded> {
     let t = Instant::now();
-    let doc =
-        kdl::KdlDocument::parse_v2(&source.text).map_err(|e| parse::syntax_error(&source, e))?;
+    let doc = syntax::parse_document(&source)?;
     let mut problems = Vec::new();
     let raw = parse::parse(&doc, &mut problems);
     timings.parse = t.elapsed();
