@@ -9,7 +9,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme};
 use serde::Serialize;
 
-use crate::error::{Error, SourcedProblem};
+use crate::error::{Error, Shown, SourcedProblem};
+use crate::syntax::chars::escape_text;
 use crate::write::Drift;
 use crate::{Timings, check, compile, default_out, deny_warnings, load};
 
@@ -170,7 +171,8 @@ pub enum Command {
     },
 }
 
-/// Renders a diagnostic the way the terminal wants it (colour only on a terminal without NO_COLOR).
+/// Renders a diagnostic the way the terminal wants it (colour only on a terminal without
+/// NO_COLOR), every text from the manifest escaped (see [`Shown`]).
 pub fn render_diagnostic(d: &dyn Diagnostic, color: bool, width: usize) -> String {
     let theme = if color {
         GraphicalTheme::unicode()
@@ -181,78 +183,105 @@ pub fn render_diagnostic(d: &dyn Diagnostic, color: bool, width: usize) -> Strin
     let _ = GraphicalReportHandler::new_themed(theme)
         .with_width(width)
         .with_links(false)
-        .render_report(&mut out, d);
+        .render_report(&mut out, &Shown::of(d));
     out
 }
 
 #[derive(Serialize)]
-struct JsonDiagnostic<'a> {
+struct JsonDiagnostic {
     code: String,
-    severity: &'a str,
+    severity: &'static str,
     message: String,
     file: Option<String>,
     line: Option<usize>,
     column: Option<usize>,
     help: Option<String>,
+    /// Every place the diagnostic points at, the primary one first.
+    labels: Vec<JsonLabel>,
 }
 
-fn located(p: &SourcedProblem) -> JsonDiagnostic<'static> {
-    let (line, column) = crate::source::line_col(p.source.inner(), p.problem.span.offset());
+#[derive(Serialize)]
+struct JsonLabel {
+    label: Option<String>,
+    primary: bool,
+    line: usize,
+    column: usize,
+    end_line: usize,
+    end_column: usize,
+    /// Byte offset and length in the manifest.
+    offset: usize,
+    length: usize,
+}
+
+fn json_diagnostic(d: &Shown) -> JsonDiagnostic {
+    let severity = match d.severity {
+        Some(miette::Severity::Warning) => "warning",
+        Some(miette::Severity::Advice) => "advice",
+        _ => "error",
+    };
+    let (file, line, column) = match d.primary() {
+        Some((label, source)) => {
+            let (l, c) = source.line_col(label.span.offset());
+            (Some(source.name.clone()), Some(l), Some(c))
+        }
+        None => (None, None, None),
+    };
+    let mut labels: Vec<JsonLabel> = match &d.source {
+        Some(source) => d
+            .labels
+            .iter()
+            .map(|l| {
+                let (line, column) = source.line_col(l.span.offset());
+                let (end_line, end_column) = source.line_col(l.span.offset() + l.span.len());
+                JsonLabel {
+                    label: l.label.clone(),
+                    primary: l.primary,
+                    line,
+                    column,
+                    end_line,
+                    end_column,
+                    offset: l.span.offset(),
+                    length: l.span.len(),
+                }
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+    labels.sort_by_key(|l| !l.primary);
     JsonDiagnostic {
-        code: p.problem.code.to_string(),
-        severity: if p.problem.is_error() {
-            "error"
-        } else {
-            "warning"
-        },
-        message: p.problem.message.clone(),
-        file: Some(p.source.name().to_string()),
-        line: Some(line),
-        column: Some(column),
-        help: p.problem.help.clone(),
+        code: d.code.clone().unwrap_or_else(|| "jcx::error".into()),
+        severity,
+        message: d.message.clone(),
+        file,
+        line,
+        column,
+        help: d.help.clone(),
+        labels,
     }
 }
 
 /// Every diagnostic of an error, with its place in the manifest when it has one.
-fn diagnostics_of(e: &Error) -> Vec<JsonDiagnostic<'static>> {
-    match e {
-        Error::Invalid(inv) => inv.problems.iter().map(located).collect(),
-        Error::Syntax {
-            path,
-            related,
-            source_code,
-            ..
-        } => related
-            .iter()
-            .map(|d| {
-                let (line, column) = crate::source::line_col(source_code.inner(), d.span.offset());
-                JsonDiagnostic {
-                    code: "jcx::kdl_syntax".into(),
-                    severity: "error",
-                    message: d.message.clone().unwrap_or_else(|| "invalid KDL".into()),
-                    file: Some(path.clone()),
-                    line: Some(line),
-                    column: Some(column),
-                    help: d.help.clone(),
-                }
-            })
-            .collect(),
-        other => vec![JsonDiagnostic {
-            code: other
-                .code()
-                .map_or_else(|| "jcx::error".into(), |c| c.to_string()),
-            severity: "error",
-            message: other.to_string(),
-            file: None,
-            line: None,
-            column: None,
-            help: other.help().map(|h| h.to_string()),
-        }],
+fn diagnostics_of(e: &Error) -> Vec<JsonDiagnostic> {
+    let shown = Shown::of(e);
+    if !shown.related.is_empty() {
+        return shown.related.iter().map(json_diagnostic).collect();
     }
+    let mut d = json_diagnostic(&shown);
+    if let Error::NotText {
+        path,
+        at: Some((line, column)),
+        ..
+    } = e
+    {
+        d.file = Some(escape_text(&path.display().to_string()));
+        d.line = Some(*line);
+        d.column = Some(*column);
+    }
+    vec![d]
 }
 
 /// A GitHub Actions workflow command: an annotation on the manifest line.
-fn github_annotation(d: &JsonDiagnostic<'_>) -> String {
+fn github_annotation(d: &JsonDiagnostic) -> String {
     let mut props = Vec::new();
     if let Some(f) = &d.file {
         props.push(format!("file={}", gh_escape_property(f)));
@@ -262,6 +291,14 @@ fn github_annotation(d: &JsonDiagnostic<'_>) -> String {
     }
     props.push(format!("title={}", gh_escape_property(&d.code)));
     let mut message = d.message.clone();
+    for l in d.labels.iter().filter(|l| !l.primary) {
+        message.push_str(&format!(" (see also line {}, column {}", l.line, l.column));
+        if let Some(text) = &l.label {
+            message.push_str(": ");
+            message.push_str(text);
+        }
+        message.push(')');
+    }
     if let Some(h) = &d.help {
         message.push_str(" (help: ");
         message.push_str(h);
@@ -312,11 +349,8 @@ fn report_warnings(warnings: &[SourcedProblem], format: MessageFormat) {
     for w in warnings {
         match format {
             MessageFormat::Json => {
-                let _ = writeln!(
-                    err,
-                    "{}",
-                    serde_json::to_string(&located(w)).unwrap_or_default()
-                );
+                let d = json_diagnostic(&Shown::of(w));
+                let _ = writeln!(err, "{}", serde_json::to_string(&d).unwrap_or_default());
             }
             MessageFormat::Human => {
                 let _ = write!(
@@ -500,7 +534,8 @@ pub fn run(cli: Cli) -> u8 {
                 }
                 Err(e) => {
                     eprintln!(
-                        "jcx new: the manifest with app `{app}` would not be valid; nothing was written"
+                        "jcx new: the manifest with app `{}` would not be valid; nothing was written",
+                        escape_text(&app)
                     );
                     fail(&e)
                 }

@@ -84,6 +84,7 @@ codes! {
     TooLong => "jcx::too_long",
     NoApps => "jcx::no_apps",
     KdlSyntax => "jcx::kdl_syntax",
+    TooDeep => "jcx::too_deep",
 }
 
 impl fmt::Display for Code {
@@ -259,6 +260,253 @@ impl Diagnostic for InvalidManifest {
     }
 }
 
+/// A diagnostic as jcx shows it, whatever made it: every text (message, labels, help, the
+/// cause chain, the file name and the source snippet) with the characters a terminal, a log
+/// viewer or a reader would take for something else shown as escapes (`\u{1b}`). Every output
+/// format is made from this copy, so no message can forget to escape the manifest's text.
+#[derive(Debug)]
+pub struct Shown {
+    pub code: Option<String>,
+    pub severity: Option<Severity>,
+    pub message: String,
+    pub help: Option<String>,
+    url: Option<String>,
+    pub labels: Vec<ShownLabel>,
+    pub source: Option<Arc<ShownSource>>,
+    pub related: Vec<Shown>,
+    diagnostic_source: Option<Box<Shown>>,
+    cause: Option<Box<Cause>>,
+}
+
+/// One label: its text and its span in the original manifest (and in the shown copy).
+#[derive(Debug)]
+pub struct ShownLabel {
+    pub label: Option<String>,
+    pub span: SourceSpan,
+    pub primary: bool,
+    shown: SourceSpan,
+}
+
+/// The manifest a diagnostic points into: the original text (for line and column) and the copy
+/// the snippets are cut from.
+#[derive(Debug)]
+pub struct ShownSource {
+    pub name: String,
+    pub text: String,
+    display: NamedSource<String>,
+    shifts: Vec<(usize, usize)>,
+}
+
+impl ShownSource {
+    fn new(name: &str, text: String) -> Self {
+        let name = crate::syntax::chars::escape_text(name);
+        let (display, shifts) = match crate::syntax::chars::escape_source(&text) {
+            Some((display, shifts)) => (display, shifts),
+            None => (text.clone(), Vec::new()),
+        };
+        ShownSource {
+            display: NamedSource::new(name.clone(), display),
+            name,
+            text,
+            shifts,
+        }
+    }
+
+    fn shift(&self, span: SourceSpan) -> SourceSpan {
+        let shift = |o| crate::syntax::chars::shift_offset(&self.shifts, o);
+        let start = shift(span.offset());
+        let end = shift(span.offset() + span.len());
+        (start, end - start).into()
+    }
+
+    /// 1-based line and column of a byte offset of the original text.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        crate::source::line_col(&self.text, offset)
+    }
+}
+
+/// A link of the cause chain (`std::error::Error::source`), escaped.
+#[derive(Debug)]
+struct Cause {
+    message: String,
+    next: Option<Box<Cause>>,
+}
+
+impl fmt::Display for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Cause {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.next.as_deref().map(|c| c as &dyn std::error::Error)
+    }
+}
+
+/// Sources already copied, by the address and length of their text: a manifest's problems
+/// share one source.
+type SourceCache = Vec<((usize, usize), Arc<ShownSource>)>;
+
+impl Shown {
+    pub fn of(d: &dyn Diagnostic) -> Shown {
+        Shown::build(d, None, &mut Vec::new())
+    }
+
+    fn build(
+        d: &dyn Diagnostic,
+        parent: Option<&Arc<ShownSource>>,
+        cache: &mut SourceCache,
+    ) -> Shown {
+        use crate::syntax::chars::escape_text;
+        let source = match d.source_code() {
+            Some(code) => shown_source(code, cache),
+            None => parent.cloned(),
+        };
+        let labels = d
+            .labels()
+            .into_iter()
+            .flatten()
+            .map(|l| ShownLabel {
+                label: l.label().map(escape_text),
+                span: *l.inner(),
+                primary: l.primary(),
+                shown: source.as_ref().map_or(*l.inner(), |s| s.shift(*l.inner())),
+            })
+            .collect();
+        let related = d
+            .related()
+            .into_iter()
+            .flatten()
+            .map(|r| Shown::build(r, source.as_ref(), cache))
+            .collect();
+        let mut cause = None;
+        let mut chain: Vec<String> = Vec::new();
+        let mut next = d.source();
+        while let Some(e) = next {
+            chain.push(escape_text(&e.to_string()));
+            next = e.source();
+        }
+        for message in chain.into_iter().rev() {
+            cause = Some(Box::new(Cause {
+                message,
+                next: cause,
+            }));
+        }
+        Shown {
+            code: d.code().map(|c| escape_text(&c.to_string())),
+            severity: d.severity(),
+            message: escape_text(&d.to_string()),
+            help: d.help().map(|h| escape_text(&h.to_string())),
+            url: d.url().map(|u| escape_text(&u.to_string())),
+            labels,
+            diagnostic_source: d
+                .diagnostic_source()
+                .map(|s| Box::new(Shown::build(s, source.as_ref(), cache))),
+            source,
+            related,
+            cause,
+        }
+    }
+
+    /// The primary label (or the first), with the source it points into.
+    pub fn primary(&self) -> Option<(&ShownLabel, &Arc<ShownSource>)> {
+        let label = self
+            .labels
+            .iter()
+            .find(|l| l.primary)
+            .or_else(|| self.labels.first())?;
+        Some((label, self.source.as_ref()?))
+    }
+}
+
+fn shown_source(
+    code: &dyn miette::SourceCode,
+    cache: &mut SourceCache,
+) -> Option<Arc<ShownSource>> {
+    let all = code
+        .read_span(&SourceSpan::from((0, 0)), 0, usize::MAX)
+        .ok()?;
+    let data = all.data();
+    let key = (data.as_ptr() as usize, data.len());
+    if let Some((_, s)) = cache.iter().find(|(k, _)| *k == key) {
+        return Some(Arc::clone(s));
+    }
+    let text = String::from_utf8_lossy(data).into_owned();
+    let name = all.name().unwrap_or_default().to_string();
+    let shown = Arc::new(ShownSource::new(&name, text));
+    cache.push((key, Arc::clone(&shown)));
+    Some(shown)
+}
+
+impl fmt::Display for Shown {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Shown {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.cause.as_deref().map(|c| c as &dyn std::error::Error)
+    }
+}
+
+impl Diagnostic for Shown {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.code
+            .as_ref()
+            .map(|c| Box::new(c) as Box<dyn fmt::Display>)
+    }
+
+    fn severity(&self) -> Option<Severity> {
+        self.severity
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+
+    fn url<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.url
+            .as_ref()
+            .map(|u| Box::new(u) as Box<dyn fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        self.source
+            .as_ref()
+            .map(|s| &s.display as &dyn miette::SourceCode)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        if self.labels.is_empty() {
+            return None;
+        }
+        Some(Box::new(self.labels.iter().map(|l| {
+            if l.primary {
+                LabeledSpan::new_primary_with_span(l.label.clone(), l.shown)
+            } else {
+                LabeledSpan::new_with_span(l.label.clone(), l.shown)
+            }
+        })))
+    }
+
+    fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn Diagnostic> + 'a>> {
+        if self.related.is_empty() {
+            return None;
+        }
+        Some(Box::new(self.related.iter().map(|r| r as &dyn Diagnostic)))
+    }
+
+    fn diagnostic_source(&self) -> Option<&dyn Diagnostic> {
+        self.diagnostic_source
+            .as_deref()
+            .map(|d| d as &dyn Diagnostic)
+    }
+}
+
 /// Everything a jcx command can fail with. Exit code 2 for all of them (drift is not an error).
 #[derive(Debug, thiserror::Error, Diagnostic)]
 pub enum Error {
@@ -282,7 +530,12 @@ pub enum Error {
 
     #[error("`{}` is not a text manifest: {reason}", path.display())]
     #[diagnostic(code(jcx::not_text), help("a manifest is a UTF-8 KDL document"))]
-    NotText { path: PathBuf, reason: String },
+    NotText {
+        path: PathBuf,
+        reason: String,
+        /// 1-based line and column of the offending byte.
+        at: Option<(usize, usize)>,
+    },
 
     #[error("`{}` is too large to be a manifest ({size} bytes; the limit is {limit} bytes)", path.display())]
     #[diagnostic(code(jcx::too_large))]
@@ -303,10 +556,8 @@ pub enum Error {
         path: String,
         #[source_code]
         source_code: Arc<NamedSource<String>>,
-        /// The kdl crate's own diagnostics (spans, messages, help), for JSON output.
-        related: Vec<kdl::KdlDiagnostic>,
-        /// The same diagnostics, sorted, de-cascaded and pointing into the named manifest:
-        /// what the graphical report shows. Built by `syntax::syntax_error`.
+        /// Every syntax error, sorted, each pointing into the named manifest. Built by
+        /// `syntax::parse_document`.
         #[related]
         problems: Vec<SourcedProblem>,
     },

@@ -55,17 +55,25 @@ impl Source {
             });
         }
         if let Some(pos) = bytes.iter().position(|&b| b == 0) {
+            let (line, column) = byte_line_col(&bytes, pos);
             return Err(Error::NotText {
                 path: path.to_path_buf(),
-                reason: format!("it contains a NUL byte at offset {pos}"),
+                reason: format!(
+                    "it contains a NUL byte at line {line}, column {column} (byte offset {pos})"
+                ),
+                at: Some((line, column)),
             });
         }
-        let text = String::from_utf8(bytes).map_err(|e| Error::NotText {
-            path: path.to_path_buf(),
-            reason: format!(
-                "it is not UTF-8 (invalid byte at offset {})",
-                e.utf8_error().valid_up_to()
-            ),
+        let text = String::from_utf8(bytes).map_err(|e| {
+            let pos = e.utf8_error().valid_up_to();
+            let (line, column) = byte_line_col(e.as_bytes(), pos);
+            Error::NotText {
+                path: path.to_path_buf(),
+                reason: format!(
+                    "it is not UTF-8 (invalid byte at line {line}, column {column}, byte offset {pos})"
+                ),
+                at: Some((line, column)),
+            }
         })?;
         Ok(Source {
             path: path.to_path_buf(),
@@ -84,12 +92,30 @@ impl Source {
     }
 }
 
-/// 1-based line and column (in characters) of a byte offset into `text`.
+/// 1-based line and column (in characters) of a byte offset into `text`. Lines end at LF,
+/// CRLF or a lone CR, as in the snippets of the graphical diagnostics.
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
-    let before = &text[..floor_char_boundary(text, offset)];
-    let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    byte_line_col(text.as_bytes(), floor_char_boundary(text, offset))
+}
+
+/// [`line_col`] for bytes that may not be UTF-8 (the column counts the characters of the valid
+/// text before the offset, an invalid byte as one).
+pub fn byte_line_col(bytes: &[u8], offset: usize) -> (usize, usize) {
+    let before = &bytes[..offset.min(bytes.len())];
+    let mut line = 1;
+    let mut line_start = 0;
+    for (i, b) in before.iter().enumerate() {
+        let ends = *b == b'\n' || (*b == b'\r' && bytes.get(i + 1) != Some(&b'\n'));
+        if ends {
+            line += 1;
+            line_start = i + 1;
+        }
+    }
+    let col = String::from_utf8_lossy(&before[line_start..])
+        .chars()
+        .count()
+        + 1;
     (line, col)
 }
 
@@ -98,4 +124,19 @@ fn floor_char_boundary(s: &str, mut i: usize) -> usize {
         i -= 1;
     }
     i
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_and_columns() {
+        assert_eq!(line_col("ab\ncd", 4), (2, 2));
+        assert_eq!(line_col("a\r\nb", 3), (2, 1));
+        assert_eq!(line_col("a\rb", 2), (2, 1));
+        assert_eq!(line_col("é\nxé!", 6), (2, 3));
+        assert_eq!(byte_line_col(b"ab\n\xffc", 3), (2, 1));
+        assert_eq!(byte_line_col(b"ab\nc\xff", 4), (2, 2));
+    }
 }

@@ -1,22 +1,201 @@
-//! KDL text -> `KdlDocument`, and the syntax errors of the kdl crate turned into jcx
-//! diagnostics: sorted, cascades dropped, each pointing into the named manifest, with jcx's help
-//! for the mistakes manifest authors make most.
+//! KDL text -> `KdlDocument`, and the syntax errors of a manifest.
+//!
+//! Two readers, one after the other:
+//!
+//! 1. jcx's pre-scan (`scan`, over the lexer `lex`): one linear pass with no recursion that
+//!    enforces the nesting limits and names every syntax mistake it recognises (`mistakes`),
+//!    each with a fix. For each mistake it hides the offending bytes, so that:
+//! 2. the kdl crate, the parser of record, reads a document it accepts. It runs on a thread of
+//!    its own with a stack sized for the limits (`PARSER_STACK`), whatever the caller's stack.
+//!
+//! If the kdl crate still finds errors (a mistake the pre-scan does not know), its diagnostics
+//! are reported too: sorted, cascades dropped, with jcx's help for the common cases.
+
+pub mod chars;
+mod lex;
+mod mistakes;
+mod scan;
 
 use std::sync::Arc;
 
 use kdl::{KdlDocument, KdlError};
+use miette::{NamedSource, Severity};
 
 use crate::error::{Code, Error, Problem, SourcedProblem};
 use crate::source::Source;
 
+pub use lex::{MAX_COMMENT_DEPTH, MAX_COMMENT_SLASHES_AND_STARS};
+pub use scan::{MAX_DEPTH, MAX_FINDINGS, MAX_SLASHDASH_DEPTH};
+
+/// The stack of the thread the kdl crate parses on. Measured (docs/rules.md, "Limits"): at the
+/// limits, a debug build uses about 75 MiB of it (64 nested blocks about 2 MiB, a block comment
+/// with 10,000 `*` and `/` about 70 MiB), a release build about 10 MiB. Only the pages used
+/// are ever touched.
+pub const PARSER_STACK: usize = 256 << 20;
+
 /// Parses the manifest text as a KDL 2 document.
 pub fn parse_document(source: &Source) -> Result<KdlDocument, Error> {
-    KdlDocument::parse_v2(&source.text).map_err(|e| syntax_error(source, e))
+    let scan = scan::scan(&source.text);
+    if scan.findings.is_empty() && scan.masks.is_empty() {
+        return parse_kdl(&source.text)?.map_err(|e| syntax_error(source, Vec::new(), Some(e), 0));
+    }
+    let masked = hide(&source.text, &scan.masks);
+    let kdl = parse_kdl(&masked)?.err();
+    Err(syntax_error(source, scan.findings, kdl, scan.more))
 }
 
-/// The kdl crate's syntax errors as an [`Error`]: sorted by position, cascades dropped, each
-/// pointing into the named manifest, with a jcx help where the crate's is missing or misleading.
-pub fn syntax_error(source: &Source, err: KdlError) -> Error {
+/// `KdlDocument::parse_v2` on a thread with [`PARSER_STACK`] of stack.
+fn parse_kdl(text: &str) -> Result<Result<KdlDocument, KdlError>, Error> {
+    std::thread::scope(|s| {
+        let handle = std::thread::Builder::new()
+            .name("kdl-parser".into())
+            .stack_size(PARSER_STACK)
+            .spawn_scoped(s, || KdlDocument::parse_v2(text))
+            .map_err(|e| Error::io("cannot start the thread that reads the manifest", e))?;
+        handle
+            .join()
+            .map_err(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
+/// The text with the pre-scan's masks applied: blanked bytes, and placeholder strings of the
+/// same length. Byte offsets do not move, so the kdl crate's spans still point into the
+/// manifest.
+fn hide(text: &str, masks: &[scan::Mask]) -> String {
+    let mut bytes = text.as_bytes().to_vec();
+    for mask in masks {
+        match mask {
+            scan::Mask::Blank(r) => bytes[r.clone()].fill(b' '),
+            scan::Mask::Placeholder(r) => placeholder(&mut bytes[r.clone()]),
+        }
+    }
+    // Masks cover whole characters, so the bytes stay UTF-8.
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// A quoted string of exactly `b.len()` bytes; line breaks are kept, each run of them escaped
+/// with a `\` (a KDL whitespace escape), so that line numbers do not move either.
+fn placeholder(b: &mut [u8]) {
+    let n = b.len();
+    let newline = |x: u8| x == b'\n' || x == b'\r';
+    for x in b.iter_mut().filter(|x| !newline(**x)) {
+        *x = b' ';
+    }
+    if n < 2 {
+        return;
+    }
+    b[0] = b'"';
+    b[n - 1] = b'"';
+    for i in 2..n - 1 {
+        if newline(b[i]) && b[i - 1] == b' ' {
+            b[i - 1] = b'\\';
+        }
+    }
+}
+
+/// The syntax errors of a manifest as an [`Error`]: the pre-scan's findings, then whatever the
+/// kdl crate still found (sorted, cascades and anything a finding already explains dropped).
+fn syntax_error(
+    source: &Source,
+    findings: Vec<mistakes::Finding>,
+    kdl: Option<KdlError>,
+    more: usize,
+) -> Error {
+    let named = source.named();
+    let mut problems: Vec<Problem> = findings
+        .into_iter()
+        .map(|f| Problem {
+            code: f.code,
+            severity: Severity::Error,
+            message: f.message,
+            span: (f.span.start, f.span.len()).into(),
+            label: f.label,
+            help: f.help,
+            related: f
+                .related
+                .into_iter()
+                .map(|(r, l)| ((r.start, r.len()).into(), l))
+                .collect(),
+        })
+        .collect();
+    if more > 0
+        && let Some(last) = problems.last_mut()
+    {
+        let note = format!("{more} more syntax errors after this one are not shown");
+        last.help = Some(match last.help.take() {
+            Some(h) => format!("{h} ({note})"),
+            None => note,
+        });
+    }
+    if let Some(err) = kdl {
+        let scanned: Vec<(usize, usize)> = problems
+            .iter()
+            .map(|p| (p.span.offset(), p.span.offset() + p.span.len().max(1)))
+            .collect();
+        for p in kdl_problems(source, err, !problems.is_empty()) {
+            let (start, end) = (p.span.offset(), p.span.offset() + p.span.len().max(1));
+            if !scanned.iter().any(|(s, e)| start < *e && *s < end) {
+                problems.push(p);
+            }
+        }
+        problems.sort_by_key(|p| (p.span.offset(), p.span.len()));
+    }
+    for p in &mut problems {
+        note_invisible(&source.text, p);
+    }
+    Error::Syntax {
+        path: source.name.clone(),
+        source_code: Arc::clone(&named),
+        problems: sourced(&named, problems),
+    }
+}
+
+fn sourced(named: &Arc<NamedSource<String>>, problems: Vec<Problem>) -> Vec<SourcedProblem> {
+    problems
+        .into_iter()
+        .map(|problem| SourcedProblem {
+            problem,
+            source: Arc::clone(named),
+        })
+        .collect()
+}
+
+/// Names the invisible and look-alike characters under a syntax error's span (unless the
+/// message is about one already).
+fn note_invisible(text: &str, p: &mut Problem) {
+    if p.message.contains("U+") {
+        return;
+    }
+    let Some(under) = text.get(p.span.offset()..p.span.offset() + p.span.len()) else {
+        return;
+    };
+    let found = chars::suspicious(under);
+    if found.is_empty() {
+        return;
+    }
+    let list: Vec<String> = found
+        .iter()
+        .map(|c| {
+            let looks = chars::ascii_for(*c)
+                .map(|a| format!(", which looks like `{a}`"))
+                .unwrap_or_default();
+            format!(
+                "{} (shown as `{}`){looks}",
+                chars::describe(*c),
+                chars::escape_text(&c.to_string())
+            )
+        })
+        .collect();
+    let note = format!("the text here contains {}", list.join(" and "));
+    p.help = Some(match p.help.take() {
+        Some(h) => format!("{h}; {note}"),
+        None => note,
+    });
+}
+
+/// The kdl crate's diagnostics as problems: sorted by position, cascades dropped, with a jcx
+/// help where the crate's is missing or misleading.
+fn kdl_problems(source: &Source, err: KdlError, scanned: bool) -> Vec<Problem> {
     let mut diags = err.diagnostics;
     diags.sort_by_key(|d| (d.span.offset(), d.span.len()));
     diags.dedup_by(|a, b| a.span == b.span && a.message == b.message);
@@ -29,7 +208,7 @@ pub fn syntax_error(source: &Source, err: KdlError) -> Error {
             || m.starts_with("Closing '}' was not found")
             || m.starts_with("Expected end of document")
     };
-    if diags.iter().any(|d| !cascade(d)) {
+    if scanned || diags.iter().any(|d| !cascade(d)) {
         diags.retain(|d| !cascade(d));
     } else {
         let mut kinds: Vec<String> = Vec::new();
@@ -43,37 +222,26 @@ pub fn syntax_error(source: &Source, err: KdlError) -> Error {
             first
         });
     }
-    for d in &mut diags {
-        let text = source
-            .text
-            .get(d.span.offset()..d.span.offset() + d.span.len())
-            .unwrap_or("");
-        if let Some(help) = syntax_help(text, d.message.as_deref().unwrap_or("")) {
-            d.help = Some(help);
-        }
-    }
-    let named = source.named();
-    let problems = diags
-        .iter()
-        .map(|d| SourcedProblem {
-            problem: Problem {
+    diags
+        .into_iter()
+        .map(|d| {
+            let text = source
+                .text
+                .get(d.span.offset()..d.span.offset() + d.span.len())
+                .unwrap_or("");
+            let message = d.message.clone().unwrap_or_else(|| "invalid KDL".into());
+            let help = syntax_help(text, &message).or(d.help);
+            Problem {
                 code: Code::KdlSyntax,
                 severity: d.severity,
-                message: d.message.clone().unwrap_or_else(|| "invalid KDL".into()),
+                message,
                 span: d.span,
-                label: d.label.clone().unwrap_or_else(|| "here".into()),
-                help: d.help.clone(),
+                label: d.label.unwrap_or_else(|| "here".into()),
+                help,
                 related: Vec::new(),
-            },
-            source: Arc::clone(&named),
+            }
         })
-        .collect();
-    Error::Syntax {
-        path: source.name.clone(),
-        source_code: named,
-        related: diags,
-        problems,
-    }
+        .collect()
 }
 
 /// jcx's help for the KDL mistakes manifest authors make most: KDL 1 keywords, and bare words
@@ -104,4 +272,31 @@ fn syntax_help(text: &str, message: &str) -> Option<String> {
         ));
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn src(text: &str) -> Source {
+        Source {
+            path: "apps.kdl".into(),
+            name: "apps.kdl".into(),
+            text: text.into(),
+        }
+    }
+
+    #[test]
+    fn placeholders_keep_length_and_lines() {
+        let mut b = b"\"\"\"\nab\n  x".to_vec();
+        placeholder(&mut b);
+        assert_eq!(&b, b"\" \\\n \\\n  \"");
+        assert!(KdlDocument::parse_v2(&format!("a {}", String::from_utf8(b).unwrap())).is_ok());
+    }
+
+    #[test]
+    fn valid_documents_parse() {
+        let doc = parse_document(&src("a 1 \"x\" #true { b; }\n")).unwrap();
+        assert_eq!(doc.nodes().len(), 1);
+    }
 }

@@ -1,0 +1,812 @@
+//! A KDL 2 lexer that reads text exactly as the kdl crate (6.x, `parse_v2`) does: strings, raw
+//! strings, multi-line strings with their indentation rules, escapes, nested block comments,
+//! line continuations. It never fails: a token that the crate would refuse is still returned
+//! (so the reader can go on), and the mistake is recorded as an [`Issue`] with the bytes to
+//! hide from the kdl parser. One pass, no backtracking, no recursion.
+
+use std::ops::Range;
+
+use super::chars::{is_forbidden, is_ident, is_newline, is_space, newline_len};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tok {
+    /// A run of KDL spaces (and the byte order mark at the very start).
+    Space,
+    Newline,
+    /// `//` up to (not including) the end of the line.
+    LineComment,
+    /// `/* ... */`, nested comments included.
+    BlockComment,
+    /// `\` at the end of a line: the node goes on on the next line.
+    EscLine,
+    /// `/-`: the next node, entry or children block is commented out.
+    Slashdash,
+    /// A run of identifier characters: an identifier, a number, or a mistake.
+    Word,
+    /// `"..."` or `"""` multi-line string.
+    Str,
+    /// `#"..."#`, `##"""..."""##`.
+    RawStr,
+    /// `#true`, `#false`, `#null`, `#inf`, `#-inf`, `#nan`.
+    Keyword,
+    /// `#` that starts neither a keyword nor a raw string (with the word after it, if any).
+    Hash,
+    LBrace,
+    RBrace,
+    LParen,
+    RParen,
+    LBracket,
+    RBracket,
+    Eq,
+    Semi,
+    /// `/` that starts no comment and no slashdash.
+    Slash,
+    /// `\` that is not at the end of a line.
+    Backslash,
+    /// A code point KDL forbids, outside strings and comments.
+    Forbidden,
+    Eof,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Token {
+    pub tok: Tok,
+    pub start: usize,
+    pub end: usize,
+    /// The token is a string the kdl crate would refuse as a whole (unterminated, bad
+    /// indentation): the reader replaces it with a placeholder string.
+    pub broken: bool,
+}
+
+/// What is wrong inside a token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IssueKind {
+    UnterminatedString,
+    /// `"""` followed by text on the same line.
+    MultilineOpening,
+    /// A line of a multi-line string that does not start with the closing line's indentation.
+    MultilineIndent {
+        prefix: String,
+    },
+    /// `"""` inside a multi-line string (not on its closing line).
+    TripleQuoteInBody,
+    UnterminatedRawString {
+        hashes: usize,
+        multiline: bool,
+    },
+    /// `#"""#`: a single-line raw string whose text is `"`.
+    RawLooksMultiline,
+    /// An escape the crate does not know; the text of the escape.
+    BadEscape(String),
+    /// A code point KDL forbids (inside a string, or in a comment).
+    ForbiddenChar(char),
+    UnclosedComment,
+    /// A block comment nested deeper than the limit.
+    CommentTooDeep,
+    /// A block comment with more `*` and `/` than the limit.
+    CommentTooLong,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issue {
+    pub kind: IssueKind,
+    /// Where the diagnostic points.
+    pub span: Range<usize>,
+    /// Bytes to blank (replace with spaces) so the kdl parser can go on; `None` when the
+    /// token is [`Token::broken`] and is replaced as a whole.
+    pub blank: Option<Range<usize>>,
+}
+
+/// Limits on block comments: the kdl crate recurses once per nested comment and once per `*`,
+/// `/` and run of other text inside a comment.
+pub const MAX_COMMENT_DEPTH: usize = 64;
+pub const MAX_COMMENT_SLASHES_AND_STARS: usize = 10_000;
+
+pub struct Lexer<'a> {
+    src: &'a str,
+    pos: usize,
+    pub issues: Vec<Issue>,
+}
+
+impl<'a> Lexer<'a> {
+    pub fn new(src: &'a str) -> Self {
+        Lexer {
+            src,
+            pos: 0,
+            issues: Vec::new(),
+        }
+    }
+
+    /// Goes on reading at `pos` (a character boundary).
+    pub fn set_pos(&mut self, pos: usize) {
+        self.pos = pos;
+    }
+
+    fn rest(&self) -> &'a str {
+        &self.src[self.pos..]
+    }
+
+    fn peek_char(&self) -> Option<char> {
+        self.rest().chars().next()
+    }
+
+    fn issue(&mut self, kind: IssueKind, span: Range<usize>, blank: Option<Range<usize>>) {
+        self.issues.push(Issue { kind, span, blank });
+    }
+
+    fn token(&self, tok: Tok, start: usize) -> Token {
+        Token {
+            tok,
+            start,
+            end: self.pos,
+            broken: false,
+        }
+    }
+
+    pub fn next_token(&mut self) -> Token {
+        let start = self.pos;
+        let Some(c) = self.peek_char() else {
+            return self.token(Tok::Eof, start);
+        };
+        let rest = self.rest();
+        if let Some(n) = newline_len(rest) {
+            self.pos += n;
+            return self.token(Tok::Newline, start);
+        }
+        if is_space(c) || (c == '\u{FEFF}' && start == 0) {
+            self.pos += c.len_utf8();
+            self.skip_spaces();
+            return self.token(Tok::Space, start);
+        }
+        let single = |lx: &mut Self, tok| {
+            lx.pos += 1;
+            lx.token(tok, start)
+        };
+        match c {
+            '{' => single(self, Tok::LBrace),
+            '}' => single(self, Tok::RBrace),
+            '(' => single(self, Tok::LParen),
+            ')' => single(self, Tok::RParen),
+            '[' => single(self, Tok::LBracket),
+            ']' => single(self, Tok::RBracket),
+            '=' => single(self, Tok::Eq),
+            ';' => single(self, Tok::Semi),
+            '"' => self.quoted(),
+            '#' => self.hash(),
+            '/' => self.slash(),
+            '\\' => self.backslash(),
+            c if is_forbidden(c) => {
+                self.pos += c.len_utf8();
+                self.token(Tok::Forbidden, start)
+            }
+            _ => {
+                self.word();
+                self.token(Tok::Word, start)
+            }
+        }
+    }
+
+    fn skip_spaces(&mut self) {
+        while let Some(c) = self.peek_char().filter(|c| is_space(*c)) {
+            self.pos += c.len_utf8();
+        }
+    }
+
+    fn word(&mut self) {
+        let start = self.pos;
+        while let Some(c) = self
+            .peek_char()
+            .filter(|c| is_ident(*c) && !is_forbidden(*c))
+        {
+            self.pos += c.len_utf8();
+        }
+        debug_assert!(self.pos > start, "a word has at least one character");
+    }
+
+    fn slash(&mut self) -> Token {
+        let start = self.pos;
+        let rest = self.rest();
+        if rest.starts_with("//") {
+            self.line_comment();
+            self.token(Tok::LineComment, start)
+        } else if rest.starts_with("/*") {
+            self.block_comment();
+            self.token(Tok::BlockComment, start)
+        } else if rest.starts_with("/-") {
+            self.pos += 2;
+            self.token(Tok::Slashdash, start)
+        } else {
+            self.pos += 1;
+            self.token(Tok::Slash, start)
+        }
+    }
+
+    fn line_comment(&mut self) {
+        while let Some(c) = self.peek_char() {
+            if newline_len(self.rest()).is_some() {
+                break;
+            }
+            if is_forbidden(c) {
+                let at = self.pos;
+                let end = at + c.len_utf8();
+                self.issue(IssueKind::ForbiddenChar(c), at..end, Some(at..end));
+            }
+            self.pos += c.len_utf8();
+        }
+    }
+
+    /// A block comment, nested ones included, in one loop: the depth and the number of `*`
+    /// and `/` are counted (the crate's recursion depth follows them).
+    fn block_comment(&mut self) {
+        let start = self.pos;
+        self.pos += 2;
+        let mut depth = 1usize;
+        let mut marks = 2usize;
+        let mut too_deep = false;
+        let mut too_long = false;
+        while depth > 0 {
+            let rest = self.rest();
+            if rest.starts_with("*/") {
+                depth -= 1;
+                marks += 2;
+                self.pos += 2;
+            } else if rest.starts_with("/*") {
+                depth += 1;
+                marks += 2;
+                if depth > MAX_COMMENT_DEPTH && !too_deep {
+                    too_deep = true;
+                    self.issue(IssueKind::CommentTooDeep, self.pos..self.pos + 2, None);
+                }
+                self.pos += 2;
+            } else if let Some(c) = self.peek_char() {
+                if c == '*' || c == '/' {
+                    marks += 1;
+                }
+                if is_forbidden(c) {
+                    let at = self.pos;
+                    let end = at + c.len_utf8();
+                    self.issue(IssueKind::ForbiddenChar(c), at..end, Some(at..end));
+                }
+                self.pos += c.len_utf8();
+            } else {
+                self.issue(
+                    IssueKind::UnclosedComment,
+                    start..start + 2,
+                    Some(start..self.src.len()),
+                );
+                break;
+            }
+            if marks > MAX_COMMENT_SLASHES_AND_STARS && !too_long {
+                too_long = true;
+                let at = self.pos.saturating_sub(1);
+                self.issue(IssueKind::CommentTooLong, at..self.pos, None);
+            }
+        }
+        if too_deep || too_long {
+            // The whole comment is hidden from the kdl parser: it is only a comment.
+            for i in self.issues.iter_mut().rev() {
+                if i.span.start < start {
+                    break;
+                }
+                if matches!(
+                    i.kind,
+                    IssueKind::CommentTooDeep | IssueKind::CommentTooLong
+                ) {
+                    i.blank = Some(start..self.pos);
+                }
+            }
+        }
+    }
+
+    /// `\`: a line continuation (`\` spaces or block comments, then a line comment, a newline
+    /// or the end of the file) or a stray backslash.
+    fn backslash(&mut self) -> Token {
+        let start = self.pos;
+        self.pos += 1;
+        let mut look = Lexer {
+            src: self.src,
+            pos: self.pos,
+            issues: Vec::new(),
+        };
+        look.skip_ws();
+        let rest = look.rest();
+        let ends = rest.is_empty() || rest.starts_with("//") || newline_len(rest).is_some();
+        if !ends {
+            return self.token(Tok::Backslash, start);
+        }
+        self.pos = look.pos;
+        self.issues.append(&mut look.issues);
+        if self.rest().starts_with("//") {
+            self.line_comment();
+        }
+        if let Some(n) = newline_len(self.rest()) {
+            self.pos += n;
+        }
+        self.skip_ws();
+        self.token(Tok::EscLine, start)
+    }
+
+    /// KDL `ws*`: spaces and block comments.
+    fn skip_ws(&mut self) {
+        loop {
+            self.skip_spaces();
+            if self.rest().starts_with("/*") {
+                self.block_comment();
+            } else {
+                break;
+            }
+        }
+    }
+
+    fn hash(&mut self) -> Token {
+        let start = self.pos;
+        let hashes = self.rest().bytes().take_while(|b| *b == b'#').count();
+        if self.rest()[hashes..].starts_with('"') {
+            return self.raw_string(hashes);
+        }
+        self.pos += hashes;
+        let word = self.pos;
+        while let Some(c) = self.peek_char().filter(|c| is_ident(*c)) {
+            self.pos += c.len_utf8();
+        }
+        let keyword = matches!(
+            &self.src[word..self.pos],
+            "true" | "false" | "null" | "nan" | "inf" | "-inf"
+        );
+        let tok = if hashes == 1 && keyword {
+            Tok::Keyword
+        } else {
+            Tok::Hash
+        };
+        self.token(tok, start)
+    }
+
+    /// One escape after a `\` in a quoted string; `Err` with the escape's text when the crate
+    /// does not know it. `Ok(true)` for a whitespace escape (which may cross lines).
+    fn escape(&mut self) -> Result<bool, String> {
+        let start = self.pos;
+        self.pos += 1; // `\`
+        let Some(c) = self.peek_char() else {
+            return Err("\\".into());
+        };
+        if is_space(c) || is_newline(c) {
+            while let Some(c) = self.peek_char() {
+                if let Some(n) = newline_len(self.rest()) {
+                    self.pos += n;
+                } else if is_space(c) {
+                    self.pos += c.len_utf8();
+                } else {
+                    break;
+                }
+            }
+            return Ok(true);
+        }
+        if "\\\"bfnrts".contains(c) {
+            self.pos += 1;
+            return Ok(false);
+        }
+        if c == 'u' && self.rest().starts_with("u{") {
+            let digits: String = self.rest()[2..]
+                .chars()
+                .take_while(char::is_ascii_hexdigit)
+                .take(6)
+                .collect();
+            let close = 2 + digits.len();
+            let valid = !digits.is_empty()
+                && self.rest()[close..].starts_with('}')
+                && u32::from_str_radix(&digits, 16)
+                    .ok()
+                    .and_then(char::from_u32)
+                    .is_some();
+            if valid {
+                self.pos += close + 1;
+                return Ok(false);
+            }
+            // Report the escape up to its `}` when there is one on this line.
+            let tail = &self.rest()[1..];
+            let len = tail
+                .find(|c: char| c == '}' || c == '"' || is_newline(c))
+                .filter(|i| tail[*i..].starts_with('}'))
+                .map_or(1, |i| i + 2);
+            self.pos += len;
+            return Err(self.src[start..self.pos].to_string());
+        }
+        self.pos += c.len_utf8();
+        Err(self.src[start..self.pos].to_string())
+    }
+
+    /// A character of a quoted string's text (escapes and forbidden characters checked).
+    fn string_char(&mut self) {
+        let at = self.pos;
+        let c = self.peek_char().expect("caller checked");
+        if c == '\\' {
+            if let Err(text) = self.escape() {
+                self.issue(IssueKind::BadEscape(text), at..self.pos, Some(at..self.pos));
+            }
+            return;
+        }
+        if is_forbidden(c) {
+            let end = at + c.len_utf8();
+            self.issue(IssueKind::ForbiddenChar(c), at..end, Some(at..end));
+        }
+        self.pos += c.len_utf8();
+    }
+
+    fn quoted(&mut self) -> Token {
+        let start = self.pos;
+        if self.rest().starts_with("\"\"\"") {
+            return self.multiline(start);
+        }
+        self.pos += 1;
+        loop {
+            let Some(c) = self.peek_char() else {
+                return self.unterminated(start);
+            };
+            if c == '"' {
+                self.pos += 1;
+                return self.token(Tok::Str, start);
+            }
+            if newline_len(self.rest()).is_some() {
+                return self.unterminated(start);
+            }
+            self.string_char();
+        }
+    }
+
+    fn unterminated(&mut self, start: usize) -> Token {
+        // `base "x }`: the `}` after the last space most likely closes a block, and the quote
+        // was forgotten before it. The string is read up to that space, so the block closes.
+        let line = &self.src[start..self.pos];
+        let trimmed = line.trim_end_matches(|c| is_space(c) || c == ';');
+        let braces = trimmed.len() - trimmed.trim_end_matches('}').len();
+        let before = &trimmed[..trimmed.len() - braces];
+        if braces > 0 && before.len() > 1 && before.ends_with(is_space) {
+            self.pos = start + before.trim_end_matches(is_space).len();
+        }
+        self.issue(IssueKind::UnterminatedString, start..self.pos, None);
+        Token {
+            broken: true,
+            ..self.token(Tok::Str, start)
+        }
+    }
+
+    /// The closing line of a multi-line string at `at` (spaces and whitespace escapes, then
+    /// `"""` and `hashes` `#`): its end and its indentation.
+    fn closing_at(&self, at: usize, hashes: usize, escapes: bool) -> Option<(usize, String)> {
+        let mut look = Lexer {
+            src: self.src,
+            pos: at,
+            issues: Vec::new(),
+        };
+        let mut prefix = String::new();
+        loop {
+            let c = look.peek_char()?;
+            if is_space(c) {
+                prefix.push(c);
+                look.pos += c.len_utf8();
+            } else if escapes
+                && c == '\\'
+                && look.rest()[1..].starts_with(|c| is_space(c) || is_newline(c))
+            {
+                look.escape().ok()?;
+            } else {
+                break;
+            }
+        }
+        let close = format!("\"\"\"{}", "#".repeat(hashes));
+        look.rest()
+            .starts_with(&close)
+            .then(|| (look.pos + close.len(), prefix))
+    }
+
+    /// `"""` + newline ... closing `"""`: read as the crate reads it (first the closing line,
+    /// then every line against its indentation). A whitespace escape (`\` at the end of a
+    /// line) joins lines, so only the lines it does not join are checked.
+    fn multiline(&mut self, start: usize) -> Token {
+        self.pos += 3;
+        match newline_len(self.rest()) {
+            Some(n) => self.pos += n,
+            None => return self.bad_opening(start),
+        }
+        let mut lines = Vec::new();
+        let mut broken = false;
+        let (end, prefix) = loop {
+            if let Some((end, prefix)) = self.closing_at(self.pos, 0, true) {
+                break (end, prefix);
+            }
+            let line = self.pos;
+            loop {
+                if self.peek_char().is_none() {
+                    return self.unterminated(start);
+                }
+                if let Some(n) = newline_len(self.rest()) {
+                    lines.push((line, self.pos));
+                    self.pos += n;
+                    break;
+                }
+                if self.rest().starts_with("\"\"\"") {
+                    if !broken {
+                        let at = self.pos;
+                        self.issue(IssueKind::TripleQuoteInBody, at..at + 3, None);
+                    }
+                    broken = true;
+                    self.pos += 3;
+                    continue;
+                }
+                self.string_char();
+            }
+        };
+        self.pos = end;
+        broken |= self.check_indent(&lines, &prefix, true);
+        Token {
+            broken,
+            ..self.token(Tok::Str, start)
+        }
+    }
+
+    /// Pass 2 of a multi-line string: every line (start, where its newline starts) begins with
+    /// `prefix` or holds only whitespace. Records one issue for the first line that does not.
+    fn check_indent(&mut self, lines: &[(usize, usize)], prefix: &str, escapes: bool) -> bool {
+        for &(line, newline) in lines {
+            if self.src[line..].starts_with(prefix) {
+                continue;
+            }
+            let mut look = Lexer {
+                src: self.src,
+                pos: line,
+                issues: Vec::new(),
+            };
+            while let Some(c) = look.peek_char() {
+                if is_space(c) {
+                    look.pos += c.len_utf8();
+                } else if escapes
+                    && c == '\\'
+                    && look.rest()[1..].starts_with(|c| is_space(c) || is_newline(c))
+                {
+                    let _ = look.escape();
+                } else {
+                    break;
+                }
+            }
+            if look.pos != newline {
+                self.issue(
+                    IssueKind::MultilineIndent {
+                        prefix: prefix.to_string(),
+                    },
+                    line..newline.max(line + 1),
+                    None,
+                );
+                return true;
+            }
+        }
+        false
+    }
+
+    /// `"""text` on the opening line: the string runs to a `"""` on the same line, else to the
+    /// next line that closes a multi-line string, else to the end of the file.
+    fn bad_opening(&mut self, start: usize) -> Token {
+        let line_end = self
+            .rest()
+            .find(['\n', '\r'])
+            .map_or(self.src.len(), |i| self.pos + i);
+        let same_line = self.src[self.pos..line_end].find("\"\"\"");
+        let end = match same_line {
+            Some(i) => self.pos + i + 3,
+            None => {
+                let mut at = line_end;
+                loop {
+                    if at >= self.src.len() {
+                        break self.src.len();
+                    }
+                    at += newline_len(&self.src[at..]).unwrap_or(1);
+                    if let Some((end, _)) = self.closing_at(at, 0, false) {
+                        break end;
+                    }
+                    at = self.src[at..]
+                        .find(['\n', '\r'])
+                        .map_or(self.src.len(), |i| at + i);
+                }
+            }
+        };
+        self.issue(IssueKind::MultilineOpening, start..start + 3, None);
+        self.pos = end;
+        Token {
+            broken: true,
+            ..self.token(Tok::Str, start)
+        }
+    }
+
+    fn raw_string(&mut self, hashes: usize) -> Token {
+        let start = self.pos;
+        self.pos += hashes;
+        let close = format!("\"{}", "#".repeat(hashes));
+        let multiline =
+            self.rest().starts_with("\"\"\"") && newline_len(&self.rest()[3..]).is_some();
+        if multiline {
+            return self.raw_multiline(start, hashes);
+        }
+        self.pos += 1;
+        let body = self.pos;
+        loop {
+            if self.rest().starts_with(&close) {
+                let text = &self.src[body..self.pos];
+                self.pos += close.len();
+                if text == "\"" {
+                    self.issue(IssueKind::RawLooksMultiline, start..self.pos, None);
+                    return Token {
+                        broken: true,
+                        ..self.token(Tok::RawStr, start)
+                    };
+                }
+                return self.token(Tok::RawStr, start);
+            }
+            let Some(c) = self.peek_char() else { break };
+            if newline_len(self.rest()).is_some() {
+                break;
+            }
+            if is_forbidden(c) {
+                let at = self.pos;
+                let end = at + c.len_utf8();
+                self.issue(IssueKind::ForbiddenChar(c), at..end, Some(at..end));
+            }
+            self.pos += c.len_utf8();
+        }
+        self.issue(
+            IssueKind::UnterminatedRawString {
+                hashes,
+                multiline: false,
+            },
+            start..self.pos,
+            None,
+        );
+        Token {
+            broken: true,
+            ..self.token(Tok::RawStr, start)
+        }
+    }
+
+    fn raw_multiline(&mut self, start: usize, hashes: usize) -> Token {
+        self.pos += 3;
+        self.pos += newline_len(self.rest()).expect("caller checked");
+        let close = format!("\"\"\"{}", "#".repeat(hashes));
+        let mut lines = Vec::new();
+        let mut broken = false;
+        let end = loop {
+            if let Some((end, prefix)) = self.closing_at(self.pos, hashes, false) {
+                broken |= self.check_indent(&lines, &prefix, false);
+                break end;
+            }
+            let line = self.pos;
+            loop {
+                let Some(c) = self.peek_char() else {
+                    self.issue(
+                        IssueKind::UnterminatedRawString {
+                            hashes,
+                            multiline: true,
+                        },
+                        start..start + hashes + 3,
+                        None,
+                    );
+                    return Token {
+                        broken: true,
+                        ..self.token(Tok::RawStr, start)
+                    };
+                };
+                if let Some(n) = newline_len(self.rest()) {
+                    lines.push((line, self.pos));
+                    self.pos += n;
+                    break;
+                }
+                if self.rest().starts_with(&close) {
+                    if !broken {
+                        let at = self.pos;
+                        self.issue(IssueKind::TripleQuoteInBody, at..at + close.len(), None);
+                    }
+                    broken = true;
+                    self.pos += close.len();
+                    continue;
+                }
+                if is_forbidden(c) {
+                    let at = self.pos;
+                    let end = at + c.len_utf8();
+                    self.issue(IssueKind::ForbiddenChar(c), at..end, Some(at..end));
+                }
+                self.pos += c.len_utf8();
+            }
+        };
+        self.pos = end;
+        Token {
+            broken,
+            ..self.token(Tok::RawStr, start)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn toks(s: &str) -> Vec<(Tok, &str)> {
+        let mut lx = Lexer::new(s);
+        let mut out = Vec::new();
+        loop {
+            let t = lx.next_token();
+            if t.tok == Tok::Eof {
+                break;
+            }
+            out.push((t.tok, &s[t.start..t.end]));
+        }
+        out
+    }
+
+    #[test]
+    fn tokens() {
+        assert_eq!(
+            toks("a \"b\\\"c\" #\"r\"# #true /* x /* y */ */ /-{}"),
+            vec![
+                (Tok::Word, "a"),
+                (Tok::Space, " "),
+                (Tok::Str, "\"b\\\"c\""),
+                (Tok::Space, " "),
+                (Tok::RawStr, "#\"r\"#"),
+                (Tok::Space, " "),
+                (Tok::Keyword, "#true"),
+                (Tok::Space, " "),
+                (Tok::BlockComment, "/* x /* y */ */"),
+                (Tok::Space, " "),
+                (Tok::Slashdash, "/-"),
+                (Tok::LBrace, "{"),
+                (Tok::RBrace, "}"),
+            ]
+        );
+        assert_eq!(
+            toks("a \\ // c\n b"),
+            vec![
+                (Tok::Word, "a"),
+                (Tok::Space, " "),
+                (Tok::EscLine, "\\ // c\n "),
+                (Tok::Word, "b")
+            ]
+        );
+        assert_eq!(toks("# x")[0], (Tok::Hash, "#"));
+        assert_eq!(toks("#foo")[0], (Tok::Hash, "#foo"));
+    }
+
+    #[test]
+    fn multiline_strings() {
+        let s = "a \"\"\"\n  x\n \n  y\n  \"\"\" b";
+        assert_eq!(toks(s)[2], (Tok::Str, "\"\"\"\n  x\n \n  y\n  \"\"\""));
+        let mut lx = Lexer::new("a \"\"\"\n x\n  \"\"\"");
+        while lx.next_token().tok != Tok::Eof {}
+        assert!(matches!(
+            lx.issues[0].kind,
+            IssueKind::MultilineIndent { .. }
+        ));
+        let raw = "a #\"\"\"\n  \"\"\" x\n  \"\"\"#";
+        assert_eq!(toks(raw)[2].0, Tok::RawStr);
+    }
+
+    #[test]
+    fn issues() {
+        let issues = |s: &str| {
+            let mut lx = Lexer::new(s);
+            while lx.next_token().tok != Tok::Eof {}
+            lx.issues.into_iter().map(|i| i.kind).collect::<Vec<_>>()
+        };
+        assert_eq!(
+            issues("\"a\\Ub\""),
+            vec![IssueKind::BadEscape("\\U".into())]
+        );
+        assert_eq!(
+            issues("\"a\\u{110000}\""),
+            vec![IssueKind::BadEscape("\\u{110000}".into())]
+        );
+        assert_eq!(issues("\"abc\nx"), vec![IssueKind::UnterminatedString]);
+        assert_eq!(issues("/* /* */"), vec![IssueKind::UnclosedComment]);
+        assert_eq!(
+            issues("// \u{202e}"),
+            vec![IssueKind::ForbiddenChar('\u{202e}')]
+        );
+        assert_eq!(issues("\"a\\\n  b\""), vec![]);
+    }
+}

@@ -1,0 +1,923 @@
+//! The pre-scan: reads the manifest as a KDL 2 document, token by token, in one loop with an
+//! explicit stack (no recursion, linear time), before the kdl crate sees it. It
+//!
+//! - enforces the nesting limits (the kdl crate recurses on nesting and would overflow its
+//!   stack, and reads commented-out blocks twice per level),
+//! - names every syntax mistake it finds, in words about the mistake (`mistakes.rs`), and
+//! - for each one says which bytes to hide from the kdl crate (blanked, or replaced by a
+//!   placeholder string of the same length) so that the crate then reads a valid document:
+//!   its error recovery, which recurses once per error and can take quadratic time, never runs,
+//!   and every independent mistake of the file is reported, each once.
+//!
+//! The kdl crate stays the parser of record: it builds the document of every valid manifest.
+
+use std::collections::VecDeque;
+use std::ops::Range;
+
+use super::chars::{is_forbidden, is_newline, is_space};
+use super::lex::{Issue, IssueKind, Lexer, Tok, Token};
+use super::mistakes::{self as m, Context, Finding};
+
+/// The deepest nesting of `{ }` blocks given to the kdl crate (see docs/rules.md).
+pub const MAX_DEPTH: usize = 64;
+/// The deepest nesting of commented-out children blocks (`/-{ }`): the kdl crate reads each of
+/// them twice, so its work doubles with every level.
+pub const MAX_SLASHDASH_DEPTH: usize = 3;
+/// At most this many syntax mistakes are reported (the rest are counted).
+pub const MAX_FINDINGS: usize = 50;
+
+/// How to hide bytes from the kdl crate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mask {
+    /// Replace every byte with a space.
+    Blank(Range<usize>),
+    /// Replace the bytes with a quoted string of the same length (a value stays a value).
+    Placeholder(Range<usize>),
+}
+
+#[derive(Debug, Default)]
+pub struct Scan {
+    pub findings: Vec<Finding>,
+    /// In the order to apply them.
+    pub masks: Vec<Mask>,
+    /// Mistakes found beyond [`MAX_FINDINGS`].
+    pub more: usize,
+}
+
+/// An open `{ }` block.
+#[derive(Debug, Clone)]
+struct Frame {
+    brace: usize,
+    /// Where the `/-` of a commented-out block is.
+    slashdash: Option<usize>,
+    /// A `{` with no node before it: the brace and its `}` are hidden from the kdl crate.
+    nameless: bool,
+    /// A commented-out block after the node's own block.
+    after_children: bool,
+    /// Indentation of the owner node's line, when the node starts its line.
+    indent: Option<usize>,
+    /// The first line that starts a node no deeper than the owner: where a forgotten `}`
+    /// probably belongs.
+    dedent: Option<usize>,
+    /// The node that owns the block.
+    cx: Context,
+}
+
+/// Where the reader is inside a node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// After the name: entries, children, or the end.
+    Entries,
+    /// After `/-{ }` before any children block: more of them, the children block, or the end.
+    SlashdashedChildren,
+    /// After the children block: `/-{ }` blocks or the end.
+    AfterChildren,
+}
+
+pub fn scan(src: &str) -> Scan {
+    let mut r = Reader {
+        src,
+        lx: Lexer::new(src),
+        buf: VecDeque::new(),
+        findings: Vec::new(),
+        masks: Vec::new(),
+        stack: Vec::new(),
+        slashdashes: 0,
+        yaml: None,
+    };
+    r.document();
+    let mut lexical_masks = Vec::new();
+    for issue in std::mem::take(&mut r.lx.issues) {
+        r.findings.push(m::lexical(src, &issue));
+        lexical_masks.extend(issue.blank.map(Mask::Blank));
+    }
+    let mut findings = r.findings;
+    findings.sort_by_key(|f| (f.span.start, f.span.end));
+    findings.dedup_by(|a, b| a.span == b.span && a.message == b.message);
+    let more = findings.len().saturating_sub(MAX_FINDINGS);
+    findings.truncate(MAX_FINDINGS);
+    lexical_masks.extend(r.masks);
+    Scan {
+        findings,
+        masks: lexical_masks,
+        more,
+    }
+}
+
+struct Reader<'a> {
+    src: &'a str,
+    lx: Lexer<'a>,
+    buf: VecDeque<Token>,
+    findings: Vec<Finding>,
+    masks: Vec<Mask>,
+    stack: Vec<Frame>,
+    /// Commented-out blocks among the open ones.
+    slashdashes: usize,
+    /// The last node was a YAML-style `name:` heading at this depth.
+    yaml: Option<(usize, String)>,
+}
+
+/// Tokens that count as KDL `node-space`. A forbidden character counts as a space: it is
+/// reported, and blanked for the kdl crate.
+fn is_node_space(t: Tok) -> bool {
+    matches!(
+        t,
+        Tok::Space | Tok::EscLine | Tok::BlockComment | Tok::Forbidden
+    )
+}
+
+fn is_line_space(t: Tok) -> bool {
+    is_node_space(t) || matches!(t, Tok::Newline | Tok::LineComment)
+}
+
+fn ends_node(t: Tok) -> bool {
+    matches!(
+        t,
+        Tok::Newline | Tok::Semi | Tok::LineComment | Tok::Eof | Tok::RBrace
+    )
+}
+
+/// What a bare word is, read as the kdl crate reads it.
+#[derive(Debug, PartialEq, Eq)]
+enum Word {
+    Ident,
+    Number,
+    /// `true`, `false`, `null`, `inf`, `nan` without `#`.
+    BareKeyword,
+    /// Starts like a number (`1`, `-1`, `.5`) but is not one.
+    BadNumber,
+}
+
+fn classify(w: &str) -> Word {
+    let b = w.as_bytes();
+    let digit = |i: usize| b.get(i).is_some_and(u8::is_ascii_digit);
+    let signed = matches!(b[0], b'+' | b'-');
+    let body = if signed { 1 } else { 0 };
+    if digit(body) {
+        return if valid_number(w) {
+            Word::Number
+        } else {
+            Word::BadNumber
+        };
+    }
+    if b.get(body) == Some(&b'.') && digit(body + 1) {
+        return Word::BadNumber;
+    }
+    if !signed && matches!(w, "true" | "false" | "null" | "inf" | "nan") {
+        return Word::BareKeyword;
+    }
+    Word::Ident
+}
+
+/// `digits (digit | _)*`, fitting in an i128.
+fn digits(s: &str, radix: u32) -> Option<u128> {
+    let first = s.chars().next()?;
+    if !first.is_digit(radix) || !s.chars().all(|c| c == '_' || c.is_digit(radix)) {
+        return None;
+    }
+    let clean: String = s.chars().filter(|c| *c != '_').collect();
+    u128::from_str_radix(&clean, radix)
+        .ok()
+        .filter(|v| *v <= i128::MAX as u128)
+}
+
+/// A KDL 2 number as the kdl crate accepts it (integers and each part of a float in i128).
+fn valid_number(w: &str) -> bool {
+    let body = w.strip_prefix(['+', '-']).unwrap_or(w);
+    for (prefix, radix) in [
+        ("0x", 16),
+        ("0X", 16),
+        ("0o", 8),
+        ("0O", 8),
+        ("0b", 2),
+        ("0B", 2),
+    ] {
+        if let Some(rest) = body.strip_prefix(prefix) {
+            return digits(rest, radix).is_some();
+        }
+    }
+    let (mantissa, exponent) = match body.find(['e', 'E']) {
+        Some(i) => (&body[..i], Some(&body[i + 1..])),
+        None => (body, None),
+    };
+    let (int, frac) = match mantissa.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (mantissa, None),
+    };
+    digits(int, 10).is_some()
+        && frac.is_none_or(|f| digits(f, 10).is_some())
+        && exponent.is_none_or(|e| digits(e.strip_prefix(['+', '-']).unwrap_or(e), 10).is_some())
+}
+
+impl<'a> Reader<'a> {
+    fn peek_at(&mut self, n: usize) -> Token {
+        while self.buf.len() <= n {
+            let t = self.lx.next_token();
+            self.buf.push_back(t);
+        }
+        self.buf[n]
+    }
+
+    fn peek(&mut self) -> Token {
+        self.peek_at(0)
+    }
+
+    fn bump(&mut self) -> Token {
+        let t = self.peek();
+        self.buf.pop_front();
+        if t.tok == Tok::Forbidden {
+            let c = self.src[t.start..].chars().next().unwrap_or(' ');
+            let issue = Issue {
+                kind: IssueKind::ForbiddenChar(c),
+                span: t.start..t.end,
+                blank: Some(t.start..t.end),
+            };
+            self.findings.push(m::lexical(self.src, &issue));
+            self.masks.push(Mask::Blank(t.start..t.end));
+        }
+        t
+    }
+
+    fn text(&self, t: Token) -> &'a str {
+        &self.src[t.start..t.end]
+    }
+
+    /// Index of the first token from `n` on that is not node-space.
+    fn past_node_space(&mut self, mut n: usize) -> usize {
+        while is_node_space(self.peek_at(n).tok) {
+            n += 1;
+        }
+        n
+    }
+
+    fn skip_node_space(&mut self) -> bool {
+        let mut any = false;
+        while is_node_space(self.peek().tok) {
+            self.bump();
+            any = true;
+        }
+        any
+    }
+
+    fn skip_line_space(&mut self) {
+        while is_line_space(self.peek().tok) {
+            self.bump();
+        }
+    }
+
+    fn report(&mut self, f: Finding, mask: Mask) {
+        self.findings.push(f);
+        self.masks.push(mask);
+    }
+
+    /// Drops what the lexer read from `from` on, and goes on reading at `at`: for a run of
+    /// text that is hidden as a whole (the lexer may have read `/*` in `feat/**` as a comment).
+    fn resume_at(&mut self, from: usize, at: usize) {
+        self.buf.clear();
+        self.lx.issues.retain(|i| i.span.start < from);
+        self.lx.set_pos(at);
+    }
+
+    /// Where a run of text that should have been one quoted value ends: at a space, a line
+    /// break, `;`, `{`, `}`, a forbidden character or the end.
+    fn run_end(&self, from: usize) -> usize {
+        self.src[from..]
+            .char_indices()
+            .find(|(_, c)| {
+                is_space(*c) || is_newline(*c) || is_forbidden(*c) || matches!(c, ';' | '{' | '}')
+            })
+            .map_or(self.src.len(), |(i, _)| from + i)
+    }
+
+    /// Like [`Self::run_end`], but spaces next to `=<>!~,;` belong to a pip requirement
+    /// (`torch == 2.3.1; python_version < "3.12"`).
+    fn requirement_end(&self, from: usize) -> usize {
+        let s = &self.src[from..];
+        let op = |c: char| "=<>!~,;".contains(c);
+        let mut end = s.len();
+        let mut prev = ' ';
+        for (i, c) in s.char_indices() {
+            if is_newline(c) || is_forbidden(c) || c == '{' || c == '}' || s[i..].starts_with("//")
+            {
+                end = i;
+                break;
+            }
+            if is_space(c) {
+                let next = s[i..].trim_start_matches(is_space).chars().next();
+                if !op(prev) && !next.is_some_and(op) {
+                    end = i;
+                    break;
+                }
+                continue;
+            }
+            prev = c;
+        }
+        from + s[..end].trim_end_matches(is_space).len()
+    }
+
+    /// Blanks the rest of the node from `from`: every token up to the end of the node (a line
+    /// break, `;`, a line comment, the end, or a `}` that closes the enclosing block), with
+    /// the `{ }` blocks inside it. Nothing in it is checked further.
+    fn skip_rest(&mut self, from: usize) {
+        let mut depth = 0usize;
+        let mut end = from;
+        loop {
+            let t = self.peek();
+            match t.tok {
+                Tok::Eof => break,
+                Tok::Newline | Tok::Semi | Tok::LineComment if depth == 0 => break,
+                Tok::RBrace if depth == 0 => break,
+                Tok::RBrace => depth -= 1,
+                Tok::LBrace => depth += 1,
+                _ => {}
+            }
+            self.buf.pop_front();
+            end = t.end;
+        }
+        self.lx
+            .issues
+            .retain(|i| i.span.start < from || i.span.start >= end);
+        if end > from {
+            self.masks.push(Mask::Blank(from..end));
+        }
+    }
+
+    /// Blanks a `{ }` block from `from` (its `/-` or `{`) through its matching `}`.
+    fn skip_block(&mut self, from: usize) {
+        let mut depth = 0usize;
+        let mut end = from;
+        loop {
+            let t = self.peek();
+            if t.tok == Tok::Eof {
+                break;
+            }
+            self.buf.pop_front();
+            end = t.end;
+            match t.tok {
+                Tok::LBrace => depth += 1,
+                Tok::RBrace => {
+                    depth -= 1;
+                    if depth == 0 {
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        self.lx
+            .issues
+            .retain(|i| i.span.start < from || i.span.start >= end);
+        self.masks.push(Mask::Blank(from..end));
+    }
+
+    fn indent_of_line(&self, at: usize) -> Option<usize> {
+        let line_start = self.src[..at].rfind(['\n', '\r']).map_or(0, |i| i + 1);
+        let before = &self.src[line_start..at];
+        before
+            .chars()
+            .all(|c| c == ' ' || c == '\t')
+            .then(|| before.chars().map(|c| if c == '\t' { 4 } else { 1 }).sum())
+    }
+
+    fn document(&mut self) {
+        loop {
+            self.skip_line_space();
+            let t = self.peek();
+            match t.tok {
+                Tok::Eof => break,
+                Tok::RBrace => {
+                    self.bump();
+                    match self.stack.pop() {
+                        Some(frame) => self.close(frame, t),
+                        None => self.report(m::stray_brace(t.start), Mask::Blank(t.start..t.end)),
+                    }
+                }
+                Tok::Semi => {
+                    self.bump();
+                    self.report(
+                        m::unexpected(";", t.start..t.end, "a node"),
+                        Mask::Blank(t.start..t.end),
+                    );
+                }
+                _ => self.node(),
+            }
+        }
+        while let Some(frame) = self.stack.pop() {
+            if frame.nameless {
+                continue;
+            }
+            let (f, masks) = m::unclosed(self.src, frame.brace, frame.slashdash, frame.dedent);
+            self.findings.push(f);
+            self.masks.extend(masks);
+        }
+    }
+
+    /// The `}` of `frame` was read: the rest of the node that owns the block.
+    fn close(&mut self, frame: Frame, brace: Token) {
+        if frame.slashdash.is_some() {
+            self.slashdashes -= 1;
+        }
+        if frame.nameless {
+            self.masks.push(Mask::Blank(brace.start..brace.end));
+            return;
+        }
+        let phase = if frame.slashdash.is_some() && !frame.after_children {
+            Phase::SlashdashedChildren
+        } else {
+            Phase::AfterChildren
+        };
+        self.rest_of_node(phase, frame.cx);
+    }
+
+    fn context(&self, node: String, yaml: Option<String>) -> Context {
+        Context {
+            node,
+            parent: self
+                .stack
+                .last()
+                .filter(|f| !f.nameless)
+                .map(|f| f.cx.node.clone()),
+            yaml,
+        }
+    }
+
+    /// A node, from its first token (after any line space).
+    fn node(&mut self) {
+        let first = self.peek();
+        if let Some(ind) = self.indent_of_line(first.start) {
+            for f in self.stack.iter_mut() {
+                if f.dedent.is_none() && f.indent.is_some_and(|i| ind <= i) {
+                    f.dedent = Some(first.start);
+                }
+            }
+        }
+        if first.tok == Tok::Slashdash {
+            self.bump();
+            self.skip_line_space();
+            if matches!(self.peek().tok, Tok::Eof | Tok::RBrace) {
+                let f = m::dangling_slashdash(first.start);
+                return self.report(f, Mask::Blank(first.start..first.end));
+            }
+        }
+        let t = self.peek();
+        match t.tok {
+            Tok::LBrace => return self.nameless(t),
+            Tok::Hash => {
+                let end = self.comment_end(t.start);
+                self.resume_at(t.start, end);
+                return self.report(m::hash_comment(t.start..end), Mask::Blank(t.start..end));
+            }
+            Tok::Word | Tok::Str | Tok::RawStr | Tok::Keyword | Tok::LParen => {}
+            _ => {
+                let f = m::unexpected(self.text(t), t.start..t.end, "a node name");
+                self.findings.push(f);
+                return self.skip_rest(t.start);
+            }
+        }
+        let text = match t.tok {
+            Tok::LParen => String::new(),
+            _ => self.text(t).to_string(),
+        };
+        let depth = self.stack.len();
+        let yaml = match &self.yaml {
+            Some((d, y)) if *d == depth && text == "-" => Some(y.clone()),
+            _ => None,
+        };
+        if text != "-" {
+            self.yaml = None;
+        }
+        if t.tok == Tok::Word && text.ends_with(':') && text.len() > 1 {
+            let after = self.past_node_space(1);
+            if matches!(
+                self.peek_at(after).tok,
+                Tok::Newline | Tok::LineComment | Tok::Eof
+            ) {
+                self.yaml = Some((depth, text.trim_end_matches(':').to_string()));
+            }
+        }
+        let cx = self.context(text, yaml);
+        self.value(&cx, true);
+        self.rest_of_node(Phase::Entries, cx);
+    }
+
+    /// A `{` where a node should start.
+    fn nameless(&mut self, brace: Token) {
+        let indent = self.indent_of_line(brace.start);
+        let before =
+            self.src[..brace.start].trim_end_matches(|c: char| is_space(c) || is_newline(c));
+        let after_node_line = before
+            .chars()
+            .last()
+            .is_some_and(|c| !matches!(c, '{' | '}' | ';'));
+        self.bump();
+        self.report(
+            m::nameless_block(brace.start, after_node_line),
+            Mask::Blank(brace.start..brace.end),
+        );
+        let cx = self.context(String::new(), None);
+        self.stack.push(Frame {
+            brace: brace.start,
+            slashdash: None,
+            nameless: true,
+            after_children: false,
+            indent,
+            dedent: None,
+            cx,
+        });
+    }
+
+    /// The end of a `#` "comment": the end of its line (or of the block it is in).
+    fn comment_end(&self, from: usize) -> usize {
+        let s = &self.src[from..];
+        let end = s
+            .char_indices()
+            .find(|(_, c)| is_newline(*c))
+            .map_or(s.len(), |(i, _)| i);
+        from + s[..end].trim_end_matches(is_space).len()
+    }
+
+    /// The rest of a node in `phase`: entries, `{` (which opens a block and returns: the
+    /// document loop reads the block, and `close` comes back here), `/-{ }` blocks, the end.
+    fn rest_of_node(&mut self, mut phase: Phase, cx: Context) {
+        let mut first_after_block = phase == Phase::AfterChildren;
+        loop {
+            let spaced = self.skip_node_space();
+            let t = self.peek();
+            match t.tok {
+                Tok::Newline | Tok::Semi | Tok::LineComment => {
+                    self.bump();
+                    return;
+                }
+                Tok::Eof | Tok::RBrace => return,
+                Tok::LBrace if phase == Phase::AfterChildren => {
+                    self.findings.push(m::second_block(t.start..t.end));
+                    self.skip_block(t.start);
+                }
+                Tok::LBrace => {
+                    if self.open(t, None, false, &cx) {
+                        return;
+                    }
+                    phase = Phase::AfterChildren;
+                    first_after_block = false;
+                }
+                Tok::Slashdash => {
+                    let k = {
+                        let mut k = 1;
+                        while is_line_space(self.peek_at(k).tok) {
+                            k += 1;
+                        }
+                        k
+                    };
+                    let target = self.peek_at(k);
+                    if target.tok == Tok::LBrace && (spaced || first_after_block) {
+                        for _ in 0..k {
+                            self.bump();
+                        }
+                        let after = phase == Phase::AfterChildren;
+                        if self.open(target, Some(t.start), after, &cx) {
+                            return;
+                        }
+                        first_after_block = false;
+                        continue;
+                    }
+                    if phase != Phase::Entries || !spaced {
+                        self.findings.push(m::after_children(t.start..t.end));
+                        self.skip_rest(t.start);
+                        continue;
+                    }
+                    self.bump();
+                    self.skip_line_space();
+                    let next = self.peek();
+                    if ends_node(next.tok) || next.tok == Tok::LBrace {
+                        self.report(m::dangling_slashdash(t.start), Mask::Blank(t.start..t.end));
+                        continue;
+                    }
+                    self.entry(&cx);
+                }
+                _ if phase != Phase::Entries => {
+                    self.findings.push(m::after_children(t.start..t.end));
+                    self.skip_rest(t.start);
+                }
+                _ if !spaced => {
+                    let end = self.run_end(t.start).max(t.end);
+                    self.resume_at(t.start, end);
+                    self.report(m::missing_space(t.start..end), Mask::Blank(t.start..end));
+                }
+                _ => self.entry(&cx),
+            }
+        }
+    }
+
+    /// Opens a `{ }` block (or refuses one nested too deep, hiding it whole). Returns whether
+    /// the block was opened.
+    fn open(&mut self, brace: Token, slashdash: Option<usize>, after: bool, cx: &Context) -> bool {
+        let from = slashdash.unwrap_or(brace.start);
+        if self.stack.len() >= MAX_DEPTH {
+            self.findings.push(m::too_deep(brace.start));
+            self.skip_block(from);
+            return false;
+        }
+        if slashdash.is_some() && self.slashdashes >= MAX_SLASHDASH_DEPTH {
+            self.findings.push(m::slashdash_too_deep(from));
+            self.skip_block(from);
+            return false;
+        }
+        self.bump();
+        if slashdash.is_some() {
+            self.slashdashes += 1;
+        }
+        let indent = self.indent_of_line(self.line_first_token(brace.start));
+        self.stack.push(Frame {
+            brace: brace.start,
+            slashdash,
+            nameless: false,
+            after_children: after,
+            indent,
+            dedent: None,
+            cx: cx.clone(),
+        });
+        true
+    }
+
+    /// The offset of the first non-space character of the line `at` is on.
+    fn line_first_token(&self, at: usize) -> usize {
+        let line_start = self.src[..at].rfind(['\n', '\r']).map_or(0, |i| i + 1);
+        line_start + self.src[line_start..at].len()
+            - self.src[line_start..at]
+                .trim_start_matches([' ', '\t'])
+                .len()
+    }
+
+    /// One entry (the reader is on its first token, after the spaces before it).
+    fn entry(&mut self, cx: &Context) {
+        let t = self.peek();
+        match t.tok {
+            Tok::Word | Tok::Str | Tok::RawStr
+                if t.tok != Tok::Word || classify(self.text(t)) == Word::Ident =>
+            {
+                let k = self.past_node_space(1);
+                if self.peek_at(k).tok == Tok::Eq {
+                    return self.property(t, k, cx);
+                }
+                self.value(cx, false);
+            }
+            Tok::Word | Tok::Str | Tok::RawStr | Tok::Keyword | Tok::LParen => {
+                self.value(cx, false);
+            }
+            Tok::LBracket => self.list(t, t.start, cx),
+            Tok::Hash => self.hash_value(t, cx),
+            _ => {
+                self.findings
+                    .push(m::unexpected(self.text(t), t.start..t.end, "a value"));
+                self.skip_rest(t.start);
+            }
+        }
+    }
+
+    /// `key = value`; the reader is on the key, `eq` tokens ahead is the `=`.
+    fn property(&mut self, key: Token, eq: usize, cx: &Context) {
+        let mut last = key.end;
+        for _ in 0..=eq {
+            last = self.bump().end;
+        }
+        self.skip_node_space();
+        let v = self.peek();
+        match v.tok {
+            Tok::Eq if key.tok == Tok::Word => {
+                let end = self.requirement_end(key.start);
+                let run = self.src[key.start..end].to_string();
+                self.resume_at(key.start, end);
+                self.report(
+                    m::requirement(&run, key.start..end, cx),
+                    Mask::Placeholder(key.start..end),
+                );
+            }
+            Tok::Word | Tok::Str | Tok::RawStr | Tok::Keyword | Tok::LParen => {
+                self.value(cx, false);
+            }
+            Tok::LBracket => self.list(v, key.start, cx),
+            _ => {
+                let key_text = self.text(key).to_string();
+                self.findings
+                    .push(m::missing_value(&key_text, key.start..last));
+                self.masks.push(Mask::Blank(key.start..last));
+                if !ends_node(v.tok) && v.tok != Tok::LBrace {
+                    self.findings
+                        .push(m::unexpected(self.text(v), v.start..v.end, "a value"));
+                    self.skip_rest(v.start);
+                }
+            }
+        }
+    }
+
+    /// `[a, b]`: blanked from `from` (the `[`, or the key of `key=[...]`) to the `]` on the
+    /// same line, or to the end of the line.
+    fn list(&mut self, open: Token, from: usize, cx: &Context) {
+        let mut end = open.end;
+        loop {
+            let t = self.peek();
+            if matches!(
+                t.tok,
+                Tok::Newline | Tok::Eof | Tok::LineComment | Tok::LBrace | Tok::RBrace
+            ) {
+                break;
+            }
+            self.buf.pop_front();
+            end = t.end;
+            if t.tok == Tok::RBracket {
+                break;
+            }
+        }
+        self.lx
+            .issues
+            .retain(|i| i.span.start < open.start || i.span.start >= end);
+        self.report(
+            m::list(self.src, open.start..end, cx),
+            Mask::Blank(from..end),
+        );
+    }
+
+    /// `#` in a value: a comment to the end of the line, or an unknown keyword.
+    fn hash_value(&mut self, t: Token, _cx: &Context) {
+        let text = self.text(t);
+        if text.trim_start_matches('#').is_empty() {
+            let end = self.comment_end(t.start);
+            self.resume_at(t.start, end);
+            self.report(m::hash_comment(t.start..end), Mask::Blank(t.start..end));
+            return;
+        }
+        let word = text.to_string();
+        self.bump();
+        self.report(
+            m::unknown_keyword(&word, t.start..t.end),
+            Mask::Placeholder(t.start..t.end),
+        );
+        self.after_value(t.end);
+    }
+
+    /// A type annotation `(name)`, on the `(`. `Ok` when it is well formed (the reader is
+    /// after the `)`); otherwise the mistake is reported, the run hidden behind a placeholder
+    /// value, and `Err` with the end of the run.
+    fn type_annotation(&mut self) -> Result<(), usize> {
+        let open = self.bump();
+        self.skip_node_space();
+        let name = self.peek();
+        let named = match name.tok {
+            Tok::Word => classify(self.text(name)) == Word::Ident,
+            Tok::Str | Tok::RawStr => !name.broken,
+            _ => false,
+        };
+        if named {
+            self.bump();
+            self.skip_node_space();
+            if self.peek().tok == Tok::RParen {
+                self.bump();
+                return Ok(());
+            }
+        }
+        let line_end = self.src[open.start..]
+            .find(is_newline)
+            .map_or(self.src.len(), |i| open.start + i);
+        let end = self.src[open.start..line_end]
+            .find(')')
+            .map_or_else(|| self.run_end(open.start), |i| open.start + i + 1);
+        let run = self.src[open.start..end].to_string();
+        self.resume_at(open.start, end);
+        self.report(
+            m::bad_type(&run, open.start..end),
+            Mask::Placeholder(open.start..end),
+        );
+        Err(end)
+    }
+
+    /// A value (with `name`, a node name) on the reader's token, type annotation included,
+    /// and what may follow it directly.
+    fn value(&mut self, cx: &Context, name: bool) {
+        let mut t = self.peek();
+        if t.tok == Tok::LParen {
+            let open = t.start;
+            if let Err(end) = self.type_annotation() {
+                return self.after_value(end);
+            }
+            self.skip_node_space();
+            t = self.peek();
+            if !matches!(t.tok, Tok::Word | Tok::Str | Tok::RawStr | Tok::Keyword) {
+                // `(lib)` with nothing after it: the annotation was meant as the value.
+                let run = self.src[open..t.start]
+                    .trim_end_matches(is_space)
+                    .to_string();
+                let end = open + run.len();
+                self.report(
+                    m::type_without_value(&run, open..end),
+                    Mask::Placeholder(open..end),
+                );
+                return self.after_value(end);
+            }
+        }
+        let next = self.peek_at(1);
+        let unclosed_comment = next.tok == Tok::BlockComment
+            && self
+                .lx
+                .issues
+                .iter()
+                .any(|i| i.kind == IssueKind::UnclosedComment && i.span.start == next.start);
+        let adjacent = next.start == t.end
+            && (unclosed_comment
+                || (!is_node_space(next.tok)
+                    && !ends_node(next.tok)
+                    && !matches!(next.tok, Tok::LBrace | Tok::Eq | Tok::RParen)));
+        if adjacent && t.tok == Tok::Word {
+            let (f, end) = if self.text(t) == "r" && matches!(next.tok, Tok::Str | Tok::RawStr) {
+                (
+                    m::kdl1_raw(&self.src[t.start..next.end], t.start..next.end),
+                    next.end,
+                )
+            } else {
+                let bad = self.src[next.start..].chars().next().unwrap_or(' ');
+                let end = self.run_end(t.start).max(next.start + bad.len_utf8());
+                (
+                    m::bare_word(&self.src[t.start..end], bad, t.start..end, cx),
+                    end,
+                )
+            };
+            self.resume_at(t.start, end);
+            self.report(f, Mask::Placeholder(t.start..end));
+            return self.after_value(end);
+        }
+        self.bump();
+        let text = self.text(t);
+        let f = match (t.tok, classify_token(t, text)) {
+            (Tok::Word, Word::BareKeyword) => Some(m::bare_keyword(text, t.start..t.end)),
+            (Tok::Word, Word::BadNumber) => Some(m::bad_number(text, t.start..t.end, cx)),
+            (Tok::Word, Word::Number) if name => Some(m::bad_number(text, t.start..t.end, cx)),
+            (Tok::Keyword, _) if name => Some(m::unexpected(text, t.start..t.end, "a node name")),
+            _ => None,
+        };
+        match f {
+            Some(f) => self.report(f, Mask::Placeholder(t.start..t.end)),
+            None if t.broken => self.masks.push(Mask::Placeholder(t.start..t.end)),
+            None => {}
+        }
+        self.after_value(t.end);
+    }
+
+    /// What may directly follow a value (which ended at `end`): a space, the end of the
+    /// node, `{`. Anything else is reported and hidden with the rest of its run.
+    fn after_value(&mut self, end: usize) {
+        let n = self.peek();
+        if is_node_space(n.tok) || ends_node(n.tok) || n.tok == Tok::LBrace {
+            return;
+        }
+        if matches!(n.tok, Tok::Eq | Tok::RParen) {
+            let f = m::unexpected(
+                self.text(n),
+                n.start..n.end,
+                "a space or the end of the node",
+            );
+            self.findings.push(f);
+            return self.skip_rest(n.start);
+        }
+        debug_assert!(n.start >= end);
+        let run_end = self.run_end(n.start).max(n.end);
+        self.resume_at(n.start, run_end);
+        self.report(
+            m::missing_space(n.start..run_end),
+            Mask::Blank(n.start..run_end),
+        );
+    }
+}
+
+fn classify_token(t: Token, text: &str) -> Word {
+    if t.tok == Tok::Word {
+        classify(text)
+    } else {
+        Word::Ident
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_as_the_kdl_crate_reads_them() {
+        for ok in [
+            "1", "-1", "+1_000", "1.5", "1e5", "1.5E-3", "0x1F", "0o17", "0b1_0", "1_",
+        ] {
+            assert_eq!(classify(ok), Word::Number, "{ok}");
+        }
+        for bad in [
+            "1.", "1.2.3", "0x", "1a", ".5", "-.5", "1e", "2.3.1", "1__.5x",
+        ] {
+            assert_eq!(classify(bad), Word::BadNumber, "{bad}");
+        }
+        for id in ["-", "--x", "-inf", "+.", ".a", "a1", "-x1"] {
+            assert_eq!(classify(id), Word::Ident, "{id}");
+        }
+        assert_eq!(classify("true"), Word::BareKeyword);
+        assert_eq!(
+            classify("170141183460469231731687303715884105728"),
+            Word::BadNumber
+        );
+    }
+}
