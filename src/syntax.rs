@@ -66,6 +66,14 @@ fn hide(text: &str, masks: &[scan::Mask]) -> String {
     for mask in masks {
         match mask {
             scan::Mask::Blank(r) => bytes[r.clone()].fill(b' '),
+            scan::Mask::BlankKeepLines(r) => {
+                for b in bytes[r.clone()]
+                    .iter_mut()
+                    .filter(|b| !matches!(b, b'\n' | b'\r'))
+                {
+                    *b = b' ';
+                }
+            }
             scan::Mask::Placeholder(r) => placeholder(&mut bytes[r.clone()]),
         }
     }
@@ -73,16 +81,18 @@ fn hide(text: &str, masks: &[scan::Mask]) -> String {
     String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
-/// A quoted string of exactly `b.len()` bytes; line breaks are kept, each run of them escaped
-/// with a `\` (a KDL whitespace escape), so that line numbers do not move either.
+/// A value of exactly `b.len()` bytes: a bare word `xxx` when the bytes are on one line (valid
+/// as a value, a name and a key), else a quoted string whose line breaks are kept, each run of
+/// them escaped with a `\` (a KDL whitespace escape), so that lines do not move either.
 fn placeholder(b: &mut [u8]) {
     let n = b.len();
     let newline = |x: u8| x == b'\n' || x == b'\r';
+    if !b.iter().any(|x| newline(*x)) {
+        b.fill(b'x');
+        return;
+    }
     for x in b.iter_mut().filter(|x| !newline(**x)) {
         *x = b' ';
-    }
-    if n < 2 {
-        return;
     }
     b[0] = b'"';
     b[n - 1] = b'"';
@@ -298,5 +308,224 @@ mod tests {
     fn valid_documents_parse() {
         let doc = parse_document(&src("a 1 \"x\" #true { b; }\n")).unwrap();
         assert_eq!(doc.nodes().len(), 1);
+    }
+}
+
+/// The pre-scan agrees with the kdl crate: it reports nothing on what the crate accepts (but
+/// for the code points the specification forbids in comments, which the crate lets through),
+/// and what it hides leaves a document the crate accepts.
+#[cfg(test)]
+mod differential {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const PIECES: &[&str] = &[
+        "a",
+        "node",
+        "-",
+        "--x",
+        "-inf",
+        "+",
+        ".",
+        ".a",
+        "x:",
+        "r",
+        "é",
+        "1",
+        "-2",
+        "1.5",
+        "1e3",
+        "0x1f",
+        "0b2",
+        "1.",
+        "2.3.1",
+        ".5",
+        "1_000",
+        "true",
+        "#true",
+        "#false",
+        "#null",
+        "#nan",
+        "#-inf",
+        "#foo",
+        "#",
+        "##",
+        " ",
+        " ",
+        "  ",
+        "\t",
+        "\u{a0}",
+        "\n",
+        "\r\n",
+        "\r",
+        ";",
+        "{",
+        "}",
+        "(",
+        ")",
+        "(t)",
+        "[",
+        "]",
+        "=",
+        "==",
+        "/-",
+        "/",
+        "\\",
+        "\\\n",
+        "// c\n",
+        "/* c */",
+        "/*",
+        "*/",
+        "/* /* */ */",
+        "\"s\"",
+        "\"a b\"",
+        "\"\\n\"",
+        "\"\\q\"",
+        "\"\\u{41}\"",
+        "\"\\u{110000}\"",
+        "\"",
+        "\"\"\"\n  x\n  \"\"\"",
+        "\"\"\"\nx\n  \"\"\"",
+        "\"\"\"x\"\"\"",
+        "\"\"\"\n",
+        "#\"r\"#",
+        "#\"\"\"\n  r\n  \"\"\"#",
+        "#\"",
+        "##\"a\"#\"##",
+        "#\"\"\"#",
+        "\u{202e}",
+        "\u{200b}",
+        "\u{feff}",
+        "\u{7f}",
+        "\u{1b}",
+        "“",
+        "\u{2010}",
+    ];
+
+    fn kdl_like() -> impl Strategy<Value = String> {
+        prop::collection::vec(prop::sample::select(PIECES), 0..40).prop_map(|v| v.concat())
+    }
+
+    /// Lines of a manifest (nodes with values, properties, blocks, comments), some of them
+    /// broken in the ways people break them.
+    fn manifest_like() -> impl Strategy<Value = String> {
+        let value = prop::sample::select(vec![
+            "x",
+            "\"quay.io/x:1\"",
+            "lab",
+            "namespace=lab",
+            "extends=a",
+            "#true",
+            "1",
+            "2.2.1",
+            "\"2.2.1\"",
+            "transformers==4.41.2",
+            "\"a==1\"",
+            "feat/**",
+            "[a, b]",
+            "(t)\"x\"",
+            "r\"x\"",
+            "#\"raw \"q\"\"#",
+            "\"\\U0001\"",
+            "/- y",
+            "/-{ z }",
+            "// c",
+            "/* c */",
+            "\\",
+            "{",
+            "}",
+            "=",
+            "\"unclosed",
+            "# c",
+            "true",
+            "\u{a0}",
+            "“q”",
+            "x=",
+            "(lib)",
+        ]);
+        let line = (
+            prop::sample::select(vec!["", "  ", "    ", "\t"]),
+            prop::sample::select(vec![
+                "app", "base", "pip", "-", "apt:", "pip:", "cuda", "/-app", "}", "{", "#", "(t)a",
+                "\"name\"", "a", "torch",
+            ]),
+            prop::collection::vec(value, 0..4),
+            prop::sample::select(vec!["", " {", ";", " }", " // c", " {}", " { x }"]),
+        )
+            .prop_map(|(indent, name, values, end)| {
+                format!("{indent}{name} {}{end}\n", values.join(" "))
+            });
+        prop::collection::vec(line, 0..12).prop_map(|v| v.concat())
+    }
+
+    fn accepted(text: &str) -> bool {
+        parse_kdl(text).unwrap().is_ok()
+    }
+
+    fn stricter(f: &mistakes::Finding) -> bool {
+        f.message.contains("U+")
+    }
+
+    fn check(text: &str) {
+        let scan = scan::scan(text);
+        let masked = hide(text, &scan.masks);
+        assert_eq!(masked.len(), text.len());
+        assert!(
+            accepted(&masked),
+            "the kdl crate refuses the masked text\n  text:   {text:?}\n  masked: {masked:?}\n  findings: {:?}",
+            scan.findings.iter().map(|f| &f.message).collect::<Vec<_>>()
+        );
+        // jcx refuses the code points the specification forbids even where the crate lets
+        // them through (comments, DEL): such a text is refused, with whatever follows.
+        let ok = accepted(text);
+        if ok && !text.chars().any(chars::is_forbidden) {
+            let wrong: Vec<_> = scan.findings.iter().filter(|f| !stricter(f)).collect();
+            assert!(
+                wrong.is_empty(),
+                "the pre-scan reports mistakes in a document the kdl crate accepts\n  text: {text:?}\n  {wrong:?}"
+            );
+        } else if !ok {
+            assert!(
+                !scan.findings.is_empty(),
+                "the pre-scan finds nothing in a document the kdl crate refuses: {text:?}"
+            );
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn pre_scan_agrees_with_the_kdl_crate(text in kdl_like()) {
+            check(&text);
+        }
+
+        #[test]
+        fn pre_scan_agrees_on_manifest_like_text(text in manifest_like()) {
+            check(&text);
+        }
+    }
+
+    #[test]
+    fn known_cases() {
+        for text in [
+            "a {} /- b",
+            "a /-{x} {y}",
+            "a {}/-{}",
+            "a /-\n{ }",
+            "a /-\nx",
+            "a \\\n b",
+            "(t) a",
+            "a (t) 1",
+            "a x = 1",
+            "- transformers==4.41.2",
+            "apt: [wget, curl]",
+            "torch 2.3.1",
+            "# comment\na",
+            "a r\"x\"",
+        ] {
+            check(text);
+        }
     }
 }

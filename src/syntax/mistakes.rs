@@ -51,6 +51,8 @@ pub struct Context {
     pub parent: Option<String>,
     /// The node follows a YAML-style `pip:` line (that name).
     pub yaml: Option<String>,
+    /// The node is commented out with `/-`.
+    pub slashdashed: bool,
 }
 
 /// A value as a KDL string: `"text"`, or `#"text"#` when it contains quotes.
@@ -206,11 +208,8 @@ pub fn unclosed(
         }
         None => "add the `}` that closes it".into(),
     });
-    let mut masks = vec![Mask::Blank(brace..brace + 1)];
-    if let Some(sd) = slashdash {
-        masks.push(Mask::Blank(sd..sd + 2));
-    }
-    (f, masks)
+    // The block runs to the end of the file: all of it is hidden (it was read already).
+    (f, vec![Mask::Blank(slashdash.unwrap_or(brace)..src.len())])
 }
 
 pub fn dangling_slashdash(at: usize) -> Finding {
@@ -443,6 +442,22 @@ pub fn missing_value(key: &str, span: Range<usize>) -> Finding {
 pub fn after_children(span: Range<usize>) -> Finding {
     finding(span, "text after a node's `{ }` block", "the node ended with its block")
         .help("a node's values come before its `{ }` block; put this before the `{`, or on a line of its own")
+}
+
+pub fn slashdash_tail(span: Range<usize>) -> Finding {
+    finding(span, "a commented-out node after a node's `{ }` block, with more nodes after it", "on the line of the block")
+        .help("after a node's block, `/-` comments out a node only at the end of the enclosing block; put the `/-` node on a line of its own")
+}
+
+pub fn slashdash_semicolon(at: usize) -> Finding {
+    finding(
+        at..at + 1,
+        "`;` after a commented-out node",
+        "not allowed here",
+    )
+    .help(
+        "a node commented out with `/-` ends at the end of its line, not with `;`: remove the `;`",
+    )
 }
 
 pub fn second_block(span: Range<usize>) -> Finding {

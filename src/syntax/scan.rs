@@ -31,6 +31,8 @@ pub const MAX_FINDINGS: usize = 50;
 pub enum Mask {
     /// Replace every byte with a space.
     Blank(Range<usize>),
+    /// Replace every byte but line breaks with a space.
+    BlankKeepLines(Range<usize>),
     /// Replace the bytes with a quoted string of the same length (a value stays a value).
     Placeholder(Range<usize>),
 }
@@ -84,6 +86,9 @@ pub fn scan(src: &str) -> Scan {
         stack: Vec::new(),
         slashdashes: 0,
         yaml: None,
+        sd_tail: None,
+        prev_end: 0,
+        entry_slashdash: None,
     };
     r.document();
     let mut lexical_masks = Vec::new();
@@ -115,6 +120,14 @@ struct Reader<'a> {
     slashdashes: usize,
     /// The last node was a YAML-style `name:` heading at this depth.
     yaml: Option<(usize, String)>,
+    /// `a { } /- b`: the commented-out nodes that end a node's line after its block (from the
+    /// `/-` to the end of the last one); only the end of the block may follow them.
+    sd_tail: Option<(usize, usize, usize)>,
+    /// The end of the last token that is not a space, a line break or a comment.
+    prev_end: usize,
+    /// The `/-` of the entry being read, if it is commented out: an entry hidden as a whole
+    /// is hidden with it.
+    entry_slashdash: Option<usize>,
 }
 
 /// Tokens that count as KDL `node-space`. A forbidden character counts as a space: it is
@@ -225,6 +238,9 @@ impl<'a> Reader<'a> {
     fn bump(&mut self) -> Token {
         let t = self.peek();
         self.buf.pop_front();
+        if !is_line_space(t.tok) {
+            self.prev_end = t.end;
+        }
         if t.tok == Tok::Forbidden {
             let c = self.src[t.start..].chars().next().unwrap_or(' ');
             let issue = Issue {
@@ -276,17 +292,46 @@ impl<'a> Reader<'a> {
         self.buf.clear();
         self.lx.issues.retain(|i| i.span.start < from);
         self.lx.set_pos(at);
+        self.prev_end = self.prev_end.max(at);
+    }
+
+    /// The tokens from `from` to `end` were taken as a whole (and hidden): what the lexer
+    /// found inside them is not reported.
+    fn consumed(&mut self, from: usize, end: usize) {
+        self.lx
+            .issues
+            .retain(|i| i.span.start < from || i.span.start >= end);
+        self.prev_end = self.prev_end.max(end);
     }
 
     /// Where a run of text that should have been one quoted value ends: at a space, a line
-    /// break, `;`, `{`, `}`, a forbidden character or the end.
+    /// break, `;`, `{`, `}`, a forbidden character or the end; a quoted part (`a"b c"`) is
+    /// part of the run up to its closing quote on the same line.
     fn run_end(&self, from: usize) -> usize {
-        self.src[from..]
-            .char_indices()
-            .find(|(_, c)| {
-                is_space(*c) || is_newline(*c) || is_forbidden(*c) || matches!(c, ';' | '{' | '}')
-            })
-            .map_or(self.src.len(), |(i, _)| from + i)
+        let s = &self.src[from..];
+        let mut quoted = false;
+        let mut escaped = false;
+        for (i, c) in s.char_indices() {
+            if is_newline(c) || is_forbidden(c) {
+                return from + i;
+            }
+            if quoted {
+                match c {
+                    _ if escaped => escaped = false,
+                    '\\' => escaped = true,
+                    '"' => quoted = false,
+                    _ => {}
+                }
+                continue;
+            }
+            if is_space(c) || matches!(c, ';' | '{' | '}') {
+                return from + i;
+            }
+            if c == '"' {
+                quoted = true;
+            }
+        }
+        self.src.len()
     }
 
     /// Like [`Self::run_end`], but spaces next to `=<>!~,;` belong to a pip requirement
@@ -320,7 +365,7 @@ impl<'a> Reader<'a> {
     /// the `{ }` blocks inside it. Nothing in it is checked further.
     fn skip_rest(&mut self, from: usize) {
         let mut depth = 0usize;
-        let mut end = from;
+        let mut end = from.max(self.prev_end);
         loop {
             let t = self.peek();
             match t.tok {
@@ -334,9 +379,7 @@ impl<'a> Reader<'a> {
             self.buf.pop_front();
             end = t.end;
         }
-        self.lx
-            .issues
-            .retain(|i| i.span.start < from || i.span.start >= end);
+        self.consumed(from, end);
         if end > from {
             self.masks.push(Mask::Blank(from..end));
         }
@@ -364,10 +407,14 @@ impl<'a> Reader<'a> {
                 _ => {}
             }
         }
-        self.lx
-            .issues
-            .retain(|i| i.span.start < from || i.span.start >= end);
+        self.consumed(from, end);
         self.masks.push(Mask::Blank(from..end));
+    }
+
+    /// The nesting depth as the kdl crate sees it (the braces of a block with no node before
+    /// it are hidden from it).
+    fn kdl_depth(&self) -> usize {
+        self.stack.iter().filter(|f| !f.nameless).count()
     }
 
     fn indent_of_line(&self, at: usize) -> Option<usize> {
@@ -383,13 +430,39 @@ impl<'a> Reader<'a> {
         loop {
             self.skip_line_space();
             let t = self.peek();
-            match t.tok {
+            if let Some((depth, start, end)) = self.sd_tail
+                && depth == self.kdl_depth()
+            {
+                let closes = self.stack.last().is_some_and(|f| !f.nameless);
+                match t.tok {
+                    Tok::Slashdash => {}
+                    Tok::RBrace if !closes => {}
+                    Tok::RBrace | Tok::Eof => self.sd_tail = None,
+                    _ => {
+                        self.sd_tail = None;
+                        let mask = Mask::BlankKeepLines(start..end);
+                        self.report(m::slashdash_tail(start..end), mask);
+                        if !self.src[end..t.start].contains(['\n', '\r']) {
+                            // On the same line, this node would join the block's node.
+                            self.skip_rest(t.start);
+                            continue;
+                        }
+                    }
+                }
+            }
+            let read_node = match t.tok {
                 Tok::Eof => break,
                 Tok::RBrace => {
                     self.bump();
                     match self.stack.pop() {
-                        Some(frame) => self.close(frame, t),
-                        None => self.report(m::stray_brace(t.start), Mask::Blank(t.start..t.end)),
+                        Some(frame) => {
+                            self.close(frame, t);
+                            true
+                        }
+                        None => {
+                            self.report(m::stray_brace(t.start), Mask::Blank(t.start..t.end));
+                            false
+                        }
                     }
                 }
                 Tok::Semi => {
@@ -398,8 +471,19 @@ impl<'a> Reader<'a> {
                         m::unexpected(";", t.start..t.end, "a node"),
                         Mask::Blank(t.start..t.end),
                     );
+                    false
                 }
-                _ => self.node(),
+                _ => {
+                    self.node();
+                    true
+                }
+            };
+            // The commented-out nodes of a tail end where the last one read ends.
+            if read_node
+                && let Some((depth, start, _)) = self.sd_tail
+                && depth == self.kdl_depth()
+            {
+                self.sd_tail = Some((depth, start, self.prev_end));
             }
         }
         while let Some(frame) = self.stack.pop() {
@@ -418,6 +502,8 @@ impl<'a> Reader<'a> {
             self.slashdashes -= 1;
         }
         if frame.nameless {
+            // Both braces are hidden from the kdl crate: this one is a space where a node
+            // starts.
             self.masks.push(Mask::Blank(brace.start..brace.end));
             return;
         }
@@ -438,6 +524,7 @@ impl<'a> Reader<'a> {
                 .filter(|f| !f.nameless)
                 .map(|f| f.cx.node.clone()),
             yaml,
+            slashdashed: false,
         }
     }
 
@@ -451,7 +538,8 @@ impl<'a> Reader<'a> {
                 }
             }
         }
-        if first.tok == Tok::Slashdash {
+        let slashdash = (first.tok == Tok::Slashdash).then_some(first.start);
+        if slashdash.is_some() {
             self.bump();
             self.skip_line_space();
             if matches!(self.peek().tok, Tok::Eof | Tok::RBrace) {
@@ -460,18 +548,24 @@ impl<'a> Reader<'a> {
             }
         }
         let t = self.peek();
+        let from = slashdash.unwrap_or(t.start);
         match t.tok {
-            Tok::LBrace => return self.nameless(t),
+            Tok::LBrace => {
+                if let Some(sd) = slashdash {
+                    self.masks.push(Mask::Blank(sd..sd + 2));
+                }
+                return self.nameless(t);
+            }
             Tok::Hash => {
                 let end = self.comment_end(t.start);
                 self.resume_at(t.start, end);
-                return self.report(m::hash_comment(t.start..end), Mask::Blank(t.start..end));
+                return self.report(m::hash_comment(t.start..end), Mask::Blank(from..end));
             }
             Tok::Word | Tok::Str | Tok::RawStr | Tok::Keyword | Tok::LParen => {}
             _ => {
                 let f = m::unexpected(self.text(t), t.start..t.end, "a node name");
                 self.findings.push(f);
-                return self.skip_rest(t.start);
+                return self.skip_rest(from);
             }
         }
         let text = match t.tok {
@@ -495,7 +589,8 @@ impl<'a> Reader<'a> {
                 self.yaml = Some((depth, text.trim_end_matches(':').to_string()));
             }
         }
-        let cx = self.context(text, yaml);
+        let mut cx = self.context(text, yaml);
+        cx.slashdashed = slashdash.is_some();
         self.value(&cx, true);
         self.rest_of_node(Phase::Entries, cx);
     }
@@ -540,13 +635,34 @@ impl<'a> Reader<'a> {
     /// document loop reads the block, and `close` comes back here), `/-{ }` blocks, the end.
     fn rest_of_node(&mut self, mut phase: Phase, cx: Context) {
         let mut first_after_block = phase == Phase::AfterChildren;
+        let mut blanked = false;
         loop {
-            let spaced = self.skip_node_space();
+            let spaced = self.skip_node_space() || std::mem::take(&mut blanked);
             let t = self.peek();
             match t.tok {
+                Tok::Semi if cx.slashdashed => {
+                    // Hidden from the kdl crate, where it is then a space inside this node.
+                    self.bump();
+                    self.report(m::slashdash_semicolon(t.start), Mask::Blank(t.start..t.end));
+                    blanked = true;
+                }
                 Tok::Newline | Tok::Semi | Tok::LineComment => {
                     self.bump();
                     return;
+                }
+                Tok::RBrace if self.stack.is_empty() => {
+                    // Hidden from the kdl crate, where it is then a space inside this node.
+                    self.bump();
+                    self.report(m::stray_brace(t.start), Mask::Blank(t.start..t.end));
+                    blanked = true;
+                }
+                Tok::RBrace if self.stack.last().is_some_and(|f| f.nameless) => {
+                    // The end of a block with no node before it: hidden like its `{`, so
+                    // for the kdl crate this node goes on.
+                    self.bump();
+                    self.stack.pop();
+                    self.masks.push(Mask::Blank(t.start..t.end));
+                    blanked = true;
                 }
                 Tok::Eof | Tok::RBrace => return,
                 Tok::LBrace if phase == Phase::AfterChildren => {
@@ -580,20 +696,34 @@ impl<'a> Reader<'a> {
                         first_after_block = false;
                         continue;
                     }
-                    if phase != Phase::Entries || !spaced {
-                        self.findings.push(m::after_children(t.start..t.end));
+                    if phase != Phase::Entries {
+                        // `a { } /- b`: the kdl crate reads `/- b` as a commented-out node
+                        // (which may only be followed by the end of the block, unless this
+                        // node is commented out itself: then it is the next one).
+                        if !cx.slashdashed {
+                            self.sd_tail = Some((self.kdl_depth(), t.start, t.end));
+                        }
+                        return;
+                    }
+                    if !spaced {
+                        self.findings.push(m::missing_space(t.start..t.end));
                         self.skip_rest(t.start);
+                        continue;
+                    }
+                    if ends_node(target.tok) || target.tok == Tok::LBrace {
+                        self.bump();
+                        self.report(m::dangling_slashdash(t.start), Mask::Blank(t.start..t.end));
                         continue;
                     }
                     self.bump();
                     self.skip_line_space();
-                    let next = self.peek();
-                    if ends_node(next.tok) || next.tok == Tok::LBrace {
-                        self.report(m::dangling_slashdash(t.start), Mask::Blank(t.start..t.end));
-                        continue;
-                    }
+                    self.entry_slashdash = Some(t.start);
                     self.entry(&cx);
+                    self.entry_slashdash = None;
                 }
+                // The kdl crate ends a commented-out node with its block, and reads what
+                // follows as the next node.
+                _ if phase != Phase::Entries && cx.slashdashed => return,
                 _ if phase != Phase::Entries => {
                     self.findings.push(m::after_children(t.start..t.end));
                     self.skip_rest(t.start);
@@ -664,18 +794,21 @@ impl<'a> Reader<'a> {
             Tok::Word | Tok::Str | Tok::RawStr | Tok::Keyword | Tok::LParen => {
                 self.value(cx, false);
             }
-            Tok::LBracket => self.list(t, t.start, cx),
+            Tok::LBracket => self.list(t, self.entry_slashdash.unwrap_or(t.start), cx),
             Tok::Hash => self.hash_value(t, cx),
             _ => {
                 self.findings
                     .push(m::unexpected(self.text(t), t.start..t.end, "a value"));
-                self.skip_rest(t.start);
+                self.skip_rest(self.entry_slashdash.unwrap_or(t.start));
             }
         }
     }
 
     /// `key = value`; the reader is on the key, `eq` tokens ahead is the `=`.
     fn property(&mut self, key: Token, eq: usize, cx: &Context) {
+        if key.broken {
+            self.masks.push(Mask::Placeholder(key.start..key.end));
+        }
         let mut last = key.end;
         for _ in 0..=eq {
             last = self.bump().end;
@@ -695,12 +828,13 @@ impl<'a> Reader<'a> {
             Tok::Word | Tok::Str | Tok::RawStr | Tok::Keyword | Tok::LParen => {
                 self.value(cx, false);
             }
-            Tok::LBracket => self.list(v, key.start, cx),
+            Tok::LBracket => self.list(v, self.entry_slashdash.unwrap_or(key.start), cx),
             _ => {
                 let key_text = self.text(key).to_string();
                 self.findings
                     .push(m::missing_value(&key_text, key.start..last));
-                self.masks.push(Mask::Blank(key.start..last));
+                let from = self.entry_slashdash.unwrap_or(key.start);
+                self.masks.push(Mask::Blank(from..last));
                 if !ends_node(v.tok) && v.tok != Tok::LBrace {
                     self.findings
                         .push(m::unexpected(self.text(v), v.start..v.end, "a value"));
@@ -728,9 +862,7 @@ impl<'a> Reader<'a> {
                 break;
             }
         }
-        self.lx
-            .issues
-            .retain(|i| i.span.start < open.start || i.span.start >= end);
+        self.consumed(open.start, end);
         self.report(
             m::list(self.src, open.start..end, cx),
             Mask::Blank(from..end),
@@ -743,7 +875,8 @@ impl<'a> Reader<'a> {
         if text.trim_start_matches('#').is_empty() {
             let end = self.comment_end(t.start);
             self.resume_at(t.start, end);
-            self.report(m::hash_comment(t.start..end), Mask::Blank(t.start..end));
+            let from = self.entry_slashdash.unwrap_or(t.start);
+            self.report(m::hash_comment(t.start..end), Mask::Blank(from..end));
             return;
         }
         let word = text.to_string();
