@@ -91,8 +91,8 @@ fn indent_unit(text: &str) -> String {
     "    ".into()
 }
 
-fn defaults_have_base(text: &str) -> bool {
-    KdlDocument::parse_v2(text).is_ok_and(|doc| {
+fn defaults_have_base(source: &Source) -> bool {
+    crate::syntax::parse_document(source).is_ok_and(|doc| {
         doc.nodes()
             .iter()
             .filter(|n| n.name().value() == "defaults")
@@ -150,7 +150,7 @@ pub fn new_app(manifest: &Path, name: &str, from: Option<&str>) -> Result<NewApp
     let source = Source::read(manifest)?;
     let original = source.text.clone();
     let indent = indent_unit(&original);
-    let base = from.is_none() && !defaults_have_base(&original);
+    let base = from.is_none() && !defaults_have_base(&source);
     let mut sep = String::new();
     if !original.is_empty() && !original.ends_with('\n') {
         sep.push('\n');
@@ -515,7 +515,11 @@ pub fn format_source(source: &Source) -> Result<String> {
         file: source.name.clone(),
         message: message.to_string(),
     };
-    let after = KdlDocument::parse_v2(&formatted)
+    let reparsed = Source {
+        text: formatted.clone(),
+        ..source.clone()
+    };
+    let after = crate::syntax::parse_document(&reparsed)
         .map_err(|_| internal("the formatted manifest does not parse"))?;
     if shape(&before) != shape(&after) {
         return Err(internal("formatting would change the document's meaning"));

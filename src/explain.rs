@@ -4,7 +4,6 @@
 
 use std::fmt::Write as _;
 
-use kdl::KdlDocument;
 use miette::SourceSpan;
 use serde::Serialize;
 
@@ -200,8 +199,8 @@ impl Ctx<'_> {
     }
 }
 
-fn blocks(text: &str) -> Vec<(usize, usize, String)> {
-    let Ok(doc) = KdlDocument::parse_v2(text) else {
+fn blocks(source: &crate::source::Source) -> Vec<(usize, usize, String)> {
+    let Ok(doc) = crate::syntax::parse_document(source) else {
         return Vec::new();
     };
     doc.nodes()
@@ -239,7 +238,7 @@ pub fn explain(loaded: &Loaded, name: &str) -> Result<Explanation> {
     };
     let mut cx = Ctx {
         loaded,
-        blocks: blocks(&loaded.source.text),
+        blocks: blocks(&loaded.source),
         settings: Vec::new(),
     };
     settings(&mut cx, r, app);

@@ -164,7 +164,7 @@ fn name(c: char) -> Option<&'static str> {
         '\u{2069}' => "POP DIRECTIONAL ISOLATE",
         '\u{2212}' => "MINUS SIGN",
         '\u{3000}' => "IDEOGRAPHIC SPACE",
-        '\u{FEFF}' => "ZERO WIDTH NO-BREAK SPACE (byte order mark)",
+        '\u{FEFF}' => "ZERO WIDTH NO-BREAK SPACE",
         '\u{FF02}' => "FULLWIDTH QUOTATION MARK",
         '\u{FF0D}' => "FULLWIDTH HYPHEN-MINUS",
         '\u{FF1D}' => "FULLWIDTH EQUALS SIGN",

@@ -106,6 +106,9 @@ pub struct Lexer<'a> {
     src: &'a str,
     pos: usize,
     pub issues: Vec<Issue>,
+    /// Where a comment or multi-line string that is never closed starts: it runs to the end of
+    /// the file, so the blocks before it are not closed either (and are not reported).
+    pub swallowed: Option<usize>,
 }
 
 impl<'a> Lexer<'a> {
@@ -114,6 +117,17 @@ impl<'a> Lexer<'a> {
             src,
             pos: 0,
             issues: Vec::new(),
+            swallowed: None,
+        }
+    }
+
+    /// A lexer that reads ahead from `pos` without touching this one.
+    fn look_at(&self, pos: usize) -> Lexer<'a> {
+        Lexer {
+            src: self.src,
+            pos,
+            issues: Vec::new(),
+            swallowed: None,
         }
     }
 
@@ -274,6 +288,7 @@ impl<'a> Lexer<'a> {
                     start..start + 2,
                     Some(start..self.src.len()),
                 );
+                self.swallowed.get_or_insert(start);
                 break;
             }
             if marks > MAX_COMMENT_SLASHES_AND_STARS && !too_long {
@@ -303,11 +318,7 @@ impl<'a> Lexer<'a> {
     fn backslash(&mut self) -> Token {
         let start = self.pos;
         self.pos += 1;
-        let mut look = Lexer {
-            src: self.src,
-            pos: self.pos,
-            issues: Vec::new(),
-        };
+        let mut look = self.look_at(self.pos);
         look.skip_ws();
         let rest = look.rest();
         let ends = rest.is_empty() || rest.starts_with("//") || newline_len(rest).is_some();
@@ -412,6 +423,17 @@ impl<'a> Lexer<'a> {
             return Err(self.src[start..self.pos].to_string());
         }
         self.pos += c.len_utf8();
+        // `\u00e9`, `\U0001F600`, `\x41`: a code point written the way of another language;
+        // its digits belong to the escape.
+        if matches!(c, 'u' | 'U' | 'x') {
+            let hex = self
+                .rest()
+                .bytes()
+                .take_while(u8::is_ascii_hexdigit)
+                .take(8)
+                .count();
+            self.pos += hex;
+        }
         Err(self.src[start..self.pos].to_string())
     }
 
@@ -473,11 +495,7 @@ impl<'a> Lexer<'a> {
     /// The closing line of a multi-line string at `at` (spaces and whitespace escapes, then
     /// `"""` and `hashes` `#`): its end and its indentation.
     fn closing_at(&self, at: usize, hashes: usize, escapes: bool) -> Option<(usize, String)> {
-        let mut look = Lexer {
-            src: self.src,
-            pos: at,
-            issues: Vec::new(),
-        };
+        let mut look = self.look_at(at);
         let mut prefix = String::new();
         loop {
             let c = look.peek_char()?;
@@ -517,6 +535,7 @@ impl<'a> Lexer<'a> {
             let line = self.pos;
             loop {
                 if self.peek_char().is_none() {
+                    self.swallowed.get_or_insert(start);
                     return self.unterminated(start);
                 }
                 if let Some(n) = newline_len(self.rest()) {
@@ -551,11 +570,7 @@ impl<'a> Lexer<'a> {
             if self.src[line..].starts_with(prefix) {
                 continue;
             }
-            let mut look = Lexer {
-                src: self.src,
-                pos: line,
-                issues: Vec::new(),
-            };
+            let mut look = self.look_at(line);
             while let Some(c) = look.peek_char() {
                 if is_space(c) {
                     look.pos += c.len_utf8();
@@ -679,6 +694,7 @@ impl<'a> Lexer<'a> {
             let line = self.pos;
             loop {
                 let Some(c) = self.peek_char() else {
+                    self.swallowed.get_or_insert(start);
                     self.issue(
                         IssueKind::UnterminatedRawString {
                             hashes,

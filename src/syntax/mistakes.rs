@@ -55,8 +55,19 @@ pub struct Context {
     pub slashdashed: bool,
 }
 
-/// A value as a KDL string: `"text"`, or `#"text"#` when it contains quotes.
+/// Text for a fix: invisible characters dropped, look-alikes replaced by the ASCII character
+/// they stand for.
+fn clean(s: &str) -> String {
+    s.chars()
+        .filter(|c| !super::chars::is_invisible(*c))
+        .map(|c| ascii_for(c).filter(|_| is_lookalike(c)).unwrap_or(c))
+        .collect()
+}
+
+/// A value as a KDL string (cleaned, see [`clean`]): `"text"`, or `#"text"#` when it
+/// contains quotes.
 pub fn kdl_string(s: &str) -> String {
+    let s = &clean(s);
     if s.contains('"') && !s.contains("\"#") && !s.chars().any(char::is_control) {
         format!("#\"{s}\"#")
     } else {
@@ -69,7 +80,25 @@ fn with_node(cx: &Context, value: &str) -> String {
     if cx.node.is_empty() {
         value.to_string()
     } else {
-        format!("{} {value}", cx.node)
+        format!("{} {value}", clean(&cx.node))
+    }
+}
+
+/// A note on the look-alike and invisible characters of the node's name (`‐` for `-`).
+fn node_lookalikes(cx: &Context) -> String {
+    let odd: Vec<String> = cx
+        .node
+        .chars()
+        .filter(|c| is_lookalike(*c) || super::chars::is_invisible(*c))
+        .map(|c| match ascii_for(c) {
+            Some(a) => format!("{} (not the ASCII `{a}`)", describe(c)),
+            None => describe(c),
+        })
+        .collect();
+    if odd.is_empty() {
+        String::new()
+    } else {
+        format!("; the node name before it is {}", odd.join(" and "))
     }
 }
 
@@ -118,12 +147,28 @@ pub fn lexical(src: &str, issue: &Issue) -> Finding {
         .help("comment lines out with `//`, or nodes with `/-`; jcx limits nesting so that reading the manifest can never overflow the stack (docs/rules.md)"),
         IssueKind::CommentTooLong => finding(
             span,
-            format!("a block comment with more than {MAX_COMMENT_SLASHES_AND_STARS} `*` and `/` characters"),
+            format!(
+                "a block comment with more than {} `*` and `/` characters",
+                thousands(MAX_COMMENT_SLASHES_AND_STARS)
+            ),
             "the limit is reached here",
         )
         .code(Code::TooDeep)
         .help("comment lines out with `//`, or nodes with `/-`; the KDL parser reads each `*` and `/` of a block comment one level deeper (docs/rules.md)"),
     }
+}
+
+/// `10,000`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 fn describe_indent(prefix: &str) -> String {
@@ -317,28 +362,40 @@ pub fn bare_keyword(word: &str, span: Range<usize>) -> Finding {
 
 /// A word that starts like a number but is not one: a version, usually.
 pub fn bad_number(word: &str, span: Range<usize>, cx: &Context) -> Finding {
-    let version = word
-        .trim_start_matches(['v', 'V'])
-        .split(['.', '+', '-'])
-        .filter(|p| !p.is_empty())
-        .count()
-        >= 2
-        && word.starts_with(|c: char| c.is_ascii_digit());
+    let version = word.starts_with(|c: char| c.is_ascii_digit())
+        && word
+            .split(['.', '+', '-'])
+            .filter(|p| !p.is_empty())
+            .count()
+            >= 2;
     let quoted = with_node(cx, &kdl_string(word));
+    let shown = super::chars::escape_text(word);
     if version {
-        finding(span, format!("unquoted version `{word}`"), "quote it").help(format!(
-            "versions are text in a manifest: `{quoted}` (a bare `{word}` reads as a number, and numbers cannot have two dots)"
-        ))
-    } else {
-        finding(
-            span,
-            format!("`{word}` is neither a number nor a bare word"),
-            "quote it",
-        )
-        .help(format!(
-            "a bare word cannot start with a digit; quote the text: `{quoted}`"
-        ))
+        return finding(span, format!("unquoted version `{shown}`"), "quote it").help(format!(
+            "versions are text in a manifest: `{quoted}` (a bare word that starts with a digit is read as a number)"
+        ));
     }
+    let number: String = word
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || matches!(c, '-' | '+' | '.'))
+        .collect();
+    let number = number.trim_end_matches('.');
+    let fix = if number.chars().any(|c| c.is_ascii_digit()) {
+        format!(
+            "write a number (`{}`), or quote text (`{quoted}`)",
+            with_node(cx, number)
+        )
+    } else {
+        format!("quote the text: `{quoted}`")
+    };
+    finding(
+        span,
+        format!("`{shown}` is neither a number nor a bare word"),
+        "not a number",
+    )
+    .help(format!(
+        "a bare word cannot start with a digit (or a sign and a digit); {fix}"
+    ))
 }
 
 /// `transformers==4.41.2` (a requirement, since `==` cannot be in a bare word or a property).
@@ -346,7 +403,11 @@ pub fn requirement(run: &str, span: Range<usize>, cx: &Context) -> Finding {
     let pip =
         cx.node == "-" || cx.parent.as_deref() == Some("pip") || cx.yaml.as_deref() == Some("pip");
     let quoted = kdl_string(run);
-    let mut help = format!("quote it: `{}`", with_node(cx, &quoted));
+    let mut help = format!(
+        "quote it: `{}`{}",
+        with_node(cx, &quoted),
+        node_lookalikes(cx)
+    );
     if let Some(name) = &cx.yaml {
         help.push_str(&format!(
             "; KDL writes a list as a block in braces, not `{name}:` — `{name} {{ {} }}`",
@@ -480,7 +541,7 @@ pub fn unexpected(text: &str, span: Range<usize>, expected: &str) -> Finding {
     let (message, help) = match text {
         "=" => (
             "`=` without a property name before it".to_string(),
-            "a property is `name=value` with no space before `=`, such as `namespace=lab`; quote text that contains `=`".to_string(),
+            "a property is `name=value`, such as `namespace=lab`; a node's own value comes after a space, without `=` (`timeout-minutes 90`); quote text that contains `=`".to_string(),
         ),
         ")" => (
             "`)` closes nothing".to_string(),

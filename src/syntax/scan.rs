@@ -486,12 +486,15 @@ impl<'a> Reader<'a> {
                 self.sd_tail = Some((depth, start, self.prev_end));
             }
         }
+        let swallowed = self.lx.swallowed;
         while let Some(frame) = self.stack.pop() {
             if frame.nameless {
                 continue;
             }
             let (f, masks) = m::unclosed(self.src, frame.brace, frame.slashdash, frame.dedent);
-            self.findings.push(f);
+            if swallowed.is_none_or(|at| at < frame.brace) {
+                self.findings.push(f);
+            }
             self.masks.extend(masks);
         }
     }
