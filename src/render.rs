@@ -303,13 +303,19 @@ pub fn render_workflow(manifest: &Manifest, app: &App) -> Result<String> {
     let username = match (&reg.username_secret, ghcr) {
         (Some(s), _) => format!("secrets.{s}"),
         (None, true) => "github.actor".to_string(),
-        (None, false) => format!("secrets.{}", crate::validate::DEFAULT_USERNAME_SECRET),
+        (None, false) => format!(
+            "secrets.{}",
+            crate::nodes::workflow::DEFAULT_USERNAME_SECRET
+        ),
     };
     let (password, token) = match (&reg.password_secret, ghcr) {
         (Some(s), _) => (format!("secrets.{s}"), false),
         (None, true) => ("secrets.GITHUB_TOKEN".to_string(), true),
         (None, false) => (
-            format!("secrets.{}", crate::validate::DEFAULT_PASSWORD_SECRET),
+            format!(
+                "secrets.{}",
+                crate::nodes::workflow::DEFAULT_PASSWORD_SECRET
+            ),
             false,
         ),
     };

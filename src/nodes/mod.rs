@@ -1,0 +1,263 @@
+//! The manifest language: every node jcx reads, one module per family of nodes. Each family
+//! module holds its nodes' raw form, how they are read from KDL, their rules and how they build
+//! the model; this module registers them (the two tables below are the only registration
+//! points) and drives the two front-end stages:
+//!
+//! - [`read`]: KDL document -> [`RawManifest`] (the *shape* of each node: arguments, properties,
+//!   children, KDL types; every deviation reported);
+//! - [`validate`]: raw -> [`crate::model::Manifest`] (every rule about values, inheritance through
+//!   `defaults` and `extends`, PyTorch compatibility). Every problem is collected; the model is
+//!   built only when there is no error, so renderers never see an unchecked value.
+//!
+//! To add a setting: declare a [`Setting`] in its family's module, list it in [`SETTINGS`],
+//! document it in `docs/manifest.md` and `docs/rules.md`, and add fixtures. Reading, merging,
+//! did-you-mean suggestions and `explain` follow from the declaration; tests fail when the docs
+//! or `explain` miss it.
+
+pub mod check;
+pub mod code_server;
+pub mod cuda;
+pub mod decode;
+pub mod dockerfile;
+pub mod env;
+pub mod identity;
+pub mod packages;
+pub mod pip;
+pub mod raw;
+pub mod setting;
+pub mod sources;
+pub mod workflow;
+
+use std::collections::HashMap;
+
+use kdl::{KdlDocument, KdlNode};
+use miette::SourceSpan;
+
+use crate::error::{Code, Problem};
+use crate::model::Manifest;
+use check::Checker;
+use decode::unknown_node;
+pub use identity::{RawApp, Resolved};
+pub use raw::{RawSettings, Sp};
+pub use setting::Setting;
+
+/// Every setting of a `defaults` or `app` block, in the order `explain` shows them.
+pub static SETTINGS: &[&Setting] = &[
+    &identity::DESCRIPTION,
+    &identity::BASE,
+    &identity::PYTHON,
+    &identity::IMAGE_NAME,
+    &identity::IMAGE_SUFFIX,
+    &cuda::CUDA,
+    &packages::APT,
+    &packages::MAMBA,
+    &code_server::CODE_SERVER,
+    &pip::PIP,
+    &env::ENV,
+    &workflow::BRANCHES,
+    &workflow::RUNS_ON,
+    &workflow::PLATFORMS_SETTING,
+    &dockerfile::DOCKERFILE,
+    &workflow::FREE_DISK_SPACE,
+    &workflow::TIMEOUT_MINUTES,
+];
+
+type ReadTop = fn(&KdlNode, &mut RawManifest, &mut Vec<(String, SourceSpan)>, &mut Vec<Problem>);
+
+/// A top-level node: its name, a complete example (for "value missing" help) and its reader.
+pub struct TopNode {
+    pub name: &'static str,
+    pub example: Option<&'static str>,
+    pub read: ReadTop,
+}
+
+/// Every top-level node.
+pub static TOP: &[TopNode] = &[
+    TopNode {
+        name: "manifest-version",
+        example: None,
+        read: identity::read_version,
+    },
+    TopNode {
+        name: "registry",
+        example: Some("registry \"ghcr.io\" namespace=my-lab"),
+        read: workflow::read_registry,
+    },
+    TopNode {
+        name: "defaults",
+        example: None,
+        read: identity::read_defaults,
+    },
+    TopNode {
+        name: "mirrors",
+        example: None,
+        read: sources::read_mirrors,
+    },
+    TopNode {
+        name: "actions",
+        example: None,
+        read: sources::read_actions,
+    },
+    TopNode {
+        name: "check-workflow",
+        example: None,
+        read: workflow::read_check_workflow,
+    },
+    TopNode {
+        name: "app",
+        example: Some("app jupyter-pytorch { ... }"),
+        read: identity::read_app,
+    },
+];
+
+/// The setting called `name`.
+pub fn setting(name: &str) -> Option<&'static Setting> {
+    SETTINGS.iter().copied().find(|s| s.name == name)
+}
+
+/// A complete example of a node that takes one value, for "value missing" help.
+pub fn example(node: &str) -> Option<&'static str> {
+    TOP.iter()
+        .find(|t| t.name == node)
+        .and_then(|t| t.example)
+        .or_else(|| setting(node).and_then(|s| s.example))
+}
+
+#[derive(Debug, Default)]
+pub struct RawManifest {
+    pub version: Option<Sp<i128>>,
+    /// A `manifest-version` node exists (even if its value was refused): no "missing" error then.
+    pub version_given: bool,
+    pub registry: Option<workflow::RawRegistry>,
+    /// A `registry` node exists (even if its value was refused).
+    pub registry_given: bool,
+    /// How many `app` nodes the document has, parsed or not.
+    pub app_nodes: usize,
+    pub defaults: Option<RawSettings>,
+    pub mirrors: sources::RawMirrors,
+    pub actions: Vec<sources::RawAction>,
+    pub check_workflow: Option<workflow::RawCheckWorkflow>,
+    pub apps: Vec<RawApp>,
+}
+
+/// KDL document -> raw manifest, reporting every node of the wrong shape.
+pub fn read(doc: &KdlDocument, problems: &mut Vec<Problem>) -> RawManifest {
+    let mut m = RawManifest::default();
+    let mut seen: Vec<(String, SourceSpan)> = Vec::new();
+    for node in doc.nodes() {
+        let name = node.name().value();
+        match TOP.iter().find(|t| t.name == name) {
+            Some(top) => (top.read)(node, &mut m, &mut seen, problems),
+            None => {
+                let names: Vec<&str> = TOP.iter().map(|t| t.name).collect();
+                let mut p = unknown_node(node, name, &names, "the top level of the manifest");
+                if setting(name).is_some() {
+                    p = p.help(format!(
+                        "`{name}` is a setting: put it inside `defaults {{ ... }}` or an `app` block"
+                    ));
+                }
+                problems.push(p);
+            }
+        }
+    }
+    m
+}
+
+/// What validation produced: the model (when there was no error), every problem, and the
+/// resolved settings with their spans.
+pub struct Outcome {
+    pub manifest: Option<Manifest>,
+    pub problems: Vec<Problem>,
+    pub resolved: Vec<Resolved>,
+}
+
+/// Raw manifest -> model, with every problem (those of `read` included), sorted by place.
+pub fn validate(
+    raw: &RawManifest,
+    source_name: &str,
+    source_text: &str,
+    mut problems: Vec<Problem>,
+) -> Outcome {
+    let mut cx = Checker {
+        problems: &mut problems,
+        text: source_text,
+    };
+    let (manifest, resolved) = manifest(&mut cx, raw, source_name);
+    problems.sort_by_key(|p| (p.span.offset(), p.span.len(), p.code));
+    problems.dedup_by(|a, b| a.code == b.code && a.span == b.span && a.message == b.message);
+    let has_error = problems.iter().any(Problem::is_error);
+    Outcome {
+        manifest: if has_error { None } else { manifest },
+        problems,
+        resolved,
+    }
+}
+
+/// Checks every value of one block where it is written.
+fn check_block(cx: &mut Checker<'_>, s: &RawSettings) {
+    for def in SETTINGS {
+        if let Some(v) = s.get(def) {
+            (def.check)(cx, v);
+        }
+    }
+}
+
+fn manifest(
+    cx: &mut Checker<'_>,
+    raw: &RawManifest,
+    source_name: &str,
+) -> (Option<Manifest>, Vec<Resolved>) {
+    identity::check_version(cx, raw);
+    let registry = workflow::registry(cx, raw);
+    let mirrors = sources::mirrors(cx, raw);
+    let actions = sources::actions(cx, raw);
+    let check_workflow = workflow::check_workflow(cx, raw);
+    if let Some(d) = &raw.defaults {
+        check_block(cx, d);
+    }
+    for app in &raw.apps {
+        check_block(cx, &app.settings);
+    }
+    let resolved = identity::resolve(cx, raw);
+    if raw.app_nodes == 0 {
+        cx.push(
+            Problem::error(Code::NoApps, SourceSpan::from(0..0), "the manifest declares no app")
+                .label("nothing to build")
+                .help("add an app: `app my-notebook { base \"quay.io/jupyter/scipy-notebook:python-3.11\" }`"),
+        );
+    }
+    let mut apps = Vec::new();
+    let mut images: HashMap<String, SourceSpan> = HashMap::new();
+    for r in &resolved {
+        let Some(app) = identity::build_app(cx, r, registry.as_ref()) else {
+            continue;
+        };
+        if let Some(first) = images.get(&app.image) {
+            cx.push(
+                Problem::error(
+                    Code::ImageNameCollision,
+                    r.name.span,
+                    format!(
+                        "app `{}` would push the same image `{}` as another app",
+                        app.name, app.image
+                    ),
+                )
+                .label("same image name")
+                .also(*first, "first app with that image")
+                .help("give one of them an `image-suffix` (or an `image-name`)"),
+            );
+        } else {
+            images.insert(app.image.clone(), r.name.span);
+        }
+        apps.push(app);
+    }
+    let manifest = registry.map(|registry| Manifest {
+        source_name: source_name.to_string(),
+        registry,
+        mirrors,
+        actions,
+        check_workflow,
+        apps,
+    });
+    (manifest, resolved)
+}
