@@ -261,3 +261,111 @@ fn manifest(
     });
     (manifest, resolved)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Timings, source::Source};
+
+    /// One sample node per setting, different from jcx's default. A new setting without a
+    /// sample fails `every_setting_has_a_sample`.
+    const SAMPLES: &[(&str, &str)] = &[
+        ("description", r#"description "A sample""#),
+        ("base", r#"base "quay.io/jupyter/scipy-notebook:python-3.11""#),
+        ("python", r#"python "3.11""#),
+        ("image-name", "image-name sample-notebook"),
+        ("image-suffix", "image-suffix gpu"),
+        ("cuda", r#"cuda "11.8""#),
+        ("apt", "apt vim"),
+        ("mamba", "mamba nodejs"),
+        ("code-server", r#"code-server "4.22.1" { extensions ms-python.python; }"#),
+        ("pip", r#"pip { - "requests==2.32.3"; }"#),
+        ("env", r#"env { HF_HOME "/data"; }"#),
+        ("branches", "branches dev"),
+        ("runs-on", "runs-on gpu-runner"),
+        ("platforms", r#"platforms "linux/arm64""#),
+        ("dockerfile", r##"dockerfile #"RUN echo hi"#"##),
+        ("free-disk-space", "free-disk-space #false"),
+        ("timeout-minutes", "timeout-minutes 30"),
+    ];
+
+    fn manifest(skip: Option<&str>) -> String {
+        // A skipped setting leaves a comment line, so that every other line keeps its number.
+        let body: Vec<&str> = SAMPLES
+            .iter()
+            .filter(|(n, _)| *n != "base")
+            .map(|(n, s)| if Some(*n) == skip { "// skipped" } else { *s })
+            .collect();
+        format!(
+            "manifest-version 1\nregistry \"ghcr.io\" namespace=lab\ndefaults {{\n    {}\n}}\napp sample {{\n    {}\n}}\n",
+            SAMPLES[1].1,
+            body.join("\n    ")
+        )
+    }
+
+    fn explain(text: &str) -> String {
+        let source = Source::from_bytes(std::path::Path::new("apps.kdl"), text.into()).unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let loaded = crate::load_source(source, out.path(), &mut Timings::default())
+            .unwrap_or_else(|e| panic!("{text}\n{e:?}"));
+        crate::explain::explain_text(&crate::explain::explain(&loaded, "sample").unwrap())
+    }
+
+    #[test]
+    fn every_setting_has_a_sample() {
+        let names: Vec<&str> = SETTINGS.iter().map(|s| s.name).collect();
+        let samples: Vec<&str> = SAMPLES.iter().map(|(n, _)| *n).collect();
+        assert_eq!(names, samples, "SAMPLES must list every setting, in order");
+    }
+
+    /// `explain` must show every setting: leaving one out changes its output.
+    #[test]
+    fn explain_shows_every_setting() {
+        let all = explain(&manifest(None));
+        for def in SETTINGS.iter().filter(|d| d.name != "base") {
+            assert_ne!(
+                all,
+                explain(&manifest(Some(def.name))),
+                "`jcx explain` does not show `{}`",
+                def.name
+            );
+        }
+        assert!(all.contains("base "), "{all}");
+    }
+
+    #[test]
+    fn every_node_is_documented() {
+        let root = env!("CARGO_MANIFEST_DIR");
+        let manifest_md = std::fs::read_to_string(format!("{root}/docs/manifest.md")).unwrap();
+        let rules_md = std::fs::read_to_string(format!("{root}/docs/rules.md")).unwrap();
+        let names = SETTINGS
+            .iter()
+            .map(|s| s.name)
+            .chain(TOP.iter().map(|t| t.name));
+        for name in names {
+            let heading = format!("### `{name}");
+            assert!(
+                manifest_md.lines().any(|l| l.starts_with(&heading)
+                    && l[heading.len()..].starts_with([' ', '`'])),
+                "docs/manifest.md has no `{heading}` section"
+            );
+            assert!(
+                rules_md.contains(&format!("`{name}")),
+                "docs/rules.md never mentions `{name}`"
+            );
+        }
+    }
+
+    /// A setting written in an app is never lost through inheritance, whatever its rule.
+    #[test]
+    fn an_apps_own_values_survive_inheritance() {
+        let text = manifest(None);
+        let source = Source::from_bytes(std::path::Path::new("apps.kdl"), text.into()).unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let loaded = crate::load_source(source, out.path(), &mut Timings::default()).unwrap();
+        let r = &loaded.resolved[0];
+        for def in SETTINGS {
+            assert!(r.settings.has(def), "`{}` was lost by merge", def.name);
+        }
+    }
+}
