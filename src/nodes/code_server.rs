@@ -120,6 +120,10 @@ fn check(cx: &mut Checker<'_>, v: &Value) {
 pub fn model(cx: &mut Checker<'_>, r: &Resolved) -> Option<CodeServer> {
     let cs = r.settings.one::<RawCodeServer>(&CODE_SERVER)?;
     let Some(version) = &cs.version else {
+        // A version that was written but refused (`code-server 4.22`) is already reported.
+        if r.settings.refused.contains(&CODE_SERVER.name) {
+            return None;
+        }
         cx.push(
             Problem::error(
                 Code::MissingArgument,

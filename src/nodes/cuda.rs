@@ -75,7 +75,9 @@ pub fn split_torch(
             .partition(|p| TORCH_FAMILY.contains(&p.name.as_str())),
         None => (Vec::new(), requirements(r)),
     };
+    // A `cuda` that was written but refused (`cuda 12.1`) is already reported.
     if cuda.is_none()
+        && !r.settings.refused.contains(&CUDA.name)
         && let Some(t) = general
             .iter()
             .find(|p| TORCH_FAMILY.contains(&p.name.as_str()))

@@ -218,13 +218,14 @@ fn requirement(cx: &mut Checker<'_>, p: &RawPip) -> Option<Pip> {
         }
         Ok(pip) => Some(pip),
         Err(message) => {
-            let help = if t.v.starts_with("git+") || t.v.starts_with("http") {
-                let guess =
-                    t.v.rsplit('/')
-                        .next()
-                        .unwrap_or("name")
-                        .trim_end_matches(".git");
-                format!("name the package: `- \"{guess} @ {}\"`", t.v)
+            let help = if t.v.contains("://") {
+                match name_from_url(&t.v) {
+                    Some(name) => format!("name the package: `- \"{name} @ {}\"`", t.v),
+                    None => format!(
+                        "a URL needs the package's name in front: `- \"NAME @ {}\"`, with the name the package declares",
+                        t.v
+                    ),
+                }
             } else {
                 "write a PEP 508 requirement such as `name`, `name==1.2.3`, `name>=1,<2` or `name @ git+https://...`".to_string()
             };
@@ -264,6 +265,50 @@ fn editable(cx: &mut Checker<'_>, t: &Sp<String>, opt: &str, target: &str) -> Op
         .help(help),
     );
     None
+}
+
+/// The distribution name a bare URL most likely installs: `#egg=NAME`, the name part of a wheel
+/// or sdist file name (`peft-0.5.0-py3-none-any.whl` -> `peft`), or a git repository's name
+/// without its `@ref` and `.git`. `None` when the URL does not say.
+pub fn name_from_url(url: &str) -> Option<String> {
+    if let Some((_, egg)) = url.split_once("#egg=") {
+        let egg = egg.split('&').next().unwrap_or(egg);
+        return is_dist_name(egg).then(|| egg.to_string());
+    }
+    let path = url.split(['#', '?']).next().unwrap_or(url);
+    let path = path.split_once("://").map_or(path, |(_, rest)| rest);
+    let path = path.trim_end_matches('/');
+    let git = url.starts_with("git+");
+    // `git+https://host/org/repo@v1.0` or `...repo.git@ref`: the ref follows the `@` of the last
+    // path segment.
+    let last = path.rsplit('/').next()?;
+    let last = if git { last.split('@').next()? } else { last };
+    let name = if let Some(wheel) = last.strip_suffix(".whl") {
+        wheel.split('-').next()?.to_string()
+    } else if let Some(sdist) = [".tar.gz", ".zip", ".tar.bz2", ".tgz"]
+        .iter()
+        .find_map(|ext| last.strip_suffix(ext))
+    {
+        // `name-1.0`: the version starts at the last `-` followed by a digit.
+        let cut = sdist
+            .match_indices('-')
+            .filter(|(i, _)| sdist[i + 1..].starts_with(|c: char| c.is_ascii_digit()))
+            .map(|(i, _)| i)
+            .next_back()?;
+        sdist[..cut].to_string()
+    } else if git {
+        last.trim_end_matches(".git").to_string()
+    } else {
+        return None;
+    };
+    is_dist_name(&name).then_some(name)
+}
+
+fn is_dist_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes().all(|c| c.is_ascii_alphanumeric() || b"._-".contains(&c))
+        && s.as_bytes()[0].is_ascii_alphanumeric()
+        && s.as_bytes()[s.len() - 1].is_ascii_alphanumeric()
 }
 
 /// Every requirement of a resolved app that parses, in order.
@@ -397,4 +442,29 @@ pub fn parse_pip(p: &RawPip) -> Result<Pip, String> {
         file_url,
         span: p.span,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_from_urls() {
+        let cases = [
+            ("git+https://github.com/jupyter/nbgrader@v0.8.4.dev505", Some("nbgrader")),
+            ("git+https://github.com/huggingface/peft.git@main", Some("peft")),
+            ("git+https://github.com/huggingface/peft", Some("peft")),
+            ("https://files.example.org/peft-0.5.0-py3-none-any.whl", Some("peft")),
+            (
+                "https://files.example.org/flash_attn-2.5.8+cu118-cp311-cp311-linux_x86_64.whl",
+                Some("flash_attn"),
+            ),
+            ("https://files.example.org/my-pkg-1.2.tar.gz", Some("my-pkg")),
+            ("git+https://host/x/y#egg=thing", Some("thing")),
+            ("https://host/download?id=3", None),
+        ];
+        for (url, want) in cases {
+            assert_eq!(name_from_url(url).as_deref(), want, "{url}");
+        }
+    }
 }
