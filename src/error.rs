@@ -84,6 +84,10 @@ codes! {
     TooLong => "jcx::too_long",
     NoApps => "jcx::no_apps",
     KdlSyntax => "jcx::kdl_syntax",
+    ImplicitRegistry => "jcx::implicit_registry",
+    ReservedEnv => "jcx::reserved_env",
+    MutableActionRef => "jcx::mutable_action_ref",
+    ToolDirective => "jcx::tool_directive",
 }
 
 impl fmt::Display for Code {

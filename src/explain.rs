@@ -285,11 +285,13 @@ fn settings(cx: &mut Ctx<'_>, r: &Resolved, app: &App) {
         note: "written by `jcx compile`".into(),
     };
     cx.push("dockerfile file", app.dockerfile_path(), generated.clone());
-    cx.push(
-        "requirements file",
-        format!("src/{}/requirements.txt", app.name),
-        generated.clone(),
-    );
+    if !app.pip.is_empty() {
+        cx.push(
+            "requirements file",
+            format!("src/{}/requirements.txt", app.name),
+            generated.clone(),
+        );
+    }
     cx.push("workflow file", app.workflow_path(), generated);
 }
 pub fn explain_text(e: &Explanation) -> String {

@@ -276,6 +276,8 @@ struct WorkflowCtx {
     app_paths: String,
     workflow_path: String,
     runs_on: String,
+    /// Self-hosted runners never build a fork's pull request.
+    fork_guard: bool,
     timeout_minutes: u32,
     image: String,
     base_image: String,
@@ -284,6 +286,8 @@ struct WorkflowCtx {
     base_tag_q: String,
     description: Vec<String>,
     free_disk_space: bool,
+    /// What the disk is freed for, in the step's name: "the CUDA build" or "the build".
+    free_disk_for: &'static str,
     qemu: bool,
     packages_write: bool,
     registry: String,
@@ -364,6 +368,7 @@ pub fn render_workflow(manifest: &Manifest, app: &App) -> Result<String> {
         app_paths: yaml_quote(&format!("src/{}/**", app.name)),
         workflow_path: yaml_quote(&app.workflow_path()),
         runs_on,
+        fork_guard: app.self_hosted(),
         timeout_minutes: app.timeout_minutes,
         image: yaml_quote(&app.image),
         base_image: yaml_quote(&app.base.full()),
@@ -375,6 +380,10 @@ pub fn render_workflow(manifest: &Manifest, app: &App) -> Result<String> {
             .as_deref()
             .map_or_else(Vec::new, |d| fold_words(d, 8)),
         free_disk_space: app.free_disk_space,
+        free_disk_for: match app.torch.as_ref().map(|t| &t.index) {
+            Some(TorchIndex::Cuda(_)) => "the CUDA build",
+            _ => "the build",
+        },
         qemu: app.platforms.iter().any(|p| p != "linux/amd64"),
         packages_write: token,
         registry: reg.host.clone(),
@@ -396,6 +405,8 @@ struct CheckCtx {
     jcx_version_q: String,
     repository: Option<String>,
     repository_q: Option<String>,
+    /// The repository in the cache key, so two sources of one version never share a binary.
+    repository_key: String,
     manifest_q: String,
     paths: Vec<String>,
     actions: ActionsCtx,
@@ -416,6 +427,16 @@ pub fn render_check_workflow(
         jcx_version_q: yaml_quote(&cw.jcx_version),
         repository: cw.repository.clone(),
         repository_q: cw.repository.as_deref().map(yaml_quote),
+        repository_key: cw.repository.as_deref().map_or_else(
+            || "crates".to_string(),
+            |r| {
+                r.split_once("://")
+                    .map_or(r, |(_, rest)| rest)
+                    .chars()
+                    .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+                    .collect()
+            },
+        ),
         manifest_q: yaml_quote(manifest_in_repo),
         paths: vec![
             yaml_quote(manifest_in_repo),
@@ -436,14 +457,18 @@ pub fn render(manifest: &Manifest, manifest_in_repo: &str) -> Result<Vec<Generat
             path: app.dockerfile_path(),
             contents: render_dockerfile(manifest, app)?,
         });
-        files.push(GeneratedFile {
-            path: format!("src/{}/requirements.txt", app.name),
-            contents: render_requirements(manifest, app),
-        });
-        files.push(GeneratedFile {
-            path: format!("src/{}/noop.txt", app.name),
-            contents: render_noop(manifest, app),
-        });
+        // Only a Dockerfile with a pip step copies these two; without one they would be files
+        // nothing reads.
+        if !app.pip.is_empty() {
+            files.push(GeneratedFile {
+                path: format!("src/{}/requirements.txt", app.name),
+                contents: render_requirements(manifest, app),
+            });
+            files.push(GeneratedFile {
+                path: format!("src/{}/noop.txt", app.name),
+                contents: render_noop(manifest, app),
+            });
+        }
         files.push(GeneratedFile {
             path: app.workflow_path(),
             contents: render_workflow(manifest, app)?,

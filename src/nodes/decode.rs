@@ -408,11 +408,91 @@ pub fn set_once<T>(
 }
 
 pub fn unknown_node(node: &KdlNode, name: &str, allowed: &[&str], place: &str) -> Problem {
+    let help = match odd_char(name) {
+        // `apt‐get` with U+2010: the edit distance would hide the real mistake.
+        Some(odd) => {
+            let ascii = ascii_lookalike(name);
+            if allowed.contains(&ascii.as_str()) {
+                format!("the name {odd}: retype it as `{ascii}`")
+            } else {
+                format!("the name {odd}; {}", unknown_help(&ascii, allowed))
+            }
+        }
+        None => unknown_help(name, allowed),
+    };
     Problem::error(
         Code::UnknownNode,
         name_span(node),
-        format!("unknown node `{name}` in {place}"),
+        format!("unknown node `{}` in {place}", shown(name)),
     )
     .label("unknown node")
-    .help(unknown_help(name, allowed))
+    .help(help)
+}
+
+/// A name as messages show it: ASCII as is, anything else (invisible, look-alike or control
+/// characters) as `\u{XXXX}`, so that what the user sees is what the file contains.
+pub fn shown(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_ascii() && !c.is_ascii_control() {
+            out.push(c);
+        } else {
+            out.push_str(&format!("\\u{{{:04X}}}", c as u32));
+        }
+    }
+    out
+}
+
+/// Characters that look like an ASCII one (or like nothing) and slip into names copied from
+/// documents, chat or web pages.
+const LOOKALIKES: &[(char, &str, &str)] = &[
+    ('\u{00A0}', "NO-BREAK SPACE", " "),
+    ('\u{00AD}', "SOFT HYPHEN", ""),
+    ('\u{2010}', "HYPHEN", "-"),
+    ('\u{2011}', "NON-BREAKING HYPHEN", "-"),
+    ('\u{2012}', "FIGURE DASH", "-"),
+    ('\u{2013}', "EN DASH", "-"),
+    ('\u{2014}', "EM DASH", "-"),
+    ('\u{2212}', "MINUS SIGN", "-"),
+    ('\u{FE63}', "SMALL HYPHEN-MINUS", "-"),
+    ('\u{FF0D}', "FULLWIDTH HYPHEN-MINUS", "-"),
+    ('\u{FF0E}', "FULLWIDTH FULL STOP", "."),
+    ('\u{2024}', "ONE DOT LEADER", "."),
+    ('\u{200B}', "ZERO WIDTH SPACE", ""),
+    ('\u{200C}', "ZERO WIDTH NON-JOINER", ""),
+    ('\u{200D}', "ZERO WIDTH JOINER", ""),
+    ('\u{2060}', "WORD JOINER", ""),
+    ('\u{FEFF}', "ZERO WIDTH NO-BREAK SPACE", ""),
+    ('\u{202A}', "LEFT-TO-RIGHT EMBEDDING", ""),
+    ('\u{202B}', "RIGHT-TO-LEFT EMBEDDING", ""),
+    ('\u{202C}', "POP DIRECTIONAL FORMATTING", ""),
+    ('\u{202D}', "LEFT-TO-RIGHT OVERRIDE", ""),
+    ('\u{202E}', "RIGHT-TO-LEFT OVERRIDE", ""),
+    ('\u{2066}', "LEFT-TO-RIGHT ISOLATE", ""),
+    ('\u{2067}', "RIGHT-TO-LEFT ISOLATE", ""),
+    ('\u{2068}', "FIRST STRONG ISOLATE", ""),
+    ('\u{2069}', "POP DIRECTIONAL ISOLATE", ""),
+];
+
+/// "contains U+2010 (HYPHEN), which looks like `-`" for the first character of `s` that is not
+/// printable ASCII; `None` when there is none.
+pub fn odd_char(s: &str) -> Option<String> {
+    let c = s.chars().find(|c| !c.is_ascii() || c.is_ascii_control())?;
+    let code = format!("U+{:04X}", c as u32);
+    Some(match LOOKALIKES.iter().find(|(l, _, _)| *l == c) {
+        Some((_, name, "")) => format!("contains the invisible character {code} ({name})"),
+        Some((_, name, like)) => format!("contains {code} ({name}), which looks like `{like}`"),
+        None if c.is_control() => format!("contains the control character {code}"),
+        None => format!("contains the non-ASCII character {code} (`{c}`)"),
+    })
+}
+
+/// `s` with every look-alike replaced by the ASCII character it imitates.
+pub fn ascii_lookalike(s: &str) -> String {
+    s.chars()
+        .map(|c| match LOOKALIKES.iter().find(|(l, _, _)| *l == c) {
+            Some((_, _, like)) => like.to_string(),
+            None => c.to_string(),
+        })
+        .collect()
 }

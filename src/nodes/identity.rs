@@ -9,7 +9,10 @@ use kdl::{KdlNode, KdlValue};
 use miette::SourceSpan;
 
 use super::check::{Checker, MAX_NAME_LEN, lowercase_name_ok};
-use super::decode::{Entries, children, did_you_mean, no_children, set_once, suggest_app};
+use super::decode::{
+    Entries, ascii_lookalike, children, did_you_mean, no_children, odd_char, set_once, shown,
+    suggest_app,
+};
 use super::raw::{RawSettings, Sp, Value};
 use super::setting::{Explain, Inherit, Setting, Shape, merge, read_block};
 use super::{RawManifest, code_server, cuda, dockerfile, env, packages, workflow};
@@ -209,9 +212,46 @@ pub fn check_version(cx: &mut Checker<'_>, raw: &RawManifest) {
     }
 }
 
+/// Tools that read instructions from comments. A description becomes a comment in the
+/// Dockerfile, so it must not switch a checker off for the whole file.
+const TOOL_DIRECTIVES: &[&str] = &[
+    "hadolint",
+    "yamllint",
+    "zizmor",
+    "shellcheck",
+    "actionlint",
+    "syntax=",
+    "escape=",
+    "check=",
+];
+
 fn check_description(cx: &mut Checker<'_>, v: &Value) {
     let Some(d) = v.text() else { return };
-    if cx.safe(d, "the description", false) && d.v.chars().count() > 300 {
+    if !cx.safe(d, "the description", false) {
+        return;
+    }
+    let lower = d.v.to_ascii_lowercase();
+    if let Some(tool) = TOOL_DIRECTIVES.iter().find(|t| lower.contains(*t)) {
+        cx.push(
+            Problem::error(
+                Code::ToolDirective,
+                d.span,
+                format!("the description contains `{tool}`, which a checker reads as an instruction"),
+            )
+            .label("becomes a comment in the Dockerfile")
+            .help("the description is written as a comment, where `# hadolint ignore=...` and the like would switch checks off for the whole file; reword it"),
+        );
+    } else if d.v.contains("{{") || d.v.contains("}}") {
+        cx.push(
+            Problem::error(
+                Code::Injection,
+                d.span,
+                "the description contains `{{` or `}}`, which docker/metadata-action reads as a template",
+            )
+            .label("becomes an image label")
+            .help("reword it without double braces"),
+        );
+    } else if d.v.chars().count() > 300 {
         cx.push(
             Problem::error(
                 Code::TooLong,
@@ -244,12 +284,27 @@ fn check_base(cx: &mut Checker<'_>, v: &Value) {
                 "write the reference without a scheme: `base \"{rest}\"`"
             )),
         );
-    } else if let Err(e) = parse_image_ref(&b.v) {
-        cx.push(
-            Problem::error(Code::InvalidImage, b.span, e.message)
-                .label("base image")
-                .help(e.help),
-        );
+    } else {
+        match parse_image_ref(&b.v) {
+            Err(e) => cx.push(
+                Problem::error(Code::InvalidImage, b.span, e.message)
+                    .label("base image")
+                    .help(e.help),
+            ),
+            Ok(r) if !b.v.starts_with(&format!("{}/", r.registry)) => cx.push(
+                Problem::warning(
+                    Code::ImplicitRegistry,
+                    b.span,
+                    format!("`{}` names no registry: it means `{}`", b.v, r.full()),
+                )
+                .label("no registry host")
+                .help(format!(
+                    "write the full reference, `base \"{}\"`, so it is clear the image comes from Docker Hub (Jupyter's images are on `quay.io/jupyter/...`)",
+                    r.full()
+                )),
+            ),
+            Ok(_) => {}
+        }
     }
 }
 
@@ -331,12 +386,16 @@ fn check_app_name(cx: &mut Checker<'_>, app: &RawApp) -> bool {
     if lowercase_name_ok(&app.name.v) {
         return true;
     }
-    let lower = app
-        .name
-        .v
+    let lower = ascii_lookalike(&app.name.v)
         .to_ascii_lowercase()
         .replace([' ', '_', '/'], "-");
-    let help = if lowercase_name_ok(&lower) {
+    let help = if let Some(odd) = odd_char(&app.name.v) {
+        if lowercase_name_ok(&lower) {
+            format!("the name {odd}: retype it as `{lower}`")
+        } else {
+            format!("the name {odd}; app names are lowercase `[a-z0-9][a-z0-9._-]*`")
+        }
+    } else if lowercase_name_ok(&lower) {
         format!(
             "app names are lowercase `[a-z0-9][a-z0-9._-]*` (they become directory and image names): try `{lower}`"
         )
@@ -348,11 +407,11 @@ fn check_app_name(cx: &mut Checker<'_>, app: &RawApp) -> bool {
     let message = if app.name.v.len() > MAX_NAME_LEN {
         format!(
             "app name `{}` is {} characters long; the limit is {MAX_NAME_LEN}",
-            app.name.v.escape_debug(),
+            shown(&app.name.v),
             app.name.v.len()
         )
     } else {
-        format!("`{}` is not a valid app name", app.name.v.escape_debug())
+        format!("`{}` is not a valid app name", shown(&app.name.v))
     };
     cx.push(
         Problem::error(Code::InvalidName, app.name.span, message)

@@ -229,6 +229,7 @@ fn manifest(
     let mut apps = Vec::new();
     let mut images: HashMap<String, SourceSpan> = HashMap::new();
     for r in &resolved {
+        packages::check_channels(cx, r, mirrors.conda.is_some());
         let Some(app) = identity::build_app(cx, r, registry.as_ref()) else {
             continue;
         };
@@ -271,14 +272,20 @@ mod tests {
     /// sample fails `every_setting_has_a_sample`.
     const SAMPLES: &[(&str, &str)] = &[
         ("description", r#"description "A sample""#),
-        ("base", r#"base "quay.io/jupyter/scipy-notebook:python-3.11""#),
+        (
+            "base",
+            r#"base "quay.io/jupyter/scipy-notebook:python-3.11""#,
+        ),
         ("python", r#"python "3.11""#),
         ("image-name", "image-name sample-notebook"),
         ("image-suffix", "image-suffix gpu"),
         ("cuda", r#"cuda "11.8""#),
         ("apt", "apt vim"),
         ("mamba", "mamba nodejs"),
-        ("code-server", r#"code-server "4.22.1" { extensions ms-python.python; }"#),
+        (
+            "code-server",
+            r#"code-server "4.22.1" { extensions ms-python.python; }"#,
+        ),
         ("pip", r#"pip { - "requests==2.32.3"; }"#),
         ("env", r#"env { HF_HOME "/data"; }"#),
         ("branches", "branches dev"),
@@ -345,8 +352,9 @@ mod tests {
         for name in names {
             let heading = format!("### `{name}");
             assert!(
-                manifest_md.lines().any(|l| l.starts_with(&heading)
-                    && l[heading.len()..].starts_with([' ', '`'])),
+                manifest_md
+                    .lines()
+                    .any(|l| l.starts_with(&heading) && l[heading.len()..].starts_with([' ', '`'])),
                 "docs/manifest.md has no `{heading}` section"
             );
             assert!(

@@ -81,6 +81,26 @@ fn check_mamba(cx: &mut Checker<'_>, v: &Value) {
     );
 }
 
+/// With a conda mirror, `channel::package` still fetches from that channel, not the mirror.
+pub fn check_channels(cx: &mut Checker<'_>, r: &Resolved, conda_mirror: bool) {
+    if !conda_mirror {
+        return;
+    }
+    for m in r.settings.words(&MAMBA) {
+        if let Some((channel, _)) = m.v.split_once("::") {
+            cx.push(
+                Problem::warning(
+                    Code::InvalidCondaSpec,
+                    m.span,
+                    format!("`{}` comes from the `{channel}` channel, not from the conda mirror", m.v),
+                )
+                .label("bypasses the mirror")
+                .help("`mirrors { conda ... }` replaces the channels, but `channel::package` names its own; drop the `channel::` prefix to use the mirror"),
+            );
+        }
+    }
+}
+
 fn is_curl(a: &str) -> bool {
     a == "curl" || a.starts_with("curl=")
 }

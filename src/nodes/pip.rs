@@ -207,12 +207,30 @@ fn requirement(cx: &mut Checker<'_>, p: &RawPip) -> Option<Pip> {
         );
         return None;
     }
+    if !one_line_to_pip(cx, t) {
+        return None;
+    }
     match parse_pip(p) {
-        Ok(pip) if pip.file_url => {
+        Ok(pip)
+            if pip
+                .url
+                .as_deref()
+                .is_some_and(|u| u.to_ascii_lowercase().starts_with("file:")) =>
+        {
             cx.push(
                 Problem::error(Code::InvalidPip, t.span, format!("`{}` installs from a local file URL", pip.name))
                     .label("local path")
                     .help("the image is built from the generated files only, so local paths do not exist there: use a `git+https://` or `https://` URL, or a version from the index"),
+            );
+            None
+        }
+        Ok(pip) if pip.url.as_deref().is_some_and(|u| !secure_url(u)) => {
+            let url = pip.url.as_deref().unwrap_or_default();
+            let scheme = url.split("://").next().unwrap_or(url);
+            cx.push(
+                Problem::error(Code::InvalidPip, t.span, format!("`{}` installs over `{scheme}://`", pip.name))
+                    .label("not https")
+                    .help("anyone between the builder and that host could replace the package: use an `https://` or `git+https://` URL"),
             );
             None
         }
@@ -241,6 +259,63 @@ fn requirement(cx: &mut Checker<'_>, p: &RawPip) -> Option<Pip> {
             None
         }
     }
+}
+
+/// Whether pip reads the requirement's line as exactly this one requirement. pip joins a line
+/// ending in `\\` with the next, drops ` #` comments, takes ` -x`/` --x` words as options of the
+/// requirement (`--hash`, `--config-settings`, even `--extra-index-url`) and expands `${VAR}`
+/// from the build's environment; each would make requirements.txt say something the manifest
+/// does not.
+fn one_line_to_pip(cx: &mut Checker<'_>, t: &Sp<String>) -> bool {
+    let text = t.v.trim();
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let (code, what, help) = if text.ends_with('\\') {
+        (
+            Code::InvalidPip,
+            "ends with `\\`, which joins it with the next line of requirements.txt".to_string(),
+            "remove the trailing `\\`".to_string(),
+        )
+    } else if let Some(w) = words.iter().skip(1).find(|w| w.starts_with('#')) {
+        (
+            Code::InvalidPip,
+            format!("contains ` {w}`, which pip reads as the start of a comment"),
+            "remove the comment, or the space before `#` if it is part of a URL".to_string(),
+        )
+    } else if let Some(w) = words.iter().skip(1).find(|w| w.starts_with('-')) {
+        let opt = w.split('=').next().unwrap_or(w);
+        (
+            Code::PipOption,
+            format!("contains `{opt}`, which pip reads as an option of this requirement"),
+            "a requirement is a PEP 508 line only: per-requirement options (`--hash`, `--config-settings`, index options) are not allowed".to_string(),
+        )
+    } else if text.contains("${") {
+        (
+            Code::InvalidPip,
+            "contains `${`, which pip expands from the build's environment".to_string(),
+            "write the value itself".to_string(),
+        )
+    } else {
+        return true;
+    };
+    cx.push(
+        Problem::error(
+            code,
+            t.span,
+            format!(
+                "the pip requirement `{}` {what}",
+                super::decode::shown(&t.v)
+            ),
+        )
+        .label("not one plain requirement")
+        .help(help),
+    );
+    false
+}
+
+/// `https://` and `git+https://`, the URLs whose content a network attacker cannot replace.
+fn secure_url(url: &str) -> bool {
+    let lower = url.to_ascii_lowercase();
+    lower.starts_with("https://") || lower.starts_with("git+https://")
 }
 
 fn editable(cx: &mut Checker<'_>, t: &Sp<String>, opt: &str, target: &str) -> Option<Pip> {
@@ -306,7 +381,8 @@ pub fn name_from_url(url: &str) -> Option<String> {
 
 fn is_dist_name(s: &str) -> bool {
     !s.is_empty()
-        && s.bytes().all(|c| c.is_ascii_alphanumeric() || b"._-".contains(&c))
+        && s.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || b"._-".contains(&c))
         && s.as_bytes()[0].is_ascii_alphanumeric()
         && s.as_bytes()[s.len() - 1].is_ascii_alphanumeric()
 }
@@ -384,8 +460,8 @@ pub struct Pip {
     pub canonical: String,
     pub pin: Option<String>,
     pub has_url_or_marker: bool,
-    /// A `file:` URL: a path on the author's machine, absent from the image build.
-    pub file_url: bool,
+    /// The URL of a `name @ URL` requirement, lowercase scheme as given.
+    pub url: Option<String>,
     pub span: SourceSpan,
 }
 
@@ -415,7 +491,7 @@ pub fn parse_pip(p: &RawPip) -> Result<Pip, String> {
     let name = normalize_pkg(req.name.as_ref());
     let mut pin = None;
     let mut has_url_or_marker = !req.marker.is_true();
-    let mut file_url = false;
+    let mut url_text = None;
     match &req.version_or_url {
         Some(VersionOrUrl::VersionSpecifier(specs)) => {
             let specs: Vec<_> = specs.iter().collect();
@@ -428,7 +504,7 @@ pub fn parse_pip(p: &RawPip) -> Result<Pip, String> {
         }
         Some(VersionOrUrl::Url(url)) => {
             has_url_or_marker = true;
-            file_url = url.to_string().to_ascii_lowercase().starts_with("file:");
+            url_text = Some(url.to_string());
         }
         None => {}
     }
@@ -439,7 +515,7 @@ pub fn parse_pip(p: &RawPip) -> Result<Pip, String> {
         canonical: req.to_string(),
         pin,
         has_url_or_marker,
-        file_url,
+        url: url_text,
         span: p.span,
     })
 }
@@ -451,15 +527,27 @@ mod tests {
     #[test]
     fn names_from_urls() {
         let cases = [
-            ("git+https://github.com/jupyter/nbgrader@v0.8.4.dev505", Some("nbgrader")),
-            ("git+https://github.com/huggingface/peft.git@main", Some("peft")),
+            (
+                "git+https://github.com/jupyter/nbgrader@v0.8.4.dev505",
+                Some("nbgrader"),
+            ),
+            (
+                "git+https://github.com/huggingface/peft.git@main",
+                Some("peft"),
+            ),
             ("git+https://github.com/huggingface/peft", Some("peft")),
-            ("https://files.example.org/peft-0.5.0-py3-none-any.whl", Some("peft")),
+            (
+                "https://files.example.org/peft-0.5.0-py3-none-any.whl",
+                Some("peft"),
+            ),
             (
                 "https://files.example.org/flash_attn-2.5.8+cu118-cp311-cp311-linux_x86_64.whl",
                 Some("flash_attn"),
             ),
-            ("https://files.example.org/my-pkg-1.2.tar.gz", Some("my-pkg")),
+            (
+                "https://files.example.org/my-pkg-1.2.tar.gz",
+                Some("my-pkg"),
+            ),
             ("git+https://host/x/y#egg=thing", Some("thing")),
             ("https://host/download?id=3", None),
         ];

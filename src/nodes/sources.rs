@@ -146,37 +146,126 @@ pub fn read_actions(
     set_once(&mut once, Some(()), node, seen, problems);
 }
 
-pub fn url(cx: &mut Checker<'_>, v: &Sp<String>, what: &str) -> bool {
+/// A mirror or repository URL: `https://host[:port]/path`, with no credentials and no
+/// characters that could leave a shell word or YAML scalar. `http://` only where the content
+/// is signed (`allow_http`: apt checks its archives' signatures).
+pub fn url(cx: &mut Checker<'_>, v: &Sp<String>, what: &str, allow_http: bool) -> bool {
     if !cx.safe(v, what, false) {
         return false;
     }
-    let ok = (v.v.starts_with("https://") || v.v.starts_with("http://"))
-        && v.v.len() > "https://".len()
+    let refuse = |cx: &mut Checker<'_>, message: String, help: &str| {
+        cx.push(
+            Problem::error(Code::InvalidUrl, v.span, message)
+                .label("URL")
+                .help(help.to_string()),
+        );
+        false
+    };
+    let (scheme, rest) = v.v.split_once("://").unwrap_or(("", ""));
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let plain = !rest.is_empty()
         && !v
             .v
             .chars()
             .any(|c| c.is_whitespace() || "\"'`\\$;<>|&(){}^#".contains(c));
-    if !ok {
-        cx.push(
-            Problem::error(Code::InvalidUrl, v.span, format!("{what} `{}` is not a plain http(s) URL", v.v))
-                .label("URL")
-                .help("write a full URL such as \"https://mirror.example.org/pypi/simple\", without quotes, spaces, `#` or shell characters"),
+    if !matches!(scheme, "https" | "http") || !plain {
+        return refuse(
+            cx,
+            format!("{what} `{}` is not a plain https URL", v.v),
+            "write a full URL such as \"https://mirror.example.org/pypi/simple\", without quotes, spaces, `#` or shell characters",
         );
     }
-    ok
+    if authority.contains('@') {
+        return refuse(
+            cx,
+            format!(
+                "{what} `{}` carries credentials (`user@` before the host)",
+                v.v
+            ),
+            "the URL is written into the public workflow and the build log: give a URL without credentials (and know that `https://a@b/` means host `b`)",
+        );
+    }
+    if !crate::image::is_registry_host(authority) {
+        return refuse(
+            cx,
+            format!("{what} `{}` has no valid host name", v.v),
+            "write `https://host.example.org/path`",
+        );
+    }
+    if scheme == "http" && !allow_http {
+        return refuse(
+            cx,
+            format!("{what} `{}` is not https", v.v),
+            "packages from it are not signed: anyone between the builder and that host could replace them. Use the mirror's https URL",
+        );
+    }
+    true
 }
 
 pub fn mirrors(cx: &mut Checker<'_>, raw: &RawManifest) -> Mirrors {
     let m = &raw.mirrors;
     let mut get = |v: &Option<Sp<String>>, what: &str| -> Option<String> {
         let v = v.as_ref()?;
-        url(cx, v, what).then(|| v.v.trim_end_matches('/').to_string())
+        url(cx, v, what, what.contains("apt")).then(|| v.v.trim_end_matches('/').to_string())
     };
     Mirrors {
         pypi: get(&m.pypi, "the PyPI mirror"),
         pytorch: get(&m.pytorch, "the PyTorch wheel mirror"),
         apt: get(&m.apt, "the apt mirror"),
         conda: get(&m.conda, "the conda channel mirror"),
+    }
+}
+
+/// A reference is immutable only as a full commit SHA: a tag or branch (`@v4`, `@main`) can be
+/// moved to other code by whoever controls the action's repository. The login action receives
+/// the registry password, so for it a movable reference is an error and another owner than
+/// the default's a warning; for the others a movable reference is a warning.
+fn pin_policy(
+    cx: &mut Checker<'_>,
+    key: &Sp<String>,
+    uses: &Sp<String>,
+    version: Option<&Sp<String>>,
+) {
+    let (path, r) = uses.v.split_once('@').unwrap_or((&uses.v, ""));
+    let sha = r.len() == 40 && r.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'));
+    let login = key.v == "login";
+    if let Some(v) = version.filter(|_| !sha) {
+        cx.push(
+            Problem::error(Code::InvalidActionRef, v.span, format!("`version=` labels a commit SHA, but `@{r}` is not one"))
+                .label("version label")
+                .also(uses.span, "not a full commit SHA")
+                .help("pin the action to the full 40-character commit SHA of that release, and keep `version=` as its label"),
+        );
+    }
+    if !sha {
+        let message = format!(
+            "`{}` can change under you: `@{r}` is not a commit SHA",
+            uses.v
+        );
+        let problem = if login {
+            Problem::error(Code::MutableActionRef, uses.span, message)
+                .help("the login action receives the registry password: pin it to a full commit SHA, with `version=\"vX.Y.Z\"`")
+        } else {
+            Problem::warning(Code::MutableActionRef, uses.span, message)
+                .help("pin it to the full commit SHA of a release, with `version=\"vX.Y.Z\"` (jcx's defaults are pinned that way)")
+        };
+        cx.push(problem.label("movable reference"));
+    }
+    let default_owner = DEFAULT_ACTIONS
+        .iter()
+        .find(|(k, _, _)| *k == key.v)
+        .and_then(|(_, u, _)| u.split('/').next());
+    let owner = path.split('/').next().unwrap_or("");
+    if login && default_owner.is_some_and(|d| !d.eq_ignore_ascii_case(owner)) {
+        cx.push(
+            Problem::warning(
+                Code::MutableActionRef,
+                uses.span,
+                format!("the registry password goes to an action of `{owner}`, not of `{}`", default_owner.unwrap_or_default()),
+            )
+            .label("receives the registry password")
+            .help("make sure you trust this action's owner with the password; jcx's default is docker/login-action"),
+        );
     }
 }
 
@@ -234,6 +323,9 @@ pub fn actions(cx: &mut Checker<'_>, raw: &RawManifest) -> Actions {
             }
             ok
         });
+        if ok && comment_ok {
+            pin_policy(cx, key, uses, comment.as_ref());
+        }
         if ok && comment_ok {
             let key = ACTION_KEYS
                 .iter()
