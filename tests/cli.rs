@@ -93,6 +93,12 @@ fn a_hand_edit_is_drift_with_a_diff() {
         out.contains("-requests==2.0.0") && out.contains("+requests==2.32.3"),
         "{out}"
     );
+    // It says where a hand edit belongs, and that compile would overwrite it.
+    assert!(
+        out.contains("the change belongs in app `alpha` in apps.kdl (likely `pip`)")
+            && out.contains("overwrites"),
+        "{out}"
+    );
     // GitHub annotations and JSON name the same file.
     let gh = stdout(dir.path(), &["check", "--format", "github"], 1);
     assert!(
