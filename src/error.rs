@@ -88,6 +88,8 @@ codes! {
     ReservedEnv => "jcx::reserved_env",
     MutableActionRef => "jcx::mutable_action_ref",
     ToolDirective => "jcx::tool_directive",
+    InvalidFile => "jcx::invalid_file",
+    MissingFile => "jcx::missing_file",
 }
 
 impl fmt::Display for Code {

@@ -89,7 +89,7 @@ pub fn load_source(source: Source, out: &Path, timings: &mut Timings) -> Result<
             ),
         });
     }
-    let outcome = nodes::validate(&raw, &source_name, &source.text, problems);
+    let outcome = nodes::validate(&raw, &source_name, &source.text, Some(out), problems);
     timings.validate = t.elapsed();
     match outcome.manifest {
         Some(manifest) if !outcome.problems.iter().any(Problem::is_error) => {

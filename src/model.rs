@@ -128,6 +128,35 @@ pub struct CodeServer {
     pub extensions: Vec<String>,
 }
 
+/// A file or directory of the images repository copied into the image.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileCopy {
+    /// Relative to the repository root (the build context), without a trailing `/`.
+    pub src: String,
+    /// Absolute in the image; a trailing `/` means "into this directory".
+    pub to: String,
+    pub root_owned: bool,
+    /// Octal, for `COPY --chmod`.
+    pub mode: Option<String>,
+    pub directory: bool,
+}
+
+impl FileCopy {
+    /// Whether the destination lies in HOME or CONDA_DIR, which the stacks keep writable by
+    /// group NB_GID (`fix-permissions`).
+    pub fn in_stacks_trees(&self) -> bool {
+        [
+            "${HOME}",
+            "${CONDA_DIR}",
+            "/home/${NB_USER}",
+            "/home/jovyan",
+            "/opt/conda",
+        ]
+        .iter()
+        .any(|t| self.to == *t || self.to.starts_with(&format!("{t}/")))
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct DockerfileBlock {
     pub as_root: bool,
@@ -152,6 +181,7 @@ pub struct App {
     pub branches: Vec<String>,
     pub runs_on: Vec<String>,
     pub platforms: Vec<String>,
+    pub files: Vec<FileCopy>,
     pub dockerfile: Vec<DockerfileBlock>,
     pub free_disk_space: bool,
     pub timeout_minutes: u32,
@@ -160,6 +190,9 @@ pub struct App {
 impl App {
     pub fn dockerfile_path(&self) -> String {
         format!("src/{}/Dockerfile", self.name)
+    }
+    pub fn dockerignore_path(&self) -> String {
+        format!("src/{}/Dockerfile.dockerignore", self.name)
     }
     pub fn workflow_path(&self) -> String {
         format!(".github/workflows/build-push-{}.yaml", self.name)

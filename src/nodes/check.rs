@@ -14,6 +14,9 @@ pub struct Checker<'a> {
     pub problems: &'a mut Vec<Problem>,
     /// The manifest's text, to point inside multi-line values.
     pub text: &'a str,
+    /// The images repository (the output directory, which is the build context), where files
+    /// the manifest names must exist. `None` only in unit tests of rules that read no file.
+    pub root: Option<&'a std::path::Path>,
 }
 
 /// Characters that must never reach a generated file through a single-line value.

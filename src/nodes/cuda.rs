@@ -384,7 +384,7 @@ mod tests {
         let doc = kdl::KdlDocument::parse_v2(text).expect("test manifests are KDL");
         let mut problems = Vec::new();
         let raw = crate::nodes::read(&doc, &mut problems);
-        let outcome = crate::nodes::validate(&raw, "apps.kdl", text, problems);
+        let outcome = crate::nodes::validate(&raw, "apps.kdl", text, None, problems);
         outcome
             .problems
             .iter()

@@ -326,8 +326,16 @@ pub fn string_of(e: &KdlEntry, what: &str, problems: &mut Vec<Problem>) -> Optio
         other => {
             let text = e.to_string();
             let text = text.trim();
-            let help = match other {
-                KdlValue::Float(_) | KdlValue::Integer(_) => {
+            let help = match (other, e.name()) {
+                // `mode=644`: quote the value, not the property.
+                (KdlValue::Float(_) | KdlValue::Integer(_), Some(name)) => {
+                    let value = text.split_once('=').map_or(text, |(_, v)| v.trim());
+                    format!(
+                        "write it as a string: {}=\"{value}\" (numbers lose leading and trailing zeros)",
+                        name.value()
+                    )
+                }
+                (KdlValue::Float(_) | KdlValue::Integer(_), None) => {
                     format!(
                         "write it as a string: \"{}\" (numbers lose trailing zeros)",
                         text

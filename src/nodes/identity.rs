@@ -585,6 +585,7 @@ pub fn build_app(cx: &mut Checker<'_>, r: &Resolved, registry: Option<&Registry>
         branches: Vec::new(),
         runs_on: Vec::new(),
         platforms: Vec::new(),
+        files: super::files::model(s, cx.root),
         dockerfile: dockerfile::model(s),
         free_disk_space: false,
         timeout_minutes: 0,

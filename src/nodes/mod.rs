@@ -20,6 +20,7 @@ pub mod cuda;
 pub mod decode;
 pub mod dockerfile;
 pub mod env;
+pub mod files;
 pub mod identity;
 pub mod packages;
 pub mod pip;
@@ -57,6 +58,7 @@ pub static SETTINGS: &[&Setting] = &[
     &workflow::BRANCHES,
     &workflow::RUNS_ON,
     &workflow::PLATFORMS_SETTING,
+    &files::FILE,
     &dockerfile::DOCKERFILE,
     &workflow::FREE_DISK_SPACE,
     &workflow::TIMEOUT_MINUTES,
@@ -176,11 +178,13 @@ pub fn validate(
     raw: &RawManifest,
     source_name: &str,
     source_text: &str,
+    root: Option<&std::path::Path>,
     mut problems: Vec<Problem>,
 ) -> Outcome {
     let mut cx = Checker {
         problems: &mut problems,
         text: source_text,
+        root,
     };
     let (manifest, resolved) = manifest(&mut cx, raw, source_name);
     problems.sort_by_key(|p| (p.span.offset(), p.span.len(), p.code));
@@ -291,6 +295,7 @@ mod tests {
         ("branches", "branches dev"),
         ("runs-on", "runs-on gpu-runner"),
         ("platforms", r#"platforms "linux/arm64""#),
+        ("file", r#"file "apps.kdl" to="/etc/jcx/""#),
         ("dockerfile", r##"dockerfile #"RUN echo hi"#"##),
         ("free-disk-space", "free-disk-space #false"),
         ("timeout-minutes", "timeout-minutes 30"),
@@ -310,11 +315,18 @@ mod tests {
         )
     }
 
-    fn explain(text: &str) -> String {
-        let source = Source::from_bytes(std::path::Path::new("apps.kdl"), text.into()).unwrap();
+    /// Loads `text` as `apps.kdl` at the root of a fresh repository (where `file` finds it).
+    fn load(text: &str) -> (crate::Loaded, tempfile::TempDir) {
         let out = tempfile::tempdir().unwrap();
+        std::fs::write(out.path().join("apps.kdl"), text).unwrap();
+        let source = Source::from_bytes(std::path::Path::new("apps.kdl"), text.into()).unwrap();
         let loaded = crate::load_source(source, out.path(), &mut Timings::default())
             .unwrap_or_else(|e| panic!("{text}\n{e:?}"));
+        (loaded, out)
+    }
+
+    fn explain(text: &str) -> String {
+        let (loaded, _out) = load(text);
         crate::explain::explain_text(&crate::explain::explain(&loaded, "sample").unwrap())
     }
 
@@ -367,10 +379,7 @@ mod tests {
     /// A setting written in an app is never lost through inheritance, whatever its rule.
     #[test]
     fn an_apps_own_values_survive_inheritance() {
-        let text = manifest(None);
-        let source = Source::from_bytes(std::path::Path::new("apps.kdl"), text.into()).unwrap();
-        let out = tempfile::tempdir().unwrap();
-        let loaded = crate::load_source(source, out.path(), &mut Timings::default()).unwrap();
+        let (loaded, _out) = load(&manifest(None));
         let r = &loaded.resolved[0];
         for def in SETTINGS {
             assert!(r.settings.has(def), "`{}` was lost by merge", def.name);
