@@ -81,6 +81,8 @@ pub struct RawSettings {
     pub image_name: Option<Sp<String>>,
     pub image_suffix: Option<Sp<String>>,
     pub cuda: Option<Sp<String>>,
+    /// `cuda "13.2" index="cu132"`: an index declared by the manifest, taken as written.
+    pub cuda_index: Option<Sp<String>>,
     pub apt: Vec<Sp<String>>,
     pub mamba: Vec<Sp<String>>,
     pub code_server: Option<RawCodeServer>,
@@ -821,7 +823,16 @@ fn parse_setting(
             };
             let mut en = Entries::new(node, problems);
             let v = en.one_string(what, problems);
-            en.finish(&[], problems);
+            if name == "cuda" {
+                // Kept with its `cuda` (a repeated `cuda` is refused below, with its index).
+                let index = en.prop_string("index", problems);
+                if s.cuda.is_none() {
+                    s.cuda_index = index;
+                }
+                en.finish(&["index"], problems);
+            } else {
+                en.finish(&[], problems);
+            }
             no_children(node, problems);
             let slot = match name {
                 "description" => &mut s.description,

@@ -1796,6 +1796,10 @@ fn merge(mut base: RawSettings, over: &RawSettings) -> RawSettings {
     macro_rules! scalar {
         ($($f:ident),*) => { $( if over.$f.is_some() { base.$f = over.$f.clone(); } )* };
     }
+    // `index=` belongs to the `cuda` it is written on.
+    if over.cuda.is_some() {
+        base.cuda_index = over.cuda_index.clone();
+    }
     scalar!(
         base,
         python,
