@@ -474,6 +474,25 @@ mod tests {
     }
 
     #[test]
+    fn the_docs_name_what_the_table_knows() {
+        let t = table();
+        let cudas: Vec<String> = t.cuda_versions().iter().map(|c| format!("`{c}`")).collect();
+        let manifest = include_str!("../docs/manifest.md").replace("\n", " ");
+        let known = format!(
+            "{} and `cpu`, and torch up to {}",
+            cudas.join(", "),
+            t.newest()
+        );
+        assert!(
+            manifest.contains(&known),
+            "docs/manifest.md should say: {known}"
+        );
+        let rules = include_str!("../docs/rules.md");
+        let known = format!("(known: {}, and `cpu`)", t.cuda_versions().join(", "));
+        assert!(rules.contains(&known), "docs/rules.md should say: {known}");
+    }
+
+    #[test]
     fn malformed_tables_are_refused() {
         let head =
             "table-version 2\nchecked \"2026-12-01\"\nplatform \"x\"\nsource pypi \"PyPI\"\n";
