@@ -430,7 +430,9 @@ impl Table {
             }
         }
         let py = self.known_python(python)?;
-        (!c.pythons.contains(&py)).then(|| CompanionFinding::NoWheelsForPython {
+        // When torch itself has no wheels for the Python, that is the one mistake to report.
+        let torch_has_py = torch.is_none_or(|t| self.release(t).is_some_and(|r| r.has_python(py)));
+        (torch_has_py && !c.pythons.contains(&py)).then(|| CompanionFinding::NoWheelsForPython {
             package: package.to_string(),
             pin,
             python: py,
@@ -690,6 +692,16 @@ mod tests {
                 }
             }
         }
+        // torch 2.2.1 has no wheels for Python 3.13: reported once, on torch, not on torchvision.
+        assert_eq!(
+            t.check_companion(
+                "torchvision",
+                v("0.17.1"),
+                Some(v("2.2.1")),
+                Some(v("3.13"))
+            ),
+            None
+        );
         // torchvision 0.14.1 (torch 1.13.1) has no wheels for Python 3.11, torch 1.13.1 has.
         assert!(matches!(
             t.check_companion(
