@@ -4,22 +4,22 @@
 
 use miette::SourceSpan;
 
+use kdl::KdlNode;
+
 use super::check::Checker;
-use super::decode::did_you_mean;
+use super::decode::{Entries, no_children};
 use super::identity::Resolved;
 use super::pip::{Pip, TORCH_FAMILY, requirements};
-use super::raw::{Sp, Value};
+use super::raw::{RawSettings, Sp, Value};
 use super::setting::{Explain, Inherit, Setting, Shape};
 use crate::error::{Code, Problem};
 use crate::explain::{Ctx, Origin};
 use crate::model::{App, Torch, TorchIndex};
-use crate::torch::{Ver, table};
+use crate::torch::{IndexChoice, Place, Ver, table};
 
 pub static CUDA: Setting = Setting {
     name: "cuda",
-    shape: Shape::Text {
-        what: "a CUDA version such as \"11.8\", or `cpu`",
-    },
+    shape: Shape::Custom(read),
     inherit: Inherit::Override,
     once: true,
     app_only: false,
@@ -28,18 +28,63 @@ pub static CUDA: Setting = Setting {
     explain: Explain::Custom(explain),
 };
 
+/// `cuda "X.Y" [index="cuXY"]`: the version and, for an index the table does not know yet, the
+/// index the manifest declares. Inherited as one value, so `index=` stays with its `cuda`.
+#[derive(Debug, Clone)]
+pub struct RawCuda {
+    pub version: Sp<String>,
+    pub index: Option<Sp<String>>,
+}
+
+fn read(node: &KdlNode, problems: &mut Vec<Problem>) -> Option<Value> {
+    let mut en = Entries::new(node, problems);
+    let version = en.one_string("a CUDA version such as \"11.8\", or `cpu`", problems);
+    let index = en.prop_string("index", problems);
+    en.finish(&["index"], problems);
+    no_children(node, problems);
+    Some(Value::One(Box::new(RawCuda {
+        version: version?,
+        index,
+    })))
+}
+
+/// An app's `cuda`, after inheritance.
+pub fn cuda_of(s: &RawSettings) -> Option<&RawCuda> {
+    s.one::<RawCuda>(&CUDA)
+}
+
+/// `cuda` (and its `index=`) where it is written; `torch::Table::choose_index` decides.
 fn check(cx: &mut Checker<'_>, v: &Value) {
-    if let Some(c) = v.text()
-        && cx.safe(c, "the CUDA version", false)
+    let Some(c) = v.one::<RawCuda>() else { return };
+    if !cx.safe(&c.version, "the CUDA version", false)
+        || c.index
+            .as_ref()
+            .is_some_and(|i| !cx.safe(i, "the PyTorch index", false))
     {
-        check_cuda_version(cx, c);
+        return;
+    }
+    let decision = table().choose_index(&c.version.v, c.index.as_ref().map(|i| i.v.as_str()));
+    if let Some(f) = decision.finding {
+        cx.push(f.problem(
+            &c.version.v,
+            c.version.span,
+            c.index.as_ref().map(|i| i.span),
+        ));
     }
 }
 
+/// The index `cuda` (with its `index=`) chooses, or `None` when it is refused (reported by
+/// `check` where it is written).
+fn cuda_usable(c: &RawCuda) -> Option<IndexChoice> {
+    table()
+        .choose_index(&c.version.v, c.index.as_ref().map(|i| i.v.as_str()))
+        .index
+}
+
 fn explain(cx: &mut Ctx<'_>, r: &Resolved, app: &App) {
-    match r.settings.text(&CUDA) {
+    match cuda_of(&r.settings) {
         Some(c) => {
-            cx.one("cuda", c);
+            cx.one("cuda", &c.version);
             if let Some(t) = &app.torch {
                 cx.push(
                     "pytorch index",
@@ -68,7 +113,7 @@ pub fn split_torch(
     python: Option<&str>,
 ) -> (Option<Torch>, Vec<String>) {
     let name = &r.name.v;
-    let cuda = r.settings.text(&CUDA);
+    let cuda = cuda_of(&r.settings);
     let (torch_reqs, general): (Vec<Pip>, Vec<Pip>) = match cuda {
         Some(_) => requirements(r)
             .into_iter()
@@ -91,95 +136,36 @@ pub fn split_torch(
     let torch = match cuda {
         None => None,
         // An unknown CUDA version is already an error; its torch would only repeat it.
-        Some(c) if !cuda_usable(&c.v) => None,
-        Some(c) => torch(cx, c, &torch_reqs, python, name, r.name.span),
+        Some(c) => cuda_usable(c).and_then(|choice| {
+            torch(
+                cx,
+                &c.version,
+                choice,
+                &torch_reqs,
+                python,
+                name,
+                r.name.span,
+            )
+        }),
     };
     (torch, general.into_iter().map(|p| p.text).collect())
 }
 
-fn check_cuda_version(cx: &mut Checker<'_>, c: &Sp<String>) {
-    if c.v == "cpu" {
-        return;
-    }
-    let t = table();
-    if t.index_for_cuda(&c.v).is_some() {
-        return;
-    }
-    let known = t.cuda_versions();
-    let newest = known.iter().filter_map(|v| Ver::parse(v)).max();
-    match (Ver::parse(&c.v), newest) {
-        (Some(v), Some(n))
-            if v.patch.is_none()
-                && v > n
-                && c.v.bytes().all(|b| b.is_ascii_digit() || b == b'.') =>
-        {
-            cx.push(
-                Problem::warning(
-                    Code::InvalidCuda,
-                    c.span,
-                    format!(
-                        "CUDA {} is newer than jcx's PyTorch table (checked {})",
-                        c.v, t.checked
-                    ),
-                )
-                .label("not in the table")
-                .help(format!(
-                    "jcx will use the `cu{}` index but cannot check torch versions against it",
-                    c.v.replace('.', "")
-                )),
-            );
-        }
-        _ => {
-            let as_tag = t.indexes.iter().find(|i| i.tag == c.v.to_ascii_lowercase());
-            let mut help = match as_tag {
-                Some(i) => format!(
-                    "write the CUDA version, not the index name: `cuda \"{}\"`.",
-                    i.cuda.as_deref().unwrap_or("cpu")
-                ),
-                None => did_you_mean(&c.v, &known).unwrap_or_default(),
-            };
-            if !help.is_empty() {
-                help.push(' ');
-            }
-            help.push_str(&format!(
-                "PyTorch publishes wheel indexes for CUDA {} and `cpu`",
-                known
-                    .iter()
-                    .map(|k| format!("\"{k}\""))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
-            cx.push(
-                Problem::error(
-                    Code::InvalidCuda,
-                    c.span,
-                    format!("`{}` is not a CUDA version with a PyTorch wheel index", c.v),
-                )
-                .label("CUDA version")
-                .help(help),
-            );
-        }
-    }
-}
-
+/// The PyTorch family of an app with `cuda`; `torch::Table` decides every pin.
 fn torch(
     cx: &mut Checker<'_>,
     cuda: &Sp<String>,
+    choice: IndexChoice,
     reqs: &[Pip],
     python: Option<&str>,
     app: &str,
     app_span: SourceSpan,
 ) -> Option<Torch> {
     let t = table();
-    let index = if cuda.v == "cpu" {
-        TorchIndex::Cpu
-    } else {
-        match t.index_for_cuda(&cuda.v) {
-            Some(i) => TorchIndex::Cuda(i.tag.clone()),
-            None => TorchIndex::Cuda(format!("cu{}", cuda.v.replace('.', ""))),
-        }
+    let index = match &choice {
+        IndexChoice::Cpu => TorchIndex::Cpu,
+        c => TorchIndex::Cuda(c.tag().to_string()),
     };
-    let wheel_index = t.index_for_cuda(&cuda.v);
     for r in reqs {
         if r.has_url_or_marker {
             cx.push(
@@ -199,162 +185,44 @@ fn torch(
         .and_then(Ver::parse);
     let unpinned = requirements.iter().any(|r| !r.contains("=="));
     let torch_span = find("torch").map_or(app_span, |r| r.span);
+    let py = python.and_then(Ver::parse);
+    let place = |at| Place {
+        at,
+        cuda: cuda.span,
+        torch: torch_span,
+    };
     match torch_pin {
         // A URL or marker requirement is already refused above.
         None if find("torch").is_some_and(|r| r.has_url_or_marker) => {}
         None => {
-            let range =
-                wheel_index.map_or_else(|| "whatever it carries".to_string(), |i| i.range());
-            let py = python.map_or(String::new(), |p| format!(" for Python {p}"));
+            let range = t.index_range(&choice).map_or_else(
+                || "whatever it carries".to_string(),
+                |(first, last)| format!("{first}–{last}"),
+            );
+            let for_py = python.map_or(String::new(), |p| format!(" for Python {p}"));
+            let example = t.newest_on(&choice, py).unwrap_or_else(|| t.newest());
             cx.push(
                 Problem::warning(Code::TorchUnpinned, torch_span, format!("torch is not pinned in app `{app}`"))
                     .label(if find("torch").is_some() { "not pinned" } else { "torch added by `cuda`" })
                     .help(format!(
-                        "the {} index gives torch {range}; pip installs the newest{py}. Pin it, e.g. `torch \"{}\"`, so rebuilds are repeatable",
+                        "the {} index gives torch {range}; pip installs the newest{for_py}. Pin it, e.g. `torch \"{example}\"`, so rebuilds are repeatable",
                         index.tag(),
-                        wheel_index.and_then(|i| i.last).map_or("2.2.1".to_string(), |l| l.to_string()),
                     )),
             );
         }
         Some(tv) => {
-            if t.is_newer_than_known(tv) {
-                cx.push(
-                    Problem::warning(Code::TorchUnknownVersion, torch_span, format!("torch {tv} is newer than jcx's PyTorch table (checked {})", t.checked))
-                        .label("not in the table")
-                        .help("jcx cannot check it against the wheel index; the build will tell. Upgrade jcx for a newer table"),
-                );
-            } else {
-                if let Some(wi) = wheel_index
-                    && !wi.has(tv)
-                {
-                    let others: Vec<String> = t
-                        .indexes
-                        .iter()
-                        .filter(|i| i.cuda.is_some() && i.has(tv))
-                        .map(|i| format!("\"{}\"", i.cuda.as_deref().unwrap_or_default()))
-                        .collect();
-                    let help = if others.is_empty() {
-                        format!("the {} index has torch {}", wi.tag, wi.range())
-                    } else {
-                        format!(
-                            "the {} index has torch {}; torch {tv} has wheels for CUDA {}",
-                            wi.tag,
-                            wi.range(),
-                            others.join(", ")
-                        )
-                    };
-                    cx.push(
-                        Problem::error(
-                            Code::TorchNotOnIndex,
-                            torch_span,
-                            format!("torch {tv} has no wheels on the {} index", wi.tag),
-                        )
-                        .label("not on this index")
-                        .also(cuda.span, format!("`cuda` chooses {}", wi.tag))
-                        .help(help),
-                    );
-                }
-                if let Some(py) = python
-                    && let Some(ps) = t.python(py)
-                    && (!tv.at_least(ps.first) || ps.last.is_some_and(|l| !tv.at_most(l)))
-                {
-                    let range = match ps.last {
-                        Some(l) => format!("{}–{}", ps.first, l),
-                        None => format!("{} and later", ps.first),
-                    };
-                    cx.push(
-                        Problem::error(Code::TorchPythonMismatch, torch_span, format!("torch {tv} has no wheels for Python {py}"))
-                            .label("no wheels for this Python")
-                            .help(format!("Python {py} (from the base image tag or `python`) has torch wheels for {range}; change the torch pin or the base image")),
-                    );
-                }
-                if let Some(py) = python
-                    && t.python(py).is_none()
-                    && let Some(pv) = Ver::parse(py)
-                {
-                    let known: Vec<Ver> = t
-                        .pythons
-                        .iter()
-                        .filter_map(|p| Ver::parse(&p.python))
-                        .collect();
-                    if known.iter().all(|k| pv > *k) {
-                        cx.push(
-                            Problem::warning(Code::TorchUnknownVersion, torch_span, format!("Python {py} is newer than jcx's PyTorch table (checked {})", t.checked))
-                                .label("cannot be checked")
-                                .help(format!("jcx cannot tell whether torch {tv} has wheels for Python {py}; the build will tell. Upgrade jcx for a newer table")),
-                        );
-                    } else if known.iter().all(|k| pv < *k) {
-                        cx.push(
-                            Problem::error(
-                                Code::TorchPythonMismatch,
-                                torch_span,
-                                format!("torch {tv} has no wheels for Python {py}"),
-                            )
-                            .label("no wheels for this Python")
-                            .help({
-                                let ok: Vec<&str> = t
-                                    .pythons
-                                    .iter()
-                                    .filter(|p| {
-                                        tv.at_least(p.first) && p.last.is_none_or(|l| tv.at_most(l))
-                                    })
-                                    .map(|p| p.python.as_str())
-                                    .collect();
-                                format!(
-                                    "torch {tv} has wheels for Python {}; use a newer base image",
-                                    ok.join(", ")
-                                )
-                            }),
-                        );
-                    }
-                }
-                // `torch==2.2.1+cu121` under `cuda "11.8"`: the local label names another index.
-                if let Some(label) = find("torch")
-                    .and_then(|r| r.pin.as_deref())
-                    .and_then(|p| p.split_once('+'))
-                    .map(|(_, l)| l)
-                    && label != index.tag()
-                {
-                    cx.push(
-                        Problem::error(
-                            Code::TorchNotOnIndex,
-                            torch_span,
-                            format!(
-                                "torch `+{label}` builds are not on the {} index",
-                                index.tag()
-                            ),
-                        )
-                        .label("local version label")
-                        .also(cuda.span, format!("`cuda` chooses {}", index.tag()))
-                        .help(format!(
-                            "remove `+{label}`: the index chosen by `cuda` decides the build"
-                        )),
-                    );
-                }
+            for f in t.check_torch(&choice, tv, py) {
+                cx.push(f.problem(place(torch_span), &choice));
             }
-            for package in ["torchvision", "torchaudio"] {
-                if let Some(r) = find(package)
-                    && let (Some(want), Some(got)) = (
-                        t.companion_for(package, tv),
-                        r.pin.as_deref().and_then(Ver::parse),
-                    )
-                    && !t.is_newer_than_known(tv)
-                    && want != got
-                {
-                    cx.push(
-                        Problem::error(
-                            Code::TorchVersionMismatch,
-                            r.span,
-                            format!("{package} {got} does not match torch {tv}"),
-                        )
-                        .label("mismatched version")
-                        .also(torch_span, format!("torch {tv}"))
-                        .help(format!(
-                            "torch {tv} goes with {package} {want}: write `{package} \"{want}\"`"
-                        )),
-                    );
-                }
-            }
+            local_label(cx, find("torch"), &index, cuda.span, torch_span);
+        }
+    }
+    for package in ["torchvision", "torchaudio"] {
+        if let Some(r) = find(package)
+            && let Some(pin) = r.pin.as_deref().and_then(Ver::parse)
+            && let Some(f) = t.check_companion(package, pin, torch_pin, py)
+        {
+            cx.push(f.problem(place(r.span)));
         }
     }
     Some(Torch {
@@ -365,14 +233,36 @@ fn torch(
     })
 }
 
-/// `cpu`, a CUDA version of the table, or one newer than the table (a warning, see `cuda`).
-fn cuda_usable(cuda: &str) -> bool {
-    let t = table();
-    if cuda == "cpu" || t.index_for_cuda(cuda).is_some() {
-        return true;
+/// `torch==2.2.1+cu121` under `cuda "11.8"`: the local label names another index.
+fn local_label(
+    cx: &mut Checker<'_>,
+    torch: Option<&Pip>,
+    index: &TorchIndex,
+    cuda_span: SourceSpan,
+    torch_span: SourceSpan,
+) {
+    if let Some(label) = torch
+        .and_then(|r| r.pin.as_deref())
+        .and_then(|p| p.split_once('+'))
+        .map(|(_, l)| l)
+        && label != index.tag()
+    {
+        cx.push(
+            Problem::error(
+                Code::TorchNotOnIndex,
+                torch_span,
+                format!(
+                    "torch `+{label}` builds are not on the {} index",
+                    index.tag()
+                ),
+            )
+            .label("local version label")
+            .also(cuda_span, format!("`cuda` chooses {}", index.tag()))
+            .help(format!(
+                "remove `+{label}`: the index chosen by `cuda` decides the build"
+            )),
+        );
     }
-    let newest = t.cuda_versions().iter().filter_map(|v| Ver::parse(v)).max();
-    matches!((Ver::parse(cuda), newest), (Some(v), Some(n)) if v.patch.is_none() && v > n && cuda.bytes().all(|b| b.is_ascii_digit() || b == b'.'))
 }
 
 #[cfg(test)]
@@ -415,6 +305,17 @@ mod tests {
     }
 
     #[test]
+    fn a_declared_index_stays_with_its_cuda() {
+        let text = "manifest-version 1\nregistry \"ghcr.io\" namespace=lab\ndefaults { base \"quay.io/jupyter/scipy-notebook:python-3.12\"; }\napp a {\n    cuda \"12.7\" index=\"cu127\"\n    pip { torch \"2.12.0\"; }\n}\napp b extends=a {\n    image-suffix b\n    cuda \"12.8\"\n}\n";
+        // a: the declared index (a warning), torch not checked against it; b: cu128, which
+        // does not carry torch 2.12.0, so b did not inherit a's `index=`.
+        assert_eq!(
+            codes(text),
+            vec![(Code::InvalidCuda, false), (Code::TorchNotOnIndex, true)]
+        );
+    }
+
+    #[test]
     fn torch_family_rules() {
         let check = |python, cuda, pins, want: &[(Code, bool)]| {
             assert_eq!(
@@ -452,21 +353,65 @@ mod tests {
         check(
             "3.12",
             "12.8",
-            r#"torch "2.12.0""#,
+            r#"torch "2.16.0""#,
             &[(Code::TorchUnknownVersion, false)],
         );
         check(
             "3.12",
+            "12.8",
+            r#"torch "2.12.0""#,
+            &[(Code::TorchNotOnIndex, true)],
+        );
+        check(
+            "3.11",
+            "12.1",
+            r#"torch "2.3.5""#,
+            &[(Code::TorchUnknownVersion, true)],
+        );
+        check(
+            "3.12",
+            "13.9",
+            r#"torch "2.10.0""#,
+            &[(Code::InvalidCuda, false)],
+        );
+        // Between two indexes of the table, but not one of them: refused unless declared.
+        check(
+            "3.12",
             "13.1",
+            r#"torch "2.10.0""#,
+            &[(Code::InvalidCuda, true)],
+        );
+        check(
+            "3.12",
+            r#"13.1" index="cu131"#,
             r#"torch "2.10.0""#,
             &[(Code::InvalidCuda, false)],
         );
         check(
             "3.12",
-            "10.2",
+            "10.1",
             r#"torch "2.2.1""#,
             &[(Code::InvalidCuda, true)],
         );
+        check(
+            "3.12",
+            "10.2",
+            r#"torch "2.2.1""#,
+            &[(Code::TorchNotOnIndex, true)],
+        );
         check("3.11", "cpu", r#"torch "2.2.1""#, &[]);
+        // CUDA 12.9 and 13.2 have indexes; torchaudio 2.11.1 requires torch>=2.11 only.
+        check(
+            "3.12",
+            "12.9",
+            r#"torch "2.8.0"; torchvision "0.23.0"; torchaudio "2.8.0""#,
+            &[],
+        );
+        check(
+            "3.12",
+            "13.2",
+            r#"torch "2.14.1"; torchvision "0.29.2"; torchaudio "2.11.1""#,
+            &[],
+        );
     }
 }
