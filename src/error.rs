@@ -90,6 +90,7 @@ codes! {
     ToolDirective => "jcx::tool_directive",
     InvalidFile => "jcx::invalid_file",
     MissingFile => "jcx::missing_file",
+    InvalidLabel => "jcx::invalid_label",
 }
 
 impl fmt::Display for Code {

@@ -142,18 +142,25 @@ pub struct FileCopy {
 }
 
 impl FileCopy {
-    /// Whether the destination lies in HOME or CONDA_DIR, which the stacks keep writable by
-    /// group NB_GID (`fix-permissions`).
-    pub fn in_stacks_trees(&self) -> bool {
-        [
-            "${HOME}",
-            "${CONDA_DIR}",
-            "/home/${NB_USER}",
-            "/home/jovyan",
-            "/opt/conda",
-        ]
+    /// The tree of the stacks (CONDA_DIR or the notebook user's home, as `fix-permissions`
+    /// names it) the destination lies in; the stacks keep both writable by group NB_GID.
+    pub fn stacks_tree(&self) -> Option<&'static str> {
+        stacks_tree(&self.to)
+    }
+}
+
+/// `"${CONDA_DIR}"` or `"/home/${NB_USER}"` when `dest` lies in one of those trees.
+pub fn stacks_tree(dest: &str) -> Option<&'static str> {
+    let under = |t: &str| dest == t || dest.starts_with(&format!("{t}/"));
+    if ["${CONDA_DIR}", "/opt/conda"].iter().any(|t| under(t)) {
+        Some("${CONDA_DIR}")
+    } else if ["${HOME}", "/home/${NB_USER}", "/home/jovyan"]
         .iter()
-        .any(|t| self.to == *t || self.to.starts_with(&format!("{t}/")))
+        .any(|t| under(t))
+    {
+        Some("/home/${NB_USER}")
+    } else {
+        None
     }
 }
 
@@ -182,6 +189,13 @@ pub struct App {
     pub runs_on: Vec<String>,
     pub platforms: Vec<String>,
     pub files: Vec<FileCopy>,
+    pub labels: Vec<(String, String)>,
+    pub build_args: Vec<(String, String)>,
+    pub workdir: Option<String>,
+    /// apt installs recommended packages too.
+    pub apt_recommends: bool,
+    /// pip may choose pre-releases for the general requirements.
+    pub pip_pre: bool,
     pub dockerfile: Vec<DockerfileBlock>,
     pub free_disk_space: bool,
     pub timeout_minutes: u32,

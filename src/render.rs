@@ -173,10 +173,18 @@ struct DockerfileCtx<'a> {
     pypi_index_url: &'static str,
     env: Vec<String>,
     files: &'a [FileCopy],
-    /// Destinations of notebook-owned files in HOME or CONDA_DIR, for `fix-permissions`.
-    files_fix: Vec<&'a str>,
+    /// The stacks' trees notebook-owned files went into, for `fix-permissions` (COPY creates
+    /// missing parent directories without the group permissions the stacks keep).
+    files_fix: Vec<&'static str>,
     dockerfile: &'a [DockerfileBlock],
     app: &'a str,
+    build_args: Vec<String>,
+    labels: Vec<String>,
+    workdir: Option<&'a str>,
+    apt_recommends: bool,
+    /// DL3008 when a package is unpinned, DL3015 when recommends are wanted.
+    hadolint_apt: String,
+    pip_pre: bool,
 }
 
 pub fn torch_index_url(base: &str, index: &TorchIndex) -> String {
@@ -217,14 +225,41 @@ pub fn render_dockerfile(manifest: &Manifest, app: &App) -> Result<String> {
             .map(|(k, v)| format!("{k}={}", dockerfile_env_value(v)))
             .collect(),
         files: &app.files,
-        files_fix: app
-            .files
-            .iter()
-            .filter(|f| !f.root_owned && f.in_stacks_trees())
-            .map(|f| f.to.as_str())
-            .collect(),
+        files_fix: {
+            let mut trees: Vec<&'static str> = app
+                .files
+                .iter()
+                .filter(|f| !f.root_owned)
+                .filter_map(FileCopy::stacks_tree)
+                .collect();
+            trees.sort_unstable();
+            trees.dedup();
+            trees
+        },
         dockerfile: &app.dockerfile,
         app: &app.name,
+        build_args: app
+            .build_args
+            .iter()
+            .map(|(k, v)| format!("{k}={}", dockerfile_env_value(v)))
+            .collect(),
+        labels: app
+            .labels
+            .iter()
+            .map(|(k, v)| format!("{}={}", dockerfile_env_value(k), dockerfile_env_value(v)))
+            .collect(),
+        workdir: app.workdir.as_deref(),
+        apt_recommends: app.apt_recommends,
+        hadolint_apt: [
+            (app.apt.iter().any(|a| !a.contains('=')), "DL3008"),
+            (app.apt_recommends, "DL3015"),
+        ]
+        .iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, rule)| *rule)
+        .collect::<Vec<_>>()
+        .join(","),
+        pip_pre: app.pip_pre,
     };
     render_with(&envs().0, "Dockerfile", &app.dockerfile_path(), ctx)
 }

@@ -195,6 +195,25 @@ impl Checker<'_> {
     }
 }
 
+/// Reports the second of two entries with the same name.
+pub fn duplicate_names(cx: &mut Checker<'_>, entries: &[(Sp<String>, Sp<String>)], what: &str) {
+    let mut seen: std::collections::HashMap<&str, SourceSpan> = Default::default();
+    for (k, _) in entries {
+        if let Some(first) = seen.insert(&k.v, k.span) {
+            cx.push(
+                Problem::error(
+                    Code::Duplicate,
+                    k.span,
+                    format!("{what} `{}` is set twice", k.v),
+                )
+                .label("set again")
+                .also(first, "first set here")
+                .help("keep one of them"),
+            );
+        }
+    }
+}
+
 /// Values in first-seen order, without repeats.
 pub fn dedup(it: impl Iterator<Item = String>) -> Vec<String> {
     let mut v: Vec<String> = Vec::new();

@@ -1,11 +1,7 @@
 //! `env { NAME "value" }`: environment variables of the image. Inherited by name: a child's
 //! value for a name replaces the parent's.
 
-use std::collections::HashMap;
-
-use miette::SourceSpan;
-
-use super::check::Checker;
+use super::check::{Checker, duplicate_names};
 use super::raw::{RawSettings, Sp, Value};
 use super::setting::{Explain, Inherit, Setting, Shape};
 use crate::error::{Code, Problem};
@@ -22,7 +18,6 @@ pub static ENV: Setting = Setting {
 };
 
 fn check(cx: &mut Checker<'_>, v: &Value) {
-    let mut seen: HashMap<&str, SourceSpan> = HashMap::new();
     for (k, val) in v.map() {
         let name_ok = !k.v.is_empty()
             && !k.v.starts_with(|c: char| c.is_ascii_digit())
@@ -41,22 +36,11 @@ fn check(cx: &mut Checker<'_>, v: &Value) {
                 .help("use letters, digits and `_`, not starting with a digit, such as `HF_HOME`"),
             );
         }
-        if let Some(first) = seen.insert(&k.v, k.span) {
-            cx.push(
-                Problem::error(
-                    Code::Duplicate,
-                    k.span,
-                    format!("environment variable `{}` is set twice", k.v),
-                )
-                .label("set again")
-                .also(first, "first set here")
-                .help("keep one of them"),
-            );
-        }
         if cx.safe(val, "the environment value", false) {
             reserved(cx, k, val);
         }
     }
+    duplicate_names(cx, v.map(), "environment variable");
 }
 
 /// The Jupyter Docker Stacks' own variables. jcx's Dockerfile ends with `USER ${NB_UID}` and

@@ -92,6 +92,21 @@ fn check(cx: &mut Checker<'_>, v: &Value) {
         if let Some(m) = &f.mode {
             check_mode(cx, m, f);
         }
+        if let (Some(o), Some(to)) = (&f.owner, &f.to)
+            && o.v == "root"
+            && let Some(tree) = crate::model::stacks_tree(&to.v)
+        {
+            cx.push(
+                Problem::error(
+                    Code::InvalidFile,
+                    o.span,
+                    format!("`{}` lies in `{tree}`, which belongs to the notebook user", to.v),
+                )
+                .label("root-owned")
+                .also(to.span, "destination")
+                .help("the stacks keep HOME and CONDA_DIR writable by the notebook user's group: copy there with `owner=notebook` (the default), or copy root-owned files elsewhere, such as `/etc/jupyter/`"),
+            );
+        }
     }
 }
 

@@ -22,6 +22,7 @@ pub mod dockerfile;
 pub mod env;
 pub mod files;
 pub mod identity;
+pub mod metadata;
 pub mod packages;
 pub mod pip;
 pub mod raw;
@@ -51,10 +52,15 @@ pub static SETTINGS: &[&Setting] = &[
     &identity::IMAGE_SUFFIX,
     &cuda::CUDA,
     &packages::APT,
+    &packages::APT_RECOMMENDS,
     &packages::MAMBA,
     &code_server::CODE_SERVER,
     &pip::PIP,
+    &pip::PIP_PRE,
     &env::ENV,
+    &metadata::LABELS,
+    &metadata::BUILD_ARGS,
+    &metadata::WORKDIR,
     &workflow::BRANCHES,
     &workflow::RUNS_ON,
     &workflow::PLATFORMS_SETTING,
@@ -285,13 +291,18 @@ mod tests {
         ("image-suffix", "image-suffix gpu"),
         ("cuda", r#"cuda "11.8""#),
         ("apt", "apt vim"),
+        ("apt-recommends", "apt-recommends #true"),
         ("mamba", "mamba nodejs"),
         (
             "code-server",
             r#"code-server "4.22.1" { extensions ms-python.python; }"#,
         ),
         ("pip", r#"pip { - "requests==2.32.3"; }"#),
+        ("pip-pre", "pip-pre #true"),
         ("env", r#"env { HF_HOME "/data"; }"#),
+        ("labels", r#"labels { "org.example.course" "ml-101"; }"#),
+        ("build-args", r#"build-args { COURSE_YEAR "2026"; }"#),
+        ("workdir", r#"workdir "/home/jovyan/work""#),
         ("branches", "branches dev"),
         ("runs-on", "runs-on gpu-runner"),
         ("platforms", r#"platforms "linux/arm64""#),

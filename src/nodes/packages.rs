@@ -24,6 +24,22 @@ pub static APT: Setting = Setting {
     explain: Explain::Custom(explain_apt),
 };
 
+pub static APT_RECOMMENDS: Setting = Setting {
+    name: "apt-recommends",
+    shape: Shape::Flag {
+        fix: "write `apt-recommends #true` to install recommended packages too",
+    },
+    inherit: Inherit::Override,
+    once: true,
+    app_only: false,
+    example: None,
+    check: super::setting::no_check,
+    explain: Explain::RowsOr(
+        |app| app.apt_recommends.to_string(),
+        "apt installs without recommends",
+    ),
+};
+
 pub static MAMBA: Setting = Setting {
     name: "mamba",
     shape: Shape::Words { what: "package" },

@@ -30,6 +30,22 @@ pub static PIP: Setting = Setting {
     explain: Explain::Custom(explain),
 };
 
+pub static PIP_PRE: Setting = Setting {
+    name: "pip-pre",
+    shape: Shape::Flag {
+        fix: "write `pip-pre #true` to let pip choose pre-releases",
+    },
+    inherit: Inherit::Override,
+    once: true,
+    app_only: false,
+    example: None,
+    check: super::setting::no_check,
+    explain: Explain::RowsOr(
+        |app| app.pip_pre.to_string(),
+        "pip installs final releases only",
+    ),
+};
+
 /// One pip requirement as written: `- "spec"`, `name "version"` or a bare `name`.
 #[derive(Debug, Clone)]
 pub struct RawPip {
