@@ -144,7 +144,7 @@ impl Issue {
                 "the `dockerfile` block ends with a line continued by `\\`".into()
             }
             Issue::OpenHeredoc(w) => format!(
-                "the `dockerfile` block ends inside a heredoc (`{}` never ends it)",
+                "the `dockerfile` block ends inside a heredoc (no line `{}` ends it)",
                 shown(w)
             ),
             Issue::EmptyContinuationLine => {
