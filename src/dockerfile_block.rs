@@ -87,8 +87,8 @@ pub enum Issue {
     OpenContinuation,
     /// The block ends inside a heredoc; the string is its terminator.
     OpenHeredoc(String),
-    /// An empty line inside a continued instruction: BuildKit skips it with a warning that a
-    /// future release will refuse it.
+    /// An empty line inside a continued instruction (reported at the line continued onto it):
+    /// BuildKit skips it with a warning that a future release will refuse it.
     EmptyContinuationLine,
     /// BuildKit's parser refuses the instruction.
     Rejected(Rejection),
@@ -173,7 +173,7 @@ impl Issue {
             Issue::Directive(_) => "parser directive",
             Issue::OpenContinuation => "last instruction is unfinished",
             Issue::OpenHeredoc(_) => "opened here, never closed",
-            Issue::EmptyContinuationLine => "empty continuation line",
+            Issue::EmptyContinuationLine => "continued onto an empty line",
             Issue::Rejected(_) => "refused by BuildKit",
             Issue::Ambiguous(_) => "read differently by BuildKit releases",
             Issue::LineTooLong(_) => "too long",
@@ -190,7 +190,7 @@ impl Issue {
             Issue::Directive(k) => format!("parser directives only count on the first lines of a Dockerfile, where jcx writes `# syntax=docker/dockerfile:1`; in a block `# {k}=` would be an ordinary comment. Remove it"),
             Issue::OpenContinuation => "remove the trailing `\\`: the next line of the Dockerfile is jcx's, and it would be swallowed into this instruction".into(),
             Issue::OpenHeredoc(w) => format!("end the heredoc with a line that is exactly `{}` (leading tabs allowed with `<<-`): otherwise BuildKit reads jcx's own lines after the block as its body", shown(w)),
-            Issue::EmptyContinuationLine => "remove the empty line, or end the instruction before it".into(),
+            Issue::EmptyContinuationLine => "BuildKit skips the empty line with a warning that a future release will refuse it; remove the empty line, or end the instruction before it".into(),
             Issue::Rejected(r) => r.help(),
             Issue::Ambiguous(a) => a.help(),
             Issue::LineTooLong(_) => format!("BuildKit refuses Dockerfile lines over {MAX_LINE_BYTES} bytes; split the line with `\\` continuations"),
@@ -431,7 +431,7 @@ impl<'a> Reader<'a> {
                 continue;
             }
             if go_trim_left(raw).is_empty() {
-                self.found(Issue::EmptyContinuationLine, index);
+                self.found(Issue::EmptyContinuationLine, continued_at);
                 continue;
             }
             let (part, e) = trim_continuation(raw);
@@ -1512,7 +1512,7 @@ mod tests {
         assert_eq!(issues("RUN echo a \\\n    from-here"), vec![]);
         assert_eq!(
             lines_of("RUN a \\\n\nFROM-ish-arg"),
-            vec![(Issue::EmptyContinuationLine, 1)]
+            vec![(Issue::EmptyContinuationLine, 0)]
         );
         // `\\` at the end is an escaped backslash, not a continuation (BuildKit's regex).
         assert_eq!(issues("RUN echo \\\\\nUSER root"), vec![]);
