@@ -25,6 +25,7 @@ import argparse
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 import tempfile
@@ -227,10 +228,14 @@ def mutate(rng, text):
 
 
 def blocks(rng, count):
-    """`count` block texts: the two reproductions of issue 16, then generated ones."""
+    """`count` block texts: the two reproductions of issue 16, the longest line BuildKit reads
+    and one byte more, then generated ones."""
     yield 'RUN echo \\\' <<"USER ${NB_UID}"'
     yield 'RUN ["echo", "a\\" <<\'USER root\' \\""]\nFROM docker.io/attacker/notebook:latest'
-    for _ in range(count - 2):
+    # BuildKit's longest line, and one byte more.
+    yield "RUN echo " + "x" * (65535 - 9)
+    yield "RUN echo " + "x" * (65536 - 9)
+    for _ in range(count - 4):
         text = "\n".join(clean_block(rng) if rng.random() < 0.5 else block(rng))
         if rng.random() < 0.25:
             text = mutate(rng, text)
@@ -258,15 +263,31 @@ def kdl_string(text):
     return '"' + "".join(out) + '"'
 
 
-def manifest(blocks_, apt):
+def kdl_raw_multiline(text):
+    """`text` as an indented KDL multi-line raw string, as people write blocks; None when it
+    cannot be one. KDL keeps it except that lines of blanks become empty lines."""
+    if "\r" in text or any(c in text for c in "\x0b\x0c\x85\u2028\u2029"):
+        return None
+    hashes = "#" * (max((len(h) for h in re.findall(r'"""(#*)', text)), default=0) + 1)
+    body = "\n".join("        " + line if line.strip() else "" for line in text.split("\n"))
+    return f'{hashes}"""\n{body}\n        """{hashes}'
+
+
+def kdl_value(text):
+    """What the manifest's string holds, for a block written as a raw multi-line string."""
+    return "\n".join(line if line.strip() else "" for line in text.split("\n"))
+
+
+def manifest(blocks_, apt, raw=False, crlf=False):
     """A manifest whose one app has the given (text, as_root) blocks."""
     lines = ["manifest-version 1", 'registry "ghcr.io" namespace=lab', "app x {", f'    base "{BASE}"']
     if apt:
         lines.append("    apt curl")
     for text, root in blocks_:
-        lines.append(f"    dockerfile {kdl_string(text)}" + (" user=root" if root else ""))
+        value = (raw and kdl_raw_multiline(text)) or kdl_string(text)
+        lines.append(f"    dockerfile {value}" + (" user=root" if root else ""))
     lines.append("}")
-    return "\n".join(lines) + "\n"
+    return ("\r\n" if crlf else "\n").join(lines) + ("\r\n" if crlf else "\n")
 
 
 def compile_(jcx, work, text):
@@ -346,7 +367,7 @@ def main():
     seed = a.seed if a.seed is not None else random.SystemRandom().randrange(1 << 32)
     print(f"buildkit-diff: seed {seed}, {a.count} blocks, BuildKit parser from dockerfile {dockerfile_version()}")
     rng = random.Random(seed)
-    accepted = refused = refused_safe = 0
+    accepted = refused = refused_safe = raws = crlfs = 0
     failures = []
     codes = {}
     templates = {}
@@ -362,10 +383,17 @@ def main():
             if key not in templates:
                 placeholders = [(f"RUN echo JCX-PLACEHOLDER-{j}", r) for j, (_, r) in enumerate(shape)]
                 templates[key], _ = compile_(a.jcx, work, manifest(placeholders, apt))
+            # Some blocks are written as people write them: raw multi-line strings, sometimes
+            # in a manifest with CRLF line endings.
+            raw = rng.random() < 0.15 and all(kdl_raw_multiline(t) for t, _ in shape)
+            crlf = raw and rng.random() < 0.5
+            raws += raw
+            crlfs += crlf
             expected = templates[key]
             for j, (t, _) in enumerate(shape):
-                expected = expected.replace(f"RUN echo JCX-PLACEHOLDER-{j}\n", "".join(l + "\n" for l in rendered(t)))
-            out, why = compile_(a.jcx, work, manifest(shape, apt))
+                value = kdl_value(t) if raw else t
+                expected = expected.replace(f"RUN echo JCX-PLACEHOLDER-{j}\n", "".join(l + "\n" for l in rendered(value)))
+            out, why = compile_(a.jcx, work, manifest(shape, apt, raw, crlf))
             if out is None:
                 refused += 1
                 for c in why:
@@ -381,6 +409,7 @@ def main():
             if problem:
                 failures.append((text, problem))
     print(f"accepted {accepted}, refused {refused} ({refused_safe} of which BuildKit would have read safely), failures {len(failures)}")
+    print(f"({raws} written as raw multi-line strings, {crlfs} of them in manifests with CRLF line endings)")
     print("refusals (a block may have several reasons):")
     for c, n in sorted(codes.items(), key=lambda kv: -kv[1]):
         print(f"  {n:6}  {c}")
