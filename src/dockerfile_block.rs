@@ -286,7 +286,7 @@ const INSTRUCTIONS: [&str; 18] = [
 fn unknown_help(command: &str) -> String {
     if let Some(c) = command.chars().find(|c| !c.is_ascii()) {
         return format!(
-            "instruction names are ASCII; this one contains U+{:04X}, which BuildKit may or may not fold into a known name. Retype it",
+            "instruction names are ASCII; this one contains U+{:04X}, and BuildKit lowercases names with Unicode rules, so it may read it as a real instruction (`ONBU\u{130}LD` as `ONBUILD`). Retype the name",
             c as u32
         );
     }
