@@ -1567,6 +1567,62 @@ mod tests {
         assert_eq!(heredocs("RUN cat <<\"\""), vec![Vec::<String>::new()]);
     }
 
+    /// BuildKit's own heredoc test (`parser_heredoc_test.go`), without its `FROM` and with its
+    /// last two cases (`<<  EOF`, a heredoc only since dockerfile 1.16) apart.
+    #[test]
+    fn buildkits_heredoc_test() {
+        let text = "ENV NAME=me\n\nRUN ls\n\nUSER <<INVALID\nINVALID\n\nRUN <<EMPTY\nEMPTY\n\n\
+            RUN 3<<EMPTY2\nEMPTY2\n\nRUN \"<<NOHEREDOC\"\n\nRUN <<INDENT\n\tfoo\n\tbar\nINDENT\n\n\
+            RUN <<-UNINDENT\n\tbaz\n\tquux\nUNINDENT\n\nRUN <<-UNINDENT2\n\tbaz\n\tquux\n\tUNINDENT2\n\n\
+            RUN <<-EXPAND\n\texpand $NAME\nEXPAND\n\nRUN <<-'NOEXPAND'\n\tdon't expand $NAME\nNOEXPAND\n\n\
+            RUN <<COPY\necho hello world\necho foo bar\nCOPY\n\n\
+            RUN <<COMMENT\n# internal comment\necho hello world\necho foo bar # trailing comment\nCOMMENT\n\n\
+            RUN --mount=type=cache,target=/foo <<MOUNT\necho hello\nMOUNT\n\n\
+            COPY <<FILE1 <<FILE2 /dest\ncontent 1\nFILE1\ncontent 2\nFILE2\n\n\
+            COPY <<EOF /quotes\n\"foo\"\n'bar'\nEOF\n\nCOPY <<X <<Y /dest\nY\nX\nX\nY\n\n\
+            RUN <<COMPLEX python3\nprint('hello world')\nCOMPLEX\n\nCOPY <<file.txt /dest\nhello world\nfile.txt\n\n\
+            RUN <<eo'f'\necho foo\neof\n\nRUN <<eo\\'f\necho foo\neo'f\n\nRUN <<'e'o\\'f\necho foo\neo'f\n\n\
+            RUN <<'one two'\necho bar\none two\n\nRUN <<$EOF\n$EOF\n";
+        let expected: Vec<Vec<&str>> = vec![
+            vec![],
+            vec![],
+            vec![],
+            vec![],
+            vec!["EMPTY"],
+            vec!["EMPTY2"],
+            vec![],
+            vec!["INDENT"],
+            vec!["UNINDENT"],
+            vec!["UNINDENT2"],
+            vec!["EXPAND"],
+            vec!["NOEXPAND"],
+            vec!["COPY"],
+            vec!["COMMENT"],
+            vec!["MOUNT"],
+            vec!["FILE1", "FILE2"],
+            vec!["EOF"],
+            vec!["X", "Y"],
+            vec!["COMPLEX"],
+            vec!["file.txt"],
+            vec!["eof"],
+            vec!["eo'f"],
+            vec!["eo'f"],
+            vec!["one two"],
+            vec!["$EOF"],
+        ];
+        assert_eq!(heredocs(text), expected);
+        assert_eq!(
+            issues(text),
+            vec![Issue::UnknownInstruction("INVALID".into())]
+        );
+        for text in ["RUN <<  EOF\nEOF", "RUN <<  EOF  > foo\nEOF"] {
+            assert_eq!(
+                issues(text),
+                vec![Issue::Ambiguous(Ambiguity::HeredocBlank)]
+            );
+        }
+    }
+
     #[test]
     fn escaped_quotes_are_read_like_buildkit() {
         // Issue 16, class 1: `\'` is an escaped quote, so the heredoc is open.
