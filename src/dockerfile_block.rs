@@ -431,7 +431,13 @@ impl<'a> Reader<'a> {
                 continue;
             }
             if go_trim_left(raw).is_empty() {
-                self.found(Issue::EmptyContinuationLine, continued_at);
+                let known = Found {
+                    issue: Issue::EmptyContinuationLine,
+                    line: self.offset + continued_at,
+                };
+                if self.issues.last() != Some(&known) {
+                    self.issues.push(known);
+                }
                 continue;
             }
             let (part, e) = trim_continuation(raw);
@@ -1512,6 +1518,11 @@ mod tests {
         assert_eq!(issues("RUN echo a \\\n    from-here"), vec![]);
         assert_eq!(
             lines_of("RUN a \\\n\nFROM-ish-arg"),
+            vec![(Issue::EmptyContinuationLine, 0)]
+        );
+        // Reported once per continued line.
+        assert_eq!(
+            lines_of("RUN a \\\n\n  \n b"),
             vec![(Issue::EmptyContinuationLine, 0)]
         );
         // `\\` at the end is an escaped backslash, not a continuation (BuildKit's regex).
