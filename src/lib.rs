@@ -6,6 +6,7 @@
 //! `main.rs` only parses arguments and maps results to exit codes.
 
 pub mod cli;
+pub mod dockerfile_block;
 pub mod drift;
 pub mod edit;
 pub mod error;

@@ -261,7 +261,40 @@ pub fn render_dockerfile(manifest: &Manifest, app: &App) -> Result<String> {
         .join(","),
         pip_pre: app.pip_pre,
     };
-    render_with(&envs().0, "Dockerfile", &app.dockerfile_path(), ctx)
+    let text = render_with(&envs().0, "Dockerfile", &app.dockerfile_path(), ctx)?;
+    check_dockerfile(&text).map_err(|message| Error::Render {
+        file: app.dockerfile_path(),
+        message,
+    })?;
+    Ok(text)
+}
+
+/// jcx's promise about every Dockerfile it writes, checked on the text itself as BuildKit
+/// reads it: one `FROM`, nothing left open, and the last `USER` (when there is one; without
+/// one the base image's user stays) is `${NB_UID}`. Validation already refused every
+/// `dockerfile` block that could break it: failing here is a bug in jcx.
+fn check_dockerfile(text: &str) -> std::result::Result<(), String> {
+    let reading = crate::dockerfile_block::read_dockerfile(text);
+    if let Some(found) = reading.issues.first() {
+        return Err(format!(
+            "the generated Dockerfile does not read cleanly at line {}: {}",
+            found.line + 1,
+            found.issue.message()
+        ));
+    }
+    let froms = reading.instructions.iter().filter(|i| i.is("FROM")).count();
+    if froms != 1 {
+        return Err(format!(
+            "the generated Dockerfile has {froms} FROM instructions"
+        ));
+    }
+    match reading.instructions.iter().rev().find(|i| i.is("USER")) {
+        Some(user) if user.args != "${NB_UID}" => Err(format!(
+            "the generated Dockerfile ends as user `{}`, not the notebook user",
+            user.args
+        )),
+        _ => Ok(()),
+    }
 }
 
 pub fn render_requirements(manifest: &Manifest, app: &App) -> String {
@@ -574,6 +607,18 @@ mod tests {
         let lines = fold_words(&"word ".repeat(40), 8);
         assert!(lines.len() > 1);
         assert!(lines.iter().all(|l| l.len() + 8 <= YAML_MAX_LINE));
+    }
+
+    #[test]
+    fn generated_dockerfiles_are_checked() {
+        let ok =
+            "# syntax=docker/dockerfile:1\nARG B=x\nFROM ${B}\nUSER root\nRUN a\nUSER ${NB_UID}\n";
+        assert_eq!(check_dockerfile(ok), Ok(()));
+        assert!(check_dockerfile("FROM a\nFROM b\n").is_err());
+        assert!(check_dockerfile("FROM a\nUSER ${NB_UID}\nUSER root\n").is_err());
+        assert!(check_dockerfile("FROM a\nRUN <<EOF\nUSER ${NB_UID}\n").is_err());
+        // Without any USER the base image's user stays.
+        assert_eq!(check_dockerfile("FROM a\nRUN b\n"), Ok(()));
     }
 
     #[test]

@@ -86,22 +86,45 @@ fn check_block(cx: &mut Checker<'_>, d: &RawDockerfile) {
             .help("write Dockerfile instructions, or remove the node"),
         );
     }
-    for (issue, line) in scan_dockerfile_block(&d.text.v) {
-        let span = cx.line_span(d.text.span, line, &d.text.v);
-        let problem = match issue {
-        BlockIssue::From => Problem::error(Code::InvalidDockerfile, span, "a `dockerfile` block may not start a new build stage (`FROM`)")
-            .label("contains FROM")
-            .help("the block is inserted into the app's single stage; set the base image with `base` instead"),
-        BlockIssue::Directive => Problem::error(Code::InvalidDockerfile, span, "a `dockerfile` block may not contain a parser directive")
-            .help("jcx writes `# syntax=docker/dockerfile:1` at the top of every Dockerfile"),
-        BlockIssue::OpenContinuation => Problem::error(Code::InvalidDockerfile, span, "the `dockerfile` block ends with a line continued by `\\`")
-            .label("last instruction is unfinished")
-            .help("remove the trailing `\\`: the next line of the Dockerfile is jcx's, and it would be swallowed into this instruction"),
-        BlockIssue::OpenHeredoc(word) => Problem::error(Code::InvalidDockerfile, span, format!("the `dockerfile` block ends inside a heredoc (`<<{word}` is never closed)"))
-            .label("opened here, never closed")
-            .help(format!("end the heredoc with a line `{word}` inside the block")),
-    };
-        cx.push(problem);
+    let reading = crate::dockerfile_block::read(&d.text.v);
+    for found in reading.issues {
+        let span = cx.line_span(d.text.span, found.line, &d.text.v);
+        let issue = found.issue;
+        cx.push(
+            Problem::error(Code::InvalidDockerfile, span, issue.message())
+                .label(issue.label())
+                .help(issue.help()),
+        );
+    }
+    // `# hadolint ignore=` before a line is the block's own business; `global` switches a check
+    // off for the whole generated file.
+    for (n, line) in d.text.v.lines().enumerate() {
+        let l = line.trim_start().to_ascii_lowercase();
+        if l.starts_with('#') && l.contains("hadolint") && l.contains("global") {
+            let span = cx.line_span(d.text.span, n, &d.text.v);
+            cx.push(
+                Problem::error(Code::ToolDirective, span, "a `dockerfile` block may not switch a hadolint check off for the whole Dockerfile")
+                    .label("global directive")
+                    .help("write `# hadolint ignore=DLxxxx` on the line before the instruction it is about"),
+            );
+        }
+    }
+    for ins in reading
+        .instructions
+        .iter()
+        .filter(|i| i.is("ENV") || i.is("ARG"))
+    {
+        if let Some(key) = assigned_names(&ins.args)
+            .into_iter()
+            .find(|k| k.contains('$') || RESERVED.contains(&k.as_str()))
+        {
+            let span = cx.line_span(d.text.span, ins.line, &d.text.v);
+            cx.push(
+            Problem::error(Code::ReservedEnv, span, format!("a `dockerfile` block may not set `{key}`"))
+                .label(format!("sets {}", key.escape_debug()))
+                .help("the image ends with `USER ${NB_UID}` and jcx's steps use the stacks' own variables: set a custom notebook user with `env { NB_UID \"1001\" }` (which jcx checks), and leave HOME and CONDA_DIR to the base image"),
+        );
+        }
     }
 }
 
@@ -109,7 +132,7 @@ pub fn model(s: &RawSettings) -> Vec<DockerfileBlock> {
     s.items::<RawDockerfile>(&DOCKERFILE)
         .map(|d| DockerfileBlock {
             as_root: d.as_root,
-            lines: trim_block(&d.text.v),
+            lines: crate::dockerfile_block::read(&d.text.v).lines,
         })
         .collect()
 }
@@ -131,136 +154,41 @@ fn explain(cx: &mut Ctx<'_>, r: &Resolved, _app: &App) {
     }
 }
 
-/// What makes a `dockerfile` block unsafe to splice into a generated Dockerfile.
-#[derive(Debug, PartialEq, Eq)]
-enum BlockIssue {
-    From,
-    Directive,
-    OpenContinuation,
-    OpenHeredoc(String),
-}
+/// The stacks' variables a block may not set: `USER ${NB_UID}` ends every image (see `env`).
+const RESERVED: &[&str] = &["NB_UID", "NB_GID", "NB_USER", "HOME", "CONDA_DIR"];
 
-/// Reads a block the way BuildKit does: instructions, `\` continuations (which skip blank and
-/// comment lines) and `<<WORD` heredocs of RUN/COPY/ADD (whose bodies are data, so a Python
-/// `from x import y` in one is not a `FROM`).
-fn scan_dockerfile_block(text: &str) -> Vec<(BlockIssue, usize)> {
-    let mut issues = Vec::new();
-    let mut last = 0;
-    let mut continued = false;
-    // The instruction the current (possibly continued) line belongs to.
-    let mut instruction = String::new();
-    let mut heredocs: std::collections::VecDeque<(String, bool, usize)> = Default::default();
-    for (n, line) in text.lines().enumerate() {
-        if !line.trim().is_empty() {
-            last = n;
-        }
-        if let Some((word, strip_tabs, _)) = heredocs.front() {
-            let body = if *strip_tabs {
-                line.trim_start_matches('\t')
-            } else {
-                line
-            };
-            if body.trim_end_matches('\r') == word {
-                heredocs.pop_front();
-            }
-            continue;
-        }
-        let t = line.trim_start();
-        if t.is_empty() || t.starts_with('#') {
-            // Inside a continuation BuildKit skips these lines; outside they are comments.
-            if !continued
-                && t.to_ascii_lowercase()
-                    .replace(' ', "")
-                    .starts_with("#syntax=")
-            {
-                issues.push((BlockIssue::Directive, n));
-            }
-            continue;
-        }
-        if !continued {
-            instruction = t
-                .split_whitespace()
-                .next()
-                .unwrap_or("")
-                .to_ascii_uppercase();
-            if instruction == "FROM" {
-                issues.push((BlockIssue::From, n));
-            }
-        }
-        if matches!(instruction.as_str(), "RUN" | "COPY" | "ADD" | "ONBUILD") {
-            heredocs.extend(heredoc_words(line).into_iter().map(|(w, t)| (w, t, n)));
-        }
-        continued = heredocs.is_empty() && line.trim_end().ends_with('\\');
-    }
-    if let Some((word, _, opened)) = heredocs.front() {
-        issues.push((BlockIssue::OpenHeredoc(word.clone()), *opened));
-    } else if continued {
-        issues.push((BlockIssue::OpenContinuation, last));
-    }
-    issues
-}
-
-/// The heredoc terminators a line opens. Like BuildKit, it looks at shell words (quotes
-/// respected) of the form `[N]<<[-]WORD`, and the terminator is the whole word, unquoted.
-fn heredoc_words(line: &str) -> Vec<(String, bool)> {
-    shell_words(line)
-        .into_iter()
-        .filter_map(|word| {
-            let rest = word.trim_start_matches(|c: char| c.is_ascii_digit());
-            let rest = rest.strip_prefix("<<")?;
-            let (strip_tabs, rest) = match rest.strip_prefix('-') {
-                Some(r) => (true, r),
-                None => (false, rest),
-            };
-            let terminator: String = rest.chars().filter(|c| !matches!(c, '\'' | '"')).collect();
-            (!terminator.is_empty() && !rest.starts_with('<')).then_some((terminator, strip_tabs))
-        })
-        .collect()
-}
-
-/// A line split into words as a POSIX shell would, keeping quote characters (so `"a<<b"` stays
-/// one word that does not start with `<<`).
-fn shell_words(line: &str) -> Vec<String> {
-    let mut words = Vec::new();
-    let mut word = String::new();
-    let mut quote: Option<char> = None;
-    for c in line.chars() {
-        match quote {
-            Some(q) => {
+/// The names an `ENV` or `ARG` instruction assigns: `A=1 B="x y"`, or the legacy `ENV A value`.
+fn assigned_names(args: &str) -> Vec<String> {
+    let mut words: Vec<String> = Vec::new();
+    let (mut word, mut quote, mut escaped) = (String::new(), None, false);
+    for c in args.chars() {
+        match (quote, c) {
+            _ if escaped => {
                 word.push(c);
-                if c == q {
-                    quote = None;
-                }
+                escaped = false;
             }
-            None if c == '\'' || c == '"' => {
-                word.push(c);
-                quote = Some(c);
-            }
-            None if c.is_whitespace() => {
+            (_, '\\') => escaped = true,
+            (None, '"' | '\'') => quote = Some(c),
+            (Some(q), _) if c == q => quote = None,
+            (None, _) if c.is_whitespace() => {
                 if !word.is_empty() {
                     words.push(std::mem::take(&mut word));
                 }
             }
-            None => word.push(c),
+            _ => word.push(c),
         }
     }
     if !word.is_empty() {
         words.push(word);
     }
-    words
-}
-
-fn trim_block(text: &str) -> Vec<String> {
-    let lines: Vec<String> = text.lines().map(|l| l.trim_end().to_string()).collect();
-    let start = lines
-        .iter()
-        .position(|l| !l.is_empty())
-        .unwrap_or(lines.len());
-    let end = lines
-        .iter()
-        .rposition(|l| !l.is_empty())
-        .map_or(start, |e| e + 1);
-    lines[start..end].to_vec()
+    match words.first() {
+        // `ENV NAME value`: one name, the rest is its value.
+        Some(first) if !first.contains('=') => vec![first.clone()],
+        _ => words
+            .iter()
+            .map(|w| w.split('=').next().unwrap_or(w).to_string())
+            .collect(),
+    }
 }
 
 #[cfg(test)]
@@ -268,63 +196,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn dockerfile_blocks_are_read_like_buildkit() {
-        let scan_dockerfile_block = |t: &str| -> Vec<BlockIssue> {
-            super::scan_dockerfile_block(t)
-                .into_iter()
-                .map(|(i, _)| i)
-                .collect()
-        };
-        assert_eq!(
-            super::scan_dockerfile_block("RUN a\nfrom x\nRUN b"),
-            vec![(BlockIssue::From, 1)]
-        );
-        assert_eq!(scan_dockerfile_block("RUN echo hi"), vec![]);
-        assert_eq!(
-            scan_dockerfile_block("from scratch"),
-            vec![BlockIssue::From]
-        );
-        assert_eq!(
-            scan_dockerfile_block("CMD echo hi \\"),
-            vec![BlockIssue::OpenContinuation]
-        );
-        assert_eq!(
-            scan_dockerfile_block("# syntax=docker/dockerfile:1"),
-            vec![BlockIssue::Directive]
-        );
-        // A heredoc body is data: Python's `from` is not an instruction.
-        let py = "RUN python3 - <<'EOF'\nfrom pathlib import Path\nEOF\nRUN echo done";
-        assert_eq!(scan_dockerfile_block(py), vec![]);
-        assert_eq!(
-            scan_dockerfile_block("RUN <<EOF\necho hi"),
-            vec![BlockIssue::OpenHeredoc("EOF".into())]
-        );
-        // A continued line's next line is not an instruction either.
-        assert_eq!(
-            scan_dockerfile_block("RUN echo a \\\n    from-here"),
-            vec![]
-        );
-        assert_eq!(scan_dockerfile_block("RUN cat <<<'x'"), vec![]);
-        assert_eq!(scan_dockerfile_block("RUN <<-END\n\tbody\n\tEND"), vec![]);
-        // A continuation runs through blank and comment lines, as BuildKit reads it.
-        assert_eq!(
-            scan_dockerfile_block("RUN echo a \\\n# note"),
-            vec![BlockIssue::OpenContinuation]
-        );
-        assert_eq!(scan_dockerfile_block("RUN a \\\n\nFROM-ish-arg"), vec![]);
-        // `<<` inside quotes or outside RUN/COPY/ADD opens nothing; a terminator is a whole word.
-        assert_eq!(
-            scan_dockerfile_block(r#"RUN python3 -c "print(1<<2)""#),
-            vec![]
-        );
-        assert_eq!(scan_dockerfile_block(r#"LABEL note="use <<here""#), vec![]);
-        assert_eq!(
-            scan_dockerfile_block("RUN cat <<END-MARK\nx\nEND-MARK"),
-            vec![]
-        );
-        assert_eq!(
-            scan_dockerfile_block("COPY <<EOF.txt /a\nx\nEOF.txt"),
-            vec![]
-        );
+    fn names_assigned_by_env_and_arg() {
+        assert_eq!(assigned_names("NB_UID=0"), ["NB_UID"]);
+        assert_eq!(assigned_names("A=\"x y\" NB_UID=0"), ["A", "NB_UID"]);
+        assert_eq!(assigned_names("NB_UID 0"), ["NB_UID"]);
+        assert_eq!(assigned_names("GREETING hello NB_UID=0"), ["GREETING"]);
+        assert_eq!(assigned_names("X"), ["X"]);
     }
 }
