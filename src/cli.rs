@@ -381,7 +381,7 @@ fn load_checked(common: &Common) -> Result<crate::Loaded, Error> {
     }
 }
 
-fn print_drift(drift: &[Drift], format: DriftFormat, out: &Path) {
+fn print_drift(drift: &[Drift], format: DriftFormat, out: &Path, manifest: &Path) {
     let mut stdout = std::io::stdout().lock();
     let shown = |p: &str| shown_path(out, p);
     match format {
@@ -397,13 +397,16 @@ fn print_drift(drift: &[Drift], format: DriftFormat, out: &Path) {
                         shown(path)
                     ),
                     Drift::Changed { path, diff } => {
-                        writeln!(stdout, "changed: {}\n{diff}", shown(path))
+                        let advice =
+                            crate::drift::advice(path, diff, &manifest.display().to_string())
+                                .map_or_else(String::new, |a| format!("note: {a}\n"));
+                        writeln!(stdout, "changed: {}\n{diff}{advice}", shown(path))
                     }
                 };
             }
             let _ = writeln!(
                 stdout,
-                "{} generated file{} out of date; run `jcx compile` and commit the result",
+                "{} generated file{} out of date. Hand edits belong in the manifest (`jcx compile` overwrites generated files); then run `jcx compile` and commit the result",
                 drift.len(),
                 if drift.len() == 1 { " is" } else { "s are" }
             );
@@ -417,11 +420,19 @@ fn print_drift(drift: &[Drift], format: DriftFormat, out: &Path) {
                         "does not match the manifest (edited by hand, or the manifest changed)"
                     }
                 };
+                let advice = match d {
+                    Drift::Changed { path, diff } => {
+                        crate::drift::advice(path, diff, &manifest.display().to_string())
+                            .map_or_else(String::new, |a| format!(" Note: {a}."))
+                    }
+                    _ => String::new(),
+                };
                 let _ = writeln!(
                     stdout,
-                    "::error file={},title=jcx check::{} {what}. Run `jcx compile` and commit the result.",
+                    "::error file={},title=jcx check::{} {what}. Run `jcx compile` and commit the result.{}",
                     gh_escape_property(&shown(d.path())),
-                    gh_escape_data(&shown(d.path()))
+                    gh_escape_data(&shown(d.path())),
+                    gh_escape_data(&advice)
                 );
             }
         }
@@ -626,12 +637,12 @@ pub fn run(cli: Cli) -> u8 {
             match result {
                 Ok(drift) if drift.is_empty() => {
                     if format == DriftFormat::Json {
-                        print_drift(&drift, format, &common.out());
+                        print_drift(&drift, format, &common.out(), &common.manifest());
                     }
                     EXIT_OK
                 }
                 Ok(drift) => {
-                    print_drift(&drift, format, &common.out());
+                    print_drift(&drift, format, &common.out(), &common.manifest());
                     EXIT_DRIFT
                 }
                 Err(e) => {

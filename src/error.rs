@@ -84,6 +84,13 @@ codes! {
     TooLong => "jcx::too_long",
     NoApps => "jcx::no_apps",
     KdlSyntax => "jcx::kdl_syntax",
+    ImplicitRegistry => "jcx::implicit_registry",
+    ReservedEnv => "jcx::reserved_env",
+    MutableActionRef => "jcx::mutable_action_ref",
+    ToolDirective => "jcx::tool_directive",
+    InvalidFile => "jcx::invalid_file",
+    MissingFile => "jcx::missing_file",
+    InvalidLabel => "jcx::invalid_label",
     TooDeep => "jcx::too_deep",
 }
 

@@ -10,8 +10,9 @@ use serde::Serialize;
 use crate::Loaded;
 use crate::error::{Error, Result};
 use crate::model::App;
-use crate::parse::Sp;
-use crate::validate::{self, Resolved};
+use crate::nodes::raw::Value;
+use crate::nodes::setting::Explain;
+use crate::nodes::{RawSettings, Resolved, SETTINGS, Sp};
 
 /// One app as `jcx list` shows it.
 #[derive(Debug, Serialize)]
@@ -128,7 +129,7 @@ pub struct Explanation {
     pub settings: Vec<Setting>,
 }
 
-struct Ctx<'a> {
+pub struct Ctx<'a> {
     loaded: &'a Loaded,
     /// Top-level blocks: byte range and label.
     blocks: Vec<(usize, usize, String)>,
@@ -136,7 +137,7 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn origin(&self, span: SourceSpan) -> Origin {
+    pub fn origin(&self, span: SourceSpan) -> Origin {
         let (line, _) = self.loaded.source.line_col(span.offset());
         let block = self
             .blocks
@@ -150,7 +151,7 @@ impl Ctx<'_> {
         }
     }
 
-    fn push(&mut self, key: &str, value: impl Into<String>, origin: Origin) {
+    pub fn push(&mut self, key: &str, value: impl Into<String>, origin: Origin) {
         self.settings.push(Setting {
             key: key.to_string(),
             value: value.into(),
@@ -158,13 +159,13 @@ impl Ctx<'_> {
         });
     }
 
-    fn one(&mut self, key: &str, v: &Sp<String>) {
+    pub fn one(&mut self, key: &str, v: &Sp<String>) {
         let o = self.origin(v.span);
         self.push(key, v.v.clone(), o);
     }
 
     /// A list, one row per manifest line it was written on (a line keeps its items together).
-    fn list(&mut self, key: &str, items: &[Sp<String>]) {
+    pub fn list(&mut self, key: &str, items: &[Sp<String>]) {
         let mut rows: Vec<(usize, Vec<String>, SourceSpan)> = Vec::new();
         for it in items {
             let (line, _) = self.loaded.source.line_col(it.span.offset());
@@ -179,22 +180,28 @@ impl Ctx<'_> {
         }
     }
 
-    fn or_default(
-        &mut self,
-        key: &str,
-        items: &Option<Vec<Sp<String>>>,
-        default: &str,
-        note: &str,
-    ) {
-        match items {
-            Some(v) => self.list(key, v),
-            None => self.push(
-                key,
-                default,
-                Origin::JcxDefault {
-                    note: note.to_string(),
-                },
-            ),
+    /// A setting's value as `Explain::Rows` shows it.
+    pub fn rows(&mut self, def: &crate::nodes::Setting, s: &RawSettings) {
+        let Some(v) = s.get(def) else { return };
+        match v {
+            Value::Text(t) => self.one(def.name, t),
+            Value::Words(w) => self.list(def.name, w),
+            Value::Flag(f) => {
+                let o = self.origin(f.span);
+                self.push(def.name, f.v.to_string(), o);
+            }
+            Value::Number(n) => {
+                let o = self.origin(n.span);
+                self.push(def.name, n.v.to_string(), o);
+            }
+            Value::Map(m) => {
+                for (k, v) in m {
+                    let o = self.origin(k.span);
+                    self.push(def.name, format!("{}={}", k.v, v.v), o);
+                }
+            }
+            // Families with their own shapes explain themselves (`Explain::Custom`).
+            Value::One(_) | Value::Items(_) => {}
         }
     }
 }
@@ -225,7 +232,7 @@ fn unknown_app(loaded: &Loaded, name: &str) -> Error {
         .collect();
     Error::Usage {
         message: format!("no app `{name}` in `{}`", loaded.source.name),
-        help: Some(crate::parse::suggest_app(name, &names)),
+        help: Some(crate::nodes::decode::suggest_app(name, &names)),
     }
 }
 
@@ -253,171 +260,39 @@ pub fn explain(loaded: &Loaded, name: &str) -> Result<Explanation> {
 }
 
 fn settings(cx: &mut Ctx<'_>, r: &Resolved, app: &App) {
-    let s = &r.settings;
-    if let Some(d) = &s.description {
-        cx.one("description", d);
-    }
-    if let Some(b) = &s.base {
-        cx.one("base", b);
-    }
-    match &s.python {
-        Some(p) => cx.one("python", p),
-        None => {
-            if let Some(p) = &app.python {
-                cx.push(
-                    "python",
-                    p.clone(),
-                    Origin::Derived {
-                        note: format!("from the base image tag `{}`", app.base.tag),
-                    },
-                );
+    for def in SETTINGS {
+        match &def.explain {
+            Explain::Rows => cx.rows(def, &r.settings),
+            Explain::RowsOr(default, note) => {
+                if r.settings.has(def) {
+                    cx.rows(def, &r.settings);
+                } else {
+                    cx.push(
+                        def.name,
+                        default(app),
+                        Origin::JcxDefault {
+                            note: note.to_string(),
+                        },
+                    );
+                }
             }
+            Explain::Custom(f) => f(cx, r, app),
+            Explain::In(_) => {}
         }
-    }
-    let image_origin = match (&s.image_name, &s.image_suffix) {
-        (_, Some(sfx)) => cx.origin(sfx.span),
-        (Some(n), None) => cx.origin(n.span),
-        (None, None) => Origin::JcxDefault {
-            note: "<registry>/<namespace>/<base image name>".into(),
-        },
-    };
-    cx.push("image", app.image.clone(), image_origin);
-    match &s.cuda {
-        Some(c) => {
-            cx.one("cuda", c);
-            if let Some(t) = &app.torch {
-                cx.push(
-                    "pytorch index",
-                    t.index.tag(),
-                    Origin::Derived {
-                        note: "from `cuda`".into(),
-                    },
-                );
-            }
-        }
-        None => cx.push(
-            "cuda",
-            "none",
-            Origin::JcxDefault {
-                note: "torch, if listed, comes from PyPI".into(),
-            },
-        ),
-    }
-    cx.list("apt", &s.apt);
-    if s.code_server.is_some()
-        && !s
-            .apt
-            .iter()
-            .any(|a| a.v == "curl" || a.v.starts_with("curl="))
-    {
-        cx.push(
-            "apt",
-            "curl",
-            Origin::Derived {
-                note: "added by jcx: code-server is downloaded with curl".into(),
-            },
-        );
-    }
-    cx.list("mamba", &s.mamba);
-    if let Some(cs) = &s.code_server {
-        match &cs.version {
-            Some(v) => cx.one("code-server", v),
-            None => {
-                let o = cx.origin(cs.span);
-                cx.push("code-server", "", o);
-            }
-        }
-        cx.list("extensions", &cs.extensions);
-    }
-    if s.cuda.is_some() && !s.pip.iter().any(|p| is_torch(&p.text.v, "torch")) {
-        cx.push(
-            "pip",
-            "torch",
-            Origin::Derived {
-                note: "added by jcx: `cuda` installs torch from the PyTorch index".into(),
-            },
-        );
-    }
-    for p in &s.pip {
-        let torch = s.cuda.is_some()
-            && validate::TORCH_FAMILY
-                .iter()
-                .any(|t| is_torch(&p.text.v, t));
-        let value = if torch {
-            format!("{}  [PyTorch index]", p.text.v)
-        } else {
-            p.text.v.clone()
-        };
-        let o = cx.origin(p.span);
-        cx.push("pip", value, o);
-    }
-    for (k, v) in &s.env {
-        let o = cx.origin(k.span);
-        cx.push("env", format!("{}={}", k.v, v.v), o);
-    }
-    let branches = validate::DEFAULT_BRANCHES.join(" ");
-    cx.or_default("branches", &s.branches, &branches, "");
-    cx.or_default("runs-on", &s.runs_on, validate::DEFAULT_RUNNER, "");
-    cx.or_default("platforms", &s.platforms, "linux/amd64", "");
-    for d in &s.dockerfile {
-        let lines = d.text.v.trim().lines().count();
-        let who = if d.as_root {
-            "as root"
-        } else {
-            "as the notebook user"
-        };
-        let o = cx.origin(d.span);
-        cx.push(
-            "dockerfile",
-            format!("{lines} line{} {who}", if lines == 1 { "" } else { "s" }),
-            o,
-        );
-    }
-    match &s.free_disk_space {
-        Some(f) => {
-            let o = cx.origin(f.span);
-            cx.push("free-disk-space", f.v.to_string(), o);
-        }
-        None => cx.push(
-            "free-disk-space",
-            app.free_disk_space.to_string(),
-            Origin::JcxDefault {
-                note: "on for CUDA apps on GitHub-hosted runners".into(),
-            },
-        ),
-    }
-    match &s.timeout_minutes {
-        Some(t) => {
-            let o = cx.origin(t.span);
-            cx.push("timeout-minutes", t.v.to_string(), o);
-        }
-        None => cx.push(
-            "timeout-minutes",
-            app.timeout_minutes.to_string(),
-            Origin::JcxDefault {
-                note: String::new(),
-            },
-        ),
     }
     let generated = Origin::Derived {
         note: "written by `jcx compile`".into(),
     };
     cx.push("dockerfile file", app.dockerfile_path(), generated.clone());
-    cx.push(
-        "requirements file",
-        format!("src/{}/requirements.txt", app.name),
-        generated.clone(),
-    );
+    if !app.pip.is_empty() {
+        cx.push(
+            "requirements file",
+            format!("src/{}/requirements.txt", app.name),
+            generated.clone(),
+        );
+    }
     cx.push("workflow file", app.workflow_path(), generated);
 }
-
-/// Whether a requirement's text names `package` (`torch`, `torch==2.2.1`, `torch>=2`).
-fn is_torch(req: &str, package: &str) -> bool {
-    req.strip_prefix(package)
-        .is_some_and(|rest| rest.is_empty() || rest.starts_with(|c: char| "=<>!~ ;[@".contains(c)))
-}
-
-/// The explanation as aligned text: key, value, origin.
 pub fn explain_text(e: &Explanation) -> String {
     let mut out = format!("app {} ({}:{})", e.app, e.file, e.line);
     if !e.extends.is_empty() {

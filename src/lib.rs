@@ -1,21 +1,23 @@
 //! jcx: a declarative manifest compiler for JupyterHub notebook images.
 //!
-//! The pipeline: `source` (read) -> `parse` (KDL -> spanned raw structs) -> `validate` (rules,
-//! inheritance -> model) -> `render` (model -> files) -> `write` (write / check / stale files).
+//! The pipeline: `source` (read) -> `syntax` (text -> KDL document) -> `nodes::read` (document ->
+//! spanned raw settings) -> `nodes::validate` (rules, inheritance -> model) -> `render` (model ->
+//! files) -> `write` (write / check / stale files).
 //! `main.rs` only parses arguments and maps results to exit codes.
 
 pub mod cli;
+pub mod dockerfile_block;
+pub mod drift;
 pub mod edit;
 pub mod error;
 pub mod explain;
 pub mod image;
 pub mod model;
-pub mod parse;
+pub mod nodes;
 pub mod render;
 pub mod source;
 pub mod syntax;
 pub mod torch;
-pub mod validate;
 pub mod write;
 
 use std::path::{Component, Path, PathBuf};
@@ -30,7 +32,7 @@ pub struct Loaded {
     pub source: Source,
     pub manifest: Manifest,
     pub warnings: Vec<SourcedProblem>,
-    pub resolved: Vec<validate::Resolved>,
+    pub resolved: Vec<nodes::Resolved>,
     /// Where the manifest is, relative to the output directory (`/`-separated), if inside it.
     pub manifest_in_out: Option<String>,
 }
@@ -61,7 +63,7 @@ pub fn load_source(source: Source, out: &Path, timings: &mut Timings) -> Result<
     let t = Instant::now();
     let doc = syntax::parse_document(&source)?;
     let mut problems = Vec::new();
-    let raw = parse::parse(&doc, &mut problems);
+    let raw = nodes::read(&doc, &mut problems);
     timings.parse = t.elapsed();
 
     let t = Instant::now();
@@ -88,7 +90,7 @@ pub fn load_source(source: Source, out: &Path, timings: &mut Timings) -> Result<
             ),
         });
     }
-    let outcome = validate::validate(&raw, &source_name, &source.text, problems);
+    let outcome = nodes::validate(&raw, &source_name, &source.text, Some(out), problems);
     timings.validate = t.elapsed();
     match outcome.manifest {
         Some(manifest) if !outcome.problems.iter().any(Problem::is_error) => {

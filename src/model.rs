@@ -128,6 +128,42 @@ pub struct CodeServer {
     pub extensions: Vec<String>,
 }
 
+/// A file or directory of the images repository copied into the image.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileCopy {
+    /// Relative to the repository root (the build context), without a trailing `/`.
+    pub src: String,
+    /// Absolute in the image; a trailing `/` means "into this directory".
+    pub to: String,
+    pub root_owned: bool,
+    /// Octal, for `COPY --chmod`.
+    pub mode: Option<String>,
+    pub directory: bool,
+}
+
+impl FileCopy {
+    /// The tree of the stacks (CONDA_DIR or the notebook user's home, as `fix-permissions`
+    /// names it) the destination lies in; the stacks keep both writable by group NB_GID.
+    pub fn stacks_tree(&self) -> Option<&'static str> {
+        stacks_tree(&self.to)
+    }
+}
+
+/// `"${CONDA_DIR}"` or `"/home/${NB_USER}"` when `dest` lies in one of those trees.
+pub fn stacks_tree(dest: &str) -> Option<&'static str> {
+    let under = |t: &str| dest == t || dest.starts_with(&format!("{t}/"));
+    if ["${CONDA_DIR}", "/opt/conda"].iter().any(|t| under(t)) {
+        Some("${CONDA_DIR}")
+    } else if ["${HOME}", "/home/${NB_USER}", "/home/jovyan"]
+        .iter()
+        .any(|t| under(t))
+    {
+        Some("/home/${NB_USER}")
+    } else {
+        None
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct DockerfileBlock {
     pub as_root: bool,
@@ -152,6 +188,14 @@ pub struct App {
     pub branches: Vec<String>,
     pub runs_on: Vec<String>,
     pub platforms: Vec<String>,
+    pub files: Vec<FileCopy>,
+    pub labels: Vec<(String, String)>,
+    pub build_args: Vec<(String, String)>,
+    pub workdir: Option<String>,
+    /// apt installs recommended packages too.
+    pub apt_recommends: bool,
+    /// pip may choose pre-releases for the general requirements.
+    pub pip_pre: bool,
     pub dockerfile: Vec<DockerfileBlock>,
     pub free_disk_space: bool,
     pub timeout_minutes: u32,
@@ -160,6 +204,9 @@ pub struct App {
 impl App {
     pub fn dockerfile_path(&self) -> String {
         format!("src/{}/Dockerfile", self.name)
+    }
+    pub fn dockerignore_path(&self) -> String {
+        format!("src/{}/Dockerfile.dockerignore", self.name)
     }
     pub fn workflow_path(&self) -> String {
         format!(".github/workflows/build-push-{}.yaml", self.name)

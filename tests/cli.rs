@@ -93,6 +93,12 @@ fn a_hand_edit_is_drift_with_a_diff() {
         out.contains("-requests==2.0.0") && out.contains("+requests==2.32.3"),
         "{out}"
     );
+    // It says where a hand edit belongs, and that compile would overwrite it.
+    assert!(
+        out.contains("the change belongs in app `alpha` in apps.kdl (likely `pip`)")
+            && out.contains("overwrites"),
+        "{out}"
+    );
     // GitHub annotations and JSON name the same file.
     let gh = stdout(dir.path(), &["check", "--format", "github"], 1);
     assert!(
@@ -168,7 +174,7 @@ fn compiling_twice_rewrites_nothing() {
     let before = mtimes(dir.path());
     std::thread::sleep(std::time::Duration::from_millis(20));
     let out = stdout(dir.path(), &["compile"], 0);
-    assert!(out.contains("0 written, 8 unchanged, 0 removed"));
+    assert!(out.contains("0 written, 10 unchanged, 0 removed"), "{out}");
     assert_eq!(before, mtimes(dir.path()));
 }
 

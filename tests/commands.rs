@@ -418,7 +418,7 @@ fn explain_shows_jcx_defaults() {
     let r = run(d, &["explain", "small"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     snap!("explain_defaults", r.stdout);
-    assert!(r.stdout.contains("branches           main"));
+    assert!(r.stdout.contains("branches         main"));
     assert!(r.stdout.contains("(jcx default)"));
 }
 

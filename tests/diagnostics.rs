@@ -17,6 +17,17 @@ fn load(path: &Path) -> jcx::error::Result<jcx::Loaded> {
     let bytes = std::fs::read(path).expect("fixture is readable");
     let source = Source::from_bytes(&relative(path), bytes)?;
     let out = tempfile::tempdir().expect("temp dir");
+    // A fixture `x.kdl` keeps the repository files it copies into images in `x/`.
+    let files = path.with_extension("");
+    if files.is_dir() {
+        let status = std::process::Command::new("cp")
+            .arg("-R")
+            .arg(files.join("."))
+            .arg(out.path())
+            .status()
+            .expect("cp runs");
+        assert!(status.success());
+    }
     jcx::load_source(source, out.path(), &mut Timings::default())
 }
 

@@ -7,8 +7,27 @@ use std::path::Path;
 use jcx::render::GeneratedFile;
 use jcx::{Timings, load_source, render_all, source::Source};
 
+/// Copies `from` (a fixture's repository files) into `to`, recursively.
+fn copy_tree(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
 fn generate(fixture: &Path) -> (Vec<GeneratedFile>, Vec<String>) {
     let dir = tempfile::tempdir().unwrap();
+    // A fixture `x.kdl` keeps the repository files it copies into images in `x/`.
+    let files = fixture.with_extension("");
+    if files.is_dir() {
+        copy_tree(&files, dir.path());
+    }
     let manifest = dir.path().join("apps.kdl");
     std::fs::copy(fixture, &manifest).unwrap();
     let source = Source::read(&manifest).unwrap();

@@ -187,8 +187,9 @@ pub fn ascii_for(c: char) -> Option<char> {
     })
 }
 
+/// `\u{XXXX}`: the way `nodes::decode::shown` writes a character in a name, and valid KDL.
 fn push_escape(out: &mut String, c: char) {
-    out.push_str(&format!("\\u{{{:x}}}", c as u32));
+    out.push_str(&format!("\\u{{{:04X}}}", c as u32));
 }
 
 /// Text from the manifest or the command line as a diagnostic message shows it: one line, no
@@ -272,18 +273,18 @@ mod tests {
 
     #[test]
     fn escapes_what_a_terminal_would_act_on() {
-        assert_eq!(escape_text("a\u{1b}]0;X\u{7}b"), "a\\u{1b}]0;X\\u{7}b");
-        assert_eq!(escape_text("x\ny\u{9b}"), "x\\ny\\u{9b}");
+        assert_eq!(escape_text("a\u{1b}]0;X\u{7}b"), "a\\u{001B}]0;X\\u{0007}b");
+        assert_eq!(escape_text("x\ny\u{9b}"), "x\\ny\\u{009B}");
         assert_eq!(escape_text("plain 中文 — text"), "plain 中文 — text");
-        assert_eq!(escape_text("a\u{202e}b\u{200b}"), "a\\u{202e}b\\u{200b}");
+        assert_eq!(escape_text("a\u{202e}b\u{200b}"), "a\\u{202E}b\\u{200B}");
     }
 
     #[test]
     fn source_escapes_keep_lines_and_move_spans() {
         let (shown, shifts) = escape_source("a\u{1b}b\r\nc\rd\te").unwrap();
-        assert_eq!(shown, "a\\u{1b}b\r\nc\nd\te");
+        assert_eq!(shown, "a\\u{001B}b\r\nc\nd\te");
         assert_eq!(shift_offset(&shifts, 1), 1);
-        assert_eq!(shift_offset(&shifts, 2), 2 + 5);
+        assert_eq!(shift_offset(&shifts, 2), 2 + 7);
         assert!(escape_source("plain\ttext\r\n").is_none());
     }
 

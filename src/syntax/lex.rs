@@ -810,7 +810,7 @@ mod tests {
             lx.issues.into_iter().map(|i| i.kind).collect::<Vec<_>>()
         };
         assert_eq!(
-            issues("\"a\\Ub\""),
+            issues("\"a\\Uz\""),
             vec![IssueKind::BadEscape("\\U".into())]
         );
         assert_eq!(

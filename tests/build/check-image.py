@@ -126,6 +126,19 @@ def image(expect, app):
             except OSError as e:
                 got = str(e)
             result(got == want, f"file {path} says {want!r}", f"found {got!r}")
+        elif kind == "copied":
+            path, _, want = value.partition("=")
+            try:
+                import pwd
+                st = os.stat(path)
+                got = f"{pwd.getpwuid(st.st_uid).pw_name} {stat.S_IMODE(st.st_mode):o}"
+            except (OSError, KeyError) as e:
+                got = str(e)
+            result(got == want, f"copied {path} is owned by and has mode {want}", f"found {got}")
+        elif kind == "runs":
+            cmd, _, want = value.partition("=")
+            rc, out = run(*cmd.split(" "))
+            result(rc == 0 and out == want, f"{cmd} prints {want!r}", f"exit {rc}, {out!r}")
         elif kind == "torch":
             rc, out = run(sys.executable, "-c", "import torch, torch.version; print(torch.__version__, torch.version.cuda)")
             result(rc == 0 and out.split()[:1] == [value], f"import torch: __version__ is {value}", out)

@@ -1,0 +1,230 @@
+//! `file "SRC" to="/DEST" owner=notebook|root mode="0644"`: a file or directory of the images
+//! repository copied into the image. The build context is the repository root (the output
+//! directory); each app's `Dockerfile.dockerignore` lets only the files it names through, so a
+//! `COPY` can never refer to a file that does not reach the build, and the file must exist
+//! when the manifest is compiled or checked.
+
+use std::path::Path;
+
+use kdl::KdlNode;
+use miette::SourceSpan;
+
+use super::check::Checker;
+use super::decode::{Entries, no_children};
+use super::identity::Resolved;
+use super::raw::{RawSettings, Sp, Value};
+use super::setting::{Explain, Inherit, Setting, Shape};
+use crate::error::{Code, Problem};
+use crate::explain::Ctx;
+use crate::model::{App, FileCopy};
+
+pub static FILE: Setting = Setting {
+    name: "file",
+    shape: Shape::Custom(read),
+    inherit: Inherit::Append,
+    once: false,
+    app_only: false,
+    example: Some("file \"jupyter/overrides.json\" to=\"/opt/conda/share/jupyter/lab/settings/\""),
+    check,
+    explain: Explain::Custom(explain),
+};
+
+/// Variables a destination may use: the stacks set them in every image.
+const DEST_VARIABLES: &[&str] = &["${NB_USER}", "${HOME}", "${CONDA_DIR}"];
+
+#[derive(Debug, Clone)]
+pub struct RawFile {
+    pub span: SourceSpan,
+    pub src: Sp<String>,
+    pub to: Option<Sp<String>>,
+    pub owner: Option<Sp<String>>,
+    pub mode: Option<Sp<String>>,
+}
+
+fn read(node: &KdlNode, problems: &mut Vec<Problem>) -> Option<Value> {
+    let mut en = Entries::new(node, problems);
+    let src = en.one_string("a path in the images repository", problems);
+    let to = en.prop_string("to", problems);
+    let owner = en.prop_string("owner", problems);
+    let mode = en.prop_string("mode", problems);
+    en.finish(&["to", "owner", "mode"], problems);
+    no_children(node, problems);
+    if to.is_none() && src.is_some() {
+        problems.push(
+            Problem::error(
+                Code::MissingArgument,
+                node.span(),
+                "`file` needs `to=`, the path in the image",
+            )
+            .label("destination missing")
+            .help("for example `file \"jupyter/overrides.json\" to=\"/opt/conda/share/jupyter/lab/settings/\"`"),
+        );
+    }
+    let file = RawFile {
+        span: node.span(),
+        src: src?,
+        to,
+        owner,
+        mode,
+    };
+    Some(Value::Items(vec![Box::new(file)]))
+}
+
+fn check(cx: &mut Checker<'_>, v: &Value) {
+    for f in v.items::<RawFile>() {
+        check_src(cx, &f.src);
+        if let Some(to) = &f.to {
+            check_dest(cx, to);
+        }
+        if let Some(o) = &f.owner
+            && !matches!(o.v.as_str(), "notebook" | "root")
+        {
+            cx.push(
+                Problem::error(
+                    Code::InvalidFile,
+                    o.span,
+                    format!("unknown owner `{}`", o.v.escape_debug()),
+                )
+                .label("owner")
+                .help("expected `notebook` (the default: the notebook user, who can change the file) or `root`"),
+            );
+        }
+        if let Some(m) = &f.mode {
+            check_mode(cx, m, f);
+        }
+        if let (Some(o), Some(to)) = (&f.owner, &f.to)
+            && o.v == "root"
+            && let Some(tree) = crate::model::stacks_tree(&to.v)
+        {
+            cx.push(
+                Problem::error(
+                    Code::InvalidFile,
+                    o.span,
+                    format!("`{}` lies in `{tree}`, which belongs to the notebook user", to.v),
+                )
+                .label("root-owned")
+                .also(to.span, "destination")
+                .help("the stacks keep HOME and CONDA_DIR writable by the notebook user's group: copy there with `owner=notebook` (the default), or copy root-owned files elsewhere, such as `/etc/jupyter/`"),
+            );
+        }
+    }
+}
+
+/// A relative path inside the repository, written as COPY reads it literally.
+fn check_src(cx: &mut Checker<'_>, src: &Sp<String>) {
+    if !cx.safe(src, "the file path", false) {
+        return;
+    }
+    let p = src.v.as_str();
+    let bad = p.is_empty()
+        || p.starts_with('/')
+        || p.contains('\\')
+        || p.split('/').any(|c| c == ".." || c == ".git")
+        || p.chars()
+            .any(|c| "\"$*?[]{}`'".contains(c) || c.is_control() || c.is_whitespace());
+    if bad {
+        cx.push(
+            Problem::error(Code::InvalidFile, src.span, format!("`{}` is not a path jcx can copy", p.escape_debug()))
+                .label("file path")
+                .help("write a path relative to the images repository (where the generated `src/` lies), without `..`, `.git`, quotes, `$` or glob characters, such as `jupyter/overrides.json`"),
+        );
+        return;
+    }
+    let Some(root) = cx.root else { return };
+    let on_disk = root.join(p.trim_end_matches('/'));
+    match std::fs::symlink_metadata(&on_disk) {
+        Ok(m) if m.file_type().is_symlink() => cx.push(
+            Problem::error(Code::InvalidFile, src.span, format!("`{p}` is a symbolic link"))
+                .label("symbolic link")
+                .help("the build copies the link, not its target: name the file itself"),
+        ),
+        Ok(_) => {}
+        Err(_) => cx.push(
+            Problem::error(Code::MissingFile, src.span, format!("`{p}` does not exist"))
+                .label("no such file or directory")
+                .help("paths are relative to the images repository, the directory jcx compiles into (where `src/` is generated): create the file there, or fix the path"),
+        ),
+    }
+}
+
+fn check_dest(cx: &mut Checker<'_>, to: &Sp<String>) {
+    if !cx.safe(to, "the destination", false) {
+        return;
+    }
+    let mut rest = to.v.clone();
+    for var in DEST_VARIABLES {
+        rest = rest.replace(var, "v");
+    }
+    let starts_ok = to.v.starts_with('/') || DEST_VARIABLES.iter().any(|v| to.v.starts_with(v));
+    let bad = !starts_ok
+        || rest.split('/').any(|c| c == "..")
+        || rest
+            .chars()
+            .any(|c| "\"$\\`'*?[]{}".contains(c) || c.is_control() || c.is_whitespace());
+    if bad {
+        cx.push(
+            Problem::error(Code::InvalidFile, to.span, format!("`{}` is not a destination jcx can copy to", to.v.escape_debug()))
+                .label("destination")
+                .help("write an absolute path in the image, such as `/etc/jupyter/` (a trailing `/` puts the file inside that directory); it may start with `${HOME}`, `${CONDA_DIR}` or use `${NB_USER}`, and has no spaces, quotes or other `$`"),
+        );
+    }
+}
+
+fn check_mode(cx: &mut Checker<'_>, m: &Sp<String>, f: &RawFile) {
+    let octal = (3..=4).contains(&m.v.len()) && m.v.bytes().all(|c| (b'0'..=b'7').contains(&c));
+    if !octal {
+        cx.push(
+            Problem::error(
+                Code::InvalidFile,
+                m.span,
+                format!("`{}` is not a file mode", m.v.escape_debug()),
+            )
+            .label("mode")
+            .help(
+                "write octal permissions as a string, such as `mode=\"0644\"` or `mode=\"0755\"`",
+            ),
+        );
+        return;
+    }
+    // COPY --chmod applies to directories too: a directory without `x` cannot be entered.
+    let is_dir = cx
+        .root
+        .is_some_and(|root| root.join(f.src.v.trim_end_matches('/')).is_dir());
+    let owner_x = m.v.as_bytes()[m.v.len() - 3] - b'0';
+    if is_dir && owner_x & 1 == 0 {
+        cx.push(
+            Problem::error(Code::InvalidFile, m.span, format!("mode {} makes the directory `{}` impossible to enter", m.v, f.src.v))
+                .label("no execute bit")
+                .help("a mode applies to the directory and everything in it: give directories `x` (`0755`), or leave `mode` out"),
+        );
+    }
+}
+
+/// The files an app copies, in manifest order (inherited first).
+pub fn model(s: &RawSettings, root: Option<&Path>) -> Vec<FileCopy> {
+    s.items::<RawFile>(&FILE)
+        .filter_map(|f| {
+            let to = f.to.as_ref()?;
+            Some(FileCopy {
+                src: f.src.v.trim_end_matches('/').to_string(),
+                to: to.v.clone(),
+                root_owned: f.owner.as_ref().is_some_and(|o| o.v == "root"),
+                mode: f.mode.as_ref().map(|m| m.v.clone()),
+                directory: root.is_some_and(|r| r.join(f.src.v.trim_end_matches('/')).is_dir()),
+            })
+        })
+        .collect()
+}
+
+fn explain(cx: &mut Ctx<'_>, r: &Resolved, _app: &App) {
+    for f in r.settings.items::<RawFile>(&FILE) {
+        let to = f.to.as_ref().map_or("?", |t| t.v.as_str());
+        let owner = f.owner.as_ref().map_or("notebook", |o| o.v.as_str());
+        let mode = f
+            .mode
+            .as_ref()
+            .map_or(String::new(), |m| format!(", mode {}", m.v));
+        let o = cx.origin(f.span);
+        cx.push("file", format!("{} -> {to} ({owner}{mode})", f.src.v), o);
+    }
+}

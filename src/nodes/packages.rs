@@ -1,0 +1,235 @@
+//! System and conda packages: `apt` and `mamba`. Both are lists that append through `defaults`
+//! and `extends`, and both become words of a `RUN` line.
+
+use std::collections::HashMap;
+
+use miette::SourceSpan;
+
+use super::check::{Checker, WordRule, dedup};
+use super::identity::Resolved;
+use super::raw::{RawSettings, Value};
+use super::setting::{Explain, Inherit, Setting, Shape};
+use crate::error::{Code, Problem};
+use crate::explain::{Ctx, Origin};
+use crate::model::App;
+
+pub static APT: Setting = Setting {
+    name: "apt",
+    shape: Shape::Words { what: "package" },
+    inherit: Inherit::Append,
+    once: false,
+    app_only: false,
+    example: None,
+    check: check_apt,
+    explain: Explain::Custom(explain_apt),
+};
+
+pub static APT_RECOMMENDS: Setting = Setting {
+    name: "apt-recommends",
+    shape: Shape::Flag {
+        fix: "write `apt-recommends #true` to install recommended packages too",
+    },
+    inherit: Inherit::Override,
+    once: true,
+    app_only: false,
+    example: None,
+    check: super::setting::no_check,
+    explain: Explain::RowsOr(
+        |app| app.apt_recommends.to_string(),
+        "apt installs without recommends",
+    ),
+};
+
+pub static MAMBA: Setting = Setting {
+    name: "mamba",
+    shape: Shape::Words { what: "package" },
+    inherit: Inherit::Append,
+    once: false,
+    app_only: false,
+    example: None,
+    check: check_mamba,
+    explain: Explain::Rows,
+};
+
+fn check_apt(cx: &mut Checker<'_>, v: &Value) {
+    cx.word_list(
+        v.words(),
+        WordRule {
+            what: "the apt package",
+            quoted: false,
+            valid: is_apt_package,
+            code: Code::InvalidAptPackage,
+            noun: "a Debian package name",
+            label: "apt package",
+            help: "package names are lowercase letters, digits, `+`, `-` and `.` (at least two characters, starting with a letter or digit), optionally `=version`",
+        },
+    );
+    let mut seen: HashMap<&str, SourceSpan> = HashMap::new();
+    for a in v.words() {
+        let name = a.v.split('=').next().unwrap_or(&a.v);
+        if let Some(first) = seen.insert(name, a.span) {
+            cx.push(
+                Problem::warning(
+                    Code::DuplicatePackage,
+                    a.span,
+                    format!("apt package `{name}` is listed twice"),
+                )
+                .label("listed again")
+                .also(first, "first listed here")
+                .help("remove one of them"),
+            );
+        }
+    }
+}
+
+fn check_mamba(cx: &mut Checker<'_>, v: &Value) {
+    cx.word_list(
+        v.words(),
+        WordRule {
+            what: "the conda package",
+            quoted: true,
+            valid: is_conda_spec,
+            code: Code::InvalidCondaSpec,
+            noun: "a conda package spec",
+            label: "conda spec",
+            help: "write `name`, `name=1.2`, `name>=1.2,<2` or `channel::name`: letters, digits and `-_.` in the name, no spaces or quotes",
+        },
+    );
+}
+
+/// With a conda mirror, `channel::package` still fetches from that channel, not the mirror.
+pub fn check_channels(cx: &mut Checker<'_>, r: &Resolved, conda_mirror: bool) {
+    if !conda_mirror {
+        return;
+    }
+    for m in r.settings.words(&MAMBA) {
+        if let Some((channel, _)) = m.v.split_once("::") {
+            cx.push(
+                Problem::warning(
+                    Code::InvalidCondaSpec,
+                    m.span,
+                    format!("`{}` comes from the `{channel}` channel, not from the conda mirror", m.v),
+                )
+                .label("bypasses the mirror")
+                .help("`mirrors { conda ... }` replaces the channels, but `channel::package` names its own; drop the `channel::` prefix to use the mirror"),
+            );
+        }
+    }
+}
+
+fn is_curl(a: &str) -> bool {
+    a == "curl" || a.starts_with("curl=")
+}
+
+/// The apt packages of an app; code-server's release package is downloaded with curl.
+pub fn apt_model(s: &RawSettings, code_server: bool) -> Vec<String> {
+    let mut apt = dedup(s.words(&APT).iter().map(|a| a.v.clone()));
+    if code_server && !apt.iter().any(|a| is_curl(a)) {
+        apt.push("curl".to_string());
+    }
+    apt
+}
+
+pub fn mamba_model(s: &RawSettings) -> Vec<String> {
+    dedup(s.words(&MAMBA).iter().map(|m| m.v.clone()))
+}
+
+fn explain_apt(cx: &mut Ctx<'_>, r: &Resolved, _app: &App) {
+    let s = &r.settings;
+    cx.list("apt", s.words(&APT));
+    if s.has(&super::code_server::CODE_SERVER) && !s.words(&APT).iter().any(|a| is_curl(&a.v)) {
+        cx.push(
+            "apt",
+            "curl",
+            Origin::Derived {
+                note: "added by jcx: code-server is downloaded with curl".into(),
+            },
+        );
+    }
+}
+
+/// Debian policy 5.6.1: `[a-z0-9][a-z0-9+.-]+`, optionally `=version` (and `:arch`).
+pub fn is_apt_package(s: &str) -> bool {
+    let (name, version) = match s.split_once('=') {
+        Some((n, v)) => (n, Some(v)),
+        None => (s, None),
+    };
+    let (name, arch) = match name.split_once(':') {
+        Some((n, a)) => (n, Some(a)),
+        None => (name, None),
+    };
+    let b = name.as_bytes();
+    let name_ok = b.len() >= 2
+        && b.len() <= 100
+        && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || b"+.-".contains(c));
+    let arch_ok = arch.is_none_or(|a| {
+        !a.is_empty()
+            && a.bytes()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
+    });
+    let version_ok = version.is_none_or(|v| {
+        !v.is_empty()
+            && v.as_bytes()[0].is_ascii_digit()
+            && v.bytes()
+                .all(|c| c.is_ascii_alphanumeric() || b".+~:-".contains(&c))
+    });
+    name_ok && arch_ok && version_ok
+}
+
+/// A conda MatchSpec in its simple forms: `[channel::]name[ op version[,op version]][=build]`.
+pub fn is_conda_spec(s: &str) -> bool {
+    let spec = match s.split_once("::") {
+        Some((channel, rest)) => {
+            if channel.is_empty()
+                || !channel
+                    .bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || b"-_.".contains(&c))
+            {
+                return false;
+            }
+            rest
+        }
+        None => s,
+    };
+    let name_end = spec
+        .find(|c: char| !(c.is_ascii_alphanumeric() || "-_.".contains(c)))
+        .unwrap_or(spec.len());
+    let (name, version) = spec.split_at(name_end);
+    if name.is_empty() || !name.as_bytes()[0].is_ascii_alphanumeric() || name.len() > 100 {
+        return false;
+    }
+    version.is_empty()
+        || (version.starts_with(['=', '<', '>', '!', '~'])
+            && version
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || b".*,<>=!~|_+".contains(&c))
+            && version.bytes().any(|c| c.is_ascii_digit() || c == b'*'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn apt_and_conda() {
+        assert!(
+            is_apt_package("libopenmpi-dev")
+                && is_apt_package("g++")
+                && is_apt_package("vim=2:9.1-1")
+        );
+        assert!(!is_apt_package("a") && !is_apt_package("Vim") && !is_apt_package("vim;rm"));
+        assert!(
+            is_conda_spec("jupyter-server-proxy")
+                && is_conda_spec("numpy>=1.26,<2")
+                && is_conda_spec("conda-forge::r-base=4.3")
+        );
+        assert!(
+            !is_conda_spec("numpy >=1")
+                && !is_conda_spec("'x'")
+                && !is_conda_spec("numpy>=")
+                && !is_conda_spec("$(x)")
+        );
+    }
+}
