@@ -351,9 +351,8 @@ impl std::error::Error for Cause {
     }
 }
 
-/// Sources already copied, by the address and length of their text: a manifest's problems
-/// share one source.
-type SourceCache = Vec<((usize, usize), Arc<ShownSource>)>;
+/// Sources already copied, by the address of their `SourceCode` (alive for the whole copy).
+type SourceCache = Vec<(usize, Arc<ShownSource>)>;
 
 impl Shown {
     pub fn of(d: &dyn Diagnostic) -> Shown {
@@ -431,15 +430,15 @@ fn shown_source(
     code: &dyn miette::SourceCode,
     cache: &mut SourceCache,
 ) -> Option<Arc<ShownSource>> {
-    let all = code
-        .read_span(&SourceSpan::from((0, 0)), 0, usize::MAX)
-        .ok()?;
-    let data = all.data();
-    let key = (data.as_ptr() as usize, data.len());
+    // The problems of a manifest share one source: it is read (and escaped) once.
+    let key = (code as *const dyn miette::SourceCode).cast::<()>() as usize;
     if let Some((_, s)) = cache.iter().find(|(k, _)| *k == key) {
         return Some(Arc::clone(s));
     }
-    let text = String::from_utf8_lossy(data).into_owned();
+    let all = code
+        .read_span(&SourceSpan::from((0, 0)), 0, usize::MAX)
+        .ok()?;
+    let text = String::from_utf8_lossy(all.data()).into_owned();
     let name = all.name().unwrap_or_default().to_string();
     let shown = Arc::new(ShownSource::new(&name, text));
     cache.push((key, Arc::clone(&shown)));

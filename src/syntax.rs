@@ -37,11 +37,18 @@ pub const PARSER_STACK: usize = 256 << 20;
 pub fn parse_document(source: &Source) -> Result<KdlDocument, Error> {
     let scan = scan::scan(&source.text);
     if scan.findings.is_empty() && scan.masks.is_empty() {
-        return parse_kdl(&source.text)?.map_err(|e| syntax_error(source, Vec::new(), Some(e), 0));
+        return parse_kdl(&source.text)?
+            .map_err(|e| syntax_error(source, Vec::new(), Some(e), false));
+    }
+    if scan.stopped {
+        // The pre-scan read only part of the file: there is nothing to hand to the kdl crate.
+        return Err(syntax_error(source, scan.findings, None, true));
     }
     let masked = hide(&source.text, &scan.masks);
-    let kdl = parse_kdl(&masked)?.err();
-    Err(syntax_error(source, scan.findings, kdl, scan.more))
+    // What is hidden up to the end of the file (a block nested too deep, a comment that never
+    // ends) is left out: spaces at the end of a document change nothing.
+    let kdl = parse_kdl(masked.trim_end_matches(' '))?.err();
+    Err(syntax_error(source, scan.findings, kdl, false))
 }
 
 /// `KdlDocument::parse_v2` on a thread with [`PARSER_STACK`] of stack.
@@ -109,7 +116,7 @@ fn syntax_error(
     source: &Source,
     findings: Vec<mistakes::Finding>,
     kdl: Option<KdlError>,
-    more: usize,
+    stopped: bool,
 ) -> Error {
     let named = source.named();
     let mut problems: Vec<Problem> = findings
@@ -128,10 +135,10 @@ fn syntax_error(
                 .collect(),
         })
         .collect();
-    if more > 0
-        && let Some(last) = problems.last_mut()
-    {
-        let note = format!("{more} more syntax errors after this one are not shown");
+    if stopped && let Some(last) = problems.last_mut() {
+        let note = format!(
+            "jcx stops after {MAX_FINDINGS} syntax errors: the rest of the file was not checked"
+        );
         last.help = Some(match last.help.take() {
             Some(h) => format!("{h} ({note})"),
             None => note,
@@ -528,4 +535,38 @@ mod differential {
             check(text);
         }
     }
+}
+
+/// Timings of the pre-scan against the kdl crate, on the manifest named by `JCX_BENCH_MANIFEST`:
+/// `cargo test --release --lib syntax::bench -- --ignored --nocapture`.
+#[cfg(test)]
+#[test]
+#[ignore]
+fn bench() {
+    let path = std::env::var("JCX_BENCH_MANIFEST").expect("JCX_BENCH_MANIFEST");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let best = |f: &dyn Fn()| {
+        (0..5)
+            .map(|_| {
+                let t = std::time::Instant::now();
+                f();
+                t.elapsed()
+            })
+            .min()
+            .unwrap()
+    };
+    let scan = best(&|| {
+        std::hint::black_box(scan::scan(&text));
+    });
+    let kdl = best(&|| {
+        std::hint::black_box(parse_kdl(&text).unwrap().is_ok());
+    });
+    let thread = best(&|| {
+        std::hint::black_box(parse_kdl("").unwrap().is_ok());
+    });
+    eprintln!(
+        "{path}: {} bytes; pre-scan {scan:?} ({:.0} MB/s), kdl crate {kdl:?}, parser thread start {thread:?}",
+        text.len(),
+        text.len() as f64 / scan.as_secs_f64() / 1e6
+    );
 }

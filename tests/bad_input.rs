@@ -288,3 +288,187 @@ fn json_message_format() {
     assert!(unknown["file"].as_str().unwrap().ends_with("apps.kdl"));
     assert_eq!(unknown["help"], "did you mean `base`?");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Size and nesting. The kdl crate recurses on nesting and aborts the process when its stack
+// overflows (exit 134, no message); jcx's pre-scan refuses deeper nesting first (docs/rules.md,
+// "Limits"). Every case runs the binary: an abort would fail `assert_refused` (exit code).
+
+/// A manifest whose app holds `body` (one mistake or one nesting form).
+fn with_app_body(body: &str) -> String {
+    format!(
+        "manifest-version 1\nregistry \"ghcr.io\" namespace=lab\napp x {{\n    base \"quay.io/jupyter/scipy-notebook:python-3.11\"\n{body}\n}}\n"
+    )
+}
+
+fn write(case: &Case, text: &[u8]) -> PathBuf {
+    let m = case.path("apps.kdl");
+    std::fs::write(&m, text).unwrap();
+    m
+}
+
+/// Runs `check` and returns (exit code, stderr): for input that may be refused by any rule,
+/// as long as it is refused with a diagnostic (never an abort) and nothing is written.
+fn run_check(case: &Case, manifest: &Path) -> (Option<i32>, String) {
+    let before = case.snapshot();
+    let output = Command::cargo_bin("jcx")
+        .unwrap()
+        .arg("check")
+        .arg(manifest)
+        .arg("--out")
+        .arg(case.out())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert_eq!(
+        case.snapshot(),
+        before,
+        "check changed the output directory"
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    (output.status.code(), stderr)
+}
+
+#[test]
+fn largest_accepted_size_is_read_and_refused_with_diagnostics() {
+    let case = Case::new();
+    let limit = jcx::source::MAX_MANIFEST_BYTES as usize;
+    // Exactly the largest size read: mistakes from the first line on, so the pre-scan stops
+    // after 50 and the kdl crate never sees the file.
+    let unit = "} ]\n";
+    let text: String = unit.repeat(limit / unit.len() + 1)[..limit].to_string();
+    assert_eq!(text.len(), limit);
+    let m = write(&case, text.as_bytes());
+    let stderr = assert_refused(&case, &m, "jcx::kdl_syntax");
+    assert!(
+        stderr.contains("jcx stops after 50 syntax errors"),
+        "{stderr}"
+    );
+    // One byte more is not read at all.
+    let m = write(&case, format!("{text}\n").as_bytes());
+    assert_refused(&case, &m, "too large");
+}
+
+#[test]
+fn largest_accepted_size_of_one_nesting_form() {
+    let case = Case::new();
+    let limit = jcx::source::MAX_MANIFEST_BYTES as usize;
+    // 32 MiB of blocks that are never closed: refused at the 65th, the rest is not read.
+    let text = "a {\n".repeat(limit / 4);
+    assert_eq!(text.len(), limit);
+    let m = write(&case, text.as_bytes());
+    let (code, stderr) = run_check(&case, &m);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("jcx::too_deep"), "{stderr}");
+}
+
+#[test]
+fn blocks_at_and_beyond_the_nesting_limit() {
+    let case = Case::new();
+    let depth = jcx::syntax::MAX_DEPTH;
+    // The app's block is level 1, `env` level 2: `depth - 2` more levels inside `env`.
+    let nested = |levels: usize| {
+        format!(
+            "    env {{\n{}        A \"1\"\n{}    }}",
+            "a {\n".repeat(levels),
+            "}\n".repeat(levels)
+        )
+    };
+    let m = write(&case, with_app_body(&nested(depth - 2)).as_bytes());
+    let (code, stderr) = run_check(&case, &m);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(!stderr.contains("jcx::too_deep"), "{stderr}");
+    assert!(stderr.contains("jcx::"), "a normal diagnostic: {stderr}");
+    let m = write(&case, with_app_body(&nested(depth - 1)).as_bytes());
+    let stderr = assert_refused(&case, &m, "jcx::too_deep");
+    assert!(
+        stderr.contains("blocks nested more than 64 deep"),
+        "{stderr}"
+    );
+    // Far beyond, and never closed (the issue's 1,400 blocks; ten times more).
+    for n in [1_400, 14_000] {
+        let m = write(&case, "a {\n".repeat(n).as_bytes());
+        let stderr = assert_refused(&case, &m, "jcx::too_deep");
+        assert_eq!(stderr.matches("never closed").count(), 0, "{stderr}");
+    }
+    // Commented-out nodes nest the same way; so do blocks with no node before them (each of
+    // which is a mistake: jcx stops after 50 of them).
+    for (unit, expect) in [
+        ("/-a {\n", "jcx::too_deep"),
+        ("a /- b {\n", "jcx::too_deep"),
+        ("{\n", "jcx stops after 50 syntax errors"),
+    ] {
+        let text = format!("{}{}", unit.repeat(depth + 1), "}\n".repeat(depth + 1));
+        let m = write(&case, text.as_bytes());
+        assert_refused(&case, &m, expect);
+    }
+}
+
+#[test]
+fn block_comments_at_and_beyond_the_limits() {
+    let case = Case::new();
+    let depth = jcx::syntax::MAX_COMMENT_DEPTH;
+    let nested = |n: usize| format!("/*{}*/", "/* ".repeat(n - 1) + &" */".repeat(n - 1));
+    let m = write(&case, with_app_body(&nested(depth)).as_bytes());
+    assert!(
+        run_check(&case, &m).0 == Some(1),
+        "a manifest with a comment nested {depth} deep is valid"
+    );
+    let m = write(&case, with_app_body(&nested(depth + 1)).as_bytes());
+    assert_refused(&case, &m, "block comments nested more than 64 deep");
+    // `*` and `/` in one comment, delimiters included.
+    let marks = jcx::syntax::MAX_COMMENT_SLASHES_AND_STARS;
+    let stars = |n: usize| format!("/*{}*/", "*\n".repeat(n - 4));
+    let m = write(&case, with_app_body(&stars(marks)).as_bytes());
+    assert_eq!(run_check(&case, &m).0, Some(1), "{marks} marks are allowed");
+    let m = write(&case, with_app_body(&stars(marks + 1)).as_bytes());
+    assert_refused(&case, &m, "more than 10,000 `*` and `/`");
+    // The issue's few hundred kilobytes of `/*`, and slashes in text.
+    let m = write(&case, "/*".repeat(200_000).as_bytes());
+    assert_refused(&case, &m, "jcx::too_deep");
+    let m = write(&case, format!("/* {} */", "a/".repeat(100_000)).as_bytes());
+    assert_refused(&case, &m, "jcx::too_deep");
+}
+
+#[test]
+fn commented_out_blocks_at_and_beyond_the_limit() {
+    let case = Case::new();
+    let depth = jcx::syntax::MAX_SLASHDASH_DEPTH;
+    let nested = |n: usize| format!("    env {}A \"1\"{}", "/-{ a ".repeat(n), " }".repeat(n));
+    let m = write(&case, with_app_body(&nested(depth)).as_bytes());
+    let (code, stderr) = run_check(&case, &m);
+    assert!(code == Some(1) || code == Some(2), "{stderr}");
+    assert!(!stderr.contains("jcx::too_deep"), "{stderr}");
+    // The kdl crate reads each of these blocks twice: 30 levels would take years.
+    let m = write(&case, with_app_body(&nested(30)).as_bytes());
+    assert_refused(
+        &case,
+        &m,
+        "commented-out blocks (`/-{ }`) nested more than 3 deep",
+    );
+}
+
+/// Forms the kdl crate's error recovery recursed on (once per error) or spent quadratic time
+/// on: each is refused quickly, with diagnostics.
+#[test]
+fn error_recovery_never_runs_away() {
+    let case = Case::new();
+    for text in [
+        "a\n".to_string() + &"}".repeat(200_000),
+        "a ".to_string() + &"(t)".repeat(200_000) + "1",
+        r#"{"a": [1, {"b": "c"}]}, "#.repeat(50_000),
+        "a #\"\"\"\n".repeat(20_000),
+        "a #\"=".repeat(20_000),
+        "a \"\\q\" ".repeat(100_000),
+    ] {
+        let started = std::time::Instant::now();
+        let m = write(&case, text.as_bytes());
+        assert_refused(&case, &m, "jcx::kdl_syntax");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "took {:?}",
+            started.elapsed()
+        );
+    }
+}

@@ -102,6 +102,9 @@ pub struct Issue {
 pub const MAX_COMMENT_DEPTH: usize = 64;
 pub const MAX_COMMENT_SLASHES_AND_STARS: usize = 10_000;
 
+/// The lexer keeps at most this many issues (the reader stops after fewer).
+pub const MAX_ISSUES: usize = 64;
+
 pub struct Lexer<'a> {
     src: &'a str,
     pos: usize,
@@ -145,7 +148,10 @@ impl<'a> Lexer<'a> {
     }
 
     fn issue(&mut self, kind: IssueKind, span: Range<usize>, blank: Option<Range<usize>>) {
-        self.issues.push(Issue { kind, span, blank });
+        // One string can hold millions of mistakes; past this many the reader stops anyway.
+        if self.issues.len() <= MAX_ISSUES {
+            self.issues.push(Issue { kind, span, blank });
+        }
     }
 
     fn token(&self, tok: Tok, start: usize) -> Token {

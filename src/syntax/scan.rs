@@ -42,8 +42,8 @@ pub struct Scan {
     pub findings: Vec<Finding>,
     /// In the order to apply them.
     pub masks: Vec<Mask>,
-    /// Mistakes found beyond [`MAX_FINDINGS`].
-    pub more: usize,
+    /// More than [`MAX_FINDINGS`] mistakes: the reader stopped, the rest was not read.
+    pub stopped: bool,
 }
 
 /// An open `{ }` block.
@@ -89,6 +89,8 @@ pub fn scan(src: &str) -> Scan {
         sd_tail: None,
         prev_end: 0,
         entry_slashdash: None,
+        stopped: false,
+        block_to_eof: None,
     };
     r.document();
     let mut lexical_masks = Vec::new();
@@ -99,13 +101,12 @@ pub fn scan(src: &str) -> Scan {
     let mut findings = r.findings;
     findings.sort_by_key(|f| (f.span.start, f.span.end));
     findings.dedup_by(|a, b| a.span == b.span && a.message == b.message);
-    let more = findings.len().saturating_sub(MAX_FINDINGS);
     findings.truncate(MAX_FINDINGS);
     lexical_masks.extend(r.masks);
     Scan {
         findings,
         masks: lexical_masks,
-        more,
+        stopped: r.stopped,
     }
 }
 
@@ -128,6 +129,11 @@ struct Reader<'a> {
     /// The `/-` of the entry being read, if it is commented out: an entry hidden as a whole
     /// is hidden with it.
     entry_slashdash: Option<usize>,
+    /// Too many mistakes: the reader stopped.
+    stopped: bool,
+    /// A block refused as too deep ran to the end of the file: the blocks around it are not
+    /// closed either (and are not reported).
+    block_to_eof: Option<usize>,
 }
 
 /// Tokens that count as KDL `node-space`. A forbidden character counts as a space: it is
@@ -392,6 +398,7 @@ impl<'a> Reader<'a> {
         loop {
             let t = self.peek();
             if t.tok == Tok::Eof {
+                self.block_to_eof.get_or_insert(from);
                 break;
             }
             self.buf.pop_front();
@@ -428,6 +435,10 @@ impl<'a> Reader<'a> {
 
     fn document(&mut self) {
         loop {
+            if self.findings.len() + self.lx.issues.len() > MAX_FINDINGS {
+                self.stopped = true;
+                return;
+            }
             self.skip_line_space();
             let t = self.peek();
             if let Some((depth, start, end)) = self.sd_tail
@@ -486,7 +497,10 @@ impl<'a> Reader<'a> {
                 self.sd_tail = Some((depth, start, self.prev_end));
             }
         }
-        let swallowed = self.lx.swallowed;
+        let swallowed = match (self.lx.swallowed, self.block_to_eof) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         while let Some(frame) = self.stack.pop() {
             if frame.nameless {
                 continue;
@@ -640,6 +654,9 @@ impl<'a> Reader<'a> {
         let mut first_after_block = phase == Phase::AfterChildren;
         let mut blanked = false;
         loop {
+            if self.findings.len() + self.lx.issues.len() > MAX_FINDINGS {
+                return;
+            }
             let spaced = self.skip_node_space() || std::mem::take(&mut blanked);
             let t = self.peek();
             match t.tok {
