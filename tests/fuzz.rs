@@ -152,3 +152,100 @@ proptest! {
         load(apply(text, &mutations));
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Nesting. The kdl crate recurses on every form of nesting below, and on every syntax error;
+// on this test thread (2 MiB of stack, a debug build) it overflowed at about 60 nested blocks.
+// An overflow aborts the whole test process, which fails the suite: these properties run far
+// beyond every limit. `fmt` (whose document comparison walks the tree) runs on each input too.
+
+/// One form of nesting, `depth` levels deep, with `inner` in the middle, closed `closed` times.
+fn nest(form: usize, depth: usize, inner: &str, closed: usize) -> String {
+    let (open, close) = match form % 9 {
+        0 => ("a {\n", "}\n"),
+        1 => ("{ ", "} "),
+        2 => ("/-a {\n", "}\n"),
+        3 => ("a /-{ ", "} "),
+        4 => ("/* ", "*/ "),
+        5 => ("/*\n", "*/\n"),
+        6 => ("(t)", ""),
+        7 => ("", "}"),
+        _ => ("a (t){ ", "} "),
+    };
+    format!(
+        "{}{inner}{}",
+        open.repeat(depth),
+        close.repeat(
+            closed
+                .min(depth)
+                .max(if open.is_empty() { depth } else { 0 })
+        )
+    )
+}
+
+fn nesting() -> impl Strategy<Value = String> {
+    let piece = (
+        0usize..9,
+        prop_oneof![1usize..80, 60usize..70, 200usize..4000],
+        prop::sample::select(vec![
+            "", "b", "x 1", "\"s\"", "*/", "/*", "}", "{", "a=", "#",
+        ]),
+        any::<usize>(),
+    )
+        .prop_map(|(form, depth, inner, closed)| nest(form, depth, inner, closed % (depth + 2)));
+    prop::collection::vec(piece, 1..4).prop_map(|v| v.join("\n"))
+}
+
+/// Loads text and formats it; renders whatever is refused.
+fn load_and_format(text: String) -> String {
+    let rendered = match Source::from_bytes(Path::new("fuzz.kdl"), text.clone().into_bytes()) {
+        Ok(source) => {
+            let _ = jcx::edit::format_source(&source);
+            let out = std::env::temp_dir().join("jcx-fuzz-out-never-written");
+            match jcx::load_source(source, &out, &mut Timings::default()) {
+                Ok(_) => String::new(),
+                Err(e) => jcx::cli::render_diagnostic(&e, false, 80),
+            }
+        }
+        Err(e) => jcx::cli::render_diagnostic(&e, false, 80),
+    };
+    assert!(!rendered.contains("panicked"), "{rendered}");
+    rendered
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn nesting_of_every_form_never_crashes(text in nesting()) {
+        load_and_format(text);
+    }
+
+    #[test]
+    fn nesting_inside_a_manifest_never_crashes(
+        which in any::<usize>(),
+        at in any::<usize>(),
+        text in nesting(),
+    ) {
+        let manifests = valid_manifests();
+        let (_, manifest) = &manifests[which % manifests.len()];
+        let lines: Vec<&str> = manifest.lines().collect();
+        let at = at % (lines.len() + 1);
+        let mut out = lines[..at].join("\n");
+        out.push('\n');
+        out.push_str(&text);
+        out.push('\n');
+        out.push_str(&lines[at..].join("\n"));
+        load_and_format(out);
+    }
+
+    /// Closed blocks are refused as too deep exactly when they nest deeper than the limit (for
+    /// commented-out blocks `/-{ }`, their own limit).
+    #[test]
+    fn the_block_limits_are_exact(depth in 1usize..200, form in prop::sample::select(vec![0, 2, 3])) {
+        let text = nest(form, depth, "b", depth);
+        let rendered = load_and_format(text);
+        let limit = if form == 3 { jcx::syntax::MAX_SLASHDASH_DEPTH } else { jcx::syntax::MAX_DEPTH };
+        prop_assert_eq!(rendered.contains("jcx::too_deep"), depth > limit, "{}", rendered);
+    }
+}
