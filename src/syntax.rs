@@ -15,6 +15,9 @@ pub mod chars;
 mod lex;
 mod mistakes;
 mod scan;
+mod strings;
+mod values;
+mod words;
 
 use std::sync::Arc;
 

@@ -48,7 +48,7 @@ pub struct Scan {
 
 /// An open `{ }` block.
 #[derive(Debug, Clone)]
-struct Frame {
+pub(super) struct Frame {
     brace: usize,
     /// Where the `/-` of a commented-out block is.
     slashdash: Option<usize>,
@@ -67,7 +67,7 @@ struct Frame {
 
 /// Where the reader is inside a node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Phase {
+pub(super) enum Phase {
     /// After the name: entries, children, or the end.
     Entries,
     /// After `/-{ }` before any children block: more of them, the children block, or the end.
@@ -110,126 +110,54 @@ pub fn scan(src: &str) -> Scan {
     }
 }
 
-struct Reader<'a> {
-    src: &'a str,
-    lx: Lexer<'a>,
-    buf: VecDeque<Token>,
-    findings: Vec<Finding>,
-    masks: Vec<Mask>,
-    stack: Vec<Frame>,
+pub(super) struct Reader<'a> {
+    pub(super) src: &'a str,
+    pub(super) lx: Lexer<'a>,
+    pub(super) buf: VecDeque<Token>,
+    pub(super) findings: Vec<Finding>,
+    pub(super) masks: Vec<Mask>,
+    pub(super) stack: Vec<Frame>,
     /// Commented-out blocks among the open ones.
-    slashdashes: usize,
+    pub(super) slashdashes: usize,
     /// The last node was a YAML-style `name:` heading at this depth.
-    yaml: Option<(usize, String)>,
+    pub(super) yaml: Option<(usize, String)>,
     /// `a { } /- b`: the commented-out nodes that end a node's line after its block (from the
     /// `/-` to the end of the last one); only the end of the block may follow them.
-    sd_tail: Option<(usize, usize, usize)>,
+    pub(super) sd_tail: Option<(usize, usize, usize)>,
     /// The end of the last token that is not a space, a line break or a comment.
-    prev_end: usize,
+    pub(super) prev_end: usize,
     /// The `/-` of the entry being read, if it is commented out: an entry hidden as a whole
     /// is hidden with it.
-    entry_slashdash: Option<usize>,
+    pub(super) entry_slashdash: Option<usize>,
     /// Too many mistakes: the reader stopped.
-    stopped: bool,
+    pub(super) stopped: bool,
     /// A block refused as too deep ran to the end of the file: the blocks around it are not
     /// closed either (and are not reported).
-    block_to_eof: Option<usize>,
+    pub(super) block_to_eof: Option<usize>,
 }
 
 /// Tokens that count as KDL `node-space`. A forbidden character counts as a space: it is
 /// reported, and blanked for the kdl crate.
-fn is_node_space(t: Tok) -> bool {
+pub(super) fn is_node_space(t: Tok) -> bool {
     matches!(
         t,
         Tok::Space | Tok::EscLine | Tok::BlockComment | Tok::Forbidden
     )
 }
 
-fn is_line_space(t: Tok) -> bool {
+pub(super) fn is_line_space(t: Tok) -> bool {
     is_node_space(t) || matches!(t, Tok::Newline | Tok::LineComment)
 }
 
-fn ends_node(t: Tok) -> bool {
+pub(super) fn ends_node(t: Tok) -> bool {
     matches!(
         t,
         Tok::Newline | Tok::Semi | Tok::LineComment | Tok::Eof | Tok::RBrace
     )
 }
 
-/// What a bare word is, read as the kdl crate reads it.
-#[derive(Debug, PartialEq, Eq)]
-enum Word {
-    Ident,
-    Number,
-    /// `true`, `false`, `null`, `inf`, `nan` without `#`.
-    BareKeyword,
-    /// Starts like a number (`1`, `-1`, `.5`) but is not one.
-    BadNumber,
-}
-
-fn classify(w: &str) -> Word {
-    let b = w.as_bytes();
-    let digit = |i: usize| b.get(i).is_some_and(u8::is_ascii_digit);
-    let signed = matches!(b[0], b'+' | b'-');
-    let body = if signed { 1 } else { 0 };
-    if digit(body) {
-        return if valid_number(w) {
-            Word::Number
-        } else {
-            Word::BadNumber
-        };
-    }
-    if b.get(body) == Some(&b'.') && digit(body + 1) {
-        return Word::BadNumber;
-    }
-    if !signed && matches!(w, "true" | "false" | "null" | "inf" | "nan") {
-        return Word::BareKeyword;
-    }
-    Word::Ident
-}
-
-/// `digits (digit | _)*`, fitting in an i128.
-fn digits(s: &str, radix: u32) -> Option<u128> {
-    let first = s.chars().next()?;
-    if !first.is_digit(radix) || !s.chars().all(|c| c == '_' || c.is_digit(radix)) {
-        return None;
-    }
-    let clean: String = s.chars().filter(|c| *c != '_').collect();
-    u128::from_str_radix(&clean, radix)
-        .ok()
-        .filter(|v| *v <= i128::MAX as u128)
-}
-
-/// A KDL 2 number as the kdl crate accepts it (integers and each part of a float in i128).
-fn valid_number(w: &str) -> bool {
-    let body = w.strip_prefix(['+', '-']).unwrap_or(w);
-    for (prefix, radix) in [
-        ("0x", 16),
-        ("0X", 16),
-        ("0o", 8),
-        ("0O", 8),
-        ("0b", 2),
-        ("0B", 2),
-    ] {
-        if let Some(rest) = body.strip_prefix(prefix) {
-            return digits(rest, radix).is_some();
-        }
-    }
-    let (mantissa, exponent) = match body.find(['e', 'E']) {
-        Some(i) => (&body[..i], Some(&body[i + 1..])),
-        None => (body, None),
-    };
-    let (int, frac) = match mantissa.split_once('.') {
-        Some((i, f)) => (i, Some(f)),
-        None => (mantissa, None),
-    };
-    digits(int, 10).is_some()
-        && frac.is_none_or(|f| digits(f, 10).is_some())
-        && exponent.is_none_or(|e| digits(e.strip_prefix(['+', '-']).unwrap_or(e), 10).is_some())
-}
-
 impl<'a> Reader<'a> {
-    fn peek_at(&mut self, n: usize) -> Token {
+    pub(super) fn peek_at(&mut self, n: usize) -> Token {
         while self.buf.len() <= n {
             let t = self.lx.next_token();
             self.buf.push_back(t);
@@ -237,11 +165,11 @@ impl<'a> Reader<'a> {
         self.buf[n]
     }
 
-    fn peek(&mut self) -> Token {
+    pub(super) fn peek(&mut self) -> Token {
         self.peek_at(0)
     }
 
-    fn bump(&mut self) -> Token {
+    pub(super) fn bump(&mut self) -> Token {
         let t = self.peek();
         self.buf.pop_front();
         if !is_line_space(t.tok) {
@@ -260,19 +188,19 @@ impl<'a> Reader<'a> {
         t
     }
 
-    fn text(&self, t: Token) -> &'a str {
+    pub(super) fn text(&self, t: Token) -> &'a str {
         &self.src[t.start..t.end]
     }
 
     /// Index of the first token from `n` on that is not node-space.
-    fn past_node_space(&mut self, mut n: usize) -> usize {
+    pub(super) fn past_node_space(&mut self, mut n: usize) -> usize {
         while is_node_space(self.peek_at(n).tok) {
             n += 1;
         }
         n
     }
 
-    fn skip_node_space(&mut self) -> bool {
+    pub(super) fn skip_node_space(&mut self) -> bool {
         let mut any = false;
         while is_node_space(self.peek().tok) {
             self.bump();
@@ -281,20 +209,20 @@ impl<'a> Reader<'a> {
         any
     }
 
-    fn skip_line_space(&mut self) {
+    pub(super) fn skip_line_space(&mut self) {
         while is_line_space(self.peek().tok) {
             self.bump();
         }
     }
 
-    fn report(&mut self, f: Finding, mask: Mask) {
+    pub(super) fn report(&mut self, f: Finding, mask: Mask) {
         self.findings.push(f);
         self.masks.push(mask);
     }
 
     /// Drops what the lexer read from `from` on, and goes on reading at `at`: for a run of
     /// text that is hidden as a whole (the lexer may have read `/*` in `feat/**` as a comment).
-    fn resume_at(&mut self, from: usize, at: usize) {
+    pub(super) fn resume_at(&mut self, from: usize, at: usize) {
         self.buf.clear();
         self.lx.issues.retain(|i| i.span.start < from);
         self.lx.set_pos(at);
@@ -303,7 +231,7 @@ impl<'a> Reader<'a> {
 
     /// The tokens from `from` to `end` were taken as a whole (and hidden): what the lexer
     /// found inside them is not reported.
-    fn consumed(&mut self, from: usize, end: usize) {
+    pub(super) fn consumed(&mut self, from: usize, end: usize) {
         self.lx
             .issues
             .retain(|i| i.span.start < from || i.span.start >= end);
@@ -313,7 +241,7 @@ impl<'a> Reader<'a> {
     /// Where a run of text that should have been one quoted value ends: at a space, a line
     /// break, `;`, `{`, `}`, a forbidden character or the end; a quoted part (`a"b c"`) is
     /// part of the run up to its closing quote on the same line.
-    fn run_end(&self, from: usize) -> usize {
+    pub(super) fn run_end(&self, from: usize) -> usize {
         let s = &self.src[from..];
         let mut quoted = false;
         let mut escaped = false;
@@ -342,7 +270,7 @@ impl<'a> Reader<'a> {
 
     /// Like [`Self::run_end`], but spaces next to `=<>!~,;` belong to a pip requirement
     /// (`torch == 2.3.1; python_version < "3.12"`).
-    fn requirement_end(&self, from: usize) -> usize {
+    pub(super) fn requirement_end(&self, from: usize) -> usize {
         let s = &self.src[from..];
         let op = |c: char| "=<>!~,;".contains(c);
         let mut end = s.len();
@@ -369,7 +297,7 @@ impl<'a> Reader<'a> {
     /// Blanks the rest of the node from `from`: every token up to the end of the node (a line
     /// break, `;`, a line comment, the end, or a `}` that closes the enclosing block), with
     /// the `{ }` blocks inside it. Nothing in it is checked further.
-    fn skip_rest(&mut self, from: usize) {
+    pub(super) fn skip_rest(&mut self, from: usize) {
         let mut depth = 0usize;
         let mut end = from.max(self.prev_end);
         loop {
@@ -392,7 +320,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Blanks a `{ }` block from `from` (its `/-` or `{`) through its matching `}`.
-    fn skip_block(&mut self, from: usize) {
+    pub(super) fn skip_block(&mut self, from: usize) {
         let mut depth = 0usize;
         let mut end = from;
         loop {
@@ -420,11 +348,11 @@ impl<'a> Reader<'a> {
 
     /// The nesting depth as the kdl crate sees it (the braces of a block with no node before
     /// it are hidden from it).
-    fn kdl_depth(&self) -> usize {
+    pub(super) fn kdl_depth(&self) -> usize {
         self.stack.iter().filter(|f| !f.nameless).count()
     }
 
-    fn indent_of_line(&self, at: usize) -> Option<usize> {
+    pub(super) fn indent_of_line(&self, at: usize) -> Option<usize> {
         let line_start = self.src[..at].rfind(['\n', '\r']).map_or(0, |i| i + 1);
         let before = &self.src[line_start..at];
         before
@@ -433,7 +361,7 @@ impl<'a> Reader<'a> {
             .then(|| before.chars().map(|c| if c == '\t' { 4 } else { 1 }).sum())
     }
 
-    fn document(&mut self) {
+    pub(super) fn document(&mut self) {
         loop {
             if self.findings.len() + self.lx.issues.len() > MAX_FINDINGS {
                 self.stopped = true;
@@ -514,7 +442,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The `}` of `frame` was read: the rest of the node that owns the block.
-    fn close(&mut self, frame: Frame, brace: Token) {
+    pub(super) fn close(&mut self, frame: Frame, brace: Token) {
         if frame.slashdash.is_some() {
             self.slashdashes -= 1;
         }
@@ -532,7 +460,7 @@ impl<'a> Reader<'a> {
         self.rest_of_node(phase, frame.cx);
     }
 
-    fn context(&self, node: String, yaml: Option<String>) -> Context {
+    pub(super) fn context(&self, node: String, yaml: Option<String>) -> Context {
         Context {
             node,
             parent: self
@@ -546,7 +474,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A node, from its first token (after any line space).
-    fn node(&mut self) {
+    pub(super) fn node(&mut self) {
         let first = self.peek();
         if let Some(ind) = self.indent_of_line(first.start) {
             for f in self.stack.iter_mut() {
@@ -613,7 +541,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A `{` where a node should start.
-    fn nameless(&mut self, brace: Token) {
+    pub(super) fn nameless(&mut self, brace: Token) {
         let indent = self.indent_of_line(brace.start);
         let before =
             self.src[..brace.start].trim_end_matches(|c: char| is_space(c) || is_newline(c));
@@ -639,7 +567,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The end of a `#` "comment": the end of its line (or of the block it is in).
-    fn comment_end(&self, from: usize) -> usize {
+    pub(super) fn comment_end(&self, from: usize) -> usize {
         let s = &self.src[from..];
         let end = s
             .char_indices()
@@ -650,7 +578,7 @@ impl<'a> Reader<'a> {
 
     /// The rest of a node in `phase`: entries, `{` (which opens a block and returns: the
     /// document loop reads the block, and `close` comes back here), `/-{ }` blocks, the end.
-    fn rest_of_node(&mut self, mut phase: Phase, cx: Context) {
+    pub(super) fn rest_of_node(&mut self, mut phase: Phase, cx: Context) {
         let mut first_after_block = phase == Phase::AfterChildren;
         let mut blanked = false;
         loop {
@@ -760,7 +688,13 @@ impl<'a> Reader<'a> {
 
     /// Opens a `{ }` block (or refuses one nested too deep, hiding it whole). Returns whether
     /// the block was opened.
-    fn open(&mut self, brace: Token, slashdash: Option<usize>, after: bool, cx: &Context) -> bool {
+    pub(super) fn open(
+        &mut self,
+        brace: Token,
+        slashdash: Option<usize>,
+        after: bool,
+        cx: &Context,
+    ) -> bool {
         let from = slashdash.unwrap_or(brace.start);
         if self.stack.len() >= MAX_DEPTH {
             self.findings.push(m::too_deep(brace.start));
@@ -790,287 +724,11 @@ impl<'a> Reader<'a> {
     }
 
     /// The offset of the first non-space character of the line `at` is on.
-    fn line_first_token(&self, at: usize) -> usize {
+    pub(super) fn line_first_token(&self, at: usize) -> usize {
         let line_start = self.src[..at].rfind(['\n', '\r']).map_or(0, |i| i + 1);
         line_start + self.src[line_start..at].len()
             - self.src[line_start..at]
                 .trim_start_matches([' ', '\t'])
                 .len()
-    }
-
-    /// One entry (the reader is on its first token, after the spaces before it).
-    fn entry(&mut self, cx: &Context) {
-        let t = self.peek();
-        match t.tok {
-            Tok::Word | Tok::Str | Tok::RawStr
-                if t.tok != Tok::Word || classify(self.text(t)) == Word::Ident =>
-            {
-                let k = self.past_node_space(1);
-                if self.peek_at(k).tok == Tok::Eq {
-                    return self.property(t, k, cx);
-                }
-                self.value(cx, false);
-            }
-            Tok::Word | Tok::Str | Tok::RawStr | Tok::Keyword | Tok::LParen => {
-                self.value(cx, false);
-            }
-            Tok::LBracket => self.list(t, self.entry_slashdash.unwrap_or(t.start), cx),
-            Tok::Hash => self.hash_value(t, cx),
-            _ => {
-                self.findings
-                    .push(m::unexpected(self.text(t), t.start..t.end, "a value"));
-                self.skip_rest(self.entry_slashdash.unwrap_or(t.start));
-            }
-        }
-    }
-
-    /// `key = value`; the reader is on the key, `eq` tokens ahead is the `=`.
-    fn property(&mut self, key: Token, eq: usize, cx: &Context) {
-        if key.broken {
-            self.masks.push(Mask::Placeholder(key.start..key.end));
-        }
-        let mut last = key.end;
-        for _ in 0..=eq {
-            last = self.bump().end;
-        }
-        self.skip_node_space();
-        let v = self.peek();
-        match v.tok {
-            Tok::Eq if key.tok == Tok::Word => {
-                let end = self.requirement_end(key.start);
-                let run = self.src[key.start..end].to_string();
-                self.resume_at(key.start, end);
-                self.report(
-                    m::requirement(&run, key.start..end, cx),
-                    Mask::Placeholder(key.start..end),
-                );
-            }
-            Tok::Word | Tok::Str | Tok::RawStr | Tok::Keyword | Tok::LParen => {
-                self.value(cx, false);
-            }
-            Tok::LBracket => self.list(v, self.entry_slashdash.unwrap_or(key.start), cx),
-            _ => {
-                let key_text = self.text(key).to_string();
-                self.findings
-                    .push(m::missing_value(&key_text, key.start..last));
-                let from = self.entry_slashdash.unwrap_or(key.start);
-                self.masks.push(Mask::Blank(from..last));
-                if !ends_node(v.tok) && v.tok != Tok::LBrace {
-                    self.findings
-                        .push(m::unexpected(self.text(v), v.start..v.end, "a value"));
-                    self.skip_rest(v.start);
-                }
-            }
-        }
-    }
-
-    /// `[a, b]`: blanked from `from` (the `[`, or the key of `key=[...]`) to the `]` on the
-    /// same line, or to the end of the line.
-    fn list(&mut self, open: Token, from: usize, cx: &Context) {
-        let mut end = open.end;
-        loop {
-            let t = self.peek();
-            if matches!(
-                t.tok,
-                Tok::Newline | Tok::Eof | Tok::LineComment | Tok::LBrace | Tok::RBrace
-            ) {
-                break;
-            }
-            self.buf.pop_front();
-            end = t.end;
-            if t.tok == Tok::RBracket {
-                break;
-            }
-        }
-        self.consumed(open.start, end);
-        self.report(
-            m::list(self.src, open.start..end, cx),
-            Mask::Blank(from..end),
-        );
-    }
-
-    /// `#` in a value: a comment to the end of the line, or an unknown keyword.
-    fn hash_value(&mut self, t: Token, _cx: &Context) {
-        let text = self.text(t);
-        if text.trim_start_matches('#').is_empty() {
-            let end = self.comment_end(t.start);
-            self.resume_at(t.start, end);
-            let from = self.entry_slashdash.unwrap_or(t.start);
-            self.report(m::hash_comment(t.start..end), Mask::Blank(from..end));
-            return;
-        }
-        let word = text.to_string();
-        self.bump();
-        self.report(
-            m::unknown_keyword(&word, t.start..t.end),
-            Mask::Placeholder(t.start..t.end),
-        );
-        self.after_value(t.end);
-    }
-
-    /// A type annotation `(name)`, on the `(`. `Ok` when it is well formed (the reader is
-    /// after the `)`); otherwise the mistake is reported, the run hidden behind a placeholder
-    /// value, and `Err` with the end of the run.
-    fn type_annotation(&mut self) -> Result<(), usize> {
-        let open = self.bump();
-        self.skip_node_space();
-        let name = self.peek();
-        let named = match name.tok {
-            Tok::Word => classify(self.text(name)) == Word::Ident,
-            Tok::Str | Tok::RawStr => !name.broken,
-            _ => false,
-        };
-        if named {
-            self.bump();
-            self.skip_node_space();
-            if self.peek().tok == Tok::RParen {
-                self.bump();
-                return Ok(());
-            }
-        }
-        let line_end = self.src[open.start..]
-            .find(is_newline)
-            .map_or(self.src.len(), |i| open.start + i);
-        let end = self.src[open.start..line_end]
-            .find(')')
-            .map_or_else(|| self.run_end(open.start), |i| open.start + i + 1);
-        let run = self.src[open.start..end].to_string();
-        self.resume_at(open.start, end);
-        self.report(
-            m::bad_type(&run, open.start..end),
-            Mask::Placeholder(open.start..end),
-        );
-        Err(end)
-    }
-
-    /// A value (with `name`, a node name) on the reader's token, type annotation included,
-    /// and what may follow it directly.
-    fn value(&mut self, cx: &Context, name: bool) {
-        let mut t = self.peek();
-        if t.tok == Tok::LParen {
-            let open = t.start;
-            if let Err(end) = self.type_annotation() {
-                return self.after_value(end);
-            }
-            self.skip_node_space();
-            t = self.peek();
-            if !matches!(t.tok, Tok::Word | Tok::Str | Tok::RawStr | Tok::Keyword) {
-                // `(lib)` with nothing after it: the annotation was meant as the value.
-                let run = self.src[open..t.start]
-                    .trim_end_matches(is_space)
-                    .to_string();
-                let end = open + run.len();
-                self.report(
-                    m::type_without_value(&run, open..end),
-                    Mask::Placeholder(open..end),
-                );
-                return self.after_value(end);
-            }
-        }
-        let next = self.peek_at(1);
-        let unclosed_comment = next.tok == Tok::BlockComment
-            && self
-                .lx
-                .issues
-                .iter()
-                .any(|i| i.kind == IssueKind::UnclosedComment && i.span.start == next.start);
-        let adjacent = next.start == t.end
-            && (unclosed_comment
-                || (!is_node_space(next.tok)
-                    && !ends_node(next.tok)
-                    && !matches!(next.tok, Tok::LBrace | Tok::Eq | Tok::RParen)));
-        if adjacent && t.tok == Tok::Word {
-            let (f, end) = if self.text(t) == "r" && matches!(next.tok, Tok::Str | Tok::RawStr) {
-                (
-                    m::kdl1_raw(&self.src[t.start..next.end], t.start..next.end),
-                    next.end,
-                )
-            } else {
-                let bad = self.src[next.start..].chars().next().unwrap_or(' ');
-                let end = self.run_end(t.start).max(next.start + bad.len_utf8());
-                (
-                    m::bare_word(&self.src[t.start..end], bad, t.start..end, cx),
-                    end,
-                )
-            };
-            self.resume_at(t.start, end);
-            self.report(f, Mask::Placeholder(t.start..end));
-            return self.after_value(end);
-        }
-        self.bump();
-        let text = self.text(t);
-        let f = match (t.tok, classify_token(t, text)) {
-            (Tok::Word, Word::BareKeyword) => Some(m::bare_keyword(text, t.start..t.end)),
-            (Tok::Word, Word::BadNumber) => Some(m::bad_number(text, t.start..t.end, cx)),
-            (Tok::Word, Word::Number) if name => Some(m::bad_number(text, t.start..t.end, cx)),
-            (Tok::Keyword, _) if name => Some(m::unexpected(text, t.start..t.end, "a node name")),
-            _ => None,
-        };
-        match f {
-            Some(f) => self.report(f, Mask::Placeholder(t.start..t.end)),
-            None if t.broken => self.masks.push(Mask::Placeholder(t.start..t.end)),
-            None => {}
-        }
-        self.after_value(t.end);
-    }
-
-    /// What may directly follow a value (which ended at `end`): a space, the end of the
-    /// node, `{`. Anything else is reported and hidden with the rest of its run.
-    fn after_value(&mut self, end: usize) {
-        let n = self.peek();
-        if is_node_space(n.tok) || ends_node(n.tok) || n.tok == Tok::LBrace {
-            return;
-        }
-        if matches!(n.tok, Tok::Eq | Tok::RParen) {
-            let f = m::unexpected(
-                self.text(n),
-                n.start..n.end,
-                "a space or the end of the node",
-            );
-            self.findings.push(f);
-            return self.skip_rest(n.start);
-        }
-        debug_assert!(n.start >= end);
-        let run_end = self.run_end(n.start).max(n.end);
-        self.resume_at(n.start, run_end);
-        self.report(
-            m::missing_space(n.start..run_end),
-            Mask::Blank(n.start..run_end),
-        );
-    }
-}
-
-fn classify_token(t: Token, text: &str) -> Word {
-    if t.tok == Tok::Word {
-        classify(text)
-    } else {
-        Word::Ident
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn numbers_as_the_kdl_crate_reads_them() {
-        for ok in [
-            "1", "-1", "+1_000", "1.5", "1e5", "1.5E-3", "0x1F", "0o17", "0b1_0", "1_",
-        ] {
-            assert_eq!(classify(ok), Word::Number, "{ok}");
-        }
-        for bad in [
-            "1.", "1.2.3", "0x", "1a", ".5", "-.5", "1e", "2.3.1", "1__.5x",
-        ] {
-            assert_eq!(classify(bad), Word::BadNumber, "{bad}");
-        }
-        for id in ["-", "--x", "-inf", "+.", ".a", "a1", "-x1"] {
-            assert_eq!(classify(id), Word::Ident, "{id}");
-        }
-        assert_eq!(classify("true"), Word::BareKeyword);
-        assert_eq!(
-            classify("170141183460469231731687303715884105728"),
-            Word::BadNumber
-        );
     }
 }
