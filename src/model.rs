@@ -167,6 +167,8 @@ pub fn stacks_tree(dest: &str) -> Option<&'static str> {
 #[derive(Debug, Clone, Serialize)]
 pub struct DockerfileBlock {
     pub as_root: bool,
+    /// Where the block goes: `start`, `after-system`, `before-pip` or `end`.
+    pub at: &'static str,
     pub lines: Vec<String>,
 }
 

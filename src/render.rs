@@ -176,7 +176,10 @@ struct DockerfileCtx<'a> {
     /// The stacks' trees notebook-owned files went into, for `fix-permissions` (COPY creates
     /// missing parent directories without the group permissions the stacks keep).
     files_fix: Vec<&'static str>,
-    dockerfile: &'a [DockerfileBlock],
+    /// The blocks at the end, after jcx's own steps.
+    dockerfile: Vec<&'a DockerfileBlock>,
+    /// Blocks placed between jcx's steps (`at=`).
+    placed_blocks: Vec<&'a DockerfileBlock>,
     app: &'a str,
     build_args: Vec<String>,
     labels: Vec<String>,
@@ -236,7 +239,8 @@ pub fn render_dockerfile(manifest: &Manifest, app: &App) -> Result<String> {
             trees.dedup();
             trees
         },
-        dockerfile: &app.dockerfile,
+        dockerfile: app.dockerfile.iter().filter(|b| b.at == "end").collect(),
+        placed_blocks: app.dockerfile.iter().filter(|b| b.at != "end").collect(),
         app: &app.name,
         build_args: app
             .build_args
