@@ -91,6 +91,9 @@ codes! {
     InvalidFile => "jcx::invalid_file",
     MissingFile => "jcx::missing_file",
     InvalidLabel => "jcx::invalid_label",
+    InvalidDownload => "jcx::invalid_download",
+    InvalidChecksum => "jcx::invalid_checksum",
+    UncheckedDownload => "jcx::unchecked_download",
 }
 
 impl fmt::Display for Code {

@@ -164,6 +164,38 @@ pub fn stacks_tree(dest: &str) -> Option<&'static str> {
     }
 }
 
+/// One URL of a download, relative to the download's base.
+#[derive(Debug, Clone, Serialize)]
+pub struct DownloadSource {
+    /// `amd64`/`arm64` (Docker's `TARGETARCH`); `None`: the same file for every architecture.
+    pub arch: Option<String>,
+    /// The rest of the URL after `base` and `/`.
+    pub file: String,
+    /// 64 lowercase hex digits; `None` only for an `unverified=#true` download.
+    pub sha256: Option<String>,
+}
+
+/// A file from the web, checked, then placed (`file`), unpacked (`tar`) or installed (`deb`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Download {
+    pub name: String,
+    /// The build argument holding the URL base: `DOWNLOAD_<NAME>_BASE`.
+    pub arg: String,
+    /// The URL directory every source lies under (its default value), without trailing `/`.
+    pub base: String,
+    pub per_arch: bool,
+    pub sources: Vec<DownloadSource>,
+    /// `file`, `tar` or `deb`.
+    pub kind: &'static str,
+    /// The file's path (`file`) or the directory (`tar`); `None` for `deb`.
+    pub to: Option<String>,
+    pub strip: u32,
+    /// Octal, for `file`.
+    pub mode: String,
+    /// Where the download is kept until it is placed (removed in the same layer).
+    pub tmp: String,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct DockerfileBlock {
     pub as_root: bool,
@@ -191,6 +223,7 @@ pub struct App {
     pub runs_on: Vec<String>,
     pub platforms: Vec<String>,
     pub files: Vec<FileCopy>,
+    pub downloads: Vec<Download>,
     pub labels: Vec<(String, String)>,
     pub build_args: Vec<(String, String)>,
     pub workdir: Option<String>,

@@ -560,7 +560,8 @@ pub fn build_app(cx: &mut Checker<'_>, r: &Resolved, registry: Option<&Registry>
     };
     let (torch, general) = cuda::split_torch(cx, r, python.as_deref());
     let code_server = code_server::model(cx, r);
-    let apt = packages::apt_model(s, code_server.is_some());
+    let curl = code_server.is_some() || s.has(&super::downloads::DOWNLOAD);
+    let apt = packages::apt_model(s, curl);
     let image_base = s
         .text(&IMAGE_NAME)
         .map_or(base.name.clone(), |n| n.v.clone());
@@ -586,6 +587,7 @@ pub fn build_app(cx: &mut Checker<'_>, r: &Resolved, registry: Option<&Registry>
         runs_on: Vec::new(),
         platforms: Vec::new(),
         files: super::files::model(s, cx.root),
+        downloads: Vec::new(),
         labels: super::metadata::labels(s),
         build_args: super::metadata::build_args(s),
         workdir: super::metadata::workdir(s),
@@ -596,6 +598,7 @@ pub fn build_app(cx: &mut Checker<'_>, r: &Resolved, registry: Option<&Registry>
         timeout_minutes: 0,
     };
     workflow::apply(s, &mut app);
+    app.downloads = super::downloads::model(cx, r, &app.platforms);
     Some(app)
 }
 

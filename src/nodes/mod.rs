@@ -19,6 +19,7 @@ pub mod code_server;
 pub mod cuda;
 pub mod decode;
 pub mod dockerfile;
+pub mod downloads;
 pub mod env;
 pub mod files;
 pub mod identity;
@@ -65,6 +66,7 @@ pub static SETTINGS: &[&Setting] = &[
     &workflow::RUNS_ON,
     &workflow::PLATFORMS_SETTING,
     &files::FILE,
+    &downloads::DOWNLOAD,
     &dockerfile::DOCKERFILE,
     &workflow::FREE_DISK_SPACE,
     &workflow::TIMEOUT_MINUTES,
@@ -307,6 +309,10 @@ mod tests {
         ("runs-on", "runs-on gpu-runner"),
         ("platforms", r#"platforms "linux/arm64""#),
         ("file", r#"file "apps.kdl" to="/etc/jcx/""#),
+        (
+            "download",
+            r#"download tool "https://example.org/tool" sha256="0000000000000000000000000000000000000000000000000000000000000000" to="/usr/local/bin/tool""#,
+        ),
         ("dockerfile", r##"dockerfile #"RUN echo hi"#"##),
         ("free-disk-space", "free-disk-space #false"),
         ("timeout-minutes", "timeout-minutes 30"),
