@@ -126,7 +126,7 @@ def image(expect, app):
             except OSError as e:
                 got = str(e)
             result(got == want, f"file {path} says {want!r}", f"found {got!r}")
-        elif kind == "copied":
+        elif kind in ("copied", "downloaded"):
             path, _, want = value.partition("=")
             try:
                 import pwd
