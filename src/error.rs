@@ -91,6 +91,7 @@ codes! {
     InvalidFile => "jcx::invalid_file",
     MissingFile => "jcx::missing_file",
     InvalidLabel => "jcx::invalid_label",
+    InvalidJupyter => "jcx::invalid_jupyter",
 }
 
 impl fmt::Display for Code {

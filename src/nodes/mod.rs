@@ -22,6 +22,7 @@ pub mod dockerfile;
 pub mod env;
 pub mod files;
 pub mod identity;
+pub mod jupyter;
 pub mod metadata;
 pub mod packages;
 pub mod pip;
@@ -65,6 +66,7 @@ pub static SETTINGS: &[&Setting] = &[
     &workflow::RUNS_ON,
     &workflow::PLATFORMS_SETTING,
     &files::FILE,
+    &jupyter::JUPYTER,
     &dockerfile::DOCKERFILE,
     &workflow::FREE_DISK_SPACE,
     &workflow::TIMEOUT_MINUTES,
@@ -307,6 +309,10 @@ mod tests {
         ("runs-on", "runs-on gpu-runner"),
         ("platforms", r#"platforms "linux/arm64""#),
         ("file", r#"file "apps.kdl" to="/etc/jcx/""#),
+        (
+            "jupyter",
+            r#"jupyter { default-url "/lab"; lab-settings "@jupyterlab/apputils-extension:themes" { theme "JupyterLab Dark"; }; extension "jupyterlab-git" enabled=#false; }"#,
+        ),
         ("dockerfile", r##"dockerfile #"RUN echo hi"#"##),
         ("free-disk-space", "free-disk-space #false"),
         ("timeout-minutes", "timeout-minutes 30"),
