@@ -92,6 +92,7 @@ codes! {
     MissingFile => "jcx::missing_file",
     InvalidLabel => "jcx::invalid_label",
     InvalidJupyter => "jcx::invalid_jupyter",
+    InvalidHook => "jcx::invalid_hook",
 }
 
 impl fmt::Display for Code {

@@ -277,6 +277,29 @@ pub struct Jupyter {
     pub page_config: Option<Json>,
 }
 
+/// A start-up hook, copied to `/usr/local/bin/<stage>.d/<name>` root-owned with mode 0755.
+#[derive(Debug, Clone, Serialize)]
+pub struct Hook {
+    /// `before-notebook` or `start-notebook`.
+    pub stage: String,
+    /// `NN-name[.sh]`.
+    pub name: String,
+    /// The inline script (generated into `src/<app>/`), or
+    pub script: Option<String>,
+    /// the repository file.
+    pub file: Option<String>,
+}
+
+impl Hook {
+    /// Where the hook is in the build context.
+    pub fn src(&self, app: &str) -> String {
+        match &self.file {
+            Some(f) => f.clone(),
+            None => format!("src/{app}/hook-{}-{}", self.stage, self.name),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct DockerfileBlock {
     pub as_root: bool,
@@ -313,6 +336,8 @@ pub struct App {
     pub pip_pre: bool,
     pub dockerfile: Vec<DockerfileBlock>,
     pub jupyter: Option<Jupyter>,
+    /// Sorted by stage and name, the order the stacks run them in.
+    pub hooks: Vec<Hook>,
     pub free_disk_space: bool,
     pub timeout_minutes: u32,
 }

@@ -206,6 +206,28 @@ pub fn render_index(manifest: &Manifest, app: &App) -> String {
 }
 
 #[derive(Serialize)]
+struct HookCtx {
+    src: String,
+    to: String,
+}
+
+/// An inline hook as generated: its `#!` line first (when it has one), then the header.
+pub fn render_hook(manifest: &Manifest, app: &App, script: &str) -> String {
+    let script = script.trim_start_matches('\n');
+    let (shebang, rest) = match script.split_once('\n') {
+        Some((first, rest)) if first.starts_with("#!") => (format!("{first}\n"), rest),
+        None if script.starts_with("#!") => (format!("{script}\n"), ""),
+        _ => (String::new(), script),
+    };
+    let mut s = format!("{shebang}{}\n", header(manifest, Some(&app.name)));
+    s.push_str(rest);
+    if !s.ends_with('\n') {
+        s.push('\n');
+    }
+    s
+}
+
+#[derive(Serialize)]
 struct TorchCtx {
     what: String,
     index_url: String,
@@ -235,6 +257,8 @@ struct DockerfileCtx<'a> {
     files_fix: Vec<&'static str>,
     /// Jupyter's JSON files, notebook-owned.
     jupyter: Vec<CopyCtx>,
+    /// Start-up hooks, root-owned, 0755.
+    hooks: Vec<HookCtx>,
     /// The blocks at the end, after jcx's own steps.
     dockerfile: Vec<&'a DockerfileBlock>,
     /// Blocks placed between jcx's steps (`at=`).
@@ -307,6 +331,14 @@ pub fn render_dockerfile(manifest: &Manifest, app: &App) -> Result<String> {
                 })
                 .collect()
         }),
+        hooks: app
+            .hooks
+            .iter()
+            .map(|h| HookCtx {
+                src: h.src(&app.name),
+                to: format!("/usr/local/bin/{}.d/{}", h.stage, h.name),
+            })
+            .collect(),
         dockerfile: app.dockerfile.iter().filter(|b| b.at == "end").collect(),
         placed_blocks: app.dockerfile.iter().filter(|b| b.at != "end").collect(),
         app: &app.name,
@@ -401,6 +433,9 @@ pub fn render_dockerignore(manifest: &Manifest, app: &App) -> String {
     }
     for name in headerless(app) {
         s.push_str(&format!("!src/{}/{name}\n", app.name));
+    }
+    for h in &app.hooks {
+        s.push_str(&format!("!{}\n", h.src(&app.name)));
     }
     for f in &app.files {
         s.push_str(&format!("!{}\n", f.src));
@@ -544,6 +579,7 @@ pub fn render_workflow(manifest: &Manifest, app: &App) -> Result<String> {
         branches: app.branches.iter().map(|b| yaml_quote(b)).collect(),
         paths: std::iter::once(format!("src/{}/**", app.name))
             .chain(std::iter::once(app.workflow_path()))
+            .chain(app.hooks.iter().filter_map(|h| h.file.clone()))
             .chain(app.files.iter().map(|f| {
                 if f.directory {
                     format!("{}/**", f.src)
@@ -660,6 +696,14 @@ pub fn render(manifest: &Manifest, manifest_in_repo: &str) -> Result<Vec<Generat
                 files.push(GeneratedFile {
                     path: format!("src/{}/{name}", app.name),
                     contents: json.pretty(),
+                });
+            }
+        }
+        for h in &app.hooks {
+            if let Some(script) = &h.script {
+                files.push(GeneratedFile {
+                    path: h.src(&app.name),
+                    contents: render_hook(manifest, app, script),
                 });
             }
         }

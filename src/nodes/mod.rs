@@ -21,6 +21,7 @@ pub mod decode;
 pub mod dockerfile;
 pub mod env;
 pub mod files;
+pub mod hooks;
 pub mod identity;
 pub mod jupyter;
 pub mod metadata;
@@ -67,6 +68,7 @@ pub static SETTINGS: &[&Setting] = &[
     &workflow::PLATFORMS_SETTING,
     &files::FILE,
     &jupyter::JUPYTER,
+    &hooks::HOOK,
     &dockerfile::DOCKERFILE,
     &workflow::FREE_DISK_SPACE,
     &workflow::TIMEOUT_MINUTES,
@@ -312,6 +314,10 @@ mod tests {
         (
             "jupyter",
             r#"jupyter { default-url "/lab"; lab-settings "@jupyterlab/apputils-extension:themes" { theme "JupyterLab Dark"; }; extension "jupyterlab-git" enabled=#false; }"#,
+        ),
+        (
+            "hook",
+            r##"hook before-notebook "10-hello.sh" #"echo hello"#"##,
         ),
         ("dockerfile", r##"dockerfile #"RUN echo hi"#"##),
         ("free-disk-space", "free-disk-space #false"),
