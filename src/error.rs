@@ -94,6 +94,8 @@ codes! {
     InvalidDownload => "jcx::invalid_download",
     InvalidChecksum => "jcx::invalid_checksum",
     UncheckedDownload => "jcx::unchecked_download",
+    InvalidJupyter => "jcx::invalid_jupyter",
+    InvalidHook => "jcx::invalid_hook",
 }
 
 impl fmt::Display for Code {

@@ -594,6 +594,8 @@ pub fn build_app(cx: &mut Checker<'_>, r: &Resolved, registry: Option<&Registry>
         apt_recommends: s.flag(&packages::APT_RECOMMENDS).is_some_and(|f| f.v),
         pip_pre: s.flag(&super::pip::PIP_PRE).is_some_and(|f| f.v),
         dockerfile: dockerfile::model(s),
+        jupyter: super::jupyter::model(s),
+        hooks: super::hooks::model(s),
         free_disk_space: false,
         timeout_minutes: 0,
     };

@@ -22,7 +22,9 @@ pub mod dockerfile;
 pub mod downloads;
 pub mod env;
 pub mod files;
+pub mod hooks;
 pub mod identity;
+pub mod jupyter;
 pub mod metadata;
 pub mod packages;
 pub mod pip;
@@ -67,6 +69,8 @@ pub static SETTINGS: &[&Setting] = &[
     &workflow::PLATFORMS_SETTING,
     &files::FILE,
     &downloads::DOWNLOAD,
+    &jupyter::JUPYTER,
+    &hooks::HOOK,
     &dockerfile::DOCKERFILE,
     &workflow::FREE_DISK_SPACE,
     &workflow::TIMEOUT_MINUTES,
@@ -312,6 +316,14 @@ mod tests {
         (
             "download",
             r#"download tool "https://example.org/tool" sha256="0000000000000000000000000000000000000000000000000000000000000000" to="/usr/local/bin/tool""#,
+        ),
+        (
+            "jupyter",
+            r#"jupyter { default-url "/lab"; lab-settings "@jupyterlab/apputils-extension:themes" { theme "JupyterLab Dark"; }; extension "jupyterlab-git" enabled=#false; }"#,
+        ),
+        (
+            "hook",
+            r##"hook before-notebook "10-hello.sh" #"echo hello"#"##,
         ),
         ("dockerfile", r##"dockerfile #"RUN echo hi"#"##),
         ("free-disk-space", "free-disk-space #false"),
