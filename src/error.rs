@@ -96,6 +96,8 @@ codes! {
     UncheckedDownload => "jcx::unchecked_download",
     InvalidJupyter => "jcx::invalid_jupyter",
     InvalidHook => "jcx::invalid_hook",
+    InvalidAptRepository => "jcx::invalid_apt_repository",
+    InvalidFingerprint => "jcx::invalid_fingerprint",
 }
 
 impl fmt::Display for Code {

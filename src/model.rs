@@ -196,6 +196,25 @@ pub struct Download {
     pub tmp: String,
 }
 
+/// A third-party apt repository: its key (checked against `fingerprint`), its `deb` source and
+/// the packages installed from it.
+#[derive(Debug, Clone, Serialize)]
+pub struct AptRepository {
+    /// Names `/etc/apt/keyrings/<name>.gpg` and `/etc/apt/sources.list.d/<name>.list`.
+    pub name: String,
+    pub url: String,
+    pub suite: String,
+    /// Space-separated.
+    pub components: String,
+    /// The URL of the signing key.
+    pub key: String,
+    /// 40 uppercase hexadecimal digits.
+    pub fingerprint: String,
+    /// `amd64`/`arm64`; `None` for every architecture.
+    pub arch: Option<String>,
+    pub packages: Vec<String>,
+}
+
 /// A JSON value, keys in manifest order.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Json {
@@ -360,6 +379,7 @@ pub struct App {
     pub platforms: Vec<String>,
     pub files: Vec<FileCopy>,
     pub downloads: Vec<Download>,
+    pub apt_repositories: Vec<AptRepository>,
     pub labels: Vec<(String, String)>,
     pub build_args: Vec<(String, String)>,
     pub workdir: Option<String>,

@@ -10,8 +10,8 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::model::{
-    ActionRef, App, CodeServer, DockerfileBlock, Download, FileCopy, Json, Jupyter, Manifest,
-    TorchIndex,
+    ActionRef, App, AptRepository, CodeServer, DockerfileBlock, Download, FileCopy, Json, Jupyter,
+    Manifest, TorchIndex,
 };
 
 /// Every generated file carries this in its header; `jcx` only ever deletes files that do.
@@ -236,6 +236,27 @@ struct TorchCtx {
     unpinned: bool,
 }
 
+/// A third-party apt repository and the hadolint rules its install step waives.
+#[derive(Serialize)]
+struct AptRepositoryCtx<'a> {
+    #[serde(flatten)]
+    repo: &'a AptRepository,
+    hadolint: String,
+}
+
+/// DL3008 when a package is unpinned, DL3015 when recommends are wanted.
+fn hadolint_apt(packages: &[String], recommends: bool) -> String {
+    [
+        (packages.iter().any(|a| !a.contains('=')), "DL3008"),
+        (recommends, "DL3015"),
+    ]
+    .iter()
+    .filter(|(on, _)| *on)
+    .map(|(_, rule)| *rule)
+    .collect::<Vec<_>>()
+    .join(",")
+}
+
 #[derive(Serialize)]
 struct DockerfileCtx<'a> {
     header: String,
@@ -254,6 +275,7 @@ struct DockerfileCtx<'a> {
     env: Vec<String>,
     files: &'a [FileCopy],
     downloads: &'a [Download],
+    apt_repositories: Vec<AptRepositoryCtx<'a>>,
     /// The stacks' trees notebook-owned files went into, for `fix-permissions` (COPY creates
     /// missing parent directories without the group permissions the stacks keep).
     files_fix: Vec<&'static str>,
@@ -314,6 +336,14 @@ pub fn render_dockerfile(manifest: &Manifest, app: &App) -> Result<String> {
             .collect(),
         files: &app.files,
         downloads: &app.downloads,
+        apt_repositories: app
+            .apt_repositories
+            .iter()
+            .map(|repo| AptRepositoryCtx {
+                repo,
+                hadolint: hadolint_apt(&repo.packages, app.apt_recommends),
+            })
+            .collect(),
         files_fix: {
             let mut trees: Vec<&'static str> = app
                 .files
@@ -357,15 +387,7 @@ pub fn render_dockerfile(manifest: &Manifest, app: &App) -> Result<String> {
             .collect(),
         workdir: app.workdir.as_deref(),
         apt_recommends: app.apt_recommends,
-        hadolint_apt: [
-            (app.apt.iter().any(|a| !a.contains('=')), "DL3008"),
-            (app.apt_recommends, "DL3015"),
-        ]
-        .iter()
-        .filter(|(on, _)| *on)
-        .map(|(_, rule)| *rule)
-        .collect::<Vec<_>>()
-        .join(","),
+        hadolint_apt: hadolint_apt(&app.apt, app.apt_recommends),
         pip_pre: app.pip_pre,
     };
     let text = render_with(&envs().0, "Dockerfile", &app.dockerfile_path(), ctx)?;

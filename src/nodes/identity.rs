@@ -561,7 +561,8 @@ pub fn build_app(cx: &mut Checker<'_>, r: &Resolved, registry: Option<&Registry>
     let (torch, general) = cuda::split_torch(cx, r, python.as_deref());
     let code_server = code_server::model(cx, r);
     let curl = code_server.is_some() || s.has(&super::downloads::DOWNLOAD);
-    let apt = packages::apt_model(s, curl);
+    let gnupg = s.has(&super::apt_repository::APT_REPOSITORY);
+    let apt = packages::apt_model(s, curl || gnupg, gnupg);
     let image_base = s
         .text(&IMAGE_NAME)
         .map_or(base.name.clone(), |n| n.v.clone());
@@ -588,6 +589,7 @@ pub fn build_app(cx: &mut Checker<'_>, r: &Resolved, registry: Option<&Registry>
         platforms: Vec::new(),
         files: super::files::model(s, cx.root),
         downloads: Vec::new(),
+        apt_repositories: Vec::new(),
         labels: super::metadata::labels(s),
         build_args: super::metadata::build_args(s),
         workdir: super::metadata::workdir(s),
@@ -601,6 +603,7 @@ pub fn build_app(cx: &mut Checker<'_>, r: &Resolved, registry: Option<&Registry>
     };
     workflow::apply(s, &mut app);
     app.downloads = super::downloads::model(cx, r, &app.platforms);
+    app.apt_repositories = super::apt_repository::model(cx, r, &app.platforms);
     Some(app)
 }
 

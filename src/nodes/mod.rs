@@ -14,6 +14,7 @@
 //! did-you-mean suggestions and `explain` follow from the declaration; tests fail when the docs
 //! or `explain` miss it.
 
+pub mod apt_repository;
 pub mod check;
 pub mod code_server;
 pub mod cuda;
@@ -56,6 +57,7 @@ pub static SETTINGS: &[&Setting] = &[
     &cuda::CUDA,
     &packages::APT,
     &packages::APT_RECOMMENDS,
+    &apt_repository::APT_REPOSITORY,
     &packages::MAMBA,
     &code_server::CODE_SERVER,
     &pip::PIP,
@@ -298,6 +300,10 @@ mod tests {
         ("cuda", r#"cuda "11.8""#),
         ("apt", "apt vim"),
         ("apt-recommends", "apt-recommends #true"),
+        (
+            "apt-repository",
+            r#"apt-repository tools "https://apt.example.org/debian" suite=stable components=main key="https://apt.example.org/key.gpg" fingerprint="0123 4567 89AB CDEF 0123  4567 89AB CDEF 0123 4567" { packages tool; }"#,
+        ),
         ("mamba", "mamba nodejs"),
         (
             "code-server",
