@@ -91,6 +91,13 @@ codes! {
     InvalidFile => "jcx::invalid_file",
     MissingFile => "jcx::missing_file",
     InvalidLabel => "jcx::invalid_label",
+    InvalidDownload => "jcx::invalid_download",
+    InvalidChecksum => "jcx::invalid_checksum",
+    UncheckedDownload => "jcx::unchecked_download",
+    InvalidJupyter => "jcx::invalid_jupyter",
+    InvalidHook => "jcx::invalid_hook",
+    InvalidAptRepository => "jcx::invalid_apt_repository",
+    InvalidFingerprint => "jcx::invalid_fingerprint",
     TooDeep => "jcx::too_deep",
 }
 

@@ -164,9 +164,198 @@ pub fn stacks_tree(dest: &str) -> Option<&'static str> {
     }
 }
 
+/// One URL of a download, relative to the download's base.
+#[derive(Debug, Clone, Serialize)]
+pub struct DownloadSource {
+    /// `amd64`/`arm64` (Docker's `TARGETARCH`); `None`: the same file for every architecture.
+    pub arch: Option<String>,
+    /// The rest of the URL after `base` and `/`.
+    pub file: String,
+    /// 64 lowercase hex digits; `None` only for an `unverified=#true` download.
+    pub sha256: Option<String>,
+}
+
+/// A file from the web, checked, then placed (`file`), unpacked (`tar`) or installed (`deb`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Download {
+    pub name: String,
+    /// The build argument holding the URL base: `DOWNLOAD_<NAME>_BASE`.
+    pub arg: String,
+    /// The URL directory every source lies under (its default value), without trailing `/`.
+    pub base: String,
+    pub per_arch: bool,
+    pub sources: Vec<DownloadSource>,
+    /// `file`, `tar` or `deb`.
+    pub kind: &'static str,
+    /// The file's path (`file`) or the directory (`tar`); `None` for `deb`.
+    pub to: Option<String>,
+    pub strip: u32,
+    /// Octal, for `file`.
+    pub mode: String,
+    /// Where the download is kept until it is placed (removed in the same layer).
+    pub tmp: String,
+}
+
+/// A third-party apt repository: its key (checked against `fingerprint`), its `deb` source and
+/// the packages installed from it.
+#[derive(Debug, Clone, Serialize)]
+pub struct AptRepository {
+    /// Names `/etc/apt/keyrings/<name>.gpg` and `/etc/apt/sources.list.d/<name>.list`.
+    pub name: String,
+    pub url: String,
+    pub suite: String,
+    /// Space-separated.
+    pub components: String,
+    /// The URL of the signing key.
+    pub key: String,
+    /// 40 uppercase hexadecimal digits.
+    pub fingerprint: String,
+    /// `amd64`/`arm64`; `None` for every architecture.
+    pub arch: Option<String>,
+    pub packages: Vec<String>,
+}
+
+/// A JSON value, keys in manifest order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Json {
+    Null,
+    Bool(bool),
+    Int(i128),
+    Float(f64),
+    Str(String),
+    Array(Vec<Json>),
+    Object(Vec<(String, Json)>),
+}
+
+impl Json {
+    /// The value on one line (`explain`).
+    pub fn compact(&self) -> String {
+        let mut s = String::new();
+        self.write(&mut s, None, 0);
+        s
+    }
+
+    /// Two-space indented JSON with a final newline, as generated files hold it.
+    pub fn pretty(&self) -> String {
+        let mut s = String::new();
+        self.write(&mut s, Some(2), 0);
+        s.push('\n');
+        s
+    }
+
+    fn write(&self, out: &mut String, indent: Option<usize>, depth: usize) {
+        let quote = |s: &str| serde_json::to_string(s).expect("strings serialize");
+        let newline = |out: &mut String, depth: usize| {
+            if let Some(n) = indent {
+                out.push('\n');
+                out.push_str(&" ".repeat(n * depth));
+            }
+        };
+        match self {
+            Json::Null => out.push_str("null"),
+            Json::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Json::Int(i) => out.push_str(&i.to_string()),
+            Json::Float(f) => out.push_str(&serde_json::to_string(f).expect("finite")),
+            Json::Str(s) => out.push_str(&quote(s)),
+            Json::Array(a) if a.is_empty() => out.push_str("[]"),
+            Json::Object(o) if o.is_empty() => out.push_str("{}"),
+            Json::Array(a) => {
+                out.push('[');
+                for (i, v) in a.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(if indent.is_some() { "," } else { ", " });
+                    }
+                    newline(out, depth + 1);
+                    v.write(out, indent, depth + 1);
+                }
+                newline(out, depth);
+                out.push(']');
+            }
+            Json::Object(o) => {
+                out.push('{');
+                for (i, (k, v)) in o.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(if indent.is_some() { "," } else { ", " });
+                    }
+                    newline(out, depth + 1);
+                    out.push_str(&quote(k));
+                    out.push_str(": ");
+                    v.write(out, indent, depth + 1);
+                }
+                newline(out, depth);
+                out.push('}');
+            }
+        }
+    }
+}
+
+impl Serialize for Json {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        match self {
+            Json::Null => s.serialize_unit(),
+            Json::Bool(b) => s.serialize_bool(*b),
+            Json::Int(i) => s.serialize_i128(*i),
+            Json::Float(f) => s.serialize_f64(*f),
+            Json::Str(v) => s.serialize_str(v),
+            Json::Array(a) => {
+                let mut seq = s.serialize_seq(Some(a.len()))?;
+                for v in a {
+                    seq.serialize_element(v)?;
+                }
+                seq.end()
+            }
+            Json::Object(o) => {
+                let mut map = s.serialize_map(Some(o.len()))?;
+                for (k, v) in o {
+                    map.serialize_entry(k, v)?;
+                }
+                map.end()
+            }
+        }
+    }
+}
+
+/// The Jupyter configuration files of an app (`jupyter { ... }`); each is `None` when the
+/// manifest sets nothing for it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Jupyter {
+    /// Into `${CONDA_DIR}/etc/jupyter/jupyter_server_config.d/`.
+    pub server: Option<Json>,
+    /// JupyterLab's `overrides.json`.
+    pub lab_overrides: Option<Json>,
+    /// `labconfig/page_config.json` (`disabledExtensions`).
+    pub page_config: Option<Json>,
+}
+
+/// A start-up hook, copied to `/usr/local/bin/<stage>.d/<name>` root-owned with mode 0755.
+#[derive(Debug, Clone, Serialize)]
+pub struct Hook {
+    /// `before-notebook` or `start-notebook`.
+    pub stage: String,
+    /// `NN-name[.sh]`.
+    pub name: String,
+    /// The inline script (generated into `src/<app>/`), or
+    pub script: Option<String>,
+    /// the repository file.
+    pub file: Option<String>,
+}
+
+impl Hook {
+    /// Where the hook is in the build context.
+    pub fn src(&self, app: &str) -> String {
+        match &self.file {
+            Some(f) => f.clone(),
+            None => format!("src/{app}/hook-{}-{}", self.stage, self.name),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct DockerfileBlock {
     pub as_root: bool,
+    /// Where the block goes: `start`, `after-system`, `before-pip` or `end`.
+    pub at: &'static str,
     pub lines: Vec<String>,
 }
 
@@ -189,6 +378,8 @@ pub struct App {
     pub runs_on: Vec<String>,
     pub platforms: Vec<String>,
     pub files: Vec<FileCopy>,
+    pub downloads: Vec<Download>,
+    pub apt_repositories: Vec<AptRepository>,
     pub labels: Vec<(String, String)>,
     pub build_args: Vec<(String, String)>,
     pub workdir: Option<String>,
@@ -197,6 +388,9 @@ pub struct App {
     /// pip may choose pre-releases for the general requirements.
     pub pip_pre: bool,
     pub dockerfile: Vec<DockerfileBlock>,
+    pub jupyter: Option<Jupyter>,
+    /// Sorted by stage and name, the order the stacks run them in.
+    pub hooks: Vec<Hook>,
     pub free_disk_space: bool,
     pub timeout_minutes: u32,
 }

@@ -12,7 +12,7 @@ use serde::Serialize;
 use walkdir::WalkDir;
 
 use crate::error::{Error, Result};
-use crate::render::{GeneratedFile, HEADER_MARKER};
+use crate::render::{GeneratedFile, HEADER_MARKER, INDEX_NAME};
 
 /// How many leading lines may hold the header (after `# syntax=` in a Dockerfile, for example).
 const HEADER_LINES: usize = 3;
@@ -255,16 +255,52 @@ fn stale_generated(
     Ok(stale_among(&scan_generated_paths(out)?, expected, manifest))
 }
 
+/// The header-less generated files (JSON) that an app directory's index names, as
+/// `src/<app>/<name>`. Only an index that carries the header (of `manifest`, when given)
+/// counts, and only plain names in its own directory.
+fn claimed_by_index(scanned: &[(String, PathBuf)], manifest: Option<&str>) -> HashSet<String> {
+    let mut claimed = HashSet::new();
+    for (rel, path) in scanned {
+        let Some((dir, INDEX_NAME)) = rel.rsplit_once('/') else {
+            continue;
+        };
+        let Ok(text) = fs::read_to_string(path) else {
+            continue;
+        };
+        let ours = match manifest {
+            Some(m) => is_from_manifest(&text, m),
+            None => has_header(&text),
+        };
+        if !ours {
+            continue;
+        }
+        for line in text.lines().map(|l| l.trim_end_matches('\r')) {
+            if line.is_empty() || line.starts_with('#') || line.contains(['/', '\\']) {
+                continue;
+            }
+            if line != INDEX_NAME && !is_temp_name(line) {
+                claimed.insert(format!("{dir}/{line}"));
+            }
+        }
+    }
+    claimed
+}
+
 /// [`stale_generated`] over files already scanned.
 fn stale_among(
     scanned: &[(String, PathBuf)],
     expected: &BTreeSet<&str>,
     manifest: Option<&str>,
 ) -> BTreeSet<String> {
+    let claimed = claimed_by_index(scanned, manifest);
     let mut stale = BTreeSet::new();
     for (rel, path) in scanned {
         let name = rel.rsplit('/').next().unwrap_or(rel);
         if expected.contains(rel.as_str()) || is_temp_name(name) {
+            continue;
+        }
+        if claimed.contains(rel) {
+            stale.insert(rel.clone());
             continue;
         }
         let Ok(head) = read_head(path) else { continue };
@@ -385,6 +421,8 @@ pub fn write(
     let scanned = scan_generated_paths(out)?;
     remove_leftover_temps(&scanned)?;
 
+    // JSON files cannot carry the header: an index of ours names them.
+    let claimed = claimed_by_index(&scanned, None);
     let mut to_write = Vec::new();
     for (f, path) in files.iter().zip(&targets) {
         match read_existing(path)? {
@@ -393,6 +431,7 @@ pub fn write(
                 if let Some(old) = &existing {
                     // An empty file holds nothing of anyone's; any other file must carry the header.
                     if !old.is_empty()
+                        && !claimed.contains(&f.path)
                         && !has_header(&String::from_utf8_lossy(&old[..old.len().min(1024)]))
                         && !force
                     {

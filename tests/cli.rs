@@ -167,6 +167,55 @@ fn a_removed_app_is_stale_then_removed_but_user_files_survive() {
     jcx(dir.path()).arg("check").assert().code(0);
 }
 
+/// JSON cannot carry jcx's header: the generated index `src/<app>/jcx-generated.txt` names the
+/// JSON files, so they are stale (and removed) when the `jupyter` block goes, a user's JSON file
+/// is still never overwritten, and a hand-edited one is reported changed.
+#[test]
+fn jupyter_json_files_are_recognised_through_the_index() {
+    let dir = setup();
+    let with = MANIFEST.replace(
+        "    apt htop\n",
+        "    apt htop\n    jupyter { default-url \"/lab\"; extension \"jupyterlab-git\" enabled=#false; }\n",
+    );
+    fs::write(dir.path().join("apps.kdl"), &with).unwrap();
+    jcx(dir.path()).arg("compile").assert().success();
+    let json = dir.path().join("src/beta/jupyter_server_config.json");
+    assert!(
+        fs::read_to_string(&json)
+            .unwrap()
+            .contains("\"default_url\": \"/lab\"")
+    );
+    jcx(dir.path()).arg("check").assert().code(0);
+
+    fs::write(&json, "{}\n").unwrap();
+    let out = stdout(dir.path(), &["check"], 1);
+    assert!(out.contains("src/beta/jupyter_server_config.json"), "{out}");
+    // Ours (named by the index): compile replaces it without --force.
+    jcx(dir.path()).arg("compile").assert().success();
+
+    fs::write(dir.path().join("apps.kdl"), MANIFEST).unwrap();
+    let out = stdout(dir.path(), &["check"], 1);
+    for f in [
+        "src/beta/jupyter_server_config.json",
+        "src/beta/page_config.json",
+        "src/beta/jcx-generated.txt",
+    ] {
+        assert!(
+            out.contains(&format!("stale: {f}")),
+            "{f} not stale in:\n{out}"
+        );
+    }
+    jcx(dir.path()).arg("compile").assert().success();
+    assert!(!json.exists() && !dir.path().join("src/beta/page_config.json").exists());
+    jcx(dir.path()).arg("check").assert().code(0);
+
+    // A JSON file of the user's where jcx would write one is not replaced.
+    fs::write(&json, "{\"mine\": true}\n").unwrap();
+    fs::write(dir.path().join("apps.kdl"), &with).unwrap();
+    jcx(dir.path()).arg("compile").assert().failure();
+    assert_eq!(fs::read_to_string(&json).unwrap(), "{\"mine\": true}\n");
+}
+
 #[test]
 fn compiling_twice_rewrites_nothing() {
     let dir = setup();

@@ -62,6 +62,14 @@ fn every_generated_file_of_every_valid_fixture() {
         for f in &files {
             out.push_str(&format!("==> {} <==\n{}\n", f.path, f.contents));
         }
+        // A parser directive counts only on the very first line.
+        for f in files.iter().filter(|f| f.path.ends_with("/Dockerfile")) {
+            assert!(
+                f.contents.starts_with("# syntax=docker/dockerfile:1\n"),
+                "{}: the syntax directive is not the first line",
+                f.path
+            );
+        }
         let name = path.file_stem().unwrap().to_string_lossy().into_owned();
         insta::with_settings!({
             snapshot_path => "../snapshots",

@@ -30,7 +30,12 @@ pub struct RawDockerfile {
     pub span: SourceSpan,
     pub text: Sp<String>,
     pub as_root: bool,
+    /// One of [`POSITIONS`].
+    pub at: &'static str,
 }
+
+/// Where a block can go among jcx's own steps.
+pub const POSITIONS: &[&str] = &["start", "after-system", "before-pip", "end"];
 
 fn read(node: &KdlNode, problems: &mut Vec<Problem>) -> Option<Value> {
     let mut en = Entries::new(node, problems);
@@ -39,7 +44,8 @@ fn read(node: &KdlNode, problems: &mut Vec<Problem>) -> Option<Value> {
         problems,
     );
     let user = en.prop_string("user", problems);
-    en.finish(&["user"], problems);
+    let at = en.prop_string("at", problems);
+    en.finish(&["user", "at"], problems);
     no_children(node, problems);
     let as_root = match &user {
         None => false,
@@ -58,10 +64,32 @@ fn read(node: &KdlNode, problems: &mut Vec<Problem>) -> Option<Value> {
             false
         }
     };
+    let at = match &at {
+        None => "end",
+        Some(a) => match POSITIONS.iter().find(|p| **p == a.v) {
+            Some(p) => p,
+            None => {
+                problems.push(
+                    Problem::error(
+                        Code::InvalidDockerfile,
+                        a.span,
+                        format!("unknown position `{}` for a `dockerfile` block", a.v.escape_debug()),
+                    )
+                    .label("position")
+                    .help(format!(
+                        "{}; `start` is before system packages, `after-system` after apt and code-server, `before-pip` before requirements.txt, `end` (the default) after everything",
+                        super::decode::did_you_mean(&a.v, POSITIONS).unwrap_or_else(|| format!("expected one of {}", super::decode::backticked(POSITIONS)))
+                    )),
+                );
+                "end"
+            }
+        },
+    };
     let block = RawDockerfile {
         span: node.span(),
         text: text?,
         as_root,
+        at,
     };
     Some(Value::Items(vec![Box::new(block)]))
 }
@@ -132,6 +160,7 @@ pub fn model(s: &RawSettings) -> Vec<DockerfileBlock> {
     s.items::<RawDockerfile>(&DOCKERFILE)
         .map(|d| DockerfileBlock {
             as_root: d.as_root,
+            at: d.at,
             lines: crate::dockerfile_block::read(&d.text.v).lines,
         })
         .collect()

@@ -111,7 +111,7 @@ fn check(cx: &mut Checker<'_>, v: &Value) {
 }
 
 /// A relative path inside the repository, written as COPY reads it literally.
-fn check_src(cx: &mut Checker<'_>, src: &Sp<String>) {
+pub(super) fn check_src(cx: &mut Checker<'_>, src: &Sp<String>) {
     if !cx.safe(src, "the file path", false) {
         return;
     }

@@ -560,7 +560,9 @@ pub fn build_app(cx: &mut Checker<'_>, r: &Resolved, registry: Option<&Registry>
     };
     let (torch, general) = cuda::split_torch(cx, r, python.as_deref());
     let code_server = code_server::model(cx, r);
-    let apt = packages::apt_model(s, code_server.is_some());
+    let curl = code_server.is_some() || s.has(&super::downloads::DOWNLOAD);
+    let gnupg = s.has(&super::apt_repository::APT_REPOSITORY);
+    let apt = packages::apt_model(s, curl || gnupg, gnupg);
     let image_base = s
         .text(&IMAGE_NAME)
         .map_or(base.name.clone(), |n| n.v.clone());
@@ -586,16 +588,22 @@ pub fn build_app(cx: &mut Checker<'_>, r: &Resolved, registry: Option<&Registry>
         runs_on: Vec::new(),
         platforms: Vec::new(),
         files: super::files::model(s, cx.root),
+        downloads: Vec::new(),
+        apt_repositories: Vec::new(),
         labels: super::metadata::labels(s),
         build_args: super::metadata::build_args(s),
         workdir: super::metadata::workdir(s),
         apt_recommends: s.flag(&packages::APT_RECOMMENDS).is_some_and(|f| f.v),
         pip_pre: s.flag(&super::pip::PIP_PRE).is_some_and(|f| f.v),
         dockerfile: dockerfile::model(s),
+        jupyter: super::jupyter::model(s),
+        hooks: super::hooks::model(s),
         free_disk_space: false,
         timeout_minutes: 0,
     };
     workflow::apply(s, &mut app);
+    app.downloads = super::downloads::model(cx, r, &app.platforms);
+    app.apt_repositories = super::apt_repository::model(cx, r, &app.platforms);
     Some(app)
 }
 

@@ -122,7 +122,10 @@ fn check_build_args(cx: &mut Checker<'_>, v: &Value) {
                     "use letters, digits and `_`, not starting with a digit, such as `COURSE_YEAR`",
                 ),
             );
-        } else if JCX_ARGS.contains(&k.v.as_str()) || k.v.starts_with("NB_") {
+        } else if JCX_ARGS.contains(&k.v.as_str())
+            || k.v.starts_with("NB_")
+            || k.v.starts_with("DOWNLOAD_")
+        {
             cx.push(
                 Problem::error(Code::ReservedEnv, k.span, format!("`{}` is a build argument jcx's Dockerfile already uses", k.v))
                     .label("reserved")

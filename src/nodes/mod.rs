@@ -14,14 +14,18 @@
 //! did-you-mean suggestions and `explain` follow from the declaration; tests fail when the docs
 //! or `explain` miss it.
 
+pub mod apt_repository;
 pub mod check;
 pub mod code_server;
 pub mod cuda;
 pub mod decode;
 pub mod dockerfile;
+pub mod downloads;
 pub mod env;
 pub mod files;
+pub mod hooks;
 pub mod identity;
+pub mod jupyter;
 pub mod metadata;
 pub mod packages;
 pub mod pip;
@@ -53,6 +57,7 @@ pub static SETTINGS: &[&Setting] = &[
     &cuda::CUDA,
     &packages::APT,
     &packages::APT_RECOMMENDS,
+    &apt_repository::APT_REPOSITORY,
     &packages::MAMBA,
     &code_server::CODE_SERVER,
     &pip::PIP,
@@ -65,6 +70,9 @@ pub static SETTINGS: &[&Setting] = &[
     &workflow::RUNS_ON,
     &workflow::PLATFORMS_SETTING,
     &files::FILE,
+    &downloads::DOWNLOAD,
+    &jupyter::JUPYTER,
+    &hooks::HOOK,
     &dockerfile::DOCKERFILE,
     &workflow::FREE_DISK_SPACE,
     &workflow::TIMEOUT_MINUTES,
@@ -292,6 +300,10 @@ mod tests {
         ("cuda", r#"cuda "11.8""#),
         ("apt", "apt vim"),
         ("apt-recommends", "apt-recommends #true"),
+        (
+            "apt-repository",
+            r#"apt-repository tools "https://apt.example.org/debian" suite=stable components=main key="https://apt.example.org/key.gpg" fingerprint="0123 4567 89AB CDEF 0123  4567 89AB CDEF 0123 4567" { packages tool; }"#,
+        ),
         ("mamba", "mamba nodejs"),
         (
             "code-server",
@@ -307,6 +319,18 @@ mod tests {
         ("runs-on", "runs-on gpu-runner"),
         ("platforms", r#"platforms "linux/arm64""#),
         ("file", r#"file "apps.kdl" to="/etc/jcx/""#),
+        (
+            "download",
+            r#"download tool "https://example.org/tool" sha256="0000000000000000000000000000000000000000000000000000000000000000" to="/usr/local/bin/tool""#,
+        ),
+        (
+            "jupyter",
+            r#"jupyter { default-url "/lab"; lab-settings "@jupyterlab/apputils-extension:themes" { theme "JupyterLab Dark"; }; extension "jupyterlab-git" enabled=#false; }"#,
+        ),
+        (
+            "hook",
+            r##"hook before-notebook "10-hello.sh" #"echo hello"#"##,
+        ),
         ("dockerfile", r##"dockerfile #"RUN echo hi"#"##),
         ("free-disk-space", "free-disk-space #false"),
         ("timeout-minutes", "timeout-minutes 30"),

@@ -121,11 +121,20 @@ fn is_curl(a: &str) -> bool {
     a == "curl" || a.starts_with("curl=")
 }
 
-/// The apt packages of an app; code-server's release package is downloaded with curl.
-pub fn apt_model(s: &RawSettings, code_server: bool) -> Vec<String> {
+fn is_gnupg(a: &str) -> bool {
+    a == "gnupg" || a.starts_with("gnupg=")
+}
+
+/// The apt packages of an app; code-server's release package, downloads and repository keys
+/// are fetched with curl (`curl`: the app needs it), and repository keys are checked with gpg
+/// (`gnupg`).
+pub fn apt_model(s: &RawSettings, curl: bool, gnupg: bool) -> Vec<String> {
     let mut apt = dedup(s.words(&APT).iter().map(|a| a.v.clone()));
-    if code_server && !apt.iter().any(|a| is_curl(a)) {
+    if curl && !apt.iter().any(|a| is_curl(a)) {
         apt.push("curl".to_string());
+    }
+    if gnupg && !apt.iter().any(|a| is_gnupg(a)) {
+        apt.push("gnupg".to_string());
     }
     apt
 }
@@ -137,12 +146,31 @@ pub fn mamba_model(s: &RawSettings) -> Vec<String> {
 fn explain_apt(cx: &mut Ctx<'_>, r: &Resolved, _app: &App) {
     let s = &r.settings;
     cx.list("apt", s.words(&APT));
-    if s.has(&super::code_server::CODE_SERVER) && !s.words(&APT).iter().any(|a| is_curl(&a.v)) {
+    let repos = s.has(&super::apt_repository::APT_REPOSITORY);
+    let by = if s.has(&super::code_server::CODE_SERVER) {
+        "code-server is"
+    } else if s.has(&super::downloads::DOWNLOAD) {
+        "downloads are"
+    } else {
+        "repository keys are"
+    };
+    let curl =
+        s.has(&super::code_server::CODE_SERVER) || s.has(&super::downloads::DOWNLOAD) || repos;
+    if curl && !s.words(&APT).iter().any(|a| is_curl(&a.v)) {
         cx.push(
             "apt",
             "curl",
             Origin::Derived {
-                note: "added by jcx: code-server is downloaded with curl".into(),
+                note: format!("added by jcx: {by} downloaded with curl"),
+            },
+        );
+    }
+    if repos && !s.words(&APT).iter().any(|a| is_gnupg(&a.v)) {
+        cx.push(
+            "apt",
+            "gnupg",
+            Origin::Derived {
+                note: "added by jcx: apt repository keys are checked with gpg".to_string(),
             },
         );
     }

@@ -126,7 +126,7 @@ def image(expect, app):
             except OSError as e:
                 got = str(e)
             result(got == want, f"file {path} says {want!r}", f"found {got!r}")
-        elif kind == "copied":
+        elif kind in ("copied", "downloaded"):
             path, _, want = value.partition("=")
             try:
                 import pwd
@@ -139,6 +139,21 @@ def image(expect, app):
             cmd, _, want = value.partition("=")
             rc, out = run(*cmd.split(" "))
             result(rc == 0 and out == want, f"{cmd} prints {want!r}", f"exit {rc}, {out!r}")
+        elif kind == "json":
+            path, _, rest = value.partition(" ")
+            keys, _, want = rest.partition("=")
+            try:
+                import json
+                import pwd
+                got = json.load(open(path, encoding="utf-8"))
+                for k in keys.split("."):
+                    got = got[k]
+                owner = pwd.getpwuid(os.stat(path).st_uid).pw_name
+                ok = got == json.loads(want) and owner == env.get("NB_USER")
+                found = f"{json.dumps(got)}, owned by {owner}"
+            except (OSError, ValueError, KeyError, TypeError) as e:
+                ok, found = False, str(e)
+            result(ok, f"JSON {path}: {keys} is {want}, owned by NB_USER", f"found {found}")
         elif kind == "torch":
             rc, out = run(sys.executable, "-c", "import torch, torch.version; print(torch.__version__, torch.version.cuda)")
             result(rc == 0 and out.split()[:1] == [value], f"import torch: __version__ is {value}", out)

@@ -8,6 +8,7 @@
 
 Served paths:
   /code-server/...          files under ROOT/code-server (the stand-in release packages)
+  /downloads/...            files under ROOT/downloads (what the manifest's `download` nodes fetch)
   /whl/cu118/<name>/        PEP 503 index of the CUDA 11.8 stand-in wheels (2.2.1+cu118, ...)
   /pypi/simple/<name>/      a stand-in for the default index: torch, torchvision and torchaudio
                             are small stand-ins of the *PyPI* builds (2.2.1, without +cu118);
@@ -175,7 +176,7 @@ class Handler(SimpleHTTPRequestHandler):
             f = Path(self.server.root, "wheels", m[1])
             if f.is_file():
                 return self.send_bytes(f.read_bytes(), "application/octet-stream")
-        if path.startswith("/code-server/"):
+        if path.startswith(("/code-server/", "/downloads/")):
             return super().do_GET() if self.command == "GET" else super().do_HEAD()
         self.send_bytes(b"not found\n", "text/plain", 404)
 
