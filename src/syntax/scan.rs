@@ -298,13 +298,23 @@ impl<'a> Reader<'a> {
     /// break, `;`, a line comment, the end, or a `}` that closes the enclosing block), with
     /// the `{ }` blocks inside it. Nothing in it is checked further.
     pub(super) fn skip_rest(&mut self, from: usize) {
+        self.skip_until(from, true);
+    }
+
+    /// Like [`Self::skip_rest`], but through the end of the line: `;` included.
+    fn skip_line(&mut self, from: usize) {
+        self.skip_until(from, false);
+    }
+
+    fn skip_until(&mut self, from: usize, at_semicolon: bool) {
         let mut depth = 0usize;
         let mut end = from.max(self.prev_end);
         loop {
             let t = self.peek();
             match t.tok {
                 Tok::Eof => break,
-                Tok::Newline | Tok::Semi | Tok::LineComment if depth == 0 => break,
+                Tok::Semi if depth == 0 && at_semicolon => break,
+                Tok::Newline | Tok::LineComment if depth == 0 => break,
                 Tok::RBrace if depth == 0 => break,
                 Tok::RBrace => depth -= 1,
                 Tok::LBrace => depth += 1,
@@ -382,8 +392,8 @@ impl<'a> Reader<'a> {
                         let mask = Mask::BlankKeepLines(start..end);
                         self.report(m::slashdash_tail(start..end), mask);
                         if !self.src[end..t.start].contains(['\n', '\r']) {
-                            // On the same line, this node would join the block's node.
-                            self.skip_rest(t.start);
+                            // On the same line, the rest would join the block's node.
+                            self.skip_line(t.start);
                             continue;
                         }
                     }
