@@ -214,6 +214,13 @@ pub fn duplicate_names(cx: &mut Checker<'_>, entries: &[(Sp<String>, Sp<String>)
     }
 }
 
+/// A shell-style variable name, as `ENV` and `ARG` take it: `[A-Za-z_][A-Za-z0-9_]*`.
+pub fn is_variable_name(s: &str) -> bool {
+    !s.is_empty()
+        && !s.starts_with(|c: char| c.is_ascii_digit())
+        && s.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
+}
+
 /// Values in first-seen order, without repeats.
 pub fn dedup(it: impl Iterator<Item = String>) -> Vec<String> {
     let mut v: Vec<String> = Vec::new();

@@ -1,7 +1,7 @@
 //! `env { NAME "value" }`: environment variables of the image. Inherited by name: a child's
 //! value for a name replaces the parent's.
 
-use super::check::{Checker, duplicate_names};
+use super::check::{Checker, duplicate_names, is_variable_name};
 use super::raw::{RawSettings, Sp, Value};
 use super::setting::{Explain, Inherit, Setting, Shape};
 use crate::error::{Code, Problem};
@@ -19,10 +19,7 @@ pub static ENV: Setting = Setting {
 
 fn check(cx: &mut Checker<'_>, v: &Value) {
     for (k, val) in v.map() {
-        let name_ok = !k.v.is_empty()
-            && !k.v.starts_with(|c: char| c.is_ascii_digit())
-            && k.v.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_');
-        if !name_ok {
+        if !is_variable_name(&k.v) {
             cx.push(
                 Problem::error(
                     Code::InvalidEnvName,

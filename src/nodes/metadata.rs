@@ -2,7 +2,7 @@
 //! `build-args { NAME "default" }`. Labels and build arguments are inherited by name, the
 //! working directory overrides.
 
-use super::check::{Checker, duplicate_names};
+use super::check::{Checker, duplicate_names, is_variable_name};
 use super::raw::{RawSettings, Sp, Value};
 use super::setting::{Explain, Inherit, Setting, Shape};
 use crate::error::{Code, Problem};
@@ -107,10 +107,7 @@ fn check_workdir(cx: &mut Checker<'_>, v: &Value) {
 
 fn check_build_args(cx: &mut Checker<'_>, v: &Value) {
     for (k, val) in v.map() {
-        let name_ok = !k.v.is_empty()
-            && !k.v.starts_with(|c: char| c.is_ascii_digit())
-            && k.v.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_');
-        if !name_ok {
+        if !is_variable_name(&k.v) {
             cx.push(
                 Problem::error(
                     Code::InvalidEnvName,

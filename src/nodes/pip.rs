@@ -198,18 +198,17 @@ fn requirement(cx: &mut Checker<'_>, p: &RawPip) -> Option<Pip> {
         let help = match opt {
             "--index-url" | "-i" | "--extra-index-url" | "--trusted-host" | "--find-links"
             | "-f" => {
-                "indexes are not set per requirement: torch, torchvision and torchaudio come from the PyTorch index chosen by `cuda`, everything else from the default index or the `mirrors { pypi ... }` mirror"
+                "indexes are not set per requirement: torch, torchvision and torchaudio come from the PyTorch index chosen by `cuda`, everything else from the default index or the `mirrors { pypi ... }` mirror".to_string()
             }
             "-r" | "--requirement" | "-c" | "--constraint" => {
-                "list the requirements themselves in the `pip` block; jcx writes requirements.txt"
+                "list the requirements themselves in the `pip` block; jcx writes requirements.txt".to_string()
             }
             "-e" | "--editable" => {
                 // `-e git+https://host/x/peft#egg=peft` -> `peft @ git+https://host/x/peft`
-                let target = trimmed[opt.len()..].trim_start_matches([' ', '=']).trim();
-                return editable(cx, t, opt, target);
+                editable_help(trimmed[opt.len()..].trim_start_matches([' ', '=']).trim())
             }
             _ => {
-                "pip options are not allowed in the `pip` block; write a PEP 508 requirement such as `- \"transformers==4.28.1\"`"
+                "pip options are not allowed in the `pip` block; write a PEP 508 requirement such as `- \"transformers==4.28.1\"`".to_string()
             }
         };
         cx.push(
@@ -334,28 +333,19 @@ fn secure_url(url: &str) -> bool {
     lower.starts_with("https://") || lower.starts_with("git+https://")
 }
 
-fn editable(cx: &mut Checker<'_>, t: &Sp<String>, opt: &str, target: &str) -> Option<Pip> {
+/// Help for `-e TARGET`: the requirement that installs the same thing without editing.
+fn editable_help(target: &str) -> String {
     let (url, egg) = match target.split_once("#egg=") {
         Some((u, e)) => (u, Some(e)),
         None => (target, None),
     };
-    let help = match egg {
+    match egg {
         Some(name) if url.contains("://") => format!(
             "editable installs do not belong in an image; install it from the URL: `- \"{name} @ {url}\"`"
         ),
         _ => "editable installs do not belong in an image; use `- \"name @ git+https://...\"`"
             .to_string(),
-    };
-    cx.push(
-        Problem::error(
-            Code::PipOption,
-            t.span,
-            format!("pip option `{opt}` is not allowed in a manifest"),
-        )
-        .label("pip option")
-        .help(help),
-    );
-    None
+    }
 }
 
 /// The distribution name a bare URL most likely installs: `#egg=NAME`, the name part of a wheel

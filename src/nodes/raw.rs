@@ -121,7 +121,6 @@ impl Value {
         };
         items.iter().filter_map(|i| (**i).as_any().downcast_ref())
     }
-    /// Where the value was written (its first item for lists), for `explain`.
     pub fn flag(&self) -> Option<&Sp<bool>> {
         match self {
             Value::Flag(f) => Some(f),

@@ -5,7 +5,7 @@
 use kdl::KdlNode;
 use miette::SourceSpan;
 
-use super::check::Checker;
+use super::check::{Checker, is_variable_name};
 use super::decode::{Entries, did_you_mean, no_children, set_once};
 use super::raw::{RawSettings, Sp, Value};
 use super::setting::{Explain, Inherit, Setting, Shape, no_check};
@@ -153,10 +153,7 @@ pub fn read_check_workflow(
 
 fn secret_name(cx: &mut Checker<'_>, v: &Option<Sp<String>>) -> Option<String> {
     let v = v.as_ref()?;
-    let ok = !v.v.is_empty()
-        && !v.v.starts_with(|c: char| c.is_ascii_digit())
-        && v.v.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
-        && !v.v.to_ascii_uppercase().starts_with("GITHUB_");
+    let ok = is_variable_name(&v.v) && !v.v.to_ascii_uppercase().starts_with("GITHUB_");
     if !ok {
         cx.push(
             Problem::error(Code::InvalidSecretName, v.span, format!("`{}` is not a valid GitHub secret name", v.v.escape_debug()))

@@ -147,6 +147,17 @@ impl<'a> Lexer<'a> {
         self.rest().chars().next()
     }
 
+    /// Steps over the character `c` at the current position, reporting it when KDL forbids it
+    /// in the text (its bytes are blanked for the kdl crate).
+    pub(super) fn take_char(&mut self, c: char) {
+        if is_forbidden(c) {
+            let at = self.pos;
+            let end = at + c.len_utf8();
+            self.issue(IssueKind::ForbiddenChar(c), at..end, Some(at..end));
+        }
+        self.pos += c.len_utf8();
+    }
+
     pub(super) fn issue(
         &mut self,
         kind: IssueKind,
@@ -251,12 +262,7 @@ impl<'a> Lexer<'a> {
             if newline_len(self.rest()).is_some() {
                 break;
             }
-            if is_forbidden(c) {
-                let at = self.pos;
-                let end = at + c.len_utf8();
-                self.issue(IssueKind::ForbiddenChar(c), at..end, Some(at..end));
-            }
-            self.pos += c.len_utf8();
+            self.take_char(c);
         }
     }
 
@@ -287,12 +293,7 @@ impl<'a> Lexer<'a> {
                 if c == '*' || c == '/' {
                     marks += 1;
                 }
-                if is_forbidden(c) {
-                    let at = self.pos;
-                    let end = at + c.len_utf8();
-                    self.issue(IssueKind::ForbiddenChar(c), at..end, Some(at..end));
-                }
-                self.pos += c.len_utf8();
+                self.take_char(c);
             } else {
                 self.issue(
                     IssueKind::UnclosedComment,

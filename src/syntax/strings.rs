@@ -2,7 +2,7 @@
 //! multi-line strings (the closing line's indentation, then every line against it), raw
 //! strings. Each mistake is an issue; a string the crate would refuse as a whole is `broken`.
 
-use super::chars::{is_forbidden, is_newline, is_space, newline_len};
+use super::chars::{is_newline, is_space, newline_len};
 use super::lex::{IssueKind, Lexer, Tok, Token};
 
 impl Lexer<'_> {
@@ -81,11 +81,7 @@ impl Lexer<'_> {
             }
             return;
         }
-        if is_forbidden(c) {
-            let end = at + c.len_utf8();
-            self.issue(IssueKind::ForbiddenChar(c), at..end, Some(at..end));
-        }
-        self.pos += c.len_utf8();
+        self.take_char(c);
     }
 
     pub(super) fn quoted(&mut self) -> Token {
@@ -293,12 +289,7 @@ impl Lexer<'_> {
             if newline_len(self.rest()).is_some() {
                 break;
             }
-            if is_forbidden(c) {
-                let at = self.pos;
-                let end = at + c.len_utf8();
-                self.issue(IssueKind::ForbiddenChar(c), at..end, Some(at..end));
-            }
-            self.pos += c.len_utf8();
+            self.take_char(c);
         }
         self.issue(
             IssueKind::UnterminatedRawString {
@@ -356,12 +347,7 @@ impl Lexer<'_> {
                     self.pos += close.len();
                     continue;
                 }
-                if is_forbidden(c) {
-                    let at = self.pos;
-                    let end = at + c.len_utf8();
-                    self.issue(IssueKind::ForbiddenChar(c), at..end, Some(at..end));
-                }
-                self.pos += c.len_utf8();
+                self.take_char(c);
             }
         };
         self.pos = end;
