@@ -1,0 +1,326 @@
+//! The Dockerfile of an app and the files it copies (requirements, index, hooks, .dockerignore).
+
+use super::*;
+
+/// One generated file copied into the image: its path in the build context, its destination.
+#[derive(Serialize)]
+struct CopyCtx {
+    src: String,
+    to: &'static str,
+}
+
+/// The Jupyter JSON files of an app: (file name in `src/<app>/`, destination in the image, value).
+pub fn jupyter_files(j: &Jupyter) -> Vec<(&'static str, &'static str, &Json)> {
+    [
+        (
+            "jupyter_server_config.json",
+            // Loaded in name order, later files winning: `zz-` puts the manifest's last.
+            "${CONDA_DIR}/etc/jupyter/jupyter_server_config.d/zz-jcx.json",
+            &j.server,
+        ),
+        (
+            "overrides.json",
+            "${CONDA_DIR}/share/jupyter/lab/settings/overrides.json",
+            &j.lab_overrides,
+        ),
+        (
+            "page_config.json",
+            "${CONDA_DIR}/etc/jupyter/labconfig/page_config.json",
+            &j.page_config,
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(name, to, v)| v.as_ref().map(|v| (name, to, v)))
+    .collect()
+}
+
+/// The files of `src/<app>/` that carry no header, by name.
+pub(crate) fn headerless(app: &App) -> Vec<&'static str> {
+    app.jupyter
+        .as_ref()
+        .map_or_else(Vec::new, |j| jupyter_files(j).iter().map(|f| f.0).collect())
+}
+
+pub fn render_index(manifest: &Manifest, app: &App) -> String {
+    let mut s = header(manifest, Some(&app.name));
+    s.push_str(
+        "\n#\n# Files of this directory jcx generated that cannot carry this header (JSON has no\n# comments). `jcx compile` and `jcx check` treat them as generated through this list.\n",
+    );
+    for name in headerless(app) {
+        s.push_str(name);
+        s.push('\n');
+    }
+    s
+}
+
+#[derive(Serialize)]
+struct HookCtx {
+    src: String,
+    to: String,
+}
+
+/// An inline hook as generated: its `#!` line first (when it has one), then the header.
+pub fn render_hook(manifest: &Manifest, app: &App, script: &str) -> String {
+    let script = script.trim_start_matches('\n');
+    let (shebang, rest) = match script.split_once('\n') {
+        Some((first, rest)) if first.starts_with("#!") => (format!("{first}\n"), rest),
+        None if script.starts_with("#!") => (format!("{script}\n"), ""),
+        _ => (String::new(), script),
+    };
+    let mut s = format!("{shebang}{}\n", header(manifest, Some(&app.name)));
+    s.push_str(rest);
+    if !s.ends_with('\n') {
+        s.push('\n');
+    }
+    s
+}
+
+#[derive(Serialize)]
+struct TorchCtx {
+    what: String,
+    index_url: String,
+    requirements: Vec<String>,
+    unpinned: bool,
+}
+
+/// A third-party apt repository and the hadolint rules its install step waives.
+#[derive(Serialize)]
+struct AptRepositoryCtx<'a> {
+    #[serde(flatten)]
+    repo: &'a AptRepository,
+    hadolint: String,
+}
+
+/// DL3008 when a package is unpinned, DL3015 when recommends are wanted.
+fn hadolint_apt(packages: &[String], recommends: bool) -> String {
+    [
+        (packages.iter().any(|a| !a.contains('=')), "DL3008"),
+        (recommends, "DL3015"),
+    ]
+    .iter()
+    .filter(|(on, _)| *on)
+    .map(|(_, rule)| *rule)
+    .collect::<Vec<_>>()
+    .join(",")
+}
+
+#[derive(Serialize)]
+struct DockerfileCtx<'a> {
+    header: String,
+    description: Option<&'a str>,
+    base_image: String,
+    apt: &'a [String],
+    apt_unpinned: bool,
+    apt_mirror: &'static str,
+    code_server: Option<&'a CodeServer>,
+    code_server_releases: &'static str,
+    mamba: Vec<String>,
+    conda_channel: &'static str,
+    torch: Option<TorchCtx>,
+    pip: bool,
+    pypi_index_url: &'static str,
+    env: Vec<String>,
+    files: &'a [FileCopy],
+    downloads: &'a [Download],
+    apt_repositories: Vec<AptRepositoryCtx<'a>>,
+    /// The stacks' trees notebook-owned files went into, for `fix-permissions` (COPY creates
+    /// missing parent directories without the group permissions the stacks keep).
+    files_fix: Vec<&'static str>,
+    /// Jupyter's JSON files, notebook-owned.
+    jupyter: Vec<CopyCtx>,
+    /// Start-up hooks, root-owned, 0755.
+    hooks: Vec<HookCtx>,
+    /// The blocks at the end, after jcx's own steps.
+    dockerfile: Vec<&'a DockerfileBlock>,
+    /// Blocks placed between jcx's steps (`at=`).
+    placed_blocks: Vec<&'a DockerfileBlock>,
+    app: &'a str,
+    build_args: Vec<String>,
+    labels: Vec<String>,
+    workdir: Option<&'a str>,
+    apt_recommends: bool,
+    /// DL3008 when a package is unpinned, DL3015 when recommends are wanted.
+    hadolint_apt: String,
+    pip_pre: bool,
+}
+
+pub fn torch_index_url(base: &str, index: &TorchIndex) -> String {
+    format!("{}/{}", base.trim_end_matches('/'), index.tag())
+}
+
+pub(super) fn dockerfile_env_value(v: &str) -> String {
+    format!("\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+pub fn render_dockerfile(manifest: &Manifest, app: &App) -> Result<String> {
+    let torch = app.torch.as_ref().map(|t| TorchCtx {
+        what: match &t.index {
+            TorchIndex::Cpu => "CPU only".to_string(),
+            TorchIndex::Cuda(_) => format!("CUDA {}", t.cuda),
+        },
+        index_url: torch_index_url(PYTORCH_INDEX_BASE, &t.index),
+        requirements: t.requirements.iter().map(|r| shell_quote(r)).collect(),
+        unpinned: t.unpinned,
+    });
+    let ctx = DockerfileCtx {
+        header: header(manifest, Some(&app.name)),
+        description: app.description.as_deref(),
+        base_image: app.base.full(),
+        apt: &app.apt,
+        apt_unpinned: app.apt.iter().any(|a| !a.contains('=')),
+        apt_mirror: "\"\"",
+        code_server: app.code_server.as_ref(),
+        code_server_releases: CODE_SERVER_RELEASES,
+        mamba: app.mamba.iter().map(|m| shell_quote(m)).collect(),
+        conda_channel: "\"\"",
+        torch,
+        pip: !app.pip.is_empty(),
+        pypi_index_url: "\"\"",
+        env: app
+            .env
+            .iter()
+            .map(|(k, v)| format!("{k}={}", dockerfile_env_value(v)))
+            .collect(),
+        files: &app.files,
+        downloads: &app.downloads,
+        apt_repositories: app
+            .apt_repositories
+            .iter()
+            .map(|repo| AptRepositoryCtx {
+                repo,
+                hadolint: hadolint_apt(&repo.packages, app.apt_recommends),
+            })
+            .collect(),
+        files_fix: {
+            let mut trees: Vec<&'static str> = app
+                .files
+                .iter()
+                .filter(|f| !f.root_owned)
+                .filter_map(FileCopy::stacks_tree)
+                .collect();
+            trees.sort_unstable();
+            trees.dedup();
+            trees
+        },
+        jupyter: app.jupyter.as_ref().map_or_else(Vec::new, |j| {
+            jupyter_files(j)
+                .into_iter()
+                .map(|(name, to, _)| CopyCtx {
+                    src: format!("src/{}/{name}", app.name),
+                    to,
+                })
+                .collect()
+        }),
+        hooks: app
+            .hooks
+            .iter()
+            .map(|h| HookCtx {
+                src: h.src(&app.name),
+                to: format!("/usr/local/bin/{}.d/{}", h.stage, h.name),
+            })
+            .collect(),
+        dockerfile: app.dockerfile.iter().filter(|b| b.at == "end").collect(),
+        placed_blocks: app.dockerfile.iter().filter(|b| b.at != "end").collect(),
+        app: &app.name,
+        build_args: app
+            .build_args
+            .iter()
+            .map(|(k, v)| format!("{k}={}", dockerfile_env_value(v)))
+            .collect(),
+        labels: app
+            .labels
+            .iter()
+            .map(|(k, v)| format!("{}={}", dockerfile_env_value(k), dockerfile_env_value(v)))
+            .collect(),
+        workdir: app.workdir.as_deref(),
+        apt_recommends: app.apt_recommends,
+        hadolint_apt: hadolint_apt(&app.apt, app.apt_recommends),
+        pip_pre: app.pip_pre,
+    };
+    let text = render_with(&envs().0, "Dockerfile", &app.dockerfile_path(), ctx)?;
+    check_dockerfile(&text).map_err(|message| Error::Render {
+        file: app.dockerfile_path(),
+        message,
+    })?;
+    Ok(text)
+}
+
+/// jcx's promise about every Dockerfile it writes, checked on the text itself as BuildKit
+/// reads it: one `FROM`, nothing left open, and the last `USER` (when there is one; without
+/// one the base image's user stays) is `${NB_UID}`. Validation already refused every
+/// `dockerfile` block that could break it: failing here is a bug in jcx.
+pub(super) fn check_dockerfile(text: &str) -> std::result::Result<(), String> {
+    let reading = crate::dockerfile_block::read_dockerfile(text);
+    if let Some(found) = reading.issues.first() {
+        return Err(format!(
+            "the generated Dockerfile does not read cleanly at line {}: {}",
+            found.line + 1,
+            found.issue.message()
+        ));
+    }
+    let froms = reading.instructions.iter().filter(|i| i.is("FROM")).count();
+    if froms != 1 {
+        return Err(format!(
+            "the generated Dockerfile has {froms} FROM instructions"
+        ));
+    }
+    match reading.instructions.iter().rev().find(|i| i.is("USER")) {
+        Some(user) if user.args != "${NB_UID}" => Err(format!(
+            "the generated Dockerfile ends as user `{}`, not the notebook user",
+            user.args
+        )),
+        _ => Ok(()),
+    }
+}
+
+pub fn render_requirements(manifest: &Manifest, app: &App) -> String {
+    let mut s = header(manifest, Some(&app.name));
+    s.push_str("\n#\n# Installed from the default index (or the PYPI_INDEX_URL build argument).\n");
+    if let Some(t) = &app.torch {
+        s.push_str(&format!(
+            "# torch, torchvision and torchaudio are not listed here: the Dockerfile installs them\n\
+             # before, from the PyTorch {} wheel index, and holds them with a constraint.\n",
+            t.index.tag()
+        ));
+    }
+    for r in &app.pip {
+        s.push_str(r);
+        s.push('\n');
+    }
+    s
+}
+
+/// The build context is the repository root; this allowlist (BuildKit reads `<Dockerfile>.dockerignore`
+/// next to the Dockerfile) lets through only what the app's Dockerfile copies.
+pub fn render_dockerignore(manifest: &Manifest, app: &App) -> String {
+    let mut s = header(manifest, Some(&app.name));
+    s.push_str(
+        "\n#\n# The build context is the repository root; only what the Dockerfile copies gets in.\n*\n",
+    );
+    if !app.pip.is_empty() {
+        s.push_str(&format!(
+            "!src/{0}/requirements.txt\n!src/{0}/noop.txt\n",
+            app.name
+        ));
+    }
+    for name in headerless(app) {
+        s.push_str(&format!("!src/{}/{name}\n", app.name));
+    }
+    for h in &app.hooks {
+        s.push_str(&format!("!{}\n", h.src(&app.name)));
+    }
+    for f in &app.files {
+        s.push_str(&format!("!{}\n", f.src));
+        if f.directory {
+            s.push_str(&format!("!{}/**\n", f.src));
+        }
+    }
+    s
+}
+
+pub fn render_noop(manifest: &Manifest, app: &App) -> String {
+    format!(
+        "{}\n#\n# Placeholder copied with requirements.txt so that `COPY requirements.txt noop.txt ...`\n# never fails. Intentionally empty.\n",
+        header(manifest, Some(&app.name))
+    )
+}
