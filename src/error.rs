@@ -90,6 +90,7 @@ codes! {
     ToolDirective => "jcx::tool_directive",
     InvalidFile => "jcx::invalid_file",
     MissingFile => "jcx::missing_file",
+    FileCollision => "jcx::file_collision",
     InvalidLabel => "jcx::invalid_label",
     InvalidDownload => "jcx::invalid_download",
     InvalidChecksum => "jcx::invalid_checksum",

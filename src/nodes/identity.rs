@@ -604,6 +604,7 @@ pub fn build_app(cx: &mut Checker<'_>, r: &Resolved, registry: Option<&Registry>
     workflow::apply(s, &mut app);
     app.downloads = super::downloads::model(cx, r, &app.platforms);
     app.apt_repositories = super::apt_repository::model(cx, r, &app.platforms);
+    super::files::check_destinations(cx, r, &app);
     Some(app)
 }
 

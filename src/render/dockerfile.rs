@@ -89,6 +89,10 @@ struct AptRepositoryCtx<'a> {
     #[serde(flatten)]
     repo: &'a AptRepository,
     hadolint: String,
+    /// `APT_REPOSITORY_<NAME>_URL` and `..._KEY`: build arguments whose defaults are the
+    /// manifest's URLs, so that a mirror (or the build test's stand-in) can replace them.
+    url_arg: String,
+    key_arg: String,
 }
 
 /// DL3008 when a package is unpinned, DL3015 when recommends are wanted.
@@ -186,9 +190,17 @@ pub fn render_dockerfile(manifest: &Manifest, app: &App) -> Result<String> {
         apt_repositories: app
             .apt_repositories
             .iter()
-            .map(|repo| AptRepositoryCtx {
-                repo,
-                hadolint: hadolint_apt(&repo.packages, app.apt_recommends),
+            .map(|repo| {
+                let arg = format!(
+                    "APT_REPOSITORY_{}",
+                    repo.name.to_ascii_uppercase().replace('-', "_")
+                );
+                AptRepositoryCtx {
+                    repo,
+                    hadolint: hadolint_apt(&repo.packages, app.apt_recommends),
+                    url_arg: format!("{arg}_URL"),
+                    key_arg: format!("{arg}_KEY"),
+                }
             })
             .collect(),
         files_fix: {
