@@ -250,7 +250,11 @@ fn file_dests(f: &RawFile, to: &str, root: Option<&Path>) -> Vec<String> {
     let src = f.src.v.trim_end_matches('/');
     let base = src.rsplit('/').next().unwrap_or(src);
     let Some(dir) = root.map(|r| r.join(src)).filter(|d| d.is_dir()) else {
-        return vec![if to.ends_with('/') { format!("{to}{base}") } else { to.to_string() }];
+        return vec![if to.ends_with('/') {
+            format!("{to}{base}")
+        } else {
+            to.to_string()
+        }];
     };
     // COPY of a directory copies its contents into `to`.
     let to = to.trim_end_matches('/');
@@ -260,7 +264,12 @@ fn file_dests(f: &RawFile, to: &str, root: Option<&Path>) -> Vec<String> {
         .filter_map(Result::ok)
         .filter(|e| e.file_type().is_file())
         .filter_map(|e| {
-            let rel = e.path().strip_prefix(&dir).ok()?.to_str()?.replace('\\', "/");
+            let rel = e
+                .path()
+                .strip_prefix(&dir)
+                .ok()?
+                .to_str()?
+                .replace('\\', "/");
             Some(format!("{to}/{rel}"))
         })
         .collect()
@@ -292,7 +301,10 @@ pub fn check_destinations(cx: &mut Checker<'_>, r: &Resolved, app: &App) {
         let dests = file_dests(f, &to.v, cx.root);
         let clash = dests.iter().find_map(|d| {
             let d = canonical_dest(d);
-            owners.iter().find(|(o, _)| *o == d).map(|(o, who)| (o.clone(), who.clone()))
+            owners
+                .iter()
+                .find(|(o, _)| *o == d)
+                .map(|(o, who)| (o.clone(), who.clone()))
         });
         if let Some((path, who)) = clash {
             cx.push(
@@ -305,6 +317,11 @@ pub fn check_destinations(cx: &mut Checker<'_>, r: &Resolved, app: &App) {
                 .help("one of the two would silently replace the other: give this file another destination, or drop the other (for Jupyter settings, write them in `jupyter { … }` instead of copying a file)"),
             );
         }
-        owners.extend(dests.into_iter().map(|d| (canonical_dest(&d), format!("`file \"{}\"`", f.src.v.escape_debug()))));
+        owners.extend(dests.into_iter().map(|d| {
+            (
+                canonical_dest(&d),
+                format!("`file \"{}\"`", f.src.v.escape_debug()),
+            )
+        }));
     }
 }
