@@ -100,6 +100,7 @@ codes! {
     InvalidAptRepository => "jcx::invalid_apt_repository",
     InvalidFingerprint => "jcx::invalid_fingerprint",
     TooDeep => "jcx::too_deep",
+    InvalidHub => "jcx::invalid_hub",
 }
 
 impl fmt::Display for Code {

@@ -137,6 +137,11 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// The whole validated manifest, for settings explained through what it produced.
+    pub fn manifest(&self) -> &crate::model::Manifest {
+        &self.loaded.manifest
+    }
+
     pub fn origin(&self, span: SourceSpan) -> Origin {
         let (line, _) = self.loaded.source.line_col(span.offset());
         let block = self

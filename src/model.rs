@@ -12,6 +12,36 @@ pub struct Manifest {
     pub actions: Actions,
     pub check_workflow: Option<CheckWorkflow>,
     pub apps: Vec<App>,
+    /// The JupyterHub profiles (`jupyterhub`), when the manifest asks for them.
+    pub jupyterhub: Option<JupyterHub>,
+}
+
+/// What a JupyterHub administrator includes: one profile per offered app.
+#[derive(Debug, Clone, Serialize)]
+pub struct JupyterHub {
+    /// In manifest order; exactly one is the default.
+    pub profiles: Vec<HubProfile>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HubProfile {
+    /// The app name: stable as long as the app keeps its name.
+    pub slug: String,
+    /// Plain text without HTML special characters (validated).
+    pub display_name: String,
+    /// The app's description, plain text (escaped for HTML where it is written).
+    pub description: Option<String>,
+    /// `registry/namespace/name`, without tag.
+    pub image: String,
+    /// The branch whose newest push `tag` names.
+    pub branch: String,
+    /// The moving tag `<base tag>-<branch>` the build-push workflow pushes.
+    pub tag: String,
+    /// 0: no GPU limit.
+    pub gpus: u32,
+    /// The extended resource a GPU is (`nvidia.com/gpu`).
+    pub gpu_resource: String,
+    pub default: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -216,6 +216,75 @@ fn jupyter_json_files_are_recognised_through_the_index() {
     assert_eq!(fs::read_to_string(&json).unwrap(), "{\"mine\": true}\n");
 }
 
+/// The JupyterHub files live in `jupyterhub/`: drift there is reported with where the edit
+/// belongs, and without the `jupyterhub` node they are stale and removed (the directory too, when
+/// nothing of the user's is left in it).
+#[test]
+fn jupyterhub_files_drift_and_go_stale() {
+    let dir = setup();
+    let with = format!("{MANIFEST}jupyterhub default=beta\n");
+    fs::write(dir.path().join("apps.kdl"), &with).unwrap();
+    jcx(dir.path()).arg("compile").assert().success();
+    let hub = dir.path().join("jupyterhub");
+    let profiles = fs::read_to_string(hub.join("profiles.yaml")).unwrap();
+    assert!(
+        profiles.contains("image: 'ghcr.io/lab/scipy-notebook-beta:python-3.11-main'"),
+        "{profiles}"
+    );
+    jcx(dir.path()).arg("check").assert().code(0);
+
+    fs::write(
+        hub.join("profiles.yaml"),
+        profiles.replace("Always", "IfNotPresent"),
+    )
+    .unwrap();
+    let out = jcx(dir.path())
+        .arg("check")
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(text.contains("jupyterhub/profiles.yaml"), "{text}");
+    assert!(
+        text.contains("the `jupyterhub` node or an app's `hub-profile`"),
+        "{text}"
+    );
+    jcx(dir.path()).arg("compile").assert().success();
+
+    fs::write(dir.path().join("apps.kdl"), MANIFEST).unwrap();
+    let out = stdout(dir.path(), &["check"], 1);
+    for f in [
+        "jupyterhub/profiles.yaml",
+        "jupyterhub/prepuller.yaml",
+        "jupyterhub/dockerspawner_config.py",
+    ] {
+        assert!(
+            out.contains(&format!("stale: {f}")),
+            "{f} not stale in:\n{out}"
+        );
+    }
+    jcx(dir.path()).arg("compile").assert().success();
+    assert!(
+        !hub.exists(),
+        "the emptied jupyterhub/ directory is left behind"
+    );
+    jcx(dir.path()).arg("check").assert().code(0);
+
+    // A file of the user's in jupyterhub/ stays, and so does the directory.
+    fs::write(dir.path().join("apps.kdl"), &with).unwrap();
+    jcx(dir.path()).arg("compile").assert().success();
+    fs::write(hub.join("config.yaml"), "hub: {}\n").unwrap();
+    fs::write(dir.path().join("apps.kdl"), MANIFEST).unwrap();
+    jcx(dir.path()).arg("compile").assert().success();
+    assert_eq!(
+        fs::read_to_string(hub.join("config.yaml")).unwrap(),
+        "hub: {}\n"
+    );
+    assert!(!hub.join("profiles.yaml").exists());
+}
+
 #[test]
 fn compiling_twice_rewrites_nothing() {
     let dir = setup();

@@ -26,6 +26,7 @@ pub mod files;
 pub mod hooks;
 pub mod identity;
 pub mod jupyter;
+pub mod jupyterhub;
 pub mod metadata;
 pub mod packages;
 pub mod pip;
@@ -76,6 +77,7 @@ pub static SETTINGS: &[&Setting] = &[
     &dockerfile::DOCKERFILE,
     &workflow::FREE_DISK_SPACE,
     &workflow::TIMEOUT_MINUTES,
+    &jupyterhub::HUB_PROFILE,
 ];
 
 type ReadTop = fn(&KdlNode, &mut RawManifest, &mut Vec<(String, SourceSpan)>, &mut Vec<Problem>);
@@ -120,6 +122,11 @@ pub static TOP: &[TopNode] = &[
         read: workflow::read_check_workflow,
     },
     TopNode {
+        name: "jupyterhub",
+        example: None,
+        read: jupyterhub::read_hub,
+    },
+    TopNode {
         name: "app",
         example: Some("app jupyter-pytorch { ... }"),
         read: identity::read_app,
@@ -153,6 +160,7 @@ pub struct RawManifest {
     pub mirrors: sources::RawMirrors,
     pub actions: Vec<sources::RawAction>,
     pub check_workflow: Option<workflow::RawCheckWorkflow>,
+    pub jupyterhub: Option<jupyterhub::RawHub>,
     pub apps: Vec<RawApp>,
 }
 
@@ -270,6 +278,7 @@ fn manifest(
         }
         apps.push(app);
     }
+    let jupyterhub = jupyterhub::model(cx, raw, &resolved, &apps);
     let manifest = registry.map(|registry| Manifest {
         source_name: source_name.to_string(),
         registry,
@@ -277,6 +286,7 @@ fn manifest(
         actions,
         check_workflow,
         apps,
+        jupyterhub,
     });
     (manifest, resolved)
 }
@@ -334,6 +344,10 @@ mod tests {
         ("dockerfile", r##"dockerfile #"RUN echo hi"#"##),
         ("free-disk-space", "free-disk-space #false"),
         ("timeout-minutes", "timeout-minutes 30"),
+        (
+            "hub-profile",
+            r#"hub-profile display-name="Sample notebook" gpus=2"#,
+        ),
     ];
 
     fn manifest(skip: Option<&str>) -> String {

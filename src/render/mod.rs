@@ -71,6 +71,21 @@ fn envs() -> &'static (Environment<'static>, Environment<'static>) {
             include_str!("../templates/jcx-check.yaml.j2"),
         )
         .expect("check workflow template compiles (tested)");
+        yaml.add_template(
+            "z2jh-profiles.yaml",
+            include_str!("../templates/z2jh-profiles.yaml.j2"),
+        )
+        .expect("profiles template compiles (tested)");
+        yaml.add_template(
+            "z2jh-prepuller.yaml",
+            include_str!("../templates/z2jh-prepuller.yaml.j2"),
+        )
+        .expect("pre-puller template compiles (tested)");
+        yaml.add_template(
+            "dockerspawner_config.py",
+            include_str!("../templates/dockerspawner_config.py.j2"),
+        )
+        .expect("DockerSpawner template compiles (tested)");
         (plain, yaml)
     })
 }
@@ -156,9 +171,11 @@ fn waive_long_uses_lines(yaml: &str) -> String {
 }
 
 mod dockerfile;
+mod jupyterhub;
 mod workflow;
 
 pub use dockerfile::*;
+pub use jupyterhub::*;
 pub use workflow::*;
 
 /// Every file the manifest produces, in a stable order.
@@ -218,6 +235,7 @@ pub fn render(manifest: &Manifest, manifest_in_repo: &str) -> Result<Vec<Generat
             contents: check,
         });
     }
+    files.extend(jupyterhub_files(manifest)?);
     Ok(files)
 }
 

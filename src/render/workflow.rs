@@ -209,11 +209,11 @@ pub fn render_check_workflow(
             },
         ),
         manifest_q: yaml_quote(manifest_in_repo),
-        paths: vec![
-            yaml_quote(manifest_in_repo),
-            yaml_quote("src/**"),
-            yaml_quote(".github/workflows/**"),
-        ],
+        paths: [manifest_in_repo, "src/**", ".github/workflows/**"]
+            .into_iter()
+            .chain(manifest.jupyterhub.is_some().then_some("jupyterhub/**"))
+            .map(yaml_quote)
+            .collect(),
         actions: actions_ctx(manifest),
     };
     let yaml = render_with(&envs().1, "jcx-check.yaml", CHECK_WORKFLOW_PATH, ctx)?;
