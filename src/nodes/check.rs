@@ -2,6 +2,9 @@
 //! expressions, control and invisible characters, shell metacharacters), and where inside a
 //! multi-line value a problem is.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use miette::SourceSpan;
 
 use super::raw::Sp;
@@ -17,6 +20,16 @@ pub struct Checker<'a> {
     /// The images repository (the output directory, which is the build context), where files
     /// the manifest names must exist. `None` only in unit tests of rules that read no file.
     pub root: Option<&'a std::path::Path>,
+    /// Package files of the repository already read, by path: each is read and parsed once,
+    /// however many blocks and apps name it.
+    pub files: FileCache,
+}
+
+/// Requirements files and `environment.yml` files as read (`None`: unreadable, reported).
+#[derive(Default)]
+pub struct FileCache {
+    pub requirements: HashMap<String, Option<Arc<super::reqfile::ReqFile>>>,
+    pub environments: HashMap<String, Option<Arc<super::conda_env::EnvFile>>>,
 }
 
 /// Characters that must never reach a generated file through a single-line value.
