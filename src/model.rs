@@ -362,6 +362,8 @@ pub struct PipFile {
     /// pip's hash-checking mode (`--hash` options): installed in a step of its own with
     /// `--require-hashes --no-deps`.
     pub hashed: bool,
+    /// How many requirements jcx read from it (`explain`).
+    pub requirements: usize,
 }
 
 /// An `environment.yml` of the repository (`mamba environment=`), applied to the image's base

@@ -227,6 +227,23 @@ pub fn duplicate_names(cx: &mut Checker<'_>, entries: &[(Sp<String>, Sp<String>)
     }
 }
 
+/// Reports the second of two nodes of one block that name the same package file.
+pub fn duplicate_paths<'p>(cx: &mut Checker<'_>, paths: impl Iterator<Item = &'p Sp<String>>) {
+    let mut seen: Vec<&Sp<String>> = Vec::new();
+    for p in paths {
+        if let Some(first) = seen.iter().find(|f| f.v == p.v) {
+            cx.push(
+                Problem::error(Code::Duplicate, p.span, format!("`{}` is named twice", p.v))
+                    .label("named again")
+                    .also(first.span, "first named here")
+                    .help("name each file once: it is installed once"),
+            );
+        } else {
+            seen.push(p);
+        }
+    }
+}
+
 /// A shell-style variable name, as `ENV` and `ARG` take it: `[A-Za-z_][A-Za-z0-9_]*`.
 pub fn is_variable_name(s: &str) -> bool {
     !s.is_empty()

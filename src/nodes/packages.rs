@@ -135,6 +135,7 @@ fn check_mamba(cx: &mut Checker<'_>, v: &Value) {
     for e in v.items::<RawMambaEnv>() {
         super::conda_env::check(cx, &e.path);
     }
+    super::check::duplicate_paths(cx, v.items::<RawMambaEnv>().map(|e| &e.path));
     cx.word_list(
         &mamba_specs(v),
         WordRule {

@@ -179,6 +179,7 @@ fn check(cx: &mut Checker<'_>, v: &Value) {
     for f in v.items::<RawPipFile>() {
         super::reqfile::check(cx, &f.path);
     }
+    super::check::duplicate_paths(cx, v.items::<RawPipFile>().map(|f| &f.path));
     let mut pins: Vec<Pip> = Vec::new();
     for p in v.items::<RawPip>() {
         let Some(pip) = requirement(cx, p) else {
@@ -449,12 +450,20 @@ fn explain(cx: &mut Ctx<'_>, r: &Resolved, app: &App) {
         );
     }
     for f in s.items::<RawPipFile>(&PIP) {
-        let hashed = app.pip_files.iter().any(|p| p.src == f.path.v && p.hashed);
-        let value = format!(
-            "requirements={}{}",
-            f.path.v,
-            if hashed { "  [hashes: own step]" } else { "" }
-        );
+        let value = match app.pip_files.iter().find(|p| p.src == f.path.v) {
+            Some(p) => format!(
+                "requirements={} ({} requirement{}{})",
+                f.path.v,
+                p.requirements,
+                if p.requirements == 1 { "" } else { "s" },
+                if p.hashed {
+                    ", with hashes: a step of its own"
+                } else {
+                    ""
+                }
+            ),
+            None => format!("requirements={}", f.path.v),
+        };
         let o = cx.origin(f.span);
         cx.push("pip", value, o);
     }

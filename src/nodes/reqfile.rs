@@ -502,6 +502,7 @@ pub fn app_files(cx: &mut Checker<'_>, r: &Resolved) -> Vec<PipFile> {
             src: f.path.v.clone(),
             dest: super::files::temp_name(i, &f.path.v),
             hashed: c.as_ref().is_some_and(|c| c.hashed),
+            requirements: c.as_ref().map_or(0, |c| c.reqs.len()),
         })
         .collect()
 }
