@@ -25,11 +25,12 @@ pub struct Checker<'a> {
     pub files: FileCache,
 }
 
-/// Requirements files and `environment.yml` files as read (`None`: unreadable, reported).
+/// Requirements files and `environment.yml` files as read, by path (an unreadable file is
+/// reported where it is named, and not here).
 #[derive(Default)]
 pub struct FileCache {
-    pub requirements: HashMap<String, Option<Arc<super::reqfile::ReqFile>>>,
-    pub environments: HashMap<String, Option<Arc<super::conda_env::EnvFile>>>,
+    pub requirements: HashMap<String, Arc<super::reqfile::ReqFile>>,
+    pub environments: HashMap<String, Arc<super::conda_env::EnvFile>>,
 }
 
 /// Characters that must never reach a generated file through a single-line value.

@@ -477,12 +477,10 @@ pub(super) fn check(cx: &mut Checker<'_>, src: &Sp<String>) {
         return;
     };
     let file = match cx.files.environments.get(&src.v) {
-        Some(Some(f)) => Arc::clone(f),
+        Some(f) => Arc::clone(f),
         _ => {
             let f = Arc::new(read(&src.v, &text));
-            cx.files
-                .environments
-                .insert(src.v.clone(), Some(Arc::clone(&f)));
+            cx.files.environments.insert(src.v.clone(), Arc::clone(&f));
             f
         }
     };

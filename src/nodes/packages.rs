@@ -157,7 +157,7 @@ pub fn check_channels(cx: &mut Checker<'_>, r: &Resolved, conda_mirror: bool) {
         return;
     }
     for e in r.settings.items::<RawMambaEnv>(&MAMBA) {
-        let Some(Some(env)) = cx.files.environments.get(&e.path.v).cloned() else {
+        let Some(env) = cx.files.environments.get(&e.path.v).cloned() else {
             continue;
         };
         for c in &env.channels {
@@ -225,7 +225,6 @@ pub fn environments_model(cx: &Checker<'_>, s: &RawSettings) -> Vec<CondaEnviron
                 .files
                 .environments
                 .get(&e.path.v)
-                .and_then(Option::as_ref)
                 .is_some_and(|f| !f.pip.is_empty()),
         })
         .collect()

@@ -425,12 +425,10 @@ pub(super) fn check(cx: &mut Checker<'_>, src: &Sp<String>) {
         return;
     };
     let file = match cx.files.requirements.get(&src.v) {
-        Some(Some(f)) => Arc::clone(f),
+        Some(f) => Arc::clone(f),
         _ => {
             let f = Arc::new(read(&src.v, &text));
-            cx.files
-                .requirements
-                .insert(src.v.clone(), Some(Arc::clone(&f)));
+            cx.files.requirements.insert(src.v.clone(), Arc::clone(&f));
             f
         }
     };
@@ -456,12 +454,12 @@ pub fn app_files(cx: &mut Checker<'_>, r: &Resolved) -> Vec<PipFile> {
     let cuda_refused = s.refused.contains(&super::cuda::CUDA.name);
     let cached: Vec<Option<Arc<ReqFile>>> = s
         .items::<RawPipFile>(&PIP)
-        .map(|f| cx.files.requirements.get(&f.path.v).cloned().flatten())
+        .map(|f| cx.files.requirements.get(&f.path.v).cloned())
         .collect();
     let files: Vec<&Arc<ReqFile>> = cached.iter().flatten().collect();
     let envs: Vec<Arc<super::conda_env::EnvFile>> = s
         .items::<RawMambaEnv>(&MAMBA)
-        .filter_map(|e| cx.files.environments.get(&e.path.v).cloned().flatten())
+        .filter_map(|e| cx.files.environments.get(&e.path.v).cloned())
         .collect();
     let inline = super::pip::requirements(r);
     let mut placed: Vec<Placed<'_>> = inline
