@@ -101,6 +101,10 @@ codes! {
     InvalidFingerprint => "jcx::invalid_fingerprint",
     TooDeep => "jcx::too_deep",
     InvalidHub => "jcx::invalid_hub",
+    InvalidPackageFile => "jcx::invalid_package_file",
+    IncompleteLock => "jcx::incomplete_lock",
+    TorchInFile => "jcx::torch_in_file",
+    InvalidChannel => "jcx::invalid_channel",
 }
 
 impl fmt::Display for Code {
@@ -120,6 +124,9 @@ pub struct Problem {
     pub help: Option<String>,
     /// Further places that explain this one (the first definition of a duplicate, a cycle's links).
     pub related: Vec<(SourceSpan, String)>,
+    /// The repository file (a requirements file, an `environment.yml`) that `span` and
+    /// `related` point into; `None` for the manifest.
+    pub file: Option<Arc<NamedSource<String>>>,
 }
 
 impl Problem {
@@ -132,6 +139,7 @@ impl Problem {
             label: "here".into(),
             help: None,
             related: Vec::new(),
+            file: None,
         }
     }
 
@@ -160,6 +168,17 @@ impl Problem {
     pub fn also(mut self, span: SourceSpan, label: impl Into<String>) -> Self {
         self.related.push((span, label.into()));
         self
+    }
+
+    /// Points the problem into a repository file instead of the manifest.
+    pub fn in_file(mut self, file: &Arc<NamedSource<String>>) -> Self {
+        self.file = Some(Arc::clone(file));
+        self
+    }
+
+    /// The name of the file the problem points into (`None`: the manifest).
+    pub fn file_name(&self) -> Option<&str> {
+        self.file.as_ref().map(|f| f.name())
     }
 
     pub fn is_error(&self) -> bool {

@@ -289,7 +289,7 @@ fn settings(cx: &mut Ctx<'_>, r: &Resolved, app: &App) {
         note: "written by `jcx compile`".into(),
     };
     cx.push("dockerfile file", app.dockerfile_path(), generated.clone());
-    if !app.pip.is_empty() {
+    if app.installs_requirements_txt() {
         cx.push(
             "requirements file",
             format!("src/{}/requirements.txt", app.name),

@@ -381,6 +381,33 @@ impl Hook {
     }
 }
 
+/// A requirements file of the repository (`pip requirements=`), copied into the build and
+/// installed with pip.
+#[derive(Debug, Clone, Serialize)]
+pub struct PipFile {
+    /// Relative to the repository root (the build context).
+    pub src: String,
+    /// Its name in the step's temporary directory: `N-<file name>`, unique within the app.
+    pub dest: String,
+    /// pip's hash-checking mode (`--hash` options): installed in a step of its own with
+    /// `--require-hashes --no-deps`.
+    pub hashed: bool,
+    /// How many requirements jcx read from it (`explain`).
+    pub requirements: usize,
+}
+
+/// An `environment.yml` of the repository (`mamba environment=`), applied to the image's base
+/// environment with `mamba env update`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CondaEnvironment {
+    /// Relative to the repository root (the build context).
+    pub src: String,
+    /// Its name in the step's temporary directory: `N-<file name>`.
+    pub dest: String,
+    /// It has a `- pip:` list (installed by the environment's pip).
+    pub pip: bool,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct DockerfileBlock {
     pub as_root: bool,
@@ -400,9 +427,13 @@ pub struct App {
     pub torch: Option<Torch>,
     pub apt: Vec<String>,
     pub mamba: Vec<String>,
+    /// `environment.yml` files applied before the `mamba` packages.
+    pub conda_environments: Vec<CondaEnvironment>,
     pub code_server: Option<CodeServer>,
     /// General pip requirements (never torch, torchvision, torchaudio of a CUDA app), canonical form.
     pub pip: Vec<String>,
+    /// Requirements files of the repository, in manifest order (inherited first).
+    pub pip_files: Vec<PipFile>,
     pub env: Vec<(String, String)>,
     pub branches: Vec<String>,
     pub runs_on: Vec<String>,
@@ -434,6 +465,17 @@ impl App {
     }
     pub fn workflow_path(&self) -> String {
         format!(".github/workflows/build-push-{}.yaml", self.name)
+    }
+    /// Whether the Dockerfile installs `requirements.txt` (with the unhashed requirements files).
+    pub fn installs_requirements_txt(&self) -> bool {
+        !self.pip.is_empty() || self.pip_files.iter().any(|f| !f.hashed)
+    }
+    /// The package files of the repository the app reads (requirements and environment files).
+    pub fn package_files(&self) -> impl Iterator<Item = &str> {
+        self.conda_environments
+            .iter()
+            .map(|e| e.src.as_str())
+            .chain(self.pip_files.iter().map(|f| f.src.as_str()))
     }
     pub fn self_hosted(&self) -> bool {
         self.runs_on.iter().any(|l| l == "self-hosted")

@@ -559,6 +559,7 @@ pub fn build_app(cx: &mut Checker<'_>, r: &Resolved, registry: Option<&Registry>
         None => python_from_tag(&base.tag),
     };
     let (torch, general) = cuda::split_torch(cx, r, python.as_deref());
+    let pip_files = super::reqfile::app_files(cx, r);
     let code_server = code_server::model(cx, r);
     let curl = code_server.is_some() || s.has(&super::downloads::DOWNLOAD);
     let gnupg = s.has(&super::apt_repository::APT_REPOSITORY);
@@ -581,8 +582,10 @@ pub fn build_app(cx: &mut Checker<'_>, r: &Resolved, registry: Option<&Registry>
         torch,
         apt,
         mamba: packages::mamba_model(s),
+        conda_environments: packages::environments_model(cx, s),
         code_server,
         pip: general,
+        pip_files,
         env: env::model(s),
         branches: Vec::new(),
         runs_on: Vec::new(),

@@ -17,6 +17,7 @@
 pub mod apt_repository;
 pub mod check;
 pub mod code_server;
+pub mod conda_env;
 pub mod cuda;
 pub mod decode;
 pub mod dockerfile;
@@ -31,6 +32,7 @@ pub mod metadata;
 pub mod packages;
 pub mod pip;
 pub mod raw;
+pub mod reqfile;
 pub mod setting;
 pub mod sources;
 pub mod workflow;
@@ -207,10 +209,24 @@ pub fn validate(
         problems: &mut problems,
         text: source_text,
         root,
+        files: Default::default(),
     };
     let (manifest, resolved) = manifest(&mut cx, raw, source_name);
-    problems.sort_by_key(|p| (p.span.offset(), p.span.len(), p.code));
-    problems.dedup_by(|a, b| a.code == b.code && a.span == b.span && a.message == b.message);
+    // The manifest's problems first, then each repository file's, each by place.
+    problems.sort_by(|a, b| {
+        (a.file_name(), a.span.offset(), a.span.len(), a.code).cmp(&(
+            b.file_name(),
+            b.span.offset(),
+            b.span.len(),
+            b.code,
+        ))
+    });
+    problems.dedup_by(|a, b| {
+        a.code == b.code
+            && a.span == b.span
+            && a.message == b.message
+            && a.file_name() == b.file_name()
+    });
     let has_error = problems.iter().any(Problem::is_error);
     Outcome {
         manifest: if has_error { None } else { manifest },

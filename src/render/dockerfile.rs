@@ -120,6 +120,15 @@ struct DockerfileCtx<'a> {
     code_server_releases: &'static str,
     mamba: Vec<String>,
     conda_channel: &'static str,
+    conda_environments: &'a [CondaEnvironment],
+    /// An environment file has a `pip:` list (PYPI_INDEX_URL then reaches its pip).
+    conda_pip: bool,
+    /// Hashed requirements files, in a step of their own.
+    pip_locks: Vec<&'a PipFile>,
+    /// The other requirements files, installed with requirements.txt.
+    pip_refs: Vec<&'a PipFile>,
+    /// The first step that reads PYPI_INDEX_URL, where it is declared: `conda`, `lock`, `pip`.
+    pypi_arg_at: &'static str,
     torch: Option<TorchCtx>,
     pip: bool,
     pypi_index_url: &'static str,
@@ -157,6 +166,7 @@ pub(super) fn dockerfile_env_value(v: &str) -> String {
 }
 
 pub fn render_dockerfile(manifest: &Manifest, app: &App) -> Result<String> {
+    let conda_pip = app.conda_environments.iter().any(|e| e.pip);
     let torch = app.torch.as_ref().map(|t| TorchCtx {
         what: match &t.index {
             TorchIndex::Cpu => "CPU only".to_string(),
@@ -177,8 +187,19 @@ pub fn render_dockerfile(manifest: &Manifest, app: &App) -> Result<String> {
         code_server_releases: CODE_SERVER_RELEASES,
         mamba: app.mamba.iter().map(|m| shell_quote(m)).collect(),
         conda_channel: "\"\"",
+        conda_environments: &app.conda_environments,
+        conda_pip,
+        pip_locks: app.pip_files.iter().filter(|f| f.hashed).collect(),
+        pip_refs: app.pip_files.iter().filter(|f| !f.hashed).collect(),
+        pypi_arg_at: if conda_pip {
+            "conda"
+        } else if app.pip_files.iter().any(|f| f.hashed) {
+            "lock"
+        } else {
+            "pip"
+        },
         torch,
-        pip: !app.pip.is_empty(),
+        pip: app.installs_requirements_txt(),
         pypi_index_url: "\"\"",
         env: app
             .env
@@ -309,11 +330,14 @@ pub fn render_dockerignore(manifest: &Manifest, app: &App) -> String {
     s.push_str(
         "\n#\n# The build context is the repository root; only what the Dockerfile copies gets in.\n*\n",
     );
-    if !app.pip.is_empty() {
+    if app.installs_requirements_txt() {
         s.push_str(&format!(
             "!src/{0}/requirements.txt\n!src/{0}/noop.txt\n",
             app.name
         ));
+    }
+    for f in app.package_files() {
+        s.push_str(&format!("!{f}\n"));
     }
     for name in headerless(app) {
         s.push_str(&format!("!src/{}/{name}\n", app.name));

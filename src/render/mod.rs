@@ -10,8 +10,8 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::model::{
-    ActionRef, App, AptRepository, CodeServer, DockerfileBlock, Download, FileCopy, Json, Jupyter,
-    Manifest, TorchIndex,
+    ActionRef, App, AptRepository, CodeServer, CondaEnvironment, DockerfileBlock, Download,
+    FileCopy, Json, Jupyter, Manifest, PipFile, TorchIndex,
 };
 
 /// Every generated file carries this in its header; `jcx` only ever deletes files that do.

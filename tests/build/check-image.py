@@ -108,6 +108,12 @@ def image(expect, app):
                 result(not version or got == version, f"python package {value}", f"found {got}")
             except metadata.PackageNotFoundError:
                 result(False, f"python package {value}", "not installed")
+        elif kind == "nodist":
+            try:
+                got = metadata.version(value)
+                result(False, f"python package {value} is not installed", f"found {got}")
+            except metadata.PackageNotFoundError:
+                result(True, f"python package {value} is not installed")
         elif kind == "code-server":
             rc, out = run("code-server", "--version")
             result(rc == 0 and out.split()[:1] == [value], f"code-server --version is {value}", out)
