@@ -7,7 +7,7 @@ use miette::SourceSpan;
 
 use super::check::{Checker, WordRule, dedup};
 use super::identity::Resolved;
-use super::raw::{RawSettings, Value};
+use super::raw::{RawSettings, Sp, Value};
 use super::setting::{Explain, Inherit, Setting, Shape};
 use crate::error::{Code, Problem};
 use crate::explain::{Ctx, Origin};
@@ -83,8 +83,13 @@ fn check_apt(cx: &mut Checker<'_>, v: &Value) {
 }
 
 fn check_mamba(cx: &mut Checker<'_>, v: &Value) {
+    check_conda_specs(cx, v.words());
+}
+
+/// Conda package specs of a `mamba` list (also a kernel's).
+pub fn check_conda_specs(cx: &mut Checker<'_>, specs: &[Sp<String>]) {
     cx.word_list(
-        v.words(),
+        specs,
         WordRule {
             what: "the conda package",
             quoted: true,
@@ -97,12 +102,14 @@ fn check_mamba(cx: &mut Checker<'_>, v: &Value) {
     );
 }
 
-/// With a conda mirror, `channel::package` still fetches from that channel, not the mirror.
+/// With a conda mirror, `channel::package` still fetches from that channel, not the mirror:
+/// in the app's `mamba` list and in every kernel's.
 pub fn check_channels(cx: &mut Checker<'_>, r: &Resolved, conda_mirror: bool) {
     if !conda_mirror {
         return;
     }
-    for m in r.settings.words(&MAMBA) {
+    let kernels = super::kernels::conda_specs(&r.settings);
+    for m in r.settings.words(&MAMBA).iter().chain(kernels) {
         if let Some((channel, _)) = m.v.split_once("::") {
             cx.push(
                 Problem::warning(

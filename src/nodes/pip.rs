@@ -54,7 +54,8 @@ pub struct RawPip {
     pub text: Sp<String>,
 }
 
-fn read(node: &KdlNode, problems: &mut Vec<Problem>) -> Option<Value> {
+/// A `pip { ... }` block (also a kernel's, see `kernels`).
+pub(super) fn read(node: &KdlNode, problems: &mut Vec<Problem>) -> Option<Value> {
     let en = Entries::new(node, problems);
     if node.children().is_none() && !en.args.is_empty() {
         // `pip numpy pandas`: one mistake (the block form), reported once.
@@ -147,7 +148,8 @@ fn merge(base: &mut Value, over: &Value) {
     }
 }
 
-fn check(cx: &mut Checker<'_>, v: &Value) {
+/// The requirements of one `pip` block (also a kernel's): each valid, no package twice.
+pub(super) fn check(cx: &mut Checker<'_>, v: &Value) {
     let mut pins: Vec<Pip> = Vec::new();
     for p in v.items::<RawPip>() {
         let Some(pip) = requirement(cx, p) else {
