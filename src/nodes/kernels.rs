@@ -355,10 +355,16 @@ pub fn model(cx: &mut Checker<'_>, r: &Resolved) -> (Vec<Kernel>, Vec<String>) {
     for w in s.words(&REMOVE_KERNEL) {
         if let Some(k) = s.items::<RawKernel>(&KERNEL).find(|k| k.name.v == w.v) {
             cx.push(
-                Problem::error(Code::InvalidKernel, w.span, format!("app `{}` removes kernel `{}`, which it adds", r.name.v, w.v))
-                    .label("removed")
-                    .also(k.name.span, "added here")
-                    .help("`remove-kernel` removes a kernel of the base image; drop it, or the `kernel`"),
+                Problem::error(
+                    Code::InvalidKernel,
+                    w.span,
+                    format!("app `{}` removes kernel `{}`, which it adds", r.name.v, w.v),
+                )
+                .label("removed")
+                .also(k.name.span, "added here")
+                .help(
+                    "`remove-kernel` removes a kernel of the base image; drop it, or the `kernel`",
+                ),
             );
         }
         if !removed.contains(&w.v) {
@@ -372,11 +378,7 @@ pub fn model(cx: &mut Checker<'_>, r: &Resolved) -> (Vec<Kernel>, Vec<String>) {
 fn kernel(k: &RawKernel) -> Kernel {
     let r = k.language() == "r";
     let package = if r { "r-irkernel" } else { "ipykernel" };
-    let mut mamba: Vec<String> = k
-        .python
-        .iter()
-        .map(|p| format!("python={}", p.v))
-        .collect();
+    let mut mamba: Vec<String> = k.python.iter().map(|p| format!("python={}", p.v)).collect();
     if !k.mamba.iter().any(|m| conda_name(&m.v) == package) {
         mamba.push(package.to_string());
     }
@@ -440,7 +442,10 @@ fn spec(name: &str, display_name: &str, r: bool) -> Json {
     spec.push((
         "env".to_string(),
         Json::Object(vec![
-            ("PATH".to_string(), Json::Str(format!("{prefix}/bin:${{PATH}}"))),
+            (
+                "PATH".to_string(),
+                Json::Str(format!("{prefix}/bin:${{PATH}}")),
+            ),
             ("CONDA_PREFIX".to_string(), Json::Str(prefix.clone())),
             ("CONDA_DEFAULT_ENV".to_string(), s(name)),
         ]),

@@ -38,12 +38,12 @@ pub fn jupyter_files(j: &Jupyter) -> Vec<(&'static str, &'static str, &Json)> {
 /// kernels' kernel.json files.
 pub(crate) fn headerless(app: &App) -> Vec<String> {
     let jupyter = app.jupyter.as_ref().map_or_else(Vec::new, |j| {
-        jupyter_files(j)
-            .iter()
-            .map(|f| f.0.to_string())
-            .collect()
+        jupyter_files(j).iter().map(|f| f.0.to_string()).collect()
     });
-    let kernels = app.kernels.iter().map(|k| format!("kernel-{}.json", k.name));
+    let kernels = app
+        .kernels
+        .iter()
+        .map(|k| format!("kernel-{}.json", k.name));
     jupyter.into_iter().chain(kernels).collect()
 }
 
@@ -286,7 +286,10 @@ pub fn render_dockerfile(manifest: &Manifest, app: &App) -> Result<String> {
             .iter()
             .map(|k| CopyCtx {
                 src: k.spec_src(&app.name),
-                to: format!("${{CONDA_DIR}}/share/jupyter/kernels/{}/kernel.json", k.name),
+                to: format!(
+                    "${{CONDA_DIR}}/share/jupyter/kernels/{}/kernel.json",
+                    k.name
+                ),
             })
             .collect(),
         removed_kernels: &app.removed_kernels,
