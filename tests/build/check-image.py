@@ -104,11 +104,15 @@ def server_kernelspecs():
 
 def kernel_output(ksm, name, code):
     """Starts kernel `name` as the server would and runs `code`; returns what it printed."""
-    from jupyter_client.manager import start_new_kernel
+    from jupyter_client.manager import KernelManager
 
-    km, kc = start_new_kernel(kernel_name=name, kernel_spec_manager=ksm, startup_timeout=120)
+    km = KernelManager(kernel_name=name, kernel_spec_manager=ksm)
+    km.start_kernel()
+    kc = km.client()
+    kc.start_channels()
     out = []
     try:
+        kc.wait_for_ready(timeout=120)
         def hook(msg):
             if msg["msg_type"] == "stream":
                 out.append(msg["content"]["text"])
