@@ -99,6 +99,7 @@ codes! {
     InvalidHook => "jcx::invalid_hook",
     InvalidAptRepository => "jcx::invalid_apt_repository",
     InvalidFingerprint => "jcx::invalid_fingerprint",
+    InvalidKernel => "jcx::invalid_kernel",
     TooDeep => "jcx::too_deep",
     InvalidHub => "jcx::invalid_hub",
     InvalidPackageFile => "jcx::invalid_package_file",

@@ -408,6 +408,35 @@ pub struct CondaEnvironment {
     pub pip: bool,
 }
 
+/// A Jupyter kernel with its own conda environment in `${CONDA_DIR}/envs/<name>`, registered by
+/// the `kernel.json` jcx generates (`src/<app>/kernel-<name>.json`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Kernel {
+    /// The kernelspec name and the environment's directory name.
+    pub name: String,
+    pub display_name: String,
+    /// `python` or `r`.
+    pub language: &'static str,
+    /// Conda specs for `mamba create`: `python=X.Y` when given, the kernel package
+    /// (`ipykernel`, `r-irkernel`) unless listed, then the manifest's, in order.
+    pub mamba: Vec<String>,
+    /// pip requirements installed into the environment (Python kernels), as written.
+    pub pip: Vec<String>,
+    /// The generated `kernel.json`.
+    pub spec: Json,
+}
+
+impl Kernel {
+    /// The generated kernel.json, in the build context.
+    pub fn spec_src(&self, app: &str) -> String {
+        format!("src/{app}/kernel-{}.json", self.name)
+    }
+    /// The generated requirements of the environment (only with `pip`).
+    pub fn requirements_src(&self, app: &str) -> String {
+        format!("src/{app}/kernel-{}-requirements.txt", self.name)
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct DockerfileBlock {
     pub as_root: bool,
@@ -452,6 +481,10 @@ pub struct App {
     pub jupyter: Option<Jupyter>,
     /// Sorted by stage and name, the order the stacks run them in.
     pub hooks: Vec<Hook>,
+    /// Kernels with their own environments, in manifest order (inherited first).
+    pub kernels: Vec<Kernel>,
+    /// Kernelspecs of the base image removed with `jupyter kernelspec remove`.
+    pub removed_kernels: Vec<String>,
     pub free_disk_space: bool,
     pub timeout_minutes: u32,
 }

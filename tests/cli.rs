@@ -444,3 +444,50 @@ fn check_format_github_annotates_manifest_errors() {
         "{out}"
     );
 }
+
+/// A kernel's kernel.json is header-less JSON, named by the index: a hand edit is reported
+/// changed, and removing the kernel makes it and its requirements file stale.
+#[test]
+fn kernel_files_are_checked_and_go_stale_with_their_kernel() {
+    let dir = setup();
+    let with = MANIFEST.replace(
+        "    apt htop\n",
+        "    apt htop\n    kernel py310 display-name=\"Python 3.10\" { python \"3.10\"; pip { - \"idna==3.6\"; }; }\n",
+    );
+    fs::write(dir.path().join("apps.kdl"), &with).unwrap();
+    jcx(dir.path()).arg("compile").assert().success();
+    let spec = dir.path().join("src/beta/kernel-py310.json");
+    let reqs = dir.path().join("src/beta/kernel-py310-requirements.txt");
+    assert!(
+        fs::read_to_string(&spec)
+            .unwrap()
+            .contains("\"/opt/conda/envs/py310/bin/python\"")
+    );
+    assert!(
+        fs::read_to_string(&reqs)
+            .unwrap()
+            .ends_with("\nidna==3.6\n")
+    );
+    jcx(dir.path()).arg("check").assert().code(0);
+
+    fs::write(&spec, "{}\n").unwrap();
+    let out = stdout(dir.path(), &["check"], 1);
+    assert!(out.contains("src/beta/kernel-py310.json"), "{out}");
+    jcx(dir.path()).arg("compile").assert().success();
+
+    fs::write(dir.path().join("apps.kdl"), MANIFEST).unwrap();
+    let out = stdout(dir.path(), &["check"], 1);
+    for f in [
+        "src/beta/kernel-py310.json",
+        "src/beta/kernel-py310-requirements.txt",
+        "src/beta/jcx-generated.txt",
+    ] {
+        assert!(
+            out.contains(&format!("stale: {f}")),
+            "{f} not stale in:\n{out}"
+        );
+    }
+    jcx(dir.path()).arg("compile").assert().success();
+    assert!(!spec.exists() && !reqs.exists());
+    jcx(dir.path()).arg("check").assert().code(0);
+}

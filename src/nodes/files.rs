@@ -324,6 +324,8 @@ pub fn check_destinations(cx: &mut Checker<'_>, r: &Resolved, app: &App) {
             )
         }));
     }
+}
+
 /// Package files (requirements files, `environment.yml`) are small text files; anything larger
 /// is not one.
 pub const MAX_PACKAGE_FILE_BYTES: u64 = 8 * 1024 * 1024;

@@ -573,6 +573,7 @@ pub fn build_app(cx: &mut Checker<'_>, r: &Resolved, registry: Option<&Registry>
     };
     let registry = registry?;
     let image = format!("{}/{}/{}", registry.host, registry.namespace, image_repo);
+    let (kernels, removed_kernels) = super::kernels::model(cx, r);
     let mut app = App {
         name,
         description: s.text(&DESCRIPTION).map(|d| d.v.clone()),
@@ -601,12 +602,15 @@ pub fn build_app(cx: &mut Checker<'_>, r: &Resolved, registry: Option<&Registry>
         dockerfile: dockerfile::model(s),
         jupyter: super::jupyter::model(s),
         hooks: super::hooks::model(s),
+        kernels,
+        removed_kernels,
         free_disk_space: false,
         timeout_minutes: 0,
     };
     workflow::apply(s, &mut app);
     app.downloads = super::downloads::model(cx, r, &app.platforms);
     app.apt_repositories = super::apt_repository::model(cx, r, &app.platforms);
+    super::kernels::native_kernel_config(cx, r, &mut app);
     super::files::check_destinations(cx, r, &app);
     Some(app)
 }

@@ -28,6 +28,7 @@ pub mod hooks;
 pub mod identity;
 pub mod jupyter;
 pub mod jupyterhub;
+pub mod kernels;
 pub mod metadata;
 pub mod packages;
 pub mod pip;
@@ -65,6 +66,8 @@ pub static SETTINGS: &[&Setting] = &[
     &code_server::CODE_SERVER,
     &pip::PIP,
     &pip::PIP_PRE,
+    &kernels::KERNEL,
+    &kernels::REMOVE_KERNEL,
     &env::ENV,
     &metadata::LABELS,
     &metadata::BUILD_ARGS,
@@ -337,6 +340,11 @@ mod tests {
         ),
         ("pip", r#"pip { - "requests==2.32.3"; }"#),
         ("pip-pre", "pip-pre #true"),
+        (
+            "kernel",
+            r#"kernel py310 display-name="Python 3.10" { python "3.10"; mamba "numpy<2"; pip { - "idna==3.7"; }; }"#,
+        ),
+        ("remove-kernel", "remove-kernel python3"),
         ("env", r#"env { HF_HOME "/data"; }"#),
         ("labels", r#"labels { "org.example.course" "ml-101"; }"#),
         ("build-args", r#"build-args { COURSE_YEAR "2026"; }"#),

@@ -136,8 +136,13 @@ fn check_mamba(cx: &mut Checker<'_>, v: &Value) {
         super::conda_env::check(cx, &e.path);
     }
     super::check::duplicate_paths(cx, v.items::<RawMambaEnv>().map(|e| &e.path));
+    check_conda_specs(cx, &mamba_specs(v));
+}
+
+/// Conda package specs of a `mamba` list (also a kernel's).
+pub fn check_conda_specs(cx: &mut Checker<'_>, specs: &[Sp<String>]) {
     cx.word_list(
-        &mamba_specs(v),
+        specs,
         WordRule {
             what: "the conda package",
             quoted: true,
@@ -150,8 +155,8 @@ fn check_mamba(cx: &mut Checker<'_>, v: &Value) {
     );
 }
 
-/// With a conda mirror, `channel::package` still fetches from that channel, not the mirror, and
-/// so do the channels of an `environment.yml`.
+/// With a conda mirror, `channel::package` still fetches from that channel, not the mirror: in
+/// the app's `mamba` list and in every kernel's; so do the channels of an `environment.yml`.
 pub fn check_channels(cx: &mut Checker<'_>, r: &Resolved, conda_mirror: bool) {
     if !conda_mirror {
         return;
@@ -173,7 +178,8 @@ pub fn check_channels(cx: &mut Checker<'_>, r: &Resolved, conda_mirror: bool) {
             );
         }
     }
-    for m in r.settings.items::<Sp<String>>(&MAMBA) {
+    let kernels = super::kernels::conda_specs(&r.settings);
+    for m in r.settings.items::<Sp<String>>(&MAMBA).chain(kernels) {
         if let Some((channel, _)) = m.v.split_once("::") {
             cx.push(
                 Problem::warning(

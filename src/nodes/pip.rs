@@ -61,7 +61,8 @@ pub struct RawPip {
     pub text: Sp<String>,
 }
 
-fn read(node: &KdlNode, problems: &mut Vec<Problem>) -> Option<Value> {
+/// A `pip { ... }` block (also a kernel's, see `kernels`).
+pub(super) fn read(node: &KdlNode, problems: &mut Vec<Problem>) -> Option<Value> {
     let mut en = Entries::new(node, problems);
     if node.children().is_none() && !en.args.is_empty() {
         // `pip numpy pandas`: one mistake (the block form), reported once.
@@ -175,7 +176,8 @@ fn merge(base: &mut Value, over: &Value) {
     }
 }
 
-fn check(cx: &mut Checker<'_>, v: &Value) {
+/// The requirements of one `pip` block (also a kernel's): each valid, no package twice.
+pub(super) fn check(cx: &mut Checker<'_>, v: &Value) {
     for f in v.items::<RawPipFile>() {
         super::reqfile::check(cx, &f.path);
     }

@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::model::{
     ActionRef, App, AptRepository, CodeServer, CondaEnvironment, DockerfileBlock, Download,
-    FileCopy, Json, Jupyter, Manifest, PipFile, TorchIndex,
+    FileCopy, Json, Jupyter, Kernel, Manifest, PipFile, TorchIndex,
 };
 
 /// Every generated file carries this in its header; `jcx` only ever deletes files that do.
@@ -203,6 +203,18 @@ pub fn render(manifest: &Manifest, manifest_in_repo: &str) -> Result<Vec<Generat
                 files.push(GeneratedFile {
                     path: format!("src/{}/{name}", app.name),
                     contents: json.pretty(),
+                });
+            }
+        }
+        for k in &app.kernels {
+            files.push(GeneratedFile {
+                path: k.spec_src(&app.name),
+                contents: k.spec.pretty(),
+            });
+            if !k.pip.is_empty() {
+                files.push(GeneratedFile {
+                    path: k.requirements_src(&app.name),
+                    contents: render_kernel_requirements(manifest, app, k),
                 });
             }
         }
