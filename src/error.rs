@@ -100,6 +100,13 @@ codes! {
     InvalidAptRepository => "jcx::invalid_apt_repository",
     InvalidFingerprint => "jcx::invalid_fingerprint",
     TooDeep => "jcx::too_deep",
+    InvalidStage => "jcx::invalid_stage",
+    UnknownStage => "jcx::unknown_stage",
+    StageCycle => "jcx::stage_cycle",
+    UnusedStage => "jcx::unused_stage",
+    InvalidVariants => "jcx::invalid_variants",
+    UnknownPlaceholder => "jcx::unknown_placeholder",
+    VariantCollision => "jcx::variant_collision",
 }
 
 impl fmt::Display for Code {
