@@ -408,7 +408,7 @@ pub enum StageStep {
     Workdir {
         path: String,
     },
-    /// The lines of one `RUN` instruction (the first without `RUN `).
+    /// The lines of one `RUN` instruction, as written (`RUN ` before its first command).
     Run {
         lines: Vec<String>,
     },
@@ -418,7 +418,7 @@ pub enum StageStep {
 #[derive(Debug, Clone, Serialize)]
 pub struct StageCopy {
     pub stage: String,
-    /// Absolute in the stage; without a trailing `/`.
+    /// Absolute in the stage; without a trailing `/` (but `/` itself).
     pub src: String,
     pub to: String,
     pub root_owned: bool,

@@ -152,7 +152,11 @@ pub fn model(s: &RawSettings) -> Vec<StageCopy> {
     s.items::<RawCopy>(&COPY_FROM)
         .map(|c| StageCopy {
             stage: c.stage.v.clone(),
-            src: c.src.v.trim_end_matches('/').to_string(),
+            // `/out/` and `/out` copy the same (a directory's contents); `/` stays `/`.
+            src: match c.src.v.trim_end_matches('/') {
+                "" => "/".to_string(),
+                s => s.to_string(),
+            },
             to: c.to.v.clone(),
             root_owned: c.owner.as_ref().is_some_and(|o| o.v == "root"),
             mode: c.mode.as_ref().map(|m| m.v.clone()),

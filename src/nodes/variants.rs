@@ -13,6 +13,7 @@ use miette::SourceSpan;
 use super::RawManifest;
 use super::check::control_char;
 use super::decode::{Entries, backticked, did_you_mean, name_span, no_children, string_of};
+use super::raw::Sp;
 use crate::error::{Code, Problem};
 
 /// Variants of one template, at most: a product of axes grows fast, and each is a workflow.
@@ -28,8 +29,6 @@ pub struct RawVariant {
     /// Each axis and its value, in the order of the `variants` block.
     pub values: Vec<(String, String)>,
 }
-
-use super::raw::Sp;
 
 impl RawVariant {
     /// `cuda=11.8, python=3.11`, as messages and `explain` name it.
@@ -129,7 +128,7 @@ fn expand(
     problems: &mut Vec<Problem>,
 ) {
     let template_id = template.span().offset();
-    let mut per_variant: Vec<(String, Vec<Problem>)> = Vec::new();
+    let mut per_variant: PerVariant = Vec::new();
     let mut names: Vec<(String, String)> = Vec::new();
     for combo in combos {
         let mut node = template.clone();
@@ -460,7 +459,7 @@ fn substitute(node: &mut KdlNode, combo: &[(String, String)]) {
 
 /// The problems each variant had, once: unchanged when every variant had it, otherwise once
 /// per variant that had it, saying which.
-pub fn merge(per_variant: Vec<(String, Vec<Problem>)>) -> Vec<Problem> {
+pub fn merge(per_variant: PerVariant) -> Vec<Problem> {
     let n = per_variant.len();
     let mut keys: Vec<(Problem, Vec<String>)> = Vec::new();
     for (label, found) in per_variant {
@@ -491,10 +490,13 @@ fn same(a: &Problem, b: &Problem) -> bool {
     a.code == b.code && a.span == b.span && a.message == b.message && a.severity == b.severity
 }
 
+/// Each variant's label and the problems it had.
+type PerVariant = Vec<(String, Vec<Problem>)>;
+
 /// Problems found while validating variant apps, held back until every variant was validated.
 #[derive(Default)]
 pub struct Held {
-    by_template: HashMap<usize, Vec<(String, Vec<Problem>)>>,
+    by_template: HashMap<usize, PerVariant>,
 }
 
 impl Held {
@@ -512,8 +514,7 @@ impl Held {
 
     /// Every held problem, merged across the variants of its template (see [`merge`]).
     pub fn finish(self, raw: &RawManifest, problems: &mut Vec<Problem>) {
-        let mut templates: Vec<(usize, Vec<(String, Vec<Problem>)>)> =
-            self.by_template.into_iter().collect();
+        let mut templates: Vec<(usize, PerVariant)> = self.by_template.into_iter().collect();
         templates.sort_by_key(|(id, _)| *id);
         for (id, mut list) in templates {
             // Variants that had nothing to say count too.
