@@ -106,6 +106,13 @@ codes! {
     IncompleteLock => "jcx::incomplete_lock",
     TorchInFile => "jcx::torch_in_file",
     InvalidChannel => "jcx::invalid_channel",
+    InvalidStage => "jcx::invalid_stage",
+    UnknownStage => "jcx::unknown_stage",
+    StageCycle => "jcx::stage_cycle",
+    UnusedStage => "jcx::unused_stage",
+    InvalidVariants => "jcx::invalid_variants",
+    UnknownPlaceholder => "jcx::unknown_placeholder",
+    VariantCollision => "jcx::variant_collision",
 }
 
 impl fmt::Display for Code {

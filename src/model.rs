@@ -12,6 +12,9 @@ pub struct Manifest {
     pub actions: Actions,
     pub check_workflow: Option<CheckWorkflow>,
     pub apps: Vec<App>,
+    /// Builder stages (`stage`), in manifest order; an app's Dockerfile holds those it copies
+    /// from (and the stages they are built on).
+    pub stages: Vec<Stage>,
     /// The JupyterHub profiles (`jupyterhub`), when the manifest asks for them.
     pub jupyterhub: Option<JupyterHub>,
 }
@@ -445,6 +448,94 @@ pub struct DockerfileBlock {
     pub lines: Vec<String>,
 }
 
+/// A builder stage: its own base and steps, built before the app; only the files an app's
+/// `copy-from` names leave it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Stage {
+    pub name: String,
+    /// The Dockerfile stage name, `jcx-stage-<name>`.
+    pub alias: String,
+    /// The build argument holding the base image, `STAGE_<NAME>_IMAGE`; `None` when the stage
+    /// is built on another stage.
+    pub arg: Option<String>,
+    /// The image reference (the argument's default), or the alias of the stage it builds on.
+    pub from: String,
+    /// The stage it is built on (`base stage=NAME`).
+    pub parent: Option<String>,
+    pub steps: Vec<StageStep>,
+}
+
+impl Stage {
+    /// Files of the images repository the stage copies (for the allowlist and `paths`).
+    pub fn files(&self) -> impl Iterator<Item = (&str, bool)> {
+        self.steps.iter().filter_map(|s| match s {
+            StageStep::File { src, directory, .. } => Some((src.as_str(), *directory)),
+            _ => None,
+        })
+    }
+}
+
+/// One step of a builder stage, in manifest order; every step runs as root.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum StageStep {
+    Apt {
+        packages: Vec<String>,
+    },
+    /// `NAME=value` pairs, the value quoted for `ENV`.
+    Env {
+        vars: Vec<(String, String)>,
+    },
+    File {
+        src: String,
+        to: String,
+        directory: bool,
+    },
+    Workdir {
+        path: String,
+    },
+    /// The lines of one `RUN` instruction, as written (`RUN ` before its first command).
+    Run {
+        lines: Vec<String>,
+    },
+}
+
+/// A file or directory an app copies out of a builder stage (`COPY --from`).
+#[derive(Debug, Clone, Serialize)]
+pub struct StageCopy {
+    pub stage: String,
+    /// Absolute in the stage; without a trailing `/` (but `/` itself).
+    pub src: String,
+    pub to: String,
+    pub root_owned: bool,
+    pub mode: Option<String>,
+}
+
+/// The variant an app was expanded from: its template's name and the value of each axis.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Variant {
+    pub template: String,
+    pub values: Vec<VariantValue>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VariantValue {
+    pub axis: String,
+    pub value: String,
+}
+
+impl Variant {
+    /// `cuda=11.8, python=3.11`.
+    pub fn label(&self) -> String {
+        let parts: Vec<String> = self
+            .values
+            .iter()
+            .map(|v| format!("{}={}", v.axis, v.value))
+            .collect();
+        parts.join(", ")
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct App {
     pub name: String,
@@ -487,6 +578,11 @@ pub struct App {
     pub removed_kernels: Vec<String>,
     pub free_disk_space: bool,
     pub timeout_minutes: u32,
+    /// What it copies out of builder stages (`copy-from`).
+    pub stage_copies: Vec<StageCopy>,
+    /// The variant it was expanded from (`variants`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variant: Option<Variant>,
 }
 
 impl App {

@@ -147,7 +147,7 @@ pub(super) fn check_src(cx: &mut Checker<'_>, src: &Sp<String>) {
     }
 }
 
-fn check_dest(cx: &mut Checker<'_>, to: &Sp<String>) {
+pub(super) fn check_dest(cx: &mut Checker<'_>, to: &Sp<String>) {
     if !cx.safe(to, "the destination", false) {
         return;
     }

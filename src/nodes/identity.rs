@@ -94,6 +94,8 @@ pub struct RawApp {
     pub name: Sp<String>,
     pub extends: Option<Sp<String>>,
     pub settings: RawSettings,
+    /// The variant this app was expanded from (`variants`), if any.
+    pub variant: Option<super::variants::RawVariant>,
 }
 
 /// The settings of one app after `defaults` and `extends`, still spanned (for `explain`).
@@ -179,6 +181,7 @@ pub fn read_app(
             name,
             extends,
             settings,
+            variant: None,
         });
     }
 }
@@ -606,6 +609,8 @@ pub fn build_app(cx: &mut Checker<'_>, r: &Resolved, registry: Option<&Registry>
         removed_kernels,
         free_disk_space: false,
         timeout_minutes: 0,
+        stage_copies: super::copy_from::model(s),
+        variant: None,
     };
     workflow::apply(s, &mut app);
     app.downloads = super::downloads::model(cx, r, &app.platforms);

@@ -215,6 +215,11 @@ struct DockerfileCtx<'a> {
     /// DL3008 when a package is unpinned, DL3015 when recommends are wanted.
     hadolint_apt: String,
     pip_pre: bool,
+    /// Builder stages before the app's own `FROM`, and their base images' build arguments.
+    stages: Vec<super::stages::StageCtx>,
+    stage_args: Vec<String>,
+    /// `copy-from`: what it takes out of them.
+    stage_copies: Vec<super::stages::StageCopyCtx>,
 }
 
 pub fn torch_index_url(base: &str, index: &TorchIndex) -> String {
@@ -227,6 +232,8 @@ pub(super) fn dockerfile_env_value(v: &str) -> String {
 
 pub fn render_dockerfile(manifest: &Manifest, app: &App) -> Result<String> {
     let conda_pip = app.conda_environments.iter().any(|e| e.pip);
+    let (stages, stage_args) = super::stages::stages_ctx(manifest, app);
+    let stage_count = stages.len();
     let torch = app.torch.as_ref().map(|t| TorchCtx {
         what: match &t.index {
             TorchIndex::Cpu => "CPU only".to_string(),
@@ -292,6 +299,12 @@ pub fn render_dockerfile(manifest: &Manifest, app: &App) -> Result<String> {
                 .iter()
                 .filter(|f| !f.root_owned)
                 .filter_map(FileCopy::stacks_tree)
+                .chain(
+                    app.stage_copies
+                        .iter()
+                        .filter(|c| !c.root_owned)
+                        .filter_map(|c| crate::model::stacks_tree(&c.to)),
+                )
                 .collect();
             trees.sort_unstable();
             trees.dedup();
@@ -344,9 +357,12 @@ pub fn render_dockerfile(manifest: &Manifest, app: &App) -> Result<String> {
         apt_recommends: app.apt_recommends,
         hadolint_apt: hadolint_apt(&app.apt, app.apt_recommends),
         pip_pre: app.pip_pre,
+        stages,
+        stage_args,
+        stage_copies: super::stages::copies_ctx(app),
     };
     let text = render_with(&envs().0, "Dockerfile", &app.dockerfile_path(), ctx)?;
-    check_dockerfile(&text).map_err(|message| Error::Render {
+    check_dockerfile(&text, stage_count).map_err(|message| Error::Render {
         file: app.dockerfile_path(),
         message,
     })?;
@@ -354,10 +370,11 @@ pub fn render_dockerfile(manifest: &Manifest, app: &App) -> Result<String> {
 }
 
 /// jcx's promise about every Dockerfile it writes, checked on the text itself as BuildKit
-/// reads it: one `FROM`, nothing left open, and the last `USER` (when there is one; without
-/// one the base image's user stays) is `${NB_UID}`. Validation already refused every
-/// `dockerfile` block that could break it: failing here is a bug in jcx.
-pub(super) fn check_dockerfile(text: &str) -> std::result::Result<(), String> {
+/// reads it: one `FROM` per builder stage and one for the app, nothing left open, and the last
+/// `USER` of the app's stage (when there is one; without one the base image's user stays) is
+/// `${NB_UID}`. Validation already refused every `dockerfile` block and `run` script that could
+/// break it: failing here is a bug in jcx.
+pub(super) fn check_dockerfile(text: &str, stages: usize) -> std::result::Result<(), String> {
     let reading = crate::dockerfile_block::read_dockerfile(text);
     if let Some(found) = reading.issues.first() {
         return Err(format!(
@@ -367,12 +384,17 @@ pub(super) fn check_dockerfile(text: &str) -> std::result::Result<(), String> {
         ));
     }
     let froms = reading.instructions.iter().filter(|i| i.is("FROM")).count();
-    if froms != 1 {
+    if froms != stages + 1 {
         return Err(format!(
-            "the generated Dockerfile has {froms} FROM instructions"
+            "the generated Dockerfile has {froms} FROM instructions for {stages} builder stages"
         ));
     }
-    match reading.instructions.iter().rev().find(|i| i.is("USER")) {
+    let mut app_stage = reading
+        .instructions
+        .iter()
+        .rev()
+        .take_while(|i| !i.is("FROM"));
+    match app_stage.find(|i| i.is("USER")) {
         Some(user) if user.args != "${NB_UID}" => Err(format!(
             "the generated Dockerfile ends as user `{}`, not the notebook user",
             user.args
@@ -423,10 +445,16 @@ pub fn render_dockerignore(manifest: &Manifest, app: &App) -> String {
     for h in &app.hooks {
         s.push_str(&format!("!{}\n", h.src(&app.name)));
     }
-    for f in &app.files {
-        s.push_str(&format!("!{}\n", f.src));
-        if f.directory {
-            s.push_str(&format!("!{}/**\n", f.src));
+    let files = app.files.iter().map(|f| (f.src.as_str(), f.directory));
+    let mut listed: Vec<(&str, bool)> = Vec::new();
+    for f in files.chain(super::stages::stage_files(manifest, app)) {
+        if listed.contains(&f) {
+            continue;
+        }
+        listed.push(f);
+        s.push_str(&format!("!{}\n", f.0));
+        if f.1 {
+            s.push_str(&format!("!{}/**\n", f.0));
         }
     }
     s

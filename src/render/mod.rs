@@ -172,6 +172,7 @@ fn waive_long_uses_lines(yaml: &str) -> String {
 
 mod dockerfile;
 mod jupyterhub;
+mod stages;
 mod workflow;
 
 pub use dockerfile::*;
@@ -267,12 +268,17 @@ mod tests {
     fn generated_dockerfiles_are_checked() {
         let ok =
             "# syntax=docker/dockerfile:1\nARG B=x\nFROM ${B}\nUSER root\nRUN a\nUSER ${NB_UID}\n";
-        assert_eq!(check_dockerfile(ok), Ok(()));
-        assert!(check_dockerfile("FROM a\nFROM b\n").is_err());
-        assert!(check_dockerfile("FROM a\nUSER ${NB_UID}\nUSER root\n").is_err());
-        assert!(check_dockerfile("FROM a\nRUN <<EOF\nUSER ${NB_UID}\n").is_err());
+        assert_eq!(check_dockerfile(ok, 0), Ok(()));
+        assert!(check_dockerfile("FROM a\nFROM b\n", 0).is_err());
+        assert!(check_dockerfile("FROM a\nUSER ${NB_UID}\nUSER root\n", 0).is_err());
+        assert!(check_dockerfile("FROM a\nRUN <<EOF\nUSER ${NB_UID}\n", 0).is_err());
         // Without any USER the base image's user stays.
-        assert_eq!(check_dockerfile("FROM a\nRUN b\n"), Ok(()));
+        assert_eq!(check_dockerfile("FROM a\nRUN b\n", 0), Ok(()));
+        // A builder stage's user is its own business; the app's stage decides.
+        let staged = "FROM a AS s\nUSER root\nFROM b\nRUN c\n";
+        assert_eq!(check_dockerfile(staged, 1), Ok(()));
+        assert!(check_dockerfile(staged, 0).is_err());
+        assert!(check_dockerfile("FROM a AS s\nFROM b\nUSER root\n", 1).is_err());
     }
 
     #[test]

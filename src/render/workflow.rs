@@ -130,15 +130,26 @@ pub fn render_workflow(manifest: &Manifest, app: &App) -> Result<String> {
             .chain(std::iter::once(app.workflow_path()))
             .chain(app.hooks.iter().filter_map(|h| h.file.clone()))
             .chain(app.package_files().map(String::from))
-            .chain(app.files.iter().map(|f| {
-                if f.directory {
-                    format!("{}/**", f.src)
-                } else {
-                    f.src.clone()
-                }
-            }))
+            .chain(
+                app.files
+                    .iter()
+                    .map(|f| (f.src.as_str(), f.directory))
+                    .chain(super::stages::stage_files(manifest, app))
+                    .map(|(src, directory)| {
+                        if directory {
+                            format!("{src}/**")
+                        } else {
+                            src.to_string()
+                        }
+                    }),
+            )
             .map(|p| yaml_quote(&p))
-            .collect(),
+            .fold(Vec::new(), |mut paths, p| {
+                if !paths.contains(&p) {
+                    paths.push(p);
+                }
+                paths
+            }),
         runs_on,
         fork_guard: app.self_hosted(),
         timeout_minutes: app.timeout_minutes,

@@ -141,6 +141,9 @@ def image(expect, app):
         if kind == "apt":
             rc, out = run("dpkg-query", "-W", "-f=${Status}", value)
             result(out == "install ok installed", f"apt {value}", out)
+        elif kind == "no-apt":
+            rc, out = run("dpkg-query", "-W", "-f=${Status}", value)
+            result(out != "install ok installed", f"apt {value} is not installed", out)
         elif kind == "dist":
             name, _, version = value.partition("==")
             try:
