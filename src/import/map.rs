@@ -207,10 +207,8 @@ pub fn walk(src: &AppSource<'_>) -> AppResult {
     let mut result = AppResult::default();
     for (key, value, line) in w.df.directives.clone() {
         let o = w.origin(line, line);
-        w.mark(line, line, Status::Mapped);
         if key != "syntax" {
-            w.mark(line, line, Status::Dropped);
-            w.warn(Kind::Dropped, o, format!("the parser directive `# {key}={value}` has no place in jcx's Dockerfile, which is read with the default escape character and no checks directive"));
+            w.warn(Kind::Dropped, o, format!("the parser directive `# {key}={value}` has no place in jcx's Dockerfile, which is read with the default escape character and no `check` directive"));
         }
     }
     let instrs = w.df.instructions.clone();

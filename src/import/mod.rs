@@ -113,6 +113,7 @@ pub fn import(dir: &Path) -> Result<Imported> {
         None => placeholder_registry(&mut top, &mut warnings),
     }
     top.mirror = mirror(&mirrors, &mut warnings);
+    distinct_images(&mut drafts, &mut warnings);
     let (text, jcx_warnings) = settle(dir, &mut top, &mut drafts, &mut warnings)?;
     warnings
         .sort_by(|a, b| (&a.origin.file, a.origin.first).cmp(&(&b.origin.file, b.origin.first)));
@@ -233,6 +234,44 @@ fn one_app(
         },
         push,
     ))
+}
+
+/// The image name an app pushes: `image-name`, or the base image's name with `image-suffix`.
+fn image_of(d: &Draft) -> String {
+    let mut base = String::new();
+    let mut suffix = None;
+    for e in d.entries() {
+        match e {
+            Entry::ImageName(n) => return n.clone(),
+            Entry::ImageSuffix(s) => suffix = Some(s.clone()),
+            Entry::Base(b) => base = repo::split_ref(b).map(|r| r.2).unwrap_or_default(),
+            _ => {}
+        }
+    }
+    match suffix {
+        Some(s) => format!("{base}-{s}"),
+        None => base,
+    }
+}
+
+/// Apps that would push the same image (none of them says otherwise) get their name as suffix.
+fn distinct_images(drafts: &mut [Draft], warnings: &mut Vec<Warning>) {
+    let mut seen: Vec<String> = Vec::new();
+    for d in drafts.iter_mut() {
+        let image = image_of(d);
+        if seen.contains(&image) {
+            let origin = d.items.first().and_then(|i| i.origin.clone()).unwrap_or_else(|| Origin::new("apps.kdl", 0, 0));
+            warnings.push(Warning {
+                kind: Kind::Changed,
+                origin: origin.clone(),
+                message: format!("app `{}` would push the same image `{image}` as another app: the manifest gives it `image-suffix {}`", d.name, d.name),
+            });
+            d.items.push(Item::new(Entry::ImageSuffix(d.name.clone()), Some(origin)));
+            seen.push(image_of(d));
+        } else {
+            seen.push(image);
+        }
+    }
 }
 
 /// One entry per single setting (the last one wins, as later instructions do) and no item twice.

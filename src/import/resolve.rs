@@ -125,6 +125,18 @@ pub fn finish(w: &mut Walker<'_>, result: &mut AppResult) {
         .enumerate()
         .filter_map(|(k, s)| match s {
             Step::Piece(p) => Some((k, p.at, shell::references(&p.lines.join("\n")))),
+            // `ENV` and `LABEL` values are written after every block but the last.
+            Step::Items(items) => {
+                let values: Vec<String> = items
+                    .iter()
+                    .filter_map(|i| match &i.entry {
+                        Entry::Env(_, v) | Entry::Label(_, v) => Some(v.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                Some((k, 3, shell::references(&values.join(" "))))
+            }
+            Step::Var { env: true, value: Some(v), .. } => Some((k, 3, shell::references(v))),
             _ => None,
         })
         .collect();

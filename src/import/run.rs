@@ -222,7 +222,8 @@ fn known(
         }
     }
     if commands::cleanup_rm(words, &extra) {
-        return Res::Boiler(Fam::Other);
+        let apt = words.iter().any(|w| w.starts_with("/var/lib/apt") || w.starts_with("/var/cache/apt"));
+        return Res::Boiler(if apt { Fam::Apt } else { Fam::Other });
     }
     match commands::pip(words) {
         Ok(Some(p)) => pip(w, i, u, p, origin, mounts),
@@ -359,6 +360,7 @@ fn read_requirements(w: &mut Walker<'_>, repo: &str, out: &mut Vec<Sourced>, dep
     let Ok(text) = std::fs::read_to_string(&path) else {
         return false;
     };
+    w.consumed.insert(repo.to_string());
     let (lines, other) = requirements::read(&text);
     let total = text.lines().count();
     let mut dropped = 0;

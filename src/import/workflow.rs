@@ -241,7 +241,7 @@ fn build_step(
     let mut tags = Vec::new();
     if let Some(t) = with("tags") {
         for (i, line) in t.v.lines().enumerate() {
-            let line_no = t.line + usize::from(t.v.contains('\n')) + i;
+            let line_no = t.line + i;
             for tag in line.split(',').map(str::trim).filter(|s| !s.is_empty()) {
                 tags.push(At {
                     v: tag.to_string(),
@@ -264,14 +264,13 @@ fn build_step(
     }
     let build_args = with("build-args")
         .map(|a| {
-            let multi = usize::from(a.v.contains('\n'));
             a.v.lines()
                 .enumerate()
                 .filter_map(|(i, l)| {
                     let (k, v) = l.trim().split_once('=')?;
                     Some(At {
                         v: (k.trim().to_string(), v.trim().to_string()),
-                        line: a.line + multi + i,
+                        line: a.line + i,
                     })
                 })
                 .collect()
@@ -315,7 +314,6 @@ fn metadata_tags(with: &dyn Fn(&str) -> Option<At<String>>) -> Vec<At<String>> {
             line: images.line,
         }];
     };
-    let multi = usize::from(tags.v.contains('\n'));
     let mut out = Vec::new();
     for (i, spec) in tags.v.lines().enumerate() {
         let spec = spec.trim();
@@ -339,7 +337,7 @@ fn metadata_tags(with: &dyn Fn(&str) -> Option<At<String>>) -> Vec<At<String>> {
                 };
                 out.push(At {
                     v: format!("{image}:{p}{{short-sha}}{suffix}"),
-                    line: tags.line + multi + i,
+                    line: tags.line + i,
                 });
                 continue;
             }
@@ -349,7 +347,7 @@ fn metadata_tags(with: &dyn Fn(&str) -> Option<At<String>>) -> Vec<At<String>> {
         };
         out.push(At {
             v: format!("{image}:{prefix}{body}{suffix}"),
-            line: tags.line + multi + i,
+            line: tags.line + i,
         });
     }
     out

@@ -158,9 +158,9 @@ mod tests {
         assert_eq!(n.get("env").unwrap().get("A").unwrap().str(), Some("b"));
         assert!(parse("a: [").is_err());
         assert_eq!(
-            parse("x: *a")
+            parse("a: &x 1\nb: *x")
                 .ok()
-                .and_then(|n| n.get("x").cloned())
+                .and_then(|n| n.get("b").cloned())
                 .map(|n| n.v),
             Some(Y::Null)
         );
