@@ -103,8 +103,10 @@ struct Built {
 
 fn built(root: &Path, app: &str) -> Built {
     let df = fs::read_to_string(root.join(format!("src/{app}/Dockerfile"))).unwrap();
-    let req = fs::read_to_string(root.join(format!("src/{app}/requirements.txt"))).unwrap_or_default();
-    let wf = fs::read_to_string(root.join(format!(".github/workflows/build-push-{app}.yaml"))).unwrap();
+    let req =
+        fs::read_to_string(root.join(format!("src/{app}/requirements.txt"))).unwrap_or_default();
+    let wf =
+        fs::read_to_string(root.join(format!(".github/workflows/build-push-{app}.yaml"))).unwrap();
     let list = |key: &str| -> Vec<String> {
         let mut out = Vec::new();
         let mut on = false;
@@ -124,9 +126,21 @@ fn built(root: &Path, app: &str) -> Built {
         apt: step_words(&df, "apt-get install --yes"),
         mamba: step_words(&df, "mamba install --yes"),
         torch: step_words(&df, "--index-url \"${PYTORCH_INDEX_URL}\""),
-        pip: req.lines().filter(|l| !l.starts_with('#') && !l.is_empty()).map(str::to_string).collect(),
-        code_server: df.lines().find_map(|l| l.strip_prefix("ENV CODE_SERVER_VERSION=")).map(str::to_string),
-        image: wf.lines().find_map(|l| l.trim().strip_prefix("IMAGE: ")).unwrap_or_default().trim_matches('\'').to_string(),
+        pip: req
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+            .map(str::to_string)
+            .collect(),
+        code_server: df
+            .lines()
+            .find_map(|l| l.strip_prefix("ENV CODE_SERVER_VERSION="))
+            .map(str::to_string),
+        image: wf
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("IMAGE: "))
+            .unwrap_or_default()
+            .trim_matches('\'')
+            .to_string(),
         branches: list("branches"),
         paths: list("paths"),
     }
@@ -136,7 +150,11 @@ fn set(items: &[&str]) -> BTreeSet<String> {
     items.iter().map(|s| s.to_string()).collect()
 }
 
-const APPS: [&str; 3] = ["jupyter-pytorch-x", "jupyter-pytorch-qlora", "jupyter-pytorch-qlora-zx"];
+const APPS: [&str; 3] = [
+    "jupyter-pytorch-x",
+    "jupyter-pytorch-qlora",
+    "jupyter-pytorch-qlora-zx",
+];
 
 #[test]
 fn the_original_repository_round_trips() {
@@ -145,9 +163,20 @@ fn the_original_repository_round_trips() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     let manifest = fs::read_to_string(tmp.path().join("apps.kdl")).unwrap();
     snap!("original_apps_kdl", &manifest);
-    snap!("original_output", format!("{}--- stdout\n{}", r.stderr, r.stdout));
-    assert!(r.stderr.contains("pip uses only the last one"), "{}", r.stderr);
-    assert!(r.stderr.contains("The manifest now uses `cuda \"11.8\"`"), "{}", r.stderr);
+    snap!(
+        "original_output",
+        format!("{}--- stdout\n{}", r.stderr, r.stdout)
+    );
+    assert!(
+        r.stderr.contains("pip uses only the last one"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("The manifest now uses `cuda \"11.8\"`"),
+        "{}",
+        r.stderr
+    );
     // Formatted as `jcx fmt` would.
     assert_eq!(run(tmp.path(), &["fmt", "--check"]).code, 0);
 
@@ -156,29 +185,59 @@ fn the_original_repository_round_trips() {
     assert_eq!(run(tmp.path(), &["check"]).code, 0);
 
     // The hand-made files, read by hand: what every image must still hold.
-    let apt = set(&["wget", "curl", "pandoc", "vim", "zip", "libopenmpi-dev", "tmux", "screen"]);
+    let apt = set(&[
+        "wget",
+        "curl",
+        "pandoc",
+        "vim",
+        "zip",
+        "libopenmpi-dev",
+        "tmux",
+        "screen",
+    ]);
     let mamba = set(&["jupyter-server-proxy", "jupyter-vscode-proxy"]);
     let torch = set(&["torch==2.2.1", "torchvision==0.17.1", "torchaudio==2.2.1"]);
     let x = ["mpi4py", "transformers==4.28.1", "icetk"];
-    let qlora = ["peft @ git+https://github.com/huggingface/peft", "deepspeed==0.9.2", "accelerate", "bitsandbytes"];
+    let qlora = [
+        "peft @ git+https://github.com/huggingface/peft",
+        "deepspeed==0.9.2",
+        "accelerate",
+        "bitsandbytes",
+    ];
     let zx = ["cpm_kernels", "sentencepiece==0.1.99"];
     let pip: Vec<BTreeSet<String>> = vec![
         set(&x),
         set(&[&x[..], &qlora[..]].concat()),
         set(&[&x[..], &qlora[..], &zx[..]].concat()),
     ];
-    let images = ["scipy-notebook", "scipy-notebook-qlora", "scipy-notebook-qlora-zx"];
+    let images = [
+        "scipy-notebook",
+        "scipy-notebook-qlora",
+        "scipy-notebook-qlora-zx",
+    ];
     for (n, app) in APPS.iter().enumerate() {
         let b = built(tmp.path(), app);
         assert_eq!(b.apt, apt, "{app}");
         assert_eq!(b.mamba, mamba, "{app}");
         assert_eq!(b.torch, torch, "{app}: torch from the cu118 index");
-        assert!(fs::read_to_string(tmp.path().join(format!("src/{app}/Dockerfile"))).unwrap().contains("PYTORCH_INDEX_URL=https://download.pytorch.org/whl/cu118"));
+        assert!(
+            fs::read_to_string(tmp.path().join(format!("src/{app}/Dockerfile")))
+                .unwrap()
+                .contains("PYTORCH_INDEX_URL=https://download.pytorch.org/whl/cu118")
+        );
         assert_eq!(b.pip, pip[n], "{app}");
         assert_eq!(b.code_server.as_deref(), Some("4.22.1"), "{app}");
-        assert_eq!(b.image, format!("registry.cn-hangzhou.aliyuncs.com/linuzb/{}", images[n]), "{app}");
+        assert_eq!(
+            b.image,
+            format!("registry.cn-hangzhou.aliyuncs.com/linuzb/{}", images[n]),
+            "{app}"
+        );
         assert_eq!(b.branches, vec!["main", "feat/**"], "{app}");
-        assert!(b.paths.contains(&format!("src/{app}/**")), "{app}: {:?}", b.paths);
+        assert!(
+            b.paths.contains(&format!("src/{app}/**")),
+            "{app}: {:?}",
+            b.paths
+        );
         // The same as what the project's own manifest for this repository generates.
         let mut own = built(&repo().join("generated"), app);
         own.code_server = b.code_server.clone();
@@ -189,7 +248,10 @@ fn the_original_repository_round_trips() {
 #[test]
 fn varied_repositories_import_and_compile() {
     let root = repo().join("tests/fixtures/import/varied");
-    let mut names: Vec<String> = fs::read_dir(&root).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    let mut names: Vec<String> = fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
     names.sort();
     assert!(names.len() >= 3);
     for name in names {
@@ -198,8 +260,15 @@ fn varied_repositories_import_and_compile() {
         assert_eq!(r.code, 0, "{name}: {}", r.stderr);
         let manifest = fs::read_to_string(tmp.path().join("apps.kdl")).unwrap();
         snap!(format!("varied_{name}_apps_kdl"), &manifest);
-        snap!(format!("varied_{name}_output"), format!("{}--- stdout\n{}", r.stderr, r.stdout));
-        assert_eq!(run(tmp.path(), &["fmt", "--check"]).code, 0, "{name}: not formatted");
+        snap!(
+            format!("varied_{name}_output"),
+            format!("{}--- stdout\n{}", r.stderr, r.stdout)
+        );
+        assert_eq!(
+            run(tmp.path(), &["fmt", "--check"]).code,
+            0,
+            "{name}: not formatted"
+        );
         let c = run(tmp.path(), &["compile", "--force"]);
         assert_eq!(c.code, 0, "{name}: {}", c.stderr);
         assert_eq!(run(tmp.path(), &["check"]).code, 0, "{name}");
@@ -213,10 +282,17 @@ fn never_overwrites_a_manifest_without_force() {
     let r = run(tmp.path(), &["import"]);
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("already exists"), "{}", r.stderr);
-    assert_eq!(fs::read_to_string(tmp.path().join("apps.kdl")).unwrap(), "// mine\n");
+    assert_eq!(
+        fs::read_to_string(tmp.path().join("apps.kdl")).unwrap(),
+        "// mine\n"
+    );
     let r = run(tmp.path(), &["import", ".", "--force"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(fs::read_to_string(tmp.path().join("apps.kdl")).unwrap().contains("app jupyter-pytorch-x"));
+    assert!(
+        fs::read_to_string(tmp.path().join("apps.kdl"))
+            .unwrap()
+            .contains("app jupyter-pytorch-x")
+    );
 }
 
 #[test]
@@ -224,7 +300,12 @@ fn prints_to_stdout_and_writes_elsewhere() {
     let tmp = fixture("original");
     let r = run(tmp.path(), &["import", "-o", "-"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stdout.starts_with("// apps.kdl: imported by `jcx import`"), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .starts_with("// apps.kdl: imported by `jcx import`"),
+        "{}",
+        r.stdout
+    );
     assert!(r.stderr.contains("imported 3 apps"), "{}", r.stderr);
     assert!(!tmp.path().join("apps.kdl").exists());
     let r = run(tmp.path(), &["import", ".", "--output", "other.kdl"]);

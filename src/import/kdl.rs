@@ -67,6 +67,7 @@ impl W {
 
     fn comment(&mut self, indent: &str, text: &str) {
         for l in text.split('\n') {
+            let l = l.trim_end();
             self.push(indent);
             self.push("//");
             if !l.is_empty() {

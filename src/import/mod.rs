@@ -260,13 +260,18 @@ fn distinct_images(drafts: &mut [Draft], warnings: &mut Vec<Warning>) {
     for d in drafts.iter_mut() {
         let image = image_of(d);
         if seen.contains(&image) {
-            let origin = d.items.first().and_then(|i| i.origin.clone()).unwrap_or_else(|| Origin::new("apps.kdl", 0, 0));
+            let origin = d
+                .items
+                .first()
+                .and_then(|i| i.origin.clone())
+                .unwrap_or_else(|| Origin::new("apps.kdl", 0, 0));
             warnings.push(Warning {
                 kind: Kind::Changed,
                 origin: origin.clone(),
                 message: format!("app `{}` would push the same image `{image}` as another app: the manifest gives it `image-suffix {}`", d.name, d.name),
             });
-            d.items.push(Item::new(Entry::ImageSuffix(d.name.clone()), Some(origin)));
+            d.items
+                .push(Item::new(Entry::ImageSuffix(d.name.clone()), Some(origin)));
             seen.push(image_of(d));
         } else {
             seen.push(image);

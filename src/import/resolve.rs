@@ -136,7 +136,11 @@ pub fn finish(w: &mut Walker<'_>, result: &mut AppResult) {
                     .collect();
                 Some((k, 3, shell::references(&values.join(" "))))
             }
-            Step::Var { env: true, value: Some(v), .. } => Some((k, 3, shell::references(v))),
+            Step::Var {
+                env: true,
+                value: Some(v),
+                ..
+            } => Some((k, 3, shell::references(v))),
             _ => None,
         })
         .collect();

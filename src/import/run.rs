@@ -222,7 +222,9 @@ fn known(
         }
     }
     if commands::cleanup_rm(words, &extra) {
-        let apt = words.iter().any(|w| w.starts_with("/var/lib/apt") || w.starts_with("/var/cache/apt"));
+        let apt = words
+            .iter()
+            .any(|w| w.starts_with("/var/lib/apt") || w.starts_with("/var/cache/apt"));
         return Res::Boiler(if apt { Fam::Apt } else { Fam::Other });
     }
     match commands::pip(words) {

@@ -58,8 +58,18 @@ pub fn tokenize(s: &str) -> Vec<Token> {
             continue;
         }
         if is_op_char(c) {
-            let two = &s[i..(i + 2).min(b.len())];
-            let len = if matches!(two, "&&" | "||" | ";;" | ">>" | "<<" | ">&" | "&>" | "<&") {
+            let two = (c, b.get(i + 1).copied().unwrap_or(0));
+            let len = if matches!(
+                two,
+                (b'&', b'&')
+                    | (b'|', b'|')
+                    | (b';', b';')
+                    | (b'>', b'>')
+                    | (b'<', b'<')
+                    | (b'>', b'&')
+                    | (b'&', b'>')
+                    | (b'<', b'&')
+            ) {
                 2
             } else {
                 1
@@ -74,6 +84,10 @@ pub fn tokenize(s: &str) -> Vec<Token> {
         }
         let start = i;
         i = word_end(b, i);
+        // A `\` skips one byte, which may be the first of a longer character.
+        while !s.is_char_boundary(i) {
+            i += 1;
+        }
         out.push(Token {
             tok: Tok::Word(s[start..i].to_string()),
             start,
