@@ -527,6 +527,7 @@ fn run_import(dir: Option<PathBuf>, output: Option<PathBuf>, force: bool) -> u8 
     let out = match output {
         Some(p) if p.as_os_str() == "-" => crate::import::Output::Stdout,
         Some(p) => crate::import::Output::File(p),
+        None if dir == Path::new(".") => crate::import::Output::File(PathBuf::from("apps.kdl")),
         None => crate::import::Output::File(dir.join("apps.kdl")),
     };
     let result =

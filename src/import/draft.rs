@@ -122,9 +122,9 @@ pub const ORDER: &[(&str, bool)] = &[
     ("download", false),
     ("hook", false),
     ("dockerfile", false),
-    ("comment", false),
     ("free-disk-space", true),
     ("timeout-minutes", true),
+    ("comment", false),
 ];
 
 impl Entry {
