@@ -262,10 +262,10 @@ pub fn heredoc_words(args: &str) -> Vec<(String, bool, bool)> {
                 }
                 if j > start {
                     let word = args[start..j].to_string();
-                    if let Some(q) = q {
-                        if b.get(j) == Some(&q) {
-                            j += 1;
-                        }
+                    if let Some(q) = q
+                        && b.get(j) == Some(&q)
+                    {
+                        j += 1;
                     }
                     found.push((word, strip, q.is_some()));
                 }

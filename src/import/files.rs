@@ -150,7 +150,7 @@ pub fn copy(w: &mut Walker<'_>, i: &Instr) {
         lines,
         origin: o,
     };
-    w.steps.push(Step::Copy(step, piece, items));
+    w.steps.push(Step::Copy(piece, items));
     // A copy of requirements files is usually read by the pip step that follows.
     if !all.iter().all(|s| s.ends_with(".txt")) {
         w.advance(3);

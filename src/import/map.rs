@@ -13,7 +13,6 @@ use super::shell::{self, Vars};
 
 /// Everything the walk needs to know about one app.
 pub struct AppSource<'a> {
-    pub name: String,
     /// The Dockerfile, relative to the repository root.
     pub path: String,
     pub text: String,
@@ -79,7 +78,7 @@ pub enum Step {
     },
     /// A `COPY`, its index, and the `file`/`hook` items it becomes unless a mapped pip step
     /// reads its files.
-    Copy(usize, Piece, Vec<Item>),
+    Copy(Piece, Vec<Item>),
 }
 
 pub struct Walker<'a> {
@@ -115,10 +114,10 @@ impl<'a> Walker<'a> {
 
     pub fn mark(&mut self, first: usize, last: usize, s: Status) {
         for l in first..=last {
-            if let Some(x) = self.status.get_mut(l.wrapping_sub(1)) {
-                if s == Status::Escaped || *x != Status::Escaped {
-                    *x = s;
-                }
+            if let Some(x) = self.status.get_mut(l.wrapping_sub(1))
+                && (s == Status::Escaped || *x != Status::Escaped)
+            {
+                *x = s;
             }
         }
     }

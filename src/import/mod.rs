@@ -195,7 +195,6 @@ fn one_app(
         })
         .unwrap_or_default();
     let src = map::AppSource {
-        name: app.name.clone(),
         path: app.dockerfile.clone(),
         text,
         context,

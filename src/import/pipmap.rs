@@ -231,12 +231,11 @@ fn requirement_or_option(s: &Sourced, cuda: bool, m: &mut Mapped) {
 /// One requirement as a `pip` entry; its fallback is a `pip install` line of its own.
 fn requirement(text: &str, cuda: bool, origin: &Origin) -> Item {
     let mut text = text.trim().to_string();
-    if text.contains("://") && !text.contains(" @ ") && !text.contains('@')
-        || text.starts_with("git+")
-    {
-        if let Some(name) = crate::nodes::pip::name_from_url(&text) {
-            text = format!("{name} @ {}", text.split("#egg=").next().unwrap_or(&text));
-        }
+    let bare = ["git+", "https://", "http://"]
+        .iter()
+        .any(|p| text.starts_with(p));
+    if bare && let Some(name) = crate::nodes::pip::name_from_url(&text) {
+        text = format!("{name} @ {}", text.split("#egg=").next().unwrap_or(&text));
     }
     let name = dist_name(&text);
     let pin = (cuda && TORCH_FAMILY.contains(&name.as_str()))

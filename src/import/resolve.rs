@@ -174,7 +174,7 @@ pub fn finish(w: &mut Walker<'_>, result: &mut AppResult) {
                         "ENV {name}={}",
                         quoted(&value_text)
                     ))));
-                } else if env && !(w.mapped_refs.contains(&name) && !used(false)) {
+                } else if env && (used(false) || !w.mapped_refs.contains(&name)) {
                     let mut item = Item::new(
                         Entry::Env(name.clone(), value_text.clone()),
                         Some(origin.clone()),
@@ -202,7 +202,7 @@ pub fn finish(w: &mut Walker<'_>, result: &mut AppResult) {
                     }
                 }
             }
-            Step::Copy(_, piece, items) => {
+            Step::Copy(piece, items) => {
                 let consumed = items.iter().any(
                     |i| matches!(&i.entry, Entry::File { src, .. } if w.consumed.contains(src)),
                 );

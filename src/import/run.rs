@@ -167,7 +167,7 @@ fn known(
     if commands::fix_permissions(words) {
         return Res::Boiler(Fam::Other);
     }
-    if unknown && !words.first().is_some_and(|w| w == "rm") {
+    if unknown && words.first().is_none_or(|w| w != "rm") {
         return Res::Escape(format!(
             "`{}` uses a variable jcx import does not know",
             short(&words.join(" "))
