@@ -151,8 +151,10 @@ pub fn copy(w: &mut Walker<'_>, i: &Instr) {
         origin: o,
     };
     w.steps.push(Step::Copy(piece, items));
-    // A copy of requirements files is usually read by the pip step that follows.
-    if !all.iter().all(|s| s.ends_with(".txt")) {
+    // Later blocks may use a copied file; a requirements file is usually read by the pip step
+    // that follows, and a hook only runs when a container starts.
+    let hook = matches!(&w.steps.last(), Some(Step::Copy(_, items)) if items.iter().all(|i| matches!(i.entry, Entry::Hook { .. })));
+    if !hook && !all.iter().all(|s| s.ends_with(".txt")) {
         w.advance(3);
     }
 }
