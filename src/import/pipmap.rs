@@ -148,9 +148,10 @@ pub fn map(lines: &[Sourced], what: &str) -> Mapped {
             kind: Kind::Changed,
             origin: origin.clone(),
             message: format!(
-                "{what} sets `--index-url` {} times (lines {}); pip uses only the last one, `{url}`, for every requirement of the file, so torch, torchvision and torchaudio were installed from it and never from the PyTorch index `{base}/{tag}` of line {}. The manifest now uses `cuda \"{}\"`: torch, torchvision and torchaudio come from `{base}/{tag}`, {now}",
+                "{what} sets `--index-url` {} times (lines {}); pip uses only the last one, {}, for every requirement of the file, so torch, torchvision and torchaudio were installed from it and never from the PyTorch index `{base}/{tag}` of line {}. The manifest now uses `cuda \"{}\"`: torch, torchvision and torchaudio come from `{base}/{tag}`, {now}",
                 index_urls.len(),
                 lines.join(" and "),
+                if is_pypi(url) { "PyPI's own index".to_string() } else { format!("`{url}`") },
                 torch_index.as_ref().map_or(0, |t| t.2.first),
                 cuda_of(tag).unwrap_or_else(|| tag.clone()),
             ),
