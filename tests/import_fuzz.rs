@@ -103,6 +103,9 @@ const LINES: &[&str] = &[
     "RUN set -e; cd /tmp; wget https://example.org/x",
     "RUN fix-permissions \"${CONDA_DIR}\" && rm -rf /home/$NB_USER/.cache",
     "RUN export X=1 && echo $X | tee /x",
+    "RUN curl -fsSL -o /tmp/t https://example.org/t && echo \"a2c097180dd884a8d50c956ee16a9cec070f30a7947cf4ebf87d5f36213e9ed7  /tmp/t\" | sha256sum -c - && install -m 755 /tmp/t /usr/local/bin/t && rm /tmp/t",
+    "RUN wget -O /tmp/a.tgz https://example.org/a.tgz && sha256sum -c <<< \"a2c097180dd884a8d50c956ee16a9cec070f30a7947cf4ebf87d5f36213e9ed7 /tmp/a.tgz\" && mkdir -p /opt/a && tar -xzf /tmp/a.tgz -C /opt/a",
+    "RUN curl -o x.deb https://example.org/x.deb && echo \"a2c097180dd884a8d50c956ee16a9cec070f30a7947cf4ebf87d5f36213e9ed7 x.deb\" | sha256sum --check && dpkg -i x.deb && mv x.deb /home/jovyan/x",
 ];
 
 const REQUIREMENTS: &[&str] = &[

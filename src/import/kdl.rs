@@ -267,6 +267,16 @@ fn one(w: &mut W, s: &Shared) {
     w.push("\n");
 }
 
+/// Whether `text` can be written in a raw string as it is: no control character but tabs and
+/// line feeds, no other KDL line break, nothing KDL forbids.
+pub fn raw_safe(text: &str) -> bool {
+    !text.chars().any(|c| {
+        (c.is_control() && c != '\t' && c != '\n')
+            || crate::syntax::chars::is_forbidden(c)
+            || (c != '\n' && crate::syntax::chars::is_newline(c))
+    })
+}
+
 /// A raw string holding `text` (several lines), closed at `indent`.
 fn raw_block(text: &str, indent: &str) -> String {
     let mut hashes = 1;

@@ -13,6 +13,7 @@
 mod commands;
 pub mod dockerfile;
 pub mod draft;
+mod fetch;
 mod files;
 mod kdl;
 mod map;
@@ -114,6 +115,11 @@ pub fn import(dir: &Path) -> Result<Imported> {
     }
     top.mirror = mirror(&mirrors, &mut warnings);
     distinct_images(&mut drafts, &mut warnings);
+    for d in &mut drafts {
+        for item in &mut d.items {
+            unprintable(item, &mut warnings);
+        }
+    }
     let (text, jcx_warnings) = settle(dir, &mut top, &mut drafts, &mut warnings)?;
     warnings
         .sort_by(|a, b| (&a.origin.file, a.origin.first).cmp(&(&b.origin.file, b.origin.first)));
@@ -251,6 +257,35 @@ fn image_of(d: &Draft) -> String {
         Some(s) => format!("{base}-{s}"),
         None => base,
     }
+}
+
+/// A block or an inline hook with characters no raw string can hold becomes a comment (jcx
+/// refuses such blocks anyway).
+fn unprintable(item: &mut Item, warnings: &mut Vec<Warning>) {
+    let text = match &item.entry {
+        Entry::Dockerfile { lines, .. } => lines.join("\n"),
+        Entry::Hook {
+            script: Some(s), ..
+        } => s.clone(),
+        _ => return,
+    };
+    if kdl::raw_safe(&text) {
+        return;
+    }
+    let origin = item
+        .origin
+        .clone()
+        .unwrap_or_else(|| Origin::new("apps.kdl", 0, 0));
+    warnings.push(Warning {
+        kind: Kind::Dropped,
+        origin: origin.clone(),
+        message: "these lines hold a control character or another character a manifest cannot hold: kept as a comment".into(),
+    });
+    item.entry = Entry::Comment(text.lines().map(str::to_string).collect());
+    item.note = Some(format!(
+        "Not carried over ({origin}): unprintable characters."
+    ));
+    item.fallback.clear();
 }
 
 /// Apps that would push the same image (none of them says otherwise) get their name as suffix.

@@ -69,11 +69,40 @@ pub fn run(w: &mut Walker<'_>, i: &Instr) {
     let units = shell::split(&i.args);
     let mut vars = w.vars.clone();
     let mut fetched: Vec<String> = Vec::new();
+    let downloads = super::fetch::find(&units, &i.args, &vars);
     let results: Vec<Res> = units
         .iter()
-        .map(|u| classify(w, i, u, &mut vars, &mut fetched, &mounts))
+        .enumerate()
+        .map(
+            |(n, u)| match downloads.iter().find(|d| d.units.contains(&n)) {
+                Some(d) if d.units[0] == n => download(w, i, &units, d),
+                Some(_) => Res::Mapped(Vec::new(), 1),
+                None => classify(w, i, u, &mut vars, &mut fetched, &mounts),
+            },
+        )
         .collect();
     decide(w, i, &units, results);
+}
+
+/// A checked download: its entry, with the original commands as its fallback.
+fn download(w: &Walker<'_>, i: &Instr, units: &[Unit], d: &super::fetch::Found) -> Res {
+    let first = &units[d.units[0]];
+    let last = &units[*d.units.iter().max().unwrap_or(&d.units[0])];
+    let o = w.origin(
+        i.line_of(first.start()),
+        i.line_of(last.end().saturating_sub(1)),
+    );
+    let texts: Vec<String> = d.units.iter().map(|&n| units[n].text(&i.args)).collect();
+    let mut item = Item::new(d.entry.clone(), Some(o));
+    item.fallback = vec![Entry::Dockerfile {
+        root: w.user != super::map::User::Notebook,
+        at: super::map::AT[w.at],
+        lines: format!("RUN {}", texts.join(" && \\\n    "))
+            .lines()
+            .map(str::to_string)
+            .collect(),
+    }];
+    Res::Mapped(vec![item], 1)
 }
 
 fn unit_origin(w: &Walker<'_>, i: &Instr, u: &Unit) -> Origin {
