@@ -118,9 +118,10 @@ const AUTOMATIC: [&str; 8] = [
 ];
 
 /// Turns the steps into items.
-pub fn finish(w: &mut Walker<'_>, result: &mut AppResult) {
-    let steps = std::mem::take(&mut w.steps);
-    let refs: Vec<(usize, usize, Vec<String>)> = steps
+/// For each step, where its text is written (a block position, 3 for `ENV`/`LABEL` values)
+/// and the variables it uses.
+fn references(steps: &[Step]) -> Vec<(usize, usize, Vec<String>)> {
+    steps
         .iter()
         .enumerate()
         .filter_map(|(k, s)| match s {
@@ -143,7 +144,81 @@ pub fn finish(w: &mut Walker<'_>, result: &mut AppResult) {
             } => Some((k, 3, shell::references(v))),
             _ => None,
         })
-        .collect();
+        .collect()
+}
+
+/// An `ENV` or `ARG`, decided: an `env` or `build-args` item, a block line, or nothing (it
+/// went with the mapped commands that used it).
+#[allow(clippy::too_many_arguments)]
+fn decide_var(
+    w: &mut Walker<'_>,
+    refs: &[(usize, usize, Vec<String>)],
+    k: usize,
+    env: bool,
+    name: String,
+    value: Option<String>,
+    at: usize,
+    user: User,
+    origin: Origin,
+    out: &mut Vec<Step>,
+) {
+    let used = |early: bool| {
+        refs.iter()
+            .any(|(j, a, r)| *j > k && (!early || *a < 3) && r.contains(&name))
+    };
+    let piece = |line: String| Piece {
+        user: user.clone(),
+        at,
+        cwd: None,
+        lines: vec![line],
+        origin: origin.clone(),
+    };
+    let value_text = value.clone().unwrap_or_default();
+    if env && used(true) {
+        w.mark(origin.first, origin.last, Status::Escaped);
+        w.warn(
+            Kind::Escaped,
+            origin.clone(),
+            format!(
+                "`{name}` is used by a `dockerfile` block that jcx writes before its `ENV` lines"
+            ),
+        );
+        out.push(Step::Piece(piece(format!(
+            "ENV {name}={}",
+            quoted(&value_text)
+        ))));
+    } else if env && (used(false) || !w.mapped_refs.contains(&name)) {
+        let mut item = Item::new(
+            Entry::Env(name.clone(), value_text.clone()),
+            Some(origin.clone()),
+        );
+        item.fallback = vec![Entry::Dockerfile {
+            root: false,
+            at: AT[at],
+            lines: vec![format!("ENV {name}={}", quoted(&value_text))],
+        }];
+        out.push(Step::Items(vec![item]));
+    } else if !env && used(false) {
+        if value.is_some() && !AUTOMATIC.contains(&name.as_str()) {
+            let mut item = Item::new(
+                Entry::BuildArg(name.clone(), value_text.clone()),
+                Some(origin.clone()),
+            );
+            item.fallback = vec![Entry::Dockerfile {
+                root: false,
+                at: AT[at],
+                lines: vec![format!("ARG {name}={}", quoted(&value_text))],
+            }];
+            out.push(Step::Items(vec![item]));
+        } else {
+            out.push(Step::Piece(piece(format!("ARG {name}"))));
+        }
+    }
+}
+
+pub fn finish(w: &mut Walker<'_>, result: &mut AppResult) {
+    let steps = std::mem::take(&mut w.steps);
+    let refs = references(&steps);
     let mut out: Vec<Step> = Vec::new();
     for (k, step) in steps.into_iter().enumerate() {
         match step {
@@ -154,54 +229,7 @@ pub fn finish(w: &mut Walker<'_>, result: &mut AppResult) {
                 at,
                 user,
                 origin,
-            } => {
-                let used = |early: bool| {
-                    refs.iter()
-                        .any(|(j, a, r)| *j > k && (!early || *a < 3) && r.contains(&name))
-                };
-                let piece = |line: String| Piece {
-                    user: user.clone(),
-                    at,
-                    cwd: None,
-                    lines: vec![line],
-                    origin: origin.clone(),
-                };
-                let value_text = value.clone().unwrap_or_default();
-                if env && used(true) {
-                    w.mark(origin.first, origin.last, Status::Escaped);
-                    w.warn(Kind::Escaped, origin.clone(), format!("`{name}` is used by a `dockerfile` block that jcx writes before its `ENV` lines"));
-                    out.push(Step::Piece(piece(format!(
-                        "ENV {name}={}",
-                        quoted(&value_text)
-                    ))));
-                } else if env && (used(false) || !w.mapped_refs.contains(&name)) {
-                    let mut item = Item::new(
-                        Entry::Env(name.clone(), value_text.clone()),
-                        Some(origin.clone()),
-                    );
-                    item.fallback = vec![Entry::Dockerfile {
-                        root: false,
-                        at: AT[at],
-                        lines: vec![format!("ENV {name}={}", quoted(&value_text))],
-                    }];
-                    out.push(Step::Items(vec![item]));
-                } else if !env && used(false) {
-                    if value.is_some() && !AUTOMATIC.contains(&name.as_str()) {
-                        let mut item = Item::new(
-                            Entry::BuildArg(name.clone(), value_text.clone()),
-                            Some(origin.clone()),
-                        );
-                        item.fallback = vec![Entry::Dockerfile {
-                            root: false,
-                            at: AT[at],
-                            lines: vec![format!("ARG {name}={}", quoted(&value_text))],
-                        }];
-                        out.push(Step::Items(vec![item]));
-                    } else {
-                        out.push(Step::Piece(piece(format!("ARG {name}"))));
-                    }
-                }
-            }
+            } => decide_var(w, &refs, k, env, name, value, at, user, origin, &mut out),
             Step::Copy(piece, items) => {
                 let consumed = items.iter().any(
                     |i| matches!(&i.entry, Entry::File { src, .. } if w.consumed.contains(src)),
