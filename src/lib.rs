@@ -12,6 +12,7 @@ pub mod edit;
 pub mod error;
 pub mod explain;
 pub mod image;
+pub mod import;
 pub mod model;
 pub mod nodes;
 pub mod render;
