@@ -100,6 +100,12 @@ codes! {
     InvalidAptRepository => "jcx::invalid_apt_repository",
     InvalidFingerprint => "jcx::invalid_fingerprint",
     TooDeep => "jcx::too_deep",
+    InvalidPattern => "jcx::invalid_pattern",
+    InvalidCron => "jcx::invalid_cron",
+    InvalidImageTag => "jcx::invalid_image_tag",
+    UntaggedTrigger => "jcx::untagged_trigger",
+    UnusedImageTag => "jcx::unused_image_tag",
+    InvalidChoice => "jcx::invalid_choice",
 }
 
 impl fmt::Display for Code {

@@ -25,16 +25,18 @@ pub mod env;
 pub mod files;
 pub mod hooks;
 pub mod identity;
+pub mod image_tags;
 pub mod jupyter;
 pub mod metadata;
 pub mod packages;
 pub mod pip;
+pub mod publish;
 pub mod raw;
 pub mod setting;
 pub mod sources;
+pub mod tag_collision;
+pub mod triggers;
 pub mod workflow;
-
-use std::collections::HashMap;
 
 use kdl::{KdlDocument, KdlNode};
 use miette::SourceSpan;
@@ -67,8 +69,21 @@ pub static SETTINGS: &[&Setting] = &[
     &metadata::BUILD_ARGS,
     &metadata::WORKDIR,
     &workflow::BRANCHES,
+    &triggers::GIT_TAGS,
+    &triggers::RELEASE,
+    &triggers::SCHEDULE,
+    &triggers::PULL_REQUESTS,
+    &triggers::PATHS,
     &workflow::RUNS_ON,
     &workflow::PLATFORMS_SETTING,
+    &publish::NATIVE_RUNNERS,
+    &publish::REGISTRIES,
+    &image_tags::IMAGE_TAGS,
+    &publish::CACHE,
+    &publish::SBOM,
+    &publish::PROVENANCE,
+    &publish::SIGN,
+    &publish::LIST_PACKAGES,
     &files::FILE,
     &downloads::DOWNLOAD,
     &jupyter::JUPYTER,
@@ -144,7 +159,8 @@ pub struct RawManifest {
     pub version: Option<Sp<i128>>,
     /// A `manifest-version` node exists (even if its value was refused): no "missing" error then.
     pub version_given: bool,
-    pub registry: Option<workflow::RawRegistry>,
+    /// Every `registry` node with a host, in manifest order.
+    pub registries: Vec<workflow::RawRegistry>,
     /// A `registry` node exists (even if its value was refused).
     pub registry_given: bool,
     /// How many `app` nodes the document has, parsed or not.
@@ -226,7 +242,7 @@ fn manifest(
     source_name: &str,
 ) -> (Option<Manifest>, Vec<Resolved>) {
     identity::check_version(cx, raw);
-    let registry = workflow::registry(cx, raw);
+    let registries = workflow::registries(cx, raw);
     let mirrors = sources::mirrors(cx, raw);
     let actions = sources::actions(cx, raw);
     let check_workflow = workflow::check_workflow(cx, raw);
@@ -245,34 +261,19 @@ fn manifest(
         );
     }
     let mut apps = Vec::new();
-    let mut images: HashMap<String, SourceSpan> = HashMap::new();
+    let mut built = Vec::new();
     for r in &resolved {
         packages::check_channels(cx, r, mirrors.conda.is_some());
-        let Some(app) = identity::build_app(cx, r, registry.as_ref()) else {
+        let Some(app) = identity::build_app(cx, r, registries.as_deref()) else {
             continue;
         };
-        if let Some(first) = images.get(&app.image) {
-            cx.push(
-                Problem::error(
-                    Code::ImageNameCollision,
-                    r.name.span,
-                    format!(
-                        "app `{}` would push the same image `{}` as another app",
-                        app.name, app.image
-                    ),
-                )
-                .label("same image name")
-                .also(*first, "first app with that image")
-                .help("give one of them an `image-suffix` (or an `image-name`)"),
-            );
-        } else {
-            images.insert(app.image.clone(), r.name.span);
-        }
+        built.push((r, app.name.clone()));
         apps.push(app);
     }
-    let manifest = registry.map(|registry| Manifest {
+    image_tags::collisions(cx, &apps, &built);
+    let manifest = registries.map(|registries| Manifest {
         source_name: source_name.to_string(),
-        registry,
+        registries,
         mirrors,
         actions,
         check_workflow,
@@ -316,8 +317,24 @@ mod tests {
         ("build-args", r#"build-args { COURSE_YEAR "2026"; }"#),
         ("workdir", r#"workdir "/home/jovyan/work""#),
         ("branches", "branches dev"),
+        ("git-tags", r#"git-tags "v*""#),
+        ("release", "release #true"),
+        ("schedule", r#"schedule "0 3 * * 1""#),
+        ("pull-requests", "pull-requests #false"),
+        ("paths", r#"paths "shared/**""#),
         ("runs-on", "runs-on gpu-runner"),
         ("platforms", r#"platforms "linux/arm64""#),
+        ("native-runners", "native-runners #true"),
+        ("registries", r#"registries "ghcr.io""#),
+        (
+            "image-tags",
+            r#"image-tags "{base}-{short-sha}" "{branch}" "{version}" latest=release"#,
+        ),
+        ("cache", "cache off"),
+        ("sbom", "sbom #true"),
+        ("provenance", "provenance #true"),
+        ("sign", "sign #true"),
+        ("list-packages", "list-packages #false"),
         ("file", r#"file "apps.kdl" to="/etc/jcx/""#),
         (
             "download",
