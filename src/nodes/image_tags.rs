@@ -249,8 +249,10 @@ pub fn model(cx: &mut Checker<'_>, r: &Resolved, app: &App) -> ImageTags {
         None => DEFAULT_TEMPLATES.iter().map(|s| (None, s.to_string())).collect(),
     };
     let mut templates = Vec::new();
+    let mut refused = false;
     for (span, source) in written {
         let Ok(parts) = parse_template(&source) else {
+            refused = true;
             continue;
         };
         let len = min_len(&parts, &app.base.tag);
@@ -272,7 +274,10 @@ pub fn model(cx: &mut Checker<'_>, r: &Resolved, app: &App) -> ImageTags {
             .and_then(|t| t.latest.as_ref())
             .map_or(Latest::Never, |l| latest_of(&l.v)),
     };
-    triggers_get_tags(cx, r, app, &tags, raw);
+    // With a template refused, which builds lack a tag is not known yet.
+    if !refused {
+        triggers_get_tags(cx, r, app, &tags, raw);
+    }
     tags
 }
 

@@ -74,7 +74,7 @@ pub static PROVENANCE: Setting = Setting {
     check: no_check,
     explain: Explain::RowsOr(
         |_| "(action default)".into(),
-        "build-push-action's: `mode=max` in public repositories, `mode=min` in private ones",
+        "build-push-action's, `max` in public repositories, `min` in private",
     ),
 };
 

@@ -233,8 +233,9 @@ mod tests {
         // A branch can be named like anything.
         assert_eq!(collide("{branch}", "x", "cpu-{short-sha}", "x").unwrap(), "cpu-0000000");
         assert!(collide("cpu-{branch}", "x", "gpu-{branch}", "x").is_none());
-        // A pre-release drops the pattern's text: `{major}-cpu` gives `1.0.0-rc1`.
-        assert_eq!(collide("{major}-cpu", "x", "{version}", "x").unwrap(), "0.0.0-0");
+        // A pre-release replaces the pattern by the bare version: `v{major}` gives `1.0.0-rc1`.
+        // (the suffix stays: jcx writes it as `suffix=`, which metadata-action keeps)
+        assert_eq!(collide("{major}-cpu", "x", "{version}", "x").unwrap(), "0.0.0-0-cpu");
         assert!(collide("cpu-{major}", "x", "gpu-{version}", "x").is_none());
         assert!(collide("{date}", "x", "{short-sha}", "x").is_none());
         assert!(

@@ -96,6 +96,8 @@ pub struct AppJobCtx {
     date_step: bool,
     /// The summary names the image through metadata-action's `version` (the first template).
     summary_version: bool,
+    /// What publishes the app, for the summary of a pull request (constant text).
+    pr_note: String,
     platforms: String,
     build_args: Vec<String>,
     /// `cache-from:`/`cache-to:` lines.
@@ -307,6 +309,27 @@ fn cache_lines(app: &App) -> Vec<String> {
     }
 }
 
+fn pr_note(app: &App) -> String {
+    if !app.branches.is_empty() {
+        return "It is pushed when the change reaches a build branch.".into();
+    }
+    let mut when = Vec::new();
+    if !app.git_tags.is_empty() {
+        when.push("a matching git tag is pushed");
+    }
+    if app.release {
+        when.push("a release is published");
+    }
+    if !app.schedule.is_empty() {
+        when.push("the schedule runs");
+    }
+    match when.split_last() {
+        None => "It is pushed only by a manual run.".into(),
+        Some((last, [])) => format!("It is pushed when {last}."),
+        Some((last, rest)) => format!("It is pushed when {} or {last}.", rest.join(", ")),
+    }
+}
+
 fn permissions(app: &App, job: &str) -> Vec<&'static str> {
     let mut p = Vec::new();
     if job == "build" {
@@ -393,6 +416,7 @@ pub fn app_job_ctx(manifest: &Manifest, app: &App) -> AppJobCtx {
             .iter()
             .any(|t| t.parts.contains(&TagPart::Date)),
         summary_version: !default_tags,
+        pr_note: pr_note(app),
         tag_lines,
         platforms: if split {
             "${{ matrix.platform }}".into()
