@@ -53,7 +53,9 @@ pub fn ecr_region(host: &str) -> Option<&str> {
     (account.len() == 12
         && account.bytes().all(|c| c.is_ascii_digit())
         && !rest.is_empty()
-        && rest.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-'))
+        && rest
+            .bytes()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-'))
     .then_some(rest)
 }
 

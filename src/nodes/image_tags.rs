@@ -33,7 +33,16 @@ pub static IMAGE_TAGS: Setting = Setting {
 /// jcx's tags when the manifest names none: the original repository's scheme.
 pub const DEFAULT_TEMPLATES: &[&str] = &["{base}-{sha}", "{base}-{branch}"];
 pub const PART_NAMES: &[&str] = &[
-    "base", "sha", "short-sha", "branch", "git-tag", "version", "major", "minor", "patch", "date",
+    "base",
+    "sha",
+    "short-sha",
+    "branch",
+    "git-tag",
+    "version",
+    "major",
+    "minor",
+    "patch",
+    "date",
 ];
 pub const LATEST: &[&str] = &["never", "default-branch", "release"];
 /// The longest tag a registry accepts.
@@ -235,7 +244,11 @@ fn min_len(parts: &[TagPart], base: &str) -> usize {
             TagPart::ShortSha => SHORT_SHA_LEN,
             TagPart::Date => 8,
             TagPart::Version => 5,
-            TagPart::Branch | TagPart::GitTag | TagPart::Major | TagPart::Minor | TagPart::Patch => 1,
+            TagPart::Branch
+            | TagPart::GitTag
+            | TagPart::Major
+            | TagPart::Minor
+            | TagPart::Patch => 1,
         })
         .sum()
 }
@@ -245,8 +258,15 @@ fn min_len(parts: &[TagPart], base: &str) -> usize {
 pub fn model(cx: &mut Checker<'_>, r: &Resolved, app: &App) -> ImageTags {
     let raw = r.settings.one::<RawImageTags>(&IMAGE_TAGS);
     let written: Vec<(Option<SourceSpan>, String)> = match raw {
-        Some(t) => t.templates.iter().map(|s| (Some(s.span), s.v.clone())).collect(),
-        None => DEFAULT_TEMPLATES.iter().map(|s| (None, s.to_string())).collect(),
+        Some(t) => t
+            .templates
+            .iter()
+            .map(|s| (Some(s.span), s.v.clone()))
+            .collect(),
+        None => DEFAULT_TEMPLATES
+            .iter()
+            .map(|s| (None, s.to_string()))
+            .collect(),
     };
     let mut templates = Vec::new();
     let mut refused = false;
@@ -292,7 +312,11 @@ enum Refs {
 fn refs(t: &TagTemplate) -> Refs {
     if t.parts.contains(&TagPart::Branch) {
         Refs::Branch
-    } else if t.parts.iter().any(|p| p.is_semver() || *p == TagPart::GitTag) {
+    } else if t
+        .parts
+        .iter()
+        .any(|p| p.is_semver() || *p == TagPart::GitTag)
+    {
         Refs::Tag
     } else {
         Refs::Any
@@ -347,9 +371,23 @@ fn triggers_get_tags(
         };
         if never {
             cx.push(
-                Problem::warning(Code::UnusedImageTag, tpl.span, format!("`{}` is never pushed: the app has no {} builds", tpl.v, if refs(t) == Refs::Branch { "branch" } else { "git tag or release" }))
-                    .label("never pushed")
-                    .help("add the trigger (`branches`, `git-tags`, `release`), or remove the template"),
+                Problem::warning(
+                    Code::UnusedImageTag,
+                    tpl.span,
+                    format!(
+                        "`{}` is never pushed: the app has no {} builds",
+                        tpl.v,
+                        if refs(t) == Refs::Branch {
+                            "branch"
+                        } else {
+                            "git tag or release"
+                        }
+                    ),
+                )
+                .label("never pushed")
+                .help(
+                    "add the trigger (`branches`, `git-tags`, `release`), or remove the template",
+                ),
             );
         }
     }
@@ -422,7 +460,9 @@ fn candidates(r: &Resolved, app: &App) -> Vec<Candidate> {
     if app.image_tags.latest != Latest::Never {
         out.push(Candidate {
             what: "`latest`".into(),
-            span: raw.and_then(|t| t.latest.as_ref()).map_or(r.name.span, |l| l.span),
+            span: raw
+                .and_then(|t| t.latest.as_ref())
+                .map_or(r.name.span, |l| l.span),
             nfa: literal_nfa("latest"),
             first_image_only: false,
         });
@@ -466,7 +506,9 @@ pub fn collisions(cx: &mut Checker<'_>, apps: &[App], resolved: &[(&Resolved, St
         let first = |a: &App| a.image == image;
         let found = ci.iter().find_map(|a| {
             cj.iter().find_map(|b| {
-                if (a.first_image_only && !first(&apps[i])) || (b.first_image_only && !first(&apps[j])) {
+                if (a.first_image_only && !first(&apps[i]))
+                    || (b.first_image_only && !first(&apps[j]))
+                {
                     return None;
                 }
                 common_tag(&a.nfa, &b.nfa).map(|tag| (a, b, tag))

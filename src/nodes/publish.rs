@@ -150,7 +150,13 @@ fn check_cache(cx: &mut Checker<'_>, v: &Value) {
 
 /// The app's images (one per registry it pushes to) and publishing options. `None` when the
 /// app names a registry the manifest does not declare (reported).
-pub fn apply(cx: &mut Checker<'_>, r: &Resolved, app: &mut App, registries: &[Registry], image_repo: &str) -> Option<()> {
+pub fn apply(
+    cx: &mut Checker<'_>,
+    r: &Resolved,
+    app: &mut App,
+    registries: &[Registry],
+    image_repo: &str,
+) -> Option<()> {
     let s = &r.settings;
     let chosen: Vec<&Registry> = match s.words_opt(&REGISTRIES) {
         None => registries.iter().collect(),
@@ -168,9 +174,16 @@ pub fn apply(cx: &mut Checker<'_>, r: &Resolved, app: &mut App, registries: &[Re
                             format!("declare it at the top level (`registry \"{}\" namespace=…`); declared: {}", h.v.escape_debug(), super::decode::backticked(&declared))
                         });
                         cx.push(
-                            Problem::error(Code::InvalidRegistry, h.span, format!("`{}` is not a registry of this manifest", h.v.escape_debug()))
-                                .label("no such registry")
-                                .help(help),
+                            Problem::error(
+                                Code::InvalidRegistry,
+                                h.span,
+                                format!(
+                                    "`{}` is not a registry of this manifest",
+                                    h.v.escape_debug()
+                                ),
+                            )
+                            .label("no such registry")
+                            .help(help),
                         );
                     }
                 }

@@ -292,10 +292,20 @@ fn pin_policy(
             Problem::warning(
                 Code::MutableActionRef,
                 uses.span,
-                format!("{secret} goes to an action of `{owner}`, not of `{}`", default_owner.unwrap_or_default()),
+                format!(
+                    "{secret} goes to an action of `{owner}`, not of `{}`",
+                    default_owner.unwrap_or_default()
+                ),
             )
             .label(format!("receives {secret}"))
-            .help(format!("make sure you trust this action's owner with it; jcx's default is {}", DEFAULT_ACTIONS.iter().find(|(k, _, _)| *k == key.v).and_then(|(_, u, _)| u.split('@').next()).unwrap_or_default())),
+            .help(format!(
+                "make sure you trust this action's owner with it; jcx's default is {}",
+                DEFAULT_ACTIONS
+                    .iter()
+                    .find(|(k, _, _)| *k == key.v)
+                    .and_then(|(_, u, _)| u.split('@').next())
+                    .unwrap_or_default()
+            )),
         );
     }
 }

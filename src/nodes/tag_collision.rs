@@ -12,7 +12,9 @@ use crate::model::{TagPart, TagTemplate};
 type Class = u128;
 
 fn class(f: impl Fn(u8) -> bool) -> Class {
-    (0u8..128).filter(|c| f(*c)).fold(0, |s, c| s | (1u128 << c))
+    (0u8..128)
+        .filter(|c| f(*c))
+        .fold(0, |s, c| s | (1u128 << c))
 }
 
 fn one(c: u8) -> Class {
@@ -168,7 +170,9 @@ fn closure(n: &Nfa, s: usize) -> Vec<usize> {
 
 /// A tag both automata accept, if there is one (the shortest, with the smallest characters).
 pub fn common_tag(a: &Nfa, b: &Nfa) -> Option<String> {
-    let mut parent: HashMap<(usize, usize), Option<((usize, usize), u8)>> = HashMap::new();
+    // Each reached pair of states, and the pair and character it was reached from.
+    type Pair = (usize, usize);
+    let mut parent: HashMap<Pair, Option<(Pair, u8)>> = HashMap::new();
     let mut queue = VecDeque::new();
     for x in closure(a, 0) {
         for y in closure(b, 0) {
@@ -196,7 +200,8 @@ pub fn common_tag(a: &Nfa, b: &Nfa) -> Option<String> {
                 let c = both.trailing_zeros() as u8;
                 for nx in closure(a, ta) {
                     for ny in closure(b, tb) {
-                        if let std::collections::hash_map::Entry::Vacant(e) = parent.entry((nx, ny)) {
+                        if let std::collections::hash_map::Entry::Vacant(e) = parent.entry((nx, ny))
+                        {
                             e.insert(Some(((x, y), c)));
                             queue.push_back((nx, ny));
                         }
@@ -231,16 +236,20 @@ mod tests {
         assert!(collide("{base}-{sha}", "python-3.11", "{base}-{sha}", "python-3.12").is_none());
         assert!(collide("cpu-{sha}", "x", "gpu-{sha}", "x").is_none());
         // A branch can be named like anything.
-        assert_eq!(collide("{branch}", "x", "cpu-{short-sha}", "x").unwrap(), "cpu-0000000");
+        assert_eq!(
+            collide("{branch}", "x", "cpu-{short-sha}", "x").unwrap(),
+            "cpu-0000000"
+        );
         assert!(collide("cpu-{branch}", "x", "gpu-{branch}", "x").is_none());
         // A pre-release replaces the pattern by the bare version: `v{major}` gives `1.0.0-rc1`.
         // (the suffix stays: jcx writes it as `suffix=`, which metadata-action keeps)
-        assert_eq!(collide("{major}-cpu", "x", "{version}", "x").unwrap(), "0.0.0-0-cpu");
+        assert_eq!(
+            collide("{major}-cpu", "x", "{version}", "x").unwrap(),
+            "0.0.0-0-cpu"
+        );
         assert!(collide("cpu-{major}", "x", "gpu-{version}", "x").is_none());
         assert!(collide("{date}", "x", "{short-sha}", "x").is_none());
-        assert!(
-            common_tag(&template_nfa(&t("{branch}"), "x"), &literal_nfa("latest")).is_some()
-        );
+        assert!(common_tag(&template_nfa(&t("{branch}"), "x"), &literal_nfa("latest")).is_some());
         assert!(common_tag(&template_nfa(&t("{sha}"), "x"), &literal_nfa("latest")).is_none());
     }
 }

@@ -166,9 +166,7 @@ fn field_values(text: &str, f: &Field) -> Result<Vec<bool>, String> {
             return Ok(f.min + i as u32);
         }
         match v.parse::<u32>() {
-            Ok(n) if v.bytes().all(|c| c.is_ascii_digit()) && (f.min..=f.max).contains(&n) => {
-                Ok(n)
-            }
+            Ok(n) if v.bytes().all(|c| c.is_ascii_digit()) && (f.min..=f.max).contains(&n) => Ok(n),
             Ok(_) if v.bytes().all(|c| c.is_ascii_digit()) => Err(format!(
                 "{v} is outside the {} range {}-{}",
                 f.name, f.min, f.max
@@ -255,7 +253,8 @@ fn check_schedule(cx: &mut Checker<'_>, v: &Value) {
 
 /// The trigger settings of an app.
 pub fn apply(s: &RawSettings, app: &mut App) {
-    let words = |def: &Setting| -> Vec<String> { s.words(def).iter().map(|w| w.v.clone()).collect() };
+    let words =
+        |def: &Setting| -> Vec<String> { s.words(def).iter().map(|w| w.v.clone()).collect() };
     app.git_tags = words(&GIT_TAGS);
     app.release = s.flag(&RELEASE).is_some_and(|f| f.v);
     app.schedule = words(&SCHEDULE);
@@ -274,9 +273,12 @@ pub struct TriggerSpans {
 pub fn spans(s: &RawSettings) -> TriggerSpans {
     let first = |def: &Setting| s.words(def).first().map(|w| w.span);
     TriggerSpans {
-        branches: s
-            .get(&super::workflow::BRANCHES)
-            .and_then(|v| v.words().first().map(|w| w.span).or(v.flag().map(|f| f.span))),
+        branches: s.get(&super::workflow::BRANCHES).and_then(|v| {
+            v.words()
+                .first()
+                .map(|w| w.span)
+                .or(v.flag().map(|f| f.span))
+        }),
         git_tags: first(&GIT_TAGS),
         release: s.flag(&RELEASE).map(|f: &Sp<bool>| f.span),
         schedule: first(&SCHEDULE),
@@ -293,10 +295,18 @@ mod tests {
         assert!(check_cron("*/5 * * * *").is_ok());
         assert!(check_cron("30 2 1-7 JAN,jul MON-FRI").is_ok());
         assert!(check_cron("0,55 1,2 * * *").is_ok());
-        assert!(check_cron("* * * * *").unwrap_err().contains("every 1 minute"));
+        assert!(
+            check_cron("* * * * *")
+                .unwrap_err()
+                .contains("every 1 minute")
+        );
         assert!(check_cron("*/4 * * * *").is_err());
         // 58 of one hour and 1 of the next are 3 minutes apart.
-        assert!(check_cron("1,58 * * * *").unwrap_err().contains("every 3 minutes"));
+        assert!(
+            check_cron("1,58 * * * *")
+                .unwrap_err()
+                .contains("every 3 minutes")
+        );
         assert!(check_cron("1,58 3 * * *").is_ok());
         assert!(check_cron("60 * * * *").unwrap_err().contains("outside"));
         assert!(check_cron("0 3 * *").unwrap_err().contains("5 fields"));

@@ -118,7 +118,12 @@ pub fn read_registry(
     let password_secret = en.prop_string("password-secret", problems);
     let aws_role = en.prop_string("aws-role", problems);
     en.finish(
-        &["namespace", "username-secret", "password-secret", "aws-role"],
+        &[
+            "namespace",
+            "username-secret",
+            "password-secret",
+            "aws-role",
+        ],
         problems,
     );
     no_children(node, problems);
@@ -177,7 +182,9 @@ pub fn registries(cx: &mut Checker<'_>, raw: &RawManifest) -> Option<Vec<Registr
                     "the manifest has no `registry`",
                 )
                 .label("add it here")
-                .help("declare where images are pushed: `registry \"ghcr.io\" namespace=\"my-lab\"`"),
+                .help(
+                    "declare where images are pushed: `registry \"ghcr.io\" namespace=\"my-lab\"`",
+                ),
             );
         }
         return None;
@@ -187,10 +194,14 @@ pub fn registries(cx: &mut Checker<'_>, raw: &RawManifest) -> Option<Vec<Registr
     for (i, r) in raw.registries.iter().enumerate() {
         if let Some(first) = raw.registries[..i].iter().find(|f| f.host.v == r.host.v) {
             cx.push(
-                Problem::error(Code::Duplicate, r.host.span, format!("registry `{}` is declared twice", r.host.v))
-                    .label("declared again")
-                    .also(first.host.span, "first declared here")
-                    .help("declare each registry once; apps choose among them with `registries`"),
+                Problem::error(
+                    Code::Duplicate,
+                    r.host.span,
+                    format!("registry `{}` is declared twice", r.host.v),
+                )
+                .label("declared again")
+                .also(first.host.span, "first declared here")
+                .help("declare each registry once; apps choose among them with `registries`"),
             );
             ok = false;
             continue;
@@ -210,11 +221,18 @@ fn shared_secrets(cx: &mut Checker<'_>, regs: &[(Registry, &RawRegistry)]) {
         if r.aws_role.is_some() || r.uses_github_token() {
             return None;
         }
-        Some(r.password_secret.clone().unwrap_or_else(|| DEFAULT_PASSWORD_SECRET.to_string()))
+        Some(
+            r.password_secret
+                .clone()
+                .unwrap_or_else(|| DEFAULT_PASSWORD_SECRET.to_string()),
+        )
     };
     for (i, (r, raw)) in regs.iter().enumerate() {
         let Some(s) = secret(r) else { continue };
-        if let Some((_, first)) = regs[..i].iter().find(|(f, _)| secret(f).as_deref() == Some(&s)) {
+        if let Some((_, first)) = regs[..i]
+            .iter()
+            .find(|(f, _)| secret(f).as_deref() == Some(&s))
+        {
             let at = raw.password_secret.as_ref().map_or(raw.span, |p| p.span);
             cx.push(
                 Problem::error(Code::Duplicate, at, format!("registries `{}` and `{}` would both log in with the secret `{s}`", first.host.v, r.host))
@@ -296,7 +314,10 @@ fn aws_role(cx: &mut Checker<'_>, r: &RawRegistry, role: &Sp<String>) -> bool {
     if crate::model::ecr_region(&r.host.v).is_none() {
         return refuse(
             cx,
-            format!("`aws-role` is for AWS ECR, and `{}` is not an ECR host", r.host.v),
+            format!(
+                "`aws-role` is for AWS ECR, and `{}` is not an ECR host",
+                r.host.v
+            ),
             "an ECR host is `<12-digit account>.dkr.ecr.<region>.amazonaws.com`; other registries log in with `username-secret=`/`password-secret=`",
         );
     }
@@ -319,9 +340,7 @@ fn aws_role(cx: &mut Checker<'_>, r: &RawRegistry, role: &Sp<String>) -> bool {
 
 /// `arn:aws[-cn|-us-gov]:iam::<12 digits>:role/<path and name>`.
 pub fn is_role_arn(s: &str) -> bool {
-    let Some((partition, rest)) = s
-        .strip_prefix("arn:")
-        .and_then(|r| r.split_once(":iam::"))
+    let Some((partition, rest)) = s.strip_prefix("arn:").and_then(|r| r.split_once(":iam::"))
     else {
         return false;
     };

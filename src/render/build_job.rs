@@ -433,9 +433,7 @@ pub fn app_job_ctx(manifest: &Manifest, app: &App) -> AppJobCtx {
                 &format!("{}:buildcache-{}{arch}", app.image, app.name),
             )
         }),
-        provenance: app
-            .provenance
-            .map(|p| if p { "mode=max" } else { "false" }),
+        provenance: app.provenance.map(|p| if p { "mode=max" } else { "false" }),
         sbom: app.sbom,
         sign: app.sign,
         list_packages: app.list_packages,

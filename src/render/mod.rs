@@ -75,7 +75,10 @@ fn envs() -> &'static (Environment<'static>, Environment<'static>) {
                 "job-login.yaml",
                 include_str!("../templates/job-login.yaml.j2"),
             ),
-            ("job-meta.yaml", include_str!("../templates/job-meta.yaml.j2")),
+            (
+                "job-meta.yaml",
+                include_str!("../templates/job-meta.yaml.j2"),
+            ),
             (
                 "job-publish.yaml",
                 include_str!("../templates/job-publish.yaml.j2"),
