@@ -228,9 +228,9 @@ fn tag_line(t: &TagTemplate, base: &str, schedule: bool, priority: Option<usize>
     } else if let Some(i) = anchor(&TagPart::ShortSha) {
         ("type=sha".to_string(), i, i + 1)
     } else {
-        (format!("type=raw,value={}", join(p)), p.len(), p.len())
+        (format!("type=raw,value={}", join(p)), 0, p.len())
     };
-    let (prefix, suffix) = (join(&p[..from.min(p.len())]), join(&p[to.min(p.len())..]));
+    let (prefix, suffix) = (join(&p[..from]), join(&p[to..]));
     // `type=sha` prefixes `sha-` unless told otherwise.
     if !prefix.is_empty() || line.starts_with("type=sha") {
         line.push_str(&format!(",prefix={prefix}"));
@@ -444,5 +444,58 @@ pub fn app_job_ctx(manifest: &Manifest, app: &App) -> AppJobCtx {
             "steps.build.outputs.digest"
         },
         actions: actions_ctx(manifest),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nodes::image_tags::parse_template;
+
+    fn line(t: &str, schedule: bool, priority: Option<usize>) -> String {
+        let t = TagTemplate {
+            source: t.into(),
+            parts: parse_template(t).unwrap(),
+        };
+        tag_line(&t, "python-3.11", schedule, priority)
+    }
+
+    #[test]
+    fn the_default_scheme_is_written_as_before() {
+        assert_eq!(
+            line("{base}-{sha}", false, None),
+            "type=sha,format=long,prefix=python-3.11-"
+        );
+        assert_eq!(
+            line("{base}-{branch}", false, None),
+            "type=ref,event=branch,prefix=python-3.11-"
+        );
+    }
+
+    #[test]
+    fn tag_lines() {
+        assert_eq!(line("{short-sha}", false, None), "type=sha,prefix=");
+        assert_eq!(
+            line("v{major}.{minor}-{base}", false, Some(990)),
+            "type=semver,pattern={{major}}.{{minor}},prefix=v,suffix=-python-3.11,priority=990"
+        );
+        assert_eq!(
+            line("{branch}-{short-sha}", true, None),
+            "type=ref,event=branch,suffix=-{{sha}},enable=${{github.event_name!='schedule'}}"
+        );
+        assert_eq!(
+            line("{base}-{date}", false, None),
+            "type=raw,value=python-3.11-${{steps.date.outputs.date}}"
+        );
+        assert_eq!(
+            line("{git-tag}-{sha}", false, None),
+            "type=ref,event=tag,suffix=-${{github.sha}}"
+        );
+        assert_eq!(
+            line("stable", false, Some(1000)),
+            "type=raw,value=stable,priority=1000"
+        );
+        // No line holds a space: yamllint lets such a line exceed 80 columns.
+        assert!(!line("{date}-{version}-{sha}", true, Some(1)).contains(' '));
     }
 }
