@@ -99,6 +99,7 @@ codes! {
     InvalidHook => "jcx::invalid_hook",
     InvalidAptRepository => "jcx::invalid_apt_repository",
     InvalidFingerprint => "jcx::invalid_fingerprint",
+    InvalidKernel => "jcx::invalid_kernel",
     TooDeep => "jcx::too_deep",
     InvalidPattern => "jcx::invalid_pattern",
     InvalidCron => "jcx::invalid_cron",
@@ -106,6 +107,11 @@ codes! {
     UntaggedTrigger => "jcx::untagged_trigger",
     UnusedImageTag => "jcx::unused_image_tag",
     InvalidChoice => "jcx::invalid_choice",
+    InvalidHub => "jcx::invalid_hub",
+    InvalidPackageFile => "jcx::invalid_package_file",
+    IncompleteLock => "jcx::incomplete_lock",
+    TorchInFile => "jcx::torch_in_file",
+    InvalidChannel => "jcx::invalid_channel",
 }
 
 impl fmt::Display for Code {
@@ -125,6 +131,9 @@ pub struct Problem {
     pub help: Option<String>,
     /// Further places that explain this one (the first definition of a duplicate, a cycle's links).
     pub related: Vec<(SourceSpan, String)>,
+    /// The repository file (a requirements file, an `environment.yml`) that `span` and
+    /// `related` point into; `None` for the manifest.
+    pub file: Option<Arc<NamedSource<String>>>,
 }
 
 impl Problem {
@@ -137,6 +146,7 @@ impl Problem {
             label: "here".into(),
             help: None,
             related: Vec::new(),
+            file: None,
         }
     }
 
@@ -165,6 +175,17 @@ impl Problem {
     pub fn also(mut self, span: SourceSpan, label: impl Into<String>) -> Self {
         self.related.push((span, label.into()));
         self
+    }
+
+    /// Points the problem into a repository file instead of the manifest.
+    pub fn in_file(mut self, file: &Arc<NamedSource<String>>) -> Self {
+        self.file = Some(Arc::clone(file));
+        self
+    }
+
+    /// The name of the file the problem points into (`None`: the manifest).
+    pub fn file_name(&self) -> Option<&str> {
+        self.file.as_ref().map(|f| f.name())
     }
 
     pub fn is_error(&self) -> bool {

@@ -137,6 +137,11 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// The whole validated manifest, for settings explained through what it produced.
+    pub fn manifest(&self) -> &crate::model::Manifest {
+        &self.loaded.manifest
+    }
+
     pub fn origin(&self, span: SourceSpan) -> Origin {
         let (line, _) = self.loaded.source.line_col(span.offset());
         let block = self
@@ -284,7 +289,7 @@ fn settings(cx: &mut Ctx<'_>, r: &Resolved, app: &App) {
         note: "written by `jcx compile`".into(),
     };
     cx.push("dockerfile file", app.dockerfile_path(), generated.clone());
-    if !app.pip.is_empty() {
+    if app.installs_requirements_txt() {
         cx.push(
             "requirements file",
             format!("src/{}/requirements.txt", app.name),

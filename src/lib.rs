@@ -52,8 +52,8 @@ fn sourced(source: &Source, problems: Vec<Problem>) -> Vec<SourcedProblem> {
     problems
         .into_iter()
         .map(|problem| SourcedProblem {
+            source: problem.file.clone().unwrap_or_else(|| named.clone()),
             problem,
-            source: named.clone(),
         })
         .collect()
 }

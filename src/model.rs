@@ -14,6 +14,36 @@ pub struct Manifest {
     pub actions: Actions,
     pub check_workflow: Option<CheckWorkflow>,
     pub apps: Vec<App>,
+    /// The JupyterHub profiles (`jupyterhub`), when the manifest asks for them.
+    pub jupyterhub: Option<JupyterHub>,
+}
+
+/// What a JupyterHub administrator includes: one profile per offered app.
+#[derive(Debug, Clone, Serialize)]
+pub struct JupyterHub {
+    /// In manifest order; exactly one is the default.
+    pub profiles: Vec<HubProfile>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HubProfile {
+    /// The app name: stable as long as the app keeps its name.
+    pub slug: String,
+    /// Plain text without HTML special characters (validated).
+    pub display_name: String,
+    /// The app's description, plain text (escaped for HTML where it is written).
+    pub description: Option<String>,
+    /// `registry/namespace/name`, without tag.
+    pub image: String,
+    /// Which builds move `tag`, for people: "the newest push of branch `main`".
+    pub moved_by: String,
+    /// The moving tag the build-push workflow pushes (by default `<base tag>-<branch>`).
+    pub tag: String,
+    /// 0: no GPU limit.
+    pub gpus: u32,
+    /// The extended resource a GPU is (`nvidia.com/gpu`).
+    pub gpu_resource: String,
+    pub default: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -468,6 +498,62 @@ impl Hook {
     }
 }
 
+/// A requirements file of the repository (`pip requirements=`), copied into the build and
+/// installed with pip.
+#[derive(Debug, Clone, Serialize)]
+pub struct PipFile {
+    /// Relative to the repository root (the build context).
+    pub src: String,
+    /// Its name in the step's temporary directory: `N-<file name>`, unique within the app.
+    pub dest: String,
+    /// pip's hash-checking mode (`--hash` options): installed in a step of its own with
+    /// `--require-hashes --no-deps`.
+    pub hashed: bool,
+    /// How many requirements jcx read from it (`explain`).
+    pub requirements: usize,
+}
+
+/// An `environment.yml` of the repository (`mamba environment=`), applied to the image's base
+/// environment with `mamba env update`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CondaEnvironment {
+    /// Relative to the repository root (the build context).
+    pub src: String,
+    /// Its name in the step's temporary directory: `N-<file name>`.
+    pub dest: String,
+    /// It has a `- pip:` list (installed by the environment's pip).
+    pub pip: bool,
+}
+
+/// A Jupyter kernel with its own conda environment in `${CONDA_DIR}/envs/<name>`, registered by
+/// the `kernel.json` jcx generates (`src/<app>/kernel-<name>.json`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Kernel {
+    /// The kernelspec name and the environment's directory name.
+    pub name: String,
+    pub display_name: String,
+    /// `python` or `r`.
+    pub language: &'static str,
+    /// Conda specs for `mamba create`: `python=X.Y` when given, the kernel package
+    /// (`ipykernel`, `r-irkernel`) unless listed, then the manifest's, in order.
+    pub mamba: Vec<String>,
+    /// pip requirements installed into the environment (Python kernels), as written.
+    pub pip: Vec<String>,
+    /// The generated `kernel.json`.
+    pub spec: Json,
+}
+
+impl Kernel {
+    /// The generated kernel.json, in the build context.
+    pub fn spec_src(&self, app: &str) -> String {
+        format!("src/{app}/kernel-{}.json", self.name)
+    }
+    /// The generated requirements of the environment (only with `pip`).
+    pub fn requirements_src(&self, app: &str) -> String {
+        format!("src/{app}/kernel-{}-requirements.txt", self.name)
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct DockerfileBlock {
     pub as_root: bool,
@@ -487,9 +573,13 @@ pub struct App {
     pub torch: Option<Torch>,
     pub apt: Vec<String>,
     pub mamba: Vec<String>,
+    /// `environment.yml` files applied before the `mamba` packages.
+    pub conda_environments: Vec<CondaEnvironment>,
     pub code_server: Option<CodeServer>,
     /// General pip requirements (never torch, torchvision, torchaudio of a CUDA app), canonical form.
     pub pip: Vec<String>,
+    /// Requirements files of the repository, in manifest order (inherited first).
+    pub pip_files: Vec<PipFile>,
     pub env: Vec<(String, String)>,
     pub branches: Vec<String>,
     /// Git tag patterns whose pushes build and push.
@@ -531,6 +621,10 @@ pub struct App {
     pub jupyter: Option<Jupyter>,
     /// Sorted by stage and name, the order the stacks run them in.
     pub hooks: Vec<Hook>,
+    /// Kernels with their own environments, in manifest order (inherited first).
+    pub kernels: Vec<Kernel>,
+    /// Kernelspecs of the base image removed with `jupyter kernelspec remove`.
+    pub removed_kernels: Vec<String>,
     pub free_disk_space: bool,
     pub timeout_minutes: u32,
 }
@@ -544,6 +638,17 @@ impl App {
     }
     pub fn workflow_path(&self) -> String {
         format!(".github/workflows/build-push-{}.yaml", self.name)
+    }
+    /// Whether the Dockerfile installs `requirements.txt` (with the unhashed requirements files).
+    pub fn installs_requirements_txt(&self) -> bool {
+        !self.pip.is_empty() || self.pip_files.iter().any(|f| !f.hashed)
+    }
+    /// The package files of the repository the app reads (requirements and environment files).
+    pub fn package_files(&self) -> impl Iterator<Item = &str> {
+        self.conda_environments
+            .iter()
+            .map(|e| e.src.as_str())
+            .chain(self.pip_files.iter().map(|f| f.src.as_str()))
     }
     pub fn self_hosted(&self) -> bool {
         self.runs_on.iter().any(|l| l == "self-hosted")

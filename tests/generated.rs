@@ -104,7 +104,10 @@ fn torch_comes_from_its_index_and_nothing_replaces_it() {
                     .unwrap();
                 let dockerfile = files
                     .iter()
-                    .find(|d| d.path == f.path.replace("requirements.txt", "Dockerfile"))
+                    .find(|d| {
+                        let dir = f.path.rsplit_once('/').unwrap().0;
+                        d.path == format!("{dir}/Dockerfile")
+                    })
                     .unwrap();
                 if dockerfile.contents.contains("PYTORCH_INDEX_URL") {
                     assert!(

@@ -563,6 +563,7 @@ pub fn build_app(
         None => python_from_tag(&base.tag),
     };
     let (torch, general) = cuda::split_torch(cx, r, python.as_deref());
+    let pip_files = super::reqfile::app_files(cx, r);
     let code_server = code_server::model(cx, r);
     let curl = code_server.is_some() || s.has(&super::downloads::DOWNLOAD);
     let gnupg = s.has(&super::apt_repository::APT_REPOSITORY);
@@ -575,6 +576,7 @@ pub fn build_app(
         None => image_base,
     };
     let registries = registries?;
+    let (kernels, removed_kernels) = super::kernels::model(cx, r);
     let mut app = App {
         name,
         description: s.text(&DESCRIPTION).map(|d| d.v.clone()),
@@ -584,8 +586,10 @@ pub fn build_app(
         torch,
         apt,
         mamba: packages::mamba_model(s),
+        conda_environments: packages::environments_model(cx, s),
         code_server,
         pip: general,
+        pip_files,
         env: env::model(s),
         branches: Vec::new(),
         git_tags: Vec::new(),
@@ -617,6 +621,8 @@ pub fn build_app(
         dockerfile: dockerfile::model(s),
         jupyter: super::jupyter::model(s),
         hooks: super::hooks::model(s),
+        kernels,
+        removed_kernels,
         free_disk_space: false,
         timeout_minutes: 0,
     };
@@ -626,6 +632,7 @@ pub fn build_app(
     app.image_tags = super::image_tags::model(cx, r, &app);
     app.downloads = super::downloads::model(cx, r, &app.platforms);
     app.apt_repositories = super::apt_repository::model(cx, r, &app.platforms);
+    super::kernels::native_kernel_config(cx, r, &mut app);
     super::files::check_destinations(cx, r, &app);
     Some(app)
 }

@@ -17,6 +17,7 @@
 pub mod apt_repository;
 pub mod check;
 pub mod code_server;
+pub mod conda_env;
 pub mod cuda;
 pub mod decode;
 pub mod dockerfile;
@@ -27,11 +28,14 @@ pub mod hooks;
 pub mod identity;
 pub mod image_tags;
 pub mod jupyter;
+pub mod jupyterhub;
+pub mod kernels;
 pub mod metadata;
 pub mod packages;
 pub mod pip;
 pub mod publish;
 pub mod raw;
+pub mod reqfile;
 pub mod setting;
 pub mod sources;
 pub mod tag_collision;
@@ -64,6 +68,8 @@ pub static SETTINGS: &[&Setting] = &[
     &code_server::CODE_SERVER,
     &pip::PIP,
     &pip::PIP_PRE,
+    &kernels::KERNEL,
+    &kernels::REMOVE_KERNEL,
     &env::ENV,
     &metadata::LABELS,
     &metadata::BUILD_ARGS,
@@ -91,6 +97,7 @@ pub static SETTINGS: &[&Setting] = &[
     &dockerfile::DOCKERFILE,
     &workflow::FREE_DISK_SPACE,
     &workflow::TIMEOUT_MINUTES,
+    &jupyterhub::HUB_PROFILE,
 ];
 
 type ReadTop = fn(&KdlNode, &mut RawManifest, &mut Vec<(String, SourceSpan)>, &mut Vec<Problem>);
@@ -135,6 +142,11 @@ pub static TOP: &[TopNode] = &[
         read: workflow::read_check_workflow,
     },
     TopNode {
+        name: "jupyterhub",
+        example: None,
+        read: jupyterhub::read_hub,
+    },
+    TopNode {
         name: "app",
         example: Some("app jupyter-pytorch { ... }"),
         read: identity::read_app,
@@ -169,6 +181,7 @@ pub struct RawManifest {
     pub mirrors: sources::RawMirrors,
     pub actions: Vec<sources::RawAction>,
     pub check_workflow: Option<workflow::RawCheckWorkflow>,
+    pub jupyterhub: Option<jupyterhub::RawHub>,
     pub apps: Vec<RawApp>,
 }
 
@@ -215,10 +228,24 @@ pub fn validate(
         problems: &mut problems,
         text: source_text,
         root,
+        files: Default::default(),
     };
     let (manifest, resolved) = manifest(&mut cx, raw, source_name);
-    problems.sort_by_key(|p| (p.span.offset(), p.span.len(), p.code));
-    problems.dedup_by(|a, b| a.code == b.code && a.span == b.span && a.message == b.message);
+    // The manifest's problems first, then each repository file's, each by place.
+    problems.sort_by(|a, b| {
+        (a.file_name(), a.span.offset(), a.span.len(), a.code).cmp(&(
+            b.file_name(),
+            b.span.offset(),
+            b.span.len(),
+            b.code,
+        ))
+    });
+    problems.dedup_by(|a, b| {
+        a.code == b.code
+            && a.span == b.span
+            && a.message == b.message
+            && a.file_name() == b.file_name()
+    });
     let has_error = problems.iter().any(Problem::is_error);
     Outcome {
         manifest: if has_error { None } else { manifest },
@@ -271,6 +298,7 @@ fn manifest(
         apps.push(app);
     }
     image_tags::collisions(cx, &apps, &built);
+    let jupyterhub = jupyterhub::model(cx, raw, &resolved, &apps);
     let manifest = registries.map(|registries| Manifest {
         source_name: source_name.to_string(),
         registries,
@@ -278,6 +306,7 @@ fn manifest(
         actions,
         check_workflow,
         apps,
+        jupyterhub,
     });
     (manifest, resolved)
 }
@@ -312,6 +341,11 @@ mod tests {
         ),
         ("pip", r#"pip { - "requests==2.32.3"; }"#),
         ("pip-pre", "pip-pre #true"),
+        (
+            "kernel",
+            r#"kernel py310 display-name="Python 3.10" { python "3.10"; mamba "numpy<2"; pip { - "idna==3.7"; }; }"#,
+        ),
+        ("remove-kernel", "remove-kernel python3"),
         ("env", r#"env { HF_HOME "/data"; }"#),
         ("labels", r#"labels { "org.example.course" "ml-101"; }"#),
         ("build-args", r#"build-args { COURSE_YEAR "2026"; }"#),
@@ -351,6 +385,10 @@ mod tests {
         ("dockerfile", r##"dockerfile #"RUN echo hi"#"##),
         ("free-disk-space", "free-disk-space #false"),
         ("timeout-minutes", "timeout-minutes 30"),
+        (
+            "hub-profile",
+            r#"hub-profile display-name="Sample notebook" gpus=2"#,
+        ),
     ];
 
     fn manifest(skip: Option<&str>) -> String {

@@ -10,8 +10,8 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::model::{
-    ActionRef, App, AptRepository, CodeServer, DockerfileBlock, Download, FileCopy, Json, Jupyter,
-    Manifest, TorchIndex,
+    ActionRef, App, AptRepository, CodeServer, CondaEnvironment, DockerfileBlock, Download,
+    FileCopy, Json, Jupyter, Kernel, Manifest, PipFile, TorchIndex,
 };
 
 /// Every generated file carries this in its header; `jcx` only ever deletes files that do.
@@ -92,6 +92,21 @@ fn envs() -> &'static (Environment<'static>, Environment<'static>) {
             include_str!("../templates/jcx-check.yaml.j2"),
         )
         .expect("check workflow template compiles (tested)");
+        yaml.add_template(
+            "z2jh-profiles.yaml",
+            include_str!("../templates/z2jh-profiles.yaml.j2"),
+        )
+        .expect("profiles template compiles (tested)");
+        yaml.add_template(
+            "z2jh-prepuller.yaml",
+            include_str!("../templates/z2jh-prepuller.yaml.j2"),
+        )
+        .expect("pre-puller template compiles (tested)");
+        yaml.add_template(
+            "dockerspawner_config.py",
+            include_str!("../templates/dockerspawner_config.py.j2"),
+        )
+        .expect("DockerSpawner template compiles (tested)");
         (plain, yaml)
     })
 }
@@ -178,9 +193,11 @@ fn waive_long_uses_lines(yaml: &str) -> String {
 
 mod build_job;
 mod dockerfile;
+mod jupyterhub;
 mod workflow;
 
 pub use dockerfile::*;
+pub use jupyterhub::*;
 pub use workflow::*;
 
 /// Every file the manifest produces, in a stable order.
@@ -208,6 +225,18 @@ pub fn render(manifest: &Manifest, manifest_in_repo: &str) -> Result<Vec<Generat
                 files.push(GeneratedFile {
                     path: format!("src/{}/{name}", app.name),
                     contents: json.pretty(),
+                });
+            }
+        }
+        for k in &app.kernels {
+            files.push(GeneratedFile {
+                path: k.spec_src(&app.name),
+                contents: k.spec.pretty(),
+            });
+            if !k.pip.is_empty() {
+                files.push(GeneratedFile {
+                    path: k.requirements_src(&app.name),
+                    contents: render_kernel_requirements(manifest, app, k),
                 });
             }
         }
@@ -240,6 +269,7 @@ pub fn render(manifest: &Manifest, manifest_in_repo: &str) -> Result<Vec<Generat
             contents: check,
         });
     }
+    files.extend(jupyterhub_files(manifest)?);
     Ok(files)
 }
 

@@ -24,6 +24,7 @@ pub fn trigger_paths(app: &App) -> Vec<String> {
     let mut paths: Vec<String> = std::iter::once(format!("src/{}/**", app.name))
         .chain(std::iter::once(app.workflow_path()))
         .chain(app.hooks.iter().filter_map(|h| h.file.clone()))
+        .chain(app.package_files().map(String::from))
         .chain(app.files.iter().map(|f| {
             if f.directory {
                 format!("{}/**", f.src)
@@ -97,11 +98,27 @@ pub fn render_check_workflow(
             },
         ),
         manifest_q: yaml_quote(manifest_in_repo),
-        paths: vec![
-            yaml_quote(manifest_in_repo),
-            yaml_quote("src/**"),
-            yaml_quote(".github/workflows/**"),
-        ],
+        // The package files too: `jcx check` reads them, and an edit can make them invalid.
+        paths: [
+            manifest_in_repo.to_string(),
+            "src/**".to_string(),
+            ".github/workflows/**".to_string(),
+        ]
+        .into_iter()
+        .chain(
+            manifest
+                .jupyterhub
+                .is_some()
+                .then(|| "jupyterhub/**".to_string()),
+        )
+        .chain(crate::nodes::check::dedup(
+            manifest
+                .apps
+                .iter()
+                .flat_map(|a| a.package_files().map(String::from)),
+        ))
+        .map(|p| yaml_quote(&p))
+        .collect(),
         actions: actions_ctx(manifest),
     };
     let yaml = render_with(&envs().1, "jcx-check.yaml", CHECK_WORKFLOW_PATH, ctx)?;
