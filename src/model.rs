@@ -7,7 +7,9 @@ use serde::Serialize;
 pub struct Manifest {
     /// How generated-file headers name the manifest (a path relative to the output directory).
     pub source_name: String,
-    pub registry: Registry,
+    /// Every declared registry, in manifest order (an app pushes to all of them unless its
+    /// `registries` picks some).
+    pub registries: Vec<Registry>,
     pub mirrors: Mirrors,
     pub actions: Actions,
     pub check_workflow: Option<CheckWorkflow>,
@@ -36,9 +38,9 @@ pub struct HubProfile {
     pub description: Option<String>,
     /// `registry/namespace/name`, without tag.
     pub image: String,
-    /// The branch whose newest push `tag` names.
-    pub branch: String,
-    /// The moving tag `<base tag>-<branch>` the build-push workflow pushes.
+    /// Which builds move `tag`, for people: "the newest push of branch `main`".
+    pub moved_by: String,
+    /// The moving tag the build-push workflow pushes (by default `<base tag>-<branch>`).
     pub tag: String,
     /// 0: no GPU limit.
     pub gpus: u32,
@@ -54,6 +56,117 @@ pub struct Registry {
     /// Secret names the manifest gave; `None` means jcx's default (see `render_workflow`).
     pub username_secret: Option<String>,
     pub password_secret: Option<String>,
+    /// AWS ECR only: the IAM role assumed through GitHub's OIDC token (no stored secret).
+    pub aws_role: Option<String>,
+}
+
+impl Registry {
+    /// GitHub's registry: the workflow's own `GITHUB_TOKEN` can push to it.
+    pub fn is_ghcr(&self) -> bool {
+        self.host == "ghcr.io"
+    }
+
+    /// Logs in with the workflow's `GITHUB_TOKEN` (which then needs `packages: write`).
+    pub fn uses_github_token(&self) -> bool {
+        self.is_ghcr() && self.password_secret.is_none()
+    }
+
+    /// The AWS region of a private ECR host, `<account>.dkr.ecr.<region>.amazonaws.com[.cn]`.
+    pub fn ecr_region(&self) -> Option<&str> {
+        ecr_region(&self.host)
+    }
+}
+
+/// The region of an AWS ECR private registry host.
+pub fn ecr_region(host: &str) -> Option<&str> {
+    let rest = host
+        .strip_suffix(".amazonaws.com")
+        .or_else(|| host.strip_suffix(".amazonaws.com.cn"))?;
+    let (account, rest) = rest.split_once(".dkr.ecr.")?;
+    (account.len() == 12
+        && account.bytes().all(|c| c.is_ascii_digit())
+        && !rest.is_empty()
+        && rest
+            .bytes()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-'))
+    .then_some(rest)
+}
+
+/// One image an app pushes: `<host>/<namespace>/<image name>` on one registry.
+#[derive(Debug, Clone, Serialize)]
+pub struct Push {
+    pub registry: Registry,
+    pub image: String,
+}
+
+/// A named part of an image tag template (`{base}`, `{sha}`, ...) or literal text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum TagPart {
+    Text(String),
+    /// The base image's tag (`python-3.11`).
+    Base,
+    /// The full commit SHA.
+    Sha,
+    /// The commit SHA's first 7 characters.
+    ShortSha,
+    /// The branch, `/` replaced by `-`.
+    Branch,
+    /// The git tag as pushed.
+    GitTag,
+    /// Semantic-version parts of a git tag: `1.2.3`, `1`, `2`, `3`.
+    Version,
+    Major,
+    Minor,
+    Patch,
+    /// The build's date, `YYYYMMDD` (UTC).
+    Date,
+}
+
+impl TagPart {
+    pub fn is_semver(&self) -> bool {
+        matches!(
+            self,
+            TagPart::Version | TagPart::Major | TagPart::Minor | TagPart::Patch
+        )
+    }
+    pub fn is_commit(&self) -> bool {
+        matches!(self, TagPart::Sha | TagPart::ShortSha)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TagTemplate {
+    /// As written in the manifest: `{base}-{sha}`.
+    pub source: String,
+    pub parts: Vec<TagPart>,
+}
+
+/// When the image is also tagged `latest`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Latest {
+    Never,
+    /// Builds of the repository's default branch.
+    DefaultBranch,
+    /// Builds of a git tag or a published release that is not a pre-release.
+    Release,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ImageTags {
+    pub templates: Vec<TagTemplate>,
+    pub latest: Latest,
+}
+
+/// Where BuildKit keeps the layer cache between builds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Cache {
+    /// GitHub's Actions cache (10 GB per repository).
+    Gha,
+    /// A `buildcache-<app>` tag next to the image in the app's first registry.
+    Registry,
+    Off,
 }
 
 /// Download sources. `None` means the official default (no URL written for PyPI, apt, conda).
@@ -83,6 +196,10 @@ pub struct Actions {
     pub metadata: ActionRef,
     pub build_push: ActionRef,
     pub cache: ActionRef,
+    pub cosign_installer: ActionRef,
+    pub aws_credentials: ActionRef,
+    pub upload_artifact: ActionRef,
+    pub download_artifact: ActionRef,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -556,6 +673,29 @@ pub struct App {
     pub pip_files: Vec<PipFile>,
     pub env: Vec<(String, String)>,
     pub branches: Vec<String>,
+    /// Git tag patterns whose pushes build and push.
+    pub git_tags: Vec<String>,
+    /// Published releases build and push.
+    pub release: bool,
+    /// Cron schedules (UTC) that rebuild the default branch.
+    pub schedule: Vec<String>,
+    /// Pull requests are built (never pushed).
+    pub pull_requests: bool,
+    /// Repository paths whose changes also build the app, besides its own files.
+    pub paths: Vec<String>,
+    pub image_tags: ImageTags,
+    /// Every image pushed, the app's first registry first (`image` is that one's).
+    pub pushes: Vec<Push>,
+    pub cache: Cache,
+    pub sbom: bool,
+    /// `None`: build-push-action's default (`mode=max` in public repositories, `min` in private).
+    pub provenance: Option<bool>,
+    /// Keyless cosign signature of the pushed digest.
+    pub sign: bool,
+    /// One job per platform on a runner of that architecture, instead of QEMU.
+    pub native_runners: bool,
+    /// The job summary lists the pushed image's pip, conda and apt packages.
+    pub list_packages: bool,
     pub runs_on: Vec<String>,
     pub platforms: Vec<String>,
     pub files: Vec<FileCopy>,
@@ -608,5 +748,21 @@ impl App {
     }
     pub fn self_hosted(&self) -> bool {
         self.runs_on.iter().any(|l| l == "self-hosted")
+    }
+    /// Platforms built on runners of their own architecture, joined by one merge job.
+    pub fn split_platforms(&self) -> bool {
+        self.native_runners && self.platforms.len() > 1
+    }
+    /// The registry cache's tags in the first registry: one per platform job when split.
+    pub fn cache_tags(&self) -> Vec<String> {
+        let tag = format!("buildcache-{}", self.name);
+        if self.split_platforms() {
+            self.platforms
+                .iter()
+                .map(|p| format!("{tag}-{}", p.trim_start_matches("linux/")))
+                .collect()
+        } else {
+            vec![tag]
+        }
     }
 }

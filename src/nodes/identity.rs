@@ -542,7 +542,11 @@ fn report_cycle(cx: &mut Checker<'_>, app: &RawApp, chain: &[&RawApp], back: &Ra
 }
 
 /// The model of one resolved app; `None` when something it needs was refused (already reported).
-pub fn build_app(cx: &mut Checker<'_>, r: &Resolved, registry: Option<&Registry>) -> Option<App> {
+pub fn build_app(
+    cx: &mut Checker<'_>,
+    r: &Resolved,
+    registries: Option<&[Registry]>,
+) -> Option<App> {
     let s = &r.settings;
     let name = r.name.v.clone();
     let Some(base_sp) = s.text(&BASE) else {
@@ -574,15 +578,14 @@ pub fn build_app(cx: &mut Checker<'_>, r: &Resolved, registry: Option<&Registry>
         Some(sfx) => format!("{image_base}-{}", sfx.v),
         None => image_base,
     };
-    let registry = registry?;
-    let image = format!("{}/{}/{}", registry.host, registry.namespace, image_repo);
+    let registries = registries?;
     let (kernels, removed_kernels) = super::kernels::model(cx, r);
     let mut app = App {
         name,
         description: s.text(&DESCRIPTION).map(|d| d.v.clone()),
         base,
         python,
-        image,
+        image: String::new(),
         torch,
         apt,
         mamba: packages::mamba_model(s),
@@ -592,6 +595,22 @@ pub fn build_app(cx: &mut Checker<'_>, r: &Resolved, registry: Option<&Registry>
         pip_files,
         env: env::model(s),
         branches: Vec::new(),
+        git_tags: Vec::new(),
+        release: false,
+        schedule: Vec::new(),
+        pull_requests: true,
+        paths: Vec::new(),
+        image_tags: crate::model::ImageTags {
+            templates: Vec::new(),
+            latest: crate::model::Latest::Never,
+        },
+        pushes: Vec::new(),
+        cache: crate::model::Cache::Gha,
+        sbom: false,
+        provenance: None,
+        sign: false,
+        native_runners: false,
+        list_packages: true,
         runs_on: Vec::new(),
         platforms: Vec::new(),
         files: super::files::model(s, cx.root),
@@ -613,6 +632,9 @@ pub fn build_app(cx: &mut Checker<'_>, r: &Resolved, registry: Option<&Registry>
         variant: None,
     };
     workflow::apply(s, &mut app);
+    super::triggers::apply(s, &mut app);
+    super::publish::apply(cx, r, &mut app, registries, &image_repo)?;
+    app.image_tags = super::image_tags::model(cx, r, &app);
     app.downloads = super::downloads::model(cx, r, &app.platforms);
     app.apt_repositories = super::apt_repository::model(cx, r, &app.platforms);
     super::kernels::native_kernel_config(cx, r, &mut app);

@@ -16,7 +16,7 @@ use super::setting::{Explain, Inherit, Setting, Shape};
 use super::{RawManifest, cuda, workflow};
 use crate::error::{Code, Problem};
 use crate::explain::{Ctx, Origin};
-use crate::model::{App, HubProfile, JupyterHub};
+use crate::model::{App, HubProfile, JupyterHub, Latest, TagPart, TagTemplate};
 
 pub const DEFAULT_GPU_RESOURCE: &str = "nvidia.com/gpu";
 /// More GPUs than any single node offers today; a bigger number is a typo.
@@ -225,11 +225,60 @@ pub fn is_literal_branch(b: &str) -> bool {
     !b.contains(['*', '+', '!', '?', '['])
 }
 
+/// The moving tag a profile names, and which builds move it: the first `image-tags` template
+/// made of literal text, `{base}` and `{branch}` for the app's first plain branch (jcx's
+/// default scheme: `<base tag>-<branch>`); else the first fixed template (pushed by every
+/// build); else `latest` when it moves.
+pub fn hub_tag(app: &App) -> Option<(String, String)> {
+    let branch = app.branches.iter().find(|b| is_literal_branch(b));
+    let only = |t: &TagTemplate, branch_ok: bool| {
+        t.parts.iter().all(|p| {
+            matches!(p, TagPart::Text(_) | TagPart::Base) || (branch_ok && *p == TagPart::Branch)
+        })
+    };
+    let render = |t: &TagTemplate, branch: &str| -> String {
+        t.parts
+            .iter()
+            .map(|p| match p {
+                TagPart::Text(x) => x.as_str(),
+                TagPart::Base => app.base.tag.as_str(),
+                _ => branch,
+            })
+            .collect()
+    };
+    let templates = &app.image_tags.templates;
+    if let Some(b) = branch
+        && let Some(t) = templates
+            .iter()
+            .find(|t| t.parts.contains(&TagPart::Branch) && only(t, true))
+    {
+        return Some((
+            sanitize_tag(&render(t, b)),
+            format!("the newest push of branch `{b}`"),
+        ));
+    }
+    if let Some(t) = templates.iter().find(|t| only(t, false)) {
+        return Some((render(t, ""), "the newest build".into()));
+    }
+    match app.image_tags.latest {
+        Latest::Never => None,
+        Latest::DefaultBranch => Some((
+            "latest".into(),
+            "the newest build of the default branch".into(),
+        )),
+        Latest::Release => Some(("latest".into(), "the newest release".into())),
+    }
+}
+
 /// The tag the build-push workflow moves to the newest build of `branch`: metadata-action's
 /// `type=ref,event=branch` with the base tag as prefix, where every run of characters a tag
 /// cannot hold becomes `-`.
 pub fn moving_tag(base_tag: &str, branch: &str) -> String {
-    let raw = format!("{base_tag}-{branch}");
+    sanitize_tag(&format!("{base_tag}-{branch}"))
+}
+
+/// metadata-action's sanitising: every run of characters a tag cannot hold becomes `-`.
+fn sanitize_tag(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
     let mut in_run = false;
     for c in raw.chars() {
@@ -295,16 +344,16 @@ pub fn model(
             left_out.push(&app.name);
             continue;
         }
-        let Some(branch) = app.branches.iter().find(|b| is_literal_branch(b)) else {
+        let Some((tag, moved_by)) = hub_tag(app) else {
             let span = r
                 .settings
                 .words_opt(&workflow::BRANCHES)
                 .and_then(|w| w.first())
                 .map_or(r.name.span, |w| w.span);
             cx.push(
-                Problem::error(Code::InvalidHub, span, format!("app `{}` pushes no tag the hub can name: its `branches` are all patterns", app.name))
+                Problem::error(Code::InvalidHub, span, format!("app `{}` pushes no moving tag the hub can name: its `branches` are all patterns (or none), and no other template or `latest` moves", app.name))
                     .label("no plain branch name")
-                    .help("the profile names the tag of the app's first plain branch (`<base tag>-<branch>`): list one, `branches main \"feat/**\"`, or leave the app out of the hub with `hub-profile #false`"),
+                    .help("the profile names the tag of the app's first plain branch (`<base tag>-<branch>`): list one, `branches main \"feat/**\"`; or give `image-tags` a fixed template or `latest=`; or leave the app out of the hub with `hub-profile #false`"),
             );
             continue;
         };
@@ -332,8 +381,8 @@ pub fn model(
             display_name,
             description: app.description.clone(),
             image: app.image.clone(),
-            branch: branch.clone(),
-            tag: moving_tag(&app.base.tag, branch),
+            moved_by,
+            tag,
             gpus,
             gpu_resource: gpu_resource.clone(),
             default: false,
@@ -422,8 +471,8 @@ fn explain_profile(cx: &mut Ctx<'_>, r: &Resolved, _app: &App) {
         format!("{} {}", profile.gpus, profile.gpu_resource)
     };
     let note = format!(
-        "the newest push of branch `{}`, {gpus}{}",
-        profile.branch,
+        "{}, {gpus}{}",
+        profile.moved_by,
         if profile.default { ", the default" } else { "" }
     );
     cx.push("hub image", image, Origin::Derived { note });

@@ -27,23 +27,27 @@ pub mod env;
 pub mod files;
 pub mod hooks;
 pub mod identity;
+pub mod image_tags;
 pub mod jupyter;
 pub mod jupyterhub;
 pub mod kernels;
 pub mod metadata;
 pub mod packages;
 pub mod pip;
+pub mod publish;
 pub mod raw;
 pub mod reqfile;
 pub mod setting;
 pub mod sources;
 pub mod stages;
+pub mod tag_collision;
+pub mod triggers;
 pub mod variants;
 pub mod workflow;
 
+use kdl::{KdlDocument, KdlNode};
 use std::collections::HashMap;
 
-use kdl::{KdlDocument, KdlNode};
 use miette::SourceSpan;
 
 use crate::error::{Code, Problem};
@@ -76,8 +80,21 @@ pub static SETTINGS: &[&Setting] = &[
     &metadata::BUILD_ARGS,
     &metadata::WORKDIR,
     &workflow::BRANCHES,
+    &triggers::GIT_TAGS,
+    &triggers::RELEASE,
+    &triggers::SCHEDULE,
+    &triggers::PULL_REQUESTS,
+    &triggers::PATHS,
     &workflow::RUNS_ON,
     &workflow::PLATFORMS_SETTING,
+    &publish::NATIVE_RUNNERS,
+    &publish::REGISTRIES,
+    &image_tags::IMAGE_TAGS,
+    &publish::CACHE,
+    &publish::SBOM,
+    &publish::PROVENANCE,
+    &publish::SIGN,
+    &publish::LIST_PACKAGES,
     &files::FILE,
     &copy_from::COPY_FROM,
     &downloads::DOWNLOAD,
@@ -165,7 +182,8 @@ pub struct RawManifest {
     pub version: Option<Sp<i128>>,
     /// A `manifest-version` node exists (even if its value was refused): no "missing" error then.
     pub version_given: bool,
-    pub registry: Option<workflow::RawRegistry>,
+    /// Every `registry` node with a host, in manifest order.
+    pub registries: Vec<workflow::RawRegistry>,
     /// A `registry` node exists (even if its value was refused).
     pub registry_given: bool,
     /// How many `app` nodes the document has, parsed or not.
@@ -264,7 +282,7 @@ fn manifest(
     source_name: &str,
 ) -> (Option<Manifest>, Vec<Resolved>) {
     identity::check_version(cx, raw);
-    let registry = workflow::registry(cx, raw);
+    let registries = workflow::registries(cx, raw);
     let mirrors = sources::mirrors(cx, raw);
     let actions = sources::actions(cx, raw);
     let check_workflow = workflow::check_workflow(cx, raw);
@@ -294,58 +312,26 @@ fn manifest(
         );
     }
     let mut apps = Vec::new();
-    // Apps push images of their own. Variants of one template may share one when their tags
-    // differ (`<base tag>-<sha>`: a Python axis in the base tag), never an image and a tag.
-    let mut images: HashMap<String, Vec<ImageUse>> = HashMap::new();
+    let mut built = Vec::new();
     for r in &resolved {
         let variant = variant_of.get(r.name.v.as_str()).copied();
         let mark = cx.problems.len();
         packages::check_channels(cx, r, mirrors.conda.is_some());
-        let built = identity::build_app(cx, r, registry.as_ref());
+        let app_built = identity::build_app(cx, r, registries.as_deref());
         held.take(cx.problems, mark, variant);
-        let Some(mut app) = built else {
+        let Some(mut app) = app_built else {
             continue;
         };
         app.variant = variant.map(variants::RawVariant::model);
-        let this = ImageUse {
-            span: r.name.span,
-            app: app.name.clone(),
-            tag: app.base.tag.clone(),
-            template: variant.map(|v| v.template_id),
-        };
-        let uses = images.entry(app.image.clone()).or_default();
-        if let Some(first) = uses.iter().find(|u| u.collides(&this)) {
-            let message = if first.tag == this.tag {
-                format!(
-                    "app `{}` would push the same image `{}` with the same tags (`{}-…`) as app `{}`",
-                    app.name, app.image, app.base.tag, first.app
-                )
-            } else {
-                format!(
-                    "app `{}` would push the same image `{}` as app `{}`",
-                    app.name, app.image, first.app
-                )
-            };
-            cx.push(
-                Problem::error(Code::ImageNameCollision, r.name.span, message)
-                    .label("same image name")
-                    .also(first.span, "first app with that image")
-                    .help(if variant.is_some() {
-                        "give the variants an `image-suffix` (or an `image-name`) with a placeholder, such as `image-suffix \"cu{cuda}\"`"
-                    } else {
-                        "give one of them an `image-suffix` (or an `image-name`)"
-                    }),
-            );
-        } else {
-            uses.push(this);
-        }
+        built.push((r, app.name.clone()));
         apps.push(app);
     }
+    image_tags::collisions(cx, &apps, &built);
     let jupyterhub = jupyterhub::model(cx, raw, &resolved, &apps);
     held.finish(raw, cx.problems);
-    let manifest = registry.map(|registry| Manifest {
+    let manifest = registries.map(|registries| Manifest {
         source_name: source_name.to_string(),
-        registry,
+        registries,
         mirrors,
         actions,
         check_workflow,
@@ -354,20 +340,6 @@ fn manifest(
         stages,
     });
     (manifest, resolved)
-}
-
-/// An app pushing an image: variants of one template may share it with other tags.
-struct ImageUse {
-    span: SourceSpan,
-    app: String,
-    tag: String,
-    template: Option<usize>,
-}
-
-impl ImageUse {
-    fn collides(&self, other: &ImageUse) -> bool {
-        self.tag == other.tag || self.template.is_none() || self.template != other.template
-    }
 }
 
 #[cfg(test)]
@@ -410,8 +382,24 @@ mod tests {
         ("build-args", r#"build-args { COURSE_YEAR "2026"; }"#),
         ("workdir", r#"workdir "/home/jovyan/work""#),
         ("branches", "branches dev"),
+        ("git-tags", r#"git-tags "v*""#),
+        ("release", "release #true"),
+        ("schedule", r#"schedule "0 3 * * 1""#),
+        ("pull-requests", "pull-requests #false"),
+        ("paths", r#"paths "shared/**""#),
         ("runs-on", "runs-on gpu-runner"),
         ("platforms", r#"platforms "linux/arm64""#),
+        ("native-runners", "native-runners #true"),
+        ("registries", r#"registries "ghcr.io""#),
+        (
+            "image-tags",
+            r#"image-tags "{base}-{short-sha}" "{branch}" "{version}" latest=release"#,
+        ),
+        ("cache", "cache off"),
+        ("sbom", "sbom #true"),
+        ("provenance", "provenance #true"),
+        ("sign", "sign #true"),
+        ("list-packages", "list-packages #false"),
         ("file", r#"file "apps.kdl" to="/etc/jcx/""#),
         (
             "copy-from",

@@ -61,11 +61,32 @@ fn envs() -> &'static (Environment<'static>, Environment<'static>) {
                 .build()
                 .expect("valid template syntax"),
         );
-        yaml.add_template(
-            "build-push.yaml",
-            include_str!("../templates/build-push.yaml.j2"),
-        )
-        .expect("workflow template compiles (tested)");
+        for (name, source) in [
+            (
+                "build-push.yaml",
+                include_str!("../templates/build-push.yaml.j2"),
+            ),
+            (
+                "build-job.yaml",
+                include_str!("../templates/build-job.yaml.j2"),
+            ),
+            ("job-env.yaml", include_str!("../templates/job-env.yaml.j2")),
+            (
+                "job-login.yaml",
+                include_str!("../templates/job-login.yaml.j2"),
+            ),
+            (
+                "job-meta.yaml",
+                include_str!("../templates/job-meta.yaml.j2"),
+            ),
+            (
+                "job-publish.yaml",
+                include_str!("../templates/job-publish.yaml.j2"),
+            ),
+        ] {
+            yaml.add_template(name, source)
+                .expect("workflow templates compile (tested)");
+        }
         yaml.add_template(
             "jcx-check.yaml",
             include_str!("../templates/jcx-check.yaml.j2"),
@@ -170,6 +191,7 @@ fn waive_long_uses_lines(yaml: &str) -> String {
     out
 }
 
+mod build_job;
 mod dockerfile;
 mod jupyterhub;
 mod stages;
