@@ -160,6 +160,20 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Write an apps.kdl from a hand-made images repository (Dockerfiles, requirements files, workflows).
+    #[command(
+        after_help = "Example:\n  jcx import                    # reads ./src/<app>/, ./.github/workflows/; writes ./apps.kdl\n  jcx import my-images -o -     # print the manifest instead\n  jcx compile --force           # then replace the hand-made files with generated ones\n\nEvery line that does not map to a setting goes into a `dockerfile` block (or a comment) and is named in a warning on stderr; a summary counts them. The manifest is validated before it is written."
+    )]
+    Import {
+        /// The images repository [default: the current directory]
+        dir: Option<PathBuf>,
+        /// Where to write the manifest [default: DIR/apps.kdl]; `-` prints it
+        #[arg(long, short = 'o', value_name = "PATH")]
+        output: Option<PathBuf>,
+        /// Replace an existing manifest.
+        #[arg(long)]
+        force: bool,
+    },
     /// Print a shell completion script.
     #[command(
         after_help = "Example:\n  jcx completions bash > ~/.local/share/bash-completion/completions/jcx\n  jcx completions zsh > \"${fpath[1]}/_jcx\"\n  jcx completions fish > ~/.config/fish/completions/jcx.fish"
@@ -531,6 +545,42 @@ impl Command {
     }
 }
 
+/// `jcx import`: warnings on stderr; the summary on stdout (stderr when the manifest is printed).
+fn run_import(dir: Option<PathBuf>, output: Option<PathBuf>, force: bool) -> u8 {
+    let dir = dir.unwrap_or_else(|| PathBuf::from("."));
+    let out = match output {
+        Some(p) if p.as_os_str() == "-" => crate::import::Output::Stdout,
+        Some(p) => crate::import::Output::File(p),
+        None if dir == Path::new(".") => crate::import::Output::File(PathBuf::from("apps.kdl")),
+        None => crate::import::Output::File(dir.join("apps.kdl")),
+    };
+    let result =
+        crate::import::import(&dir).and_then(|i| crate::import::write(&i, &out, force).map(|()| i));
+    match result {
+        Ok(imported) => {
+            let mut err = std::io::stderr().lock();
+            for w in &imported.warnings {
+                let _ = writeln!(err, "warning: {}", escape_text(&w.to_string()));
+            }
+            drop(err);
+            report_warnings(&imported.jcx_warnings, MessageFormat::Human);
+            let written = match &out {
+                crate::import::Output::File(p) => Some(p.as_path()),
+                crate::import::Output::Stdout => None,
+            };
+            let summary = crate::import::summary(&imported, &dir, written);
+            if written.is_some() {
+                print!("{summary}");
+            } else {
+                print!("{}", imported.text);
+                eprint!("{summary}");
+            }
+            EXIT_OK
+        }
+        Err(e) => fail(&e),
+    }
+}
+
 /// Runs a parsed command line; returns the process exit code.
 pub fn run(mut cli: Cli) -> u8 {
     if let Err((e, format)) = cli.command.find_manifest() {
@@ -618,6 +668,7 @@ pub fn run(mut cli: Cli) -> u8 {
                 Err(e) => fail(&e),
             }
         }
+        Command::Import { dir, output, force } => run_import(dir, output, force),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "jcx", &mut std::io::stdout());

@@ -12,6 +12,39 @@ pub struct Manifest {
     pub actions: Actions,
     pub check_workflow: Option<CheckWorkflow>,
     pub apps: Vec<App>,
+    /// Builder stages (`stage`), in manifest order; an app's Dockerfile holds those it copies
+    /// from (and the stages they are built on).
+    pub stages: Vec<Stage>,
+    /// The JupyterHub profiles (`jupyterhub`), when the manifest asks for them.
+    pub jupyterhub: Option<JupyterHub>,
+}
+
+/// What a JupyterHub administrator includes: one profile per offered app.
+#[derive(Debug, Clone, Serialize)]
+pub struct JupyterHub {
+    /// In manifest order; exactly one is the default.
+    pub profiles: Vec<HubProfile>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HubProfile {
+    /// The app name: stable as long as the app keeps its name.
+    pub slug: String,
+    /// Plain text without HTML special characters (validated).
+    pub display_name: String,
+    /// The app's description, plain text (escaped for HTML where it is written).
+    pub description: Option<String>,
+    /// `registry/namespace/name`, without tag.
+    pub image: String,
+    /// The branch whose newest push `tag` names.
+    pub branch: String,
+    /// The moving tag `<base tag>-<branch>` the build-push workflow pushes.
+    pub tag: String,
+    /// 0: no GPU limit.
+    pub gpus: u32,
+    /// The extended resource a GPU is (`nvidia.com/gpu`).
+    pub gpu_resource: String,
+    pub default: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -351,12 +384,156 @@ impl Hook {
     }
 }
 
+/// A requirements file of the repository (`pip requirements=`), copied into the build and
+/// installed with pip.
+#[derive(Debug, Clone, Serialize)]
+pub struct PipFile {
+    /// Relative to the repository root (the build context).
+    pub src: String,
+    /// Its name in the step's temporary directory: `N-<file name>`, unique within the app.
+    pub dest: String,
+    /// pip's hash-checking mode (`--hash` options): installed in a step of its own with
+    /// `--require-hashes --no-deps`.
+    pub hashed: bool,
+    /// How many requirements jcx read from it (`explain`).
+    pub requirements: usize,
+}
+
+/// An `environment.yml` of the repository (`mamba environment=`), applied to the image's base
+/// environment with `mamba env update`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CondaEnvironment {
+    /// Relative to the repository root (the build context).
+    pub src: String,
+    /// Its name in the step's temporary directory: `N-<file name>`.
+    pub dest: String,
+    /// It has a `- pip:` list (installed by the environment's pip).
+    pub pip: bool,
+}
+
+/// A Jupyter kernel with its own conda environment in `${CONDA_DIR}/envs/<name>`, registered by
+/// the `kernel.json` jcx generates (`src/<app>/kernel-<name>.json`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Kernel {
+    /// The kernelspec name and the environment's directory name.
+    pub name: String,
+    pub display_name: String,
+    /// `python` or `r`.
+    pub language: &'static str,
+    /// Conda specs for `mamba create`: `python=X.Y` when given, the kernel package
+    /// (`ipykernel`, `r-irkernel`) unless listed, then the manifest's, in order.
+    pub mamba: Vec<String>,
+    /// pip requirements installed into the environment (Python kernels), as written.
+    pub pip: Vec<String>,
+    /// The generated `kernel.json`.
+    pub spec: Json,
+}
+
+impl Kernel {
+    /// The generated kernel.json, in the build context.
+    pub fn spec_src(&self, app: &str) -> String {
+        format!("src/{app}/kernel-{}.json", self.name)
+    }
+    /// The generated requirements of the environment (only with `pip`).
+    pub fn requirements_src(&self, app: &str) -> String {
+        format!("src/{app}/kernel-{}-requirements.txt", self.name)
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct DockerfileBlock {
     pub as_root: bool,
     /// Where the block goes: `start`, `after-system`, `before-pip` or `end`.
     pub at: &'static str,
     pub lines: Vec<String>,
+}
+
+/// A builder stage: its own base and steps, built before the app; only the files an app's
+/// `copy-from` names leave it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Stage {
+    pub name: String,
+    /// The Dockerfile stage name, `jcx-stage-<name>`.
+    pub alias: String,
+    /// The build argument holding the base image, `STAGE_<NAME>_IMAGE`; `None` when the stage
+    /// is built on another stage.
+    pub arg: Option<String>,
+    /// The image reference (the argument's default), or the alias of the stage it builds on.
+    pub from: String,
+    /// The stage it is built on (`base stage=NAME`).
+    pub parent: Option<String>,
+    pub steps: Vec<StageStep>,
+}
+
+impl Stage {
+    /// Files of the images repository the stage copies (for the allowlist and `paths`).
+    pub fn files(&self) -> impl Iterator<Item = (&str, bool)> {
+        self.steps.iter().filter_map(|s| match s {
+            StageStep::File { src, directory, .. } => Some((src.as_str(), *directory)),
+            _ => None,
+        })
+    }
+}
+
+/// One step of a builder stage, in manifest order; every step runs as root.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum StageStep {
+    Apt {
+        packages: Vec<String>,
+    },
+    /// `NAME=value` pairs, the value quoted for `ENV`.
+    Env {
+        vars: Vec<(String, String)>,
+    },
+    File {
+        src: String,
+        to: String,
+        directory: bool,
+    },
+    Workdir {
+        path: String,
+    },
+    /// The lines of one `RUN` instruction, as written (`RUN ` before its first command).
+    Run {
+        lines: Vec<String>,
+    },
+}
+
+/// A file or directory an app copies out of a builder stage (`COPY --from`).
+#[derive(Debug, Clone, Serialize)]
+pub struct StageCopy {
+    pub stage: String,
+    /// Absolute in the stage; without a trailing `/` (but `/` itself).
+    pub src: String,
+    pub to: String,
+    pub root_owned: bool,
+    pub mode: Option<String>,
+}
+
+/// The variant an app was expanded from: its template's name and the value of each axis.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Variant {
+    pub template: String,
+    pub values: Vec<VariantValue>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VariantValue {
+    pub axis: String,
+    pub value: String,
+}
+
+impl Variant {
+    /// `cuda=11.8, python=3.11`.
+    pub fn label(&self) -> String {
+        let parts: Vec<String> = self
+            .values
+            .iter()
+            .map(|v| format!("{}={}", v.axis, v.value))
+            .collect();
+        parts.join(", ")
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -370,9 +547,13 @@ pub struct App {
     pub torch: Option<Torch>,
     pub apt: Vec<String>,
     pub mamba: Vec<String>,
+    /// `environment.yml` files applied before the `mamba` packages.
+    pub conda_environments: Vec<CondaEnvironment>,
     pub code_server: Option<CodeServer>,
     /// General pip requirements (never torch, torchvision, torchaudio of a CUDA app), canonical form.
     pub pip: Vec<String>,
+    /// Requirements files of the repository, in manifest order (inherited first).
+    pub pip_files: Vec<PipFile>,
     pub env: Vec<(String, String)>,
     pub branches: Vec<String>,
     pub runs_on: Vec<String>,
@@ -391,8 +572,17 @@ pub struct App {
     pub jupyter: Option<Jupyter>,
     /// Sorted by stage and name, the order the stacks run them in.
     pub hooks: Vec<Hook>,
+    /// Kernels with their own environments, in manifest order (inherited first).
+    pub kernels: Vec<Kernel>,
+    /// Kernelspecs of the base image removed with `jupyter kernelspec remove`.
+    pub removed_kernels: Vec<String>,
     pub free_disk_space: bool,
     pub timeout_minutes: u32,
+    /// What it copies out of builder stages (`copy-from`).
+    pub stage_copies: Vec<StageCopy>,
+    /// The variant it was expanded from (`variants`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variant: Option<Variant>,
 }
 
 impl App {
@@ -404,6 +594,17 @@ impl App {
     }
     pub fn workflow_path(&self) -> String {
         format!(".github/workflows/build-push-{}.yaml", self.name)
+    }
+    /// Whether the Dockerfile installs `requirements.txt` (with the unhashed requirements files).
+    pub fn installs_requirements_txt(&self) -> bool {
+        !self.pip.is_empty() || self.pip_files.iter().any(|f| !f.hashed)
+    }
+    /// The package files of the repository the app reads (requirements and environment files).
+    pub fn package_files(&self) -> impl Iterator<Item = &str> {
+        self.conda_environments
+            .iter()
+            .map(|e| e.src.as_str())
+            .chain(self.pip_files.iter().map(|f| f.src.as_str()))
     }
     pub fn self_hosted(&self) -> bool {
         self.runs_on.iter().any(|l| l == "self-hosted")

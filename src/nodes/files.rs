@@ -147,7 +147,7 @@ pub(super) fn check_src(cx: &mut Checker<'_>, src: &Sp<String>) {
     }
 }
 
-fn check_dest(cx: &mut Checker<'_>, to: &Sp<String>) {
+pub(super) fn check_dest(cx: &mut Checker<'_>, to: &Sp<String>) {
     if !cx.safe(to, "the destination", false) {
         return;
     }
@@ -227,4 +227,193 @@ fn explain(cx: &mut Ctx<'_>, r: &Resolved, _app: &App) {
         let o = cx.origin(f.span);
         cx.push("file", format!("{} -> {to} ({owner}{mode})", f.src.v), o);
     }
+}
+
+/// A destination in the image, spelled one way: the stacks' variables and the paths they
+/// stand for compare equal (`/opt/conda/x` is `${CONDA_DIR}/x`).
+fn canonical_dest(dest: &str) -> String {
+    for (alias, canon) in [
+        ("/opt/conda", "${CONDA_DIR}"),
+        ("${HOME}", "/home/${NB_USER}"),
+        ("/home/jovyan", "/home/${NB_USER}"),
+    ] {
+        if dest == alias || dest.starts_with(&format!("{alias}/")) {
+            return format!("{canon}{}", &dest[alias.len()..]);
+        }
+    }
+    dest.to_string()
+}
+
+/// The image paths a `file` node writes: its destination, or, for a directory of the
+/// repository (when the repository is at hand), every file under it.
+fn file_dests(f: &RawFile, to: &str, root: Option<&Path>) -> Vec<String> {
+    let src = f.src.v.trim_end_matches('/');
+    let base = src.rsplit('/').next().unwrap_or(src);
+    let Some(dir) = root.map(|r| r.join(src)).filter(|d| d.is_dir()) else {
+        return vec![if to.ends_with('/') {
+            format!("{to}{base}")
+        } else {
+            to.to_string()
+        }];
+    };
+    // COPY of a directory copies its contents into `to`.
+    let to = to.trim_end_matches('/');
+    walkdir::WalkDir::new(&dir)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .filter_map(|e| {
+            let rel = e
+                .path()
+                .strip_prefix(&dir)
+                .ok()?
+                .to_str()?
+                .replace('\\', "/");
+            Some(format!("{to}/{rel}"))
+        })
+        .collect()
+}
+
+/// A `file` must not land where jcx itself writes (a Jupyter JSON file, a hook, a download)
+/// or where another `file` already did: the later `COPY` would silently replace the earlier
+/// one, and which one wins would depend on the layer order, not on the manifest.
+pub fn check_destinations(cx: &mut Checker<'_>, r: &Resolved, app: &App) {
+    let mut owners: Vec<(String, String)> = Vec::new();
+    if let Some(j) = &app.jupyter {
+        for (name, to, _) in crate::render::jupyter_files(j) {
+            owners.push((canonical_dest(to), format!("the `jupyter` block's {name}")));
+        }
+    }
+    for h in &app.hooks {
+        owners.push((
+            format!("/usr/local/bin/{}.d/{}", h.stage, h.name),
+            format!("the hook `{}`", h.name),
+        ));
+    }
+    for d in &app.downloads {
+        if let (Some(to), "file") = (&d.to, d.kind) {
+            owners.push((canonical_dest(to), format!("the download `{}`", d.name)));
+        }
+    }
+    for f in r.settings.items::<RawFile>(&FILE) {
+        let Some(to) = &f.to else { continue };
+        let dests = file_dests(f, &to.v, cx.root);
+        let clash = dests.iter().find_map(|d| {
+            let d = canonical_dest(d);
+            owners
+                .iter()
+                .find(|(o, _)| *o == d)
+                .map(|(o, who)| (o.clone(), who.clone()))
+        });
+        if let Some((path, who)) = clash {
+            cx.push(
+                Problem::error(
+                    Code::FileCollision,
+                    to.span,
+                    format!("`file \"{}\"` writes `{path}`, which {who} also writes", f.src.v.escape_debug()),
+                )
+                .label("same path in the image")
+                .help("one of the two would silently replace the other: give this file another destination, or drop the other (for Jupyter settings, write them in `jupyter { … }` instead of copying a file)"),
+            );
+        }
+        owners.extend(dests.into_iter().map(|d| {
+            (
+                canonical_dest(&d),
+                format!("`file \"{}\"`", f.src.v.escape_debug()),
+            )
+        }));
+    }
+}
+
+/// Package files (requirements files, `environment.yml`) are small text files; anything larger
+/// is not one.
+pub const MAX_PACKAGE_FILE_BYTES: u64 = 8 * 1024 * 1024;
+
+/// The text of a package file of the repository the manifest names (`what` names it in
+/// messages): the path rules of `file`, then a regular file of UTF-8 text. Every refusal is
+/// reported at `src`, the path in the manifest; `None` then (and when there is no repository to
+/// read from).
+pub(super) fn read_package_file(
+    cx: &mut Checker<'_>,
+    src: &Sp<String>,
+    what: &str,
+) -> Option<String> {
+    let before = cx.problems.len();
+    check_src(cx, src);
+    if cx.problems.len() > before {
+        return None;
+    }
+    let path = cx.root?.join(&src.v);
+    let refuse = |cx: &mut Checker<'_>, message: String, help: &str| {
+        cx.push(
+            Problem::error(Code::InvalidPackageFile, src.span, message)
+                .label(what.to_string())
+                .help(help.to_string()),
+        );
+    };
+    let meta = match std::fs::metadata(&path) {
+        Ok(m) if m.is_dir() => {
+            refuse(
+                cx,
+                format!("`{}` is a directory", src.v),
+                "name the file itself",
+            );
+            return None;
+        }
+        Ok(m) => m,
+        Err(e) => {
+            refuse(
+                cx,
+                format!("cannot read `{}`: {e}", src.v),
+                "make the file readable",
+            );
+            return None;
+        }
+    };
+    if meta.len() > MAX_PACKAGE_FILE_BYTES {
+        refuse(
+            cx,
+            format!(
+                "`{}` is {} bytes; a package file is at most {MAX_PACKAGE_FILE_BYTES}",
+                src.v,
+                meta.len()
+            ),
+            "name the requirements or environment file itself",
+        );
+        return None;
+    }
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) => {
+            refuse(
+                cx,
+                format!("cannot read `{}`: {e}", src.v),
+                "make the file readable",
+            );
+            return None;
+        }
+    };
+    match String::from_utf8(bytes) {
+        Ok(text) => Some(text),
+        Err(e) => {
+            let (line, column) =
+                crate::source::byte_line_col(e.as_bytes(), e.utf8_error().valid_up_to());
+            refuse(
+                cx,
+                format!(
+                    "`{}` is not UTF-8 text (line {line}, column {column})",
+                    src.v
+                ),
+                "save the file as UTF-8",
+            );
+            None
+        }
+    }
+}
+
+/// The name a package file gets in a step's temporary directory: `N-<file name>` (1-based), so
+/// that two files of one name never meet.
+pub fn temp_name(i: usize, src: &str) -> String {
+    format!("{}-{}", i + 1, src.rsplit('/').next().unwrap_or(src))
 }

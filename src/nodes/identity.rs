@@ -94,6 +94,8 @@ pub struct RawApp {
     pub name: Sp<String>,
     pub extends: Option<Sp<String>>,
     pub settings: RawSettings,
+    /// The variant this app was expanded from (`variants`), if any.
+    pub variant: Option<super::variants::RawVariant>,
 }
 
 /// The settings of one app after `defaults` and `extends`, still spanned (for `explain`).
@@ -179,6 +181,7 @@ pub fn read_app(
             name,
             extends,
             settings,
+            variant: None,
         });
     }
 }
@@ -559,6 +562,7 @@ pub fn build_app(cx: &mut Checker<'_>, r: &Resolved, registry: Option<&Registry>
         None => python_from_tag(&base.tag),
     };
     let (torch, general) = cuda::split_torch(cx, r, python.as_deref());
+    let pip_files = super::reqfile::app_files(cx, r);
     let code_server = code_server::model(cx, r);
     let curl = code_server.is_some() || s.has(&super::downloads::DOWNLOAD);
     let gnupg = s.has(&super::apt_repository::APT_REPOSITORY);
@@ -572,6 +576,7 @@ pub fn build_app(cx: &mut Checker<'_>, r: &Resolved, registry: Option<&Registry>
     };
     let registry = registry?;
     let image = format!("{}/{}/{}", registry.host, registry.namespace, image_repo);
+    let (kernels, removed_kernels) = super::kernels::model(cx, r);
     let mut app = App {
         name,
         description: s.text(&DESCRIPTION).map(|d| d.v.clone()),
@@ -581,8 +586,10 @@ pub fn build_app(cx: &mut Checker<'_>, r: &Resolved, registry: Option<&Registry>
         torch,
         apt,
         mamba: packages::mamba_model(s),
+        conda_environments: packages::environments_model(cx, s),
         code_server,
         pip: general,
+        pip_files,
         env: env::model(s),
         branches: Vec::new(),
         runs_on: Vec::new(),
@@ -598,12 +605,18 @@ pub fn build_app(cx: &mut Checker<'_>, r: &Resolved, registry: Option<&Registry>
         dockerfile: dockerfile::model(s),
         jupyter: super::jupyter::model(s),
         hooks: super::hooks::model(s),
+        kernels,
+        removed_kernels,
         free_disk_space: false,
         timeout_minutes: 0,
+        stage_copies: super::copy_from::model(s),
+        variant: None,
     };
     workflow::apply(s, &mut app);
     app.downloads = super::downloads::model(cx, r, &app.platforms);
     app.apt_repositories = super::apt_repository::model(cx, r, &app.platforms);
+    super::kernels::native_kernel_config(cx, r, &mut app);
+    super::files::check_destinations(cx, r, &app);
     Some(app)
 }
 

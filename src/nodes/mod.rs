@@ -17,6 +17,8 @@
 pub mod apt_repository;
 pub mod check;
 pub mod code_server;
+pub mod conda_env;
+pub mod copy_from;
 pub mod cuda;
 pub mod decode;
 pub mod dockerfile;
@@ -26,12 +28,17 @@ pub mod files;
 pub mod hooks;
 pub mod identity;
 pub mod jupyter;
+pub mod jupyterhub;
+pub mod kernels;
 pub mod metadata;
 pub mod packages;
 pub mod pip;
 pub mod raw;
+pub mod reqfile;
 pub mod setting;
 pub mod sources;
+pub mod stages;
+pub mod variants;
 pub mod workflow;
 
 use std::collections::HashMap;
@@ -62,6 +69,8 @@ pub static SETTINGS: &[&Setting] = &[
     &code_server::CODE_SERVER,
     &pip::PIP,
     &pip::PIP_PRE,
+    &kernels::KERNEL,
+    &kernels::REMOVE_KERNEL,
     &env::ENV,
     &metadata::LABELS,
     &metadata::BUILD_ARGS,
@@ -70,12 +79,14 @@ pub static SETTINGS: &[&Setting] = &[
     &workflow::RUNS_ON,
     &workflow::PLATFORMS_SETTING,
     &files::FILE,
+    &copy_from::COPY_FROM,
     &downloads::DOWNLOAD,
     &jupyter::JUPYTER,
     &hooks::HOOK,
     &dockerfile::DOCKERFILE,
     &workflow::FREE_DISK_SPACE,
     &workflow::TIMEOUT_MINUTES,
+    &jupyterhub::HUB_PROFILE,
 ];
 
 type ReadTop = fn(&KdlNode, &mut RawManifest, &mut Vec<(String, SourceSpan)>, &mut Vec<Problem>);
@@ -120,9 +131,19 @@ pub static TOP: &[TopNode] = &[
         read: workflow::read_check_workflow,
     },
     TopNode {
+        name: "jupyterhub",
+        example: None,
+        read: jupyterhub::read_hub,
+    },
+    TopNode {
+        name: "stage",
+        example: Some("stage rust-tools { ... }"),
+        read: stages::read_stage,
+    },
+    TopNode {
         name: "app",
         example: Some("app jupyter-pytorch { ... }"),
-        read: identity::read_app,
+        read: variants::read_app,
     },
 ];
 
@@ -153,7 +174,10 @@ pub struct RawManifest {
     pub mirrors: sources::RawMirrors,
     pub actions: Vec<sources::RawAction>,
     pub check_workflow: Option<workflow::RawCheckWorkflow>,
+    pub jupyterhub: Option<jupyterhub::RawHub>,
     pub apps: Vec<RawApp>,
+    /// Builder stages (`stage`), in manifest order.
+    pub stages: Vec<stages::RawStage>,
 }
 
 /// KDL document -> raw manifest, reporting every node of the wrong shape.
@@ -199,10 +223,24 @@ pub fn validate(
         problems: &mut problems,
         text: source_text,
         root,
+        files: Default::default(),
     };
     let (manifest, resolved) = manifest(&mut cx, raw, source_name);
-    problems.sort_by_key(|p| (p.span.offset(), p.span.len(), p.code));
-    problems.dedup_by(|a, b| a.code == b.code && a.span == b.span && a.message == b.message);
+    // The manifest's problems first, then each repository file's, each by place.
+    problems.sort_by(|a, b| {
+        (a.file_name(), a.span.offset(), a.span.len(), a.code).cmp(&(
+            b.file_name(),
+            b.span.offset(),
+            b.span.len(),
+            b.code,
+        ))
+    });
+    problems.dedup_by(|a, b| {
+        a.code == b.code
+            && a.span == b.span
+            && a.message == b.message
+            && a.file_name() == b.file_name()
+    });
     let has_error = problems.iter().any(Problem::is_error);
     Outcome {
         manifest: if has_error { None } else { manifest },
@@ -233,10 +271,21 @@ fn manifest(
     if let Some(d) = &raw.defaults {
         check_block(cx, d);
     }
+    // A variant's problems are held until every variant of its template was checked, so that
+    // those they all share are reported once (see `variants::merge`).
+    let mut held = variants::Held::default();
     for app in &raw.apps {
+        let mark = cx.problems.len();
         check_block(cx, &app.settings);
+        held.take(cx.problems, mark, app.variant.as_ref());
     }
+    let stages = stages::validate(cx, raw);
     let resolved = identity::resolve(cx, raw);
+    let variant_of: HashMap<&str, &variants::RawVariant> = raw
+        .apps
+        .iter()
+        .filter_map(|a| Some((a.name.v.as_str(), a.variant.as_ref()?)))
+        .collect();
     if raw.app_nodes == 0 {
         cx.push(
             Problem::error(Code::NoApps, SourceSpan::from(0..0), "the manifest declares no app")
@@ -245,31 +294,55 @@ fn manifest(
         );
     }
     let mut apps = Vec::new();
-    let mut images: HashMap<String, SourceSpan> = HashMap::new();
+    // Apps push images of their own. Variants of one template may share one when their tags
+    // differ (`<base tag>-<sha>`: a Python axis in the base tag), never an image and a tag.
+    let mut images: HashMap<String, Vec<ImageUse>> = HashMap::new();
     for r in &resolved {
+        let variant = variant_of.get(r.name.v.as_str()).copied();
+        let mark = cx.problems.len();
         packages::check_channels(cx, r, mirrors.conda.is_some());
-        let Some(app) = identity::build_app(cx, r, registry.as_ref()) else {
+        let built = identity::build_app(cx, r, registry.as_ref());
+        held.take(cx.problems, mark, variant);
+        let Some(mut app) = built else {
             continue;
         };
-        if let Some(first) = images.get(&app.image) {
-            cx.push(
-                Problem::error(
-                    Code::ImageNameCollision,
-                    r.name.span,
-                    format!(
-                        "app `{}` would push the same image `{}` as another app",
-                        app.name, app.image
-                    ),
+        app.variant = variant.map(variants::RawVariant::model);
+        let this = ImageUse {
+            span: r.name.span,
+            app: app.name.clone(),
+            tag: app.base.tag.clone(),
+            template: variant.map(|v| v.template_id),
+        };
+        let uses = images.entry(app.image.clone()).or_default();
+        if let Some(first) = uses.iter().find(|u| u.collides(&this)) {
+            let message = if first.tag == this.tag {
+                format!(
+                    "app `{}` would push the same image `{}` with the same tags (`{}-…`) as app `{}`",
+                    app.name, app.image, app.base.tag, first.app
                 )
-                .label("same image name")
-                .also(*first, "first app with that image")
-                .help("give one of them an `image-suffix` (or an `image-name`)"),
+            } else {
+                format!(
+                    "app `{}` would push the same image `{}` as app `{}`",
+                    app.name, app.image, first.app
+                )
+            };
+            cx.push(
+                Problem::error(Code::ImageNameCollision, r.name.span, message)
+                    .label("same image name")
+                    .also(first.span, "first app with that image")
+                    .help(if variant.is_some() {
+                        "give the variants an `image-suffix` (or an `image-name`) with a placeholder, such as `image-suffix \"cu{cuda}\"`"
+                    } else {
+                        "give one of them an `image-suffix` (or an `image-name`)"
+                    }),
             );
         } else {
-            images.insert(app.image.clone(), r.name.span);
+            uses.push(this);
         }
         apps.push(app);
     }
+    let jupyterhub = jupyterhub::model(cx, raw, &resolved, &apps);
+    held.finish(raw, cx.problems);
     let manifest = registry.map(|registry| Manifest {
         source_name: source_name.to_string(),
         registry,
@@ -277,8 +350,24 @@ fn manifest(
         actions,
         check_workflow,
         apps,
+        jupyterhub,
+        stages,
     });
     (manifest, resolved)
+}
+
+/// An app pushing an image: variants of one template may share it with other tags.
+struct ImageUse {
+    span: SourceSpan,
+    app: String,
+    tag: String,
+    template: Option<usize>,
+}
+
+impl ImageUse {
+    fn collides(&self, other: &ImageUse) -> bool {
+        self.tag == other.tag || self.template.is_none() || self.template != other.template
+    }
 }
 
 #[cfg(test)]
@@ -311,6 +400,11 @@ mod tests {
         ),
         ("pip", r#"pip { - "requests==2.32.3"; }"#),
         ("pip-pre", "pip-pre #true"),
+        (
+            "kernel",
+            r#"kernel py310 display-name="Python 3.10" { python "3.10"; mamba "numpy<2"; pip { - "idna==3.7"; }; }"#,
+        ),
+        ("remove-kernel", "remove-kernel python3"),
         ("env", r#"env { HF_HOME "/data"; }"#),
         ("labels", r#"labels { "org.example.course" "ml-101"; }"#),
         ("build-args", r#"build-args { COURSE_YEAR "2026"; }"#),
@@ -319,6 +413,10 @@ mod tests {
         ("runs-on", "runs-on gpu-runner"),
         ("platforms", r#"platforms "linux/arm64""#),
         ("file", r#"file "apps.kdl" to="/etc/jcx/""#),
+        (
+            "copy-from",
+            r#"copy-from tools "/out/tool" to="/usr/local/bin/tool" owner=root"#,
+        ),
         (
             "download",
             r#"download tool "https://example.org/tool" sha256="0000000000000000000000000000000000000000000000000000000000000000" to="/usr/local/bin/tool""#,
@@ -334,6 +432,10 @@ mod tests {
         ("dockerfile", r##"dockerfile #"RUN echo hi"#"##),
         ("free-disk-space", "free-disk-space #false"),
         ("timeout-minutes", "timeout-minutes 30"),
+        (
+            "hub-profile",
+            r#"hub-profile display-name="Sample notebook" gpus=2"#,
+        ),
     ];
 
     fn manifest(skip: Option<&str>) -> String {
@@ -344,7 +446,7 @@ mod tests {
             .map(|(n, s)| if Some(*n) == skip { "// skipped" } else { *s })
             .collect();
         format!(
-            "manifest-version 1\nregistry \"ghcr.io\" namespace=lab\ndefaults {{\n    {}\n}}\napp sample {{\n    {}\n}}\n",
+            "manifest-version 1\nregistry \"ghcr.io\" namespace=lab\ndefaults {{\n    {}\n}}\nstage tools {{ base \"docker.io/library/debian:bookworm-slim\"; run \"touch /out/tool\"; }}\napp sample {{\n    {}\n}}\n",
             SAMPLES[1].1,
             body.join("\n    ")
         )

@@ -129,15 +129,27 @@ pub fn render_workflow(manifest: &Manifest, app: &App) -> Result<String> {
         paths: std::iter::once(format!("src/{}/**", app.name))
             .chain(std::iter::once(app.workflow_path()))
             .chain(app.hooks.iter().filter_map(|h| h.file.clone()))
-            .chain(app.files.iter().map(|f| {
-                if f.directory {
-                    format!("{}/**", f.src)
-                } else {
-                    f.src.clone()
-                }
-            }))
+            .chain(app.package_files().map(String::from))
+            .chain(
+                app.files
+                    .iter()
+                    .map(|f| (f.src.as_str(), f.directory))
+                    .chain(super::stages::stage_files(manifest, app))
+                    .map(|(src, directory)| {
+                        if directory {
+                            format!("{src}/**")
+                        } else {
+                            src.to_string()
+                        }
+                    }),
+            )
             .map(|p| yaml_quote(&p))
-            .collect(),
+            .fold(Vec::new(), |mut paths, p| {
+                if !paths.contains(&p) {
+                    paths.push(p);
+                }
+                paths
+            }),
         runs_on,
         fork_guard: app.self_hosted(),
         timeout_minutes: app.timeout_minutes,
@@ -215,11 +227,27 @@ pub fn render_check_workflow(
         ),
         pypi_package: PYPI_PACKAGE,
         manifest_q: yaml_quote(manifest_in_repo),
-        paths: vec![
-            yaml_quote(manifest_in_repo),
-            yaml_quote("src/**"),
-            yaml_quote(".github/workflows/**"),
-        ],
+        // The package files too: `jcx check` reads them, and an edit can make them invalid.
+        paths: [
+            manifest_in_repo.to_string(),
+            "src/**".to_string(),
+            ".github/workflows/**".to_string(),
+        ]
+        .into_iter()
+        .chain(
+            manifest
+                .jupyterhub
+                .is_some()
+                .then(|| "jupyterhub/**".to_string()),
+        )
+        .chain(crate::nodes::check::dedup(
+            manifest
+                .apps
+                .iter()
+                .flat_map(|a| a.package_files().map(String::from)),
+        ))
+        .map(|p| yaml_quote(&p))
+        .collect(),
         actions: actions_ctx(manifest),
     };
     let yaml = render_with(&envs().1, "jcx-check.yaml", CHECK_WORKFLOW_PATH, ctx)?;

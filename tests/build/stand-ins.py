@@ -2,6 +2,7 @@
 """Local stand-ins for jcx's build test (scripts/build-test, docs/testing.md).
 
     stand-ins.py wheels DIR      write the stand-in PyTorch wheels into DIR
+    stand-ins.py aptrepo DIR     write a signed apt repository (one package) into DIR
     stand-ins.py serve ROOT [PORT]
                                  serve ROOT on 127.0.0.1:PORT (or any free port if PORT is
                                  taken); the port is written to ROOT/port
@@ -15,6 +16,9 @@ Served paths:
                             every other project is the real index's page, passed through
                             (its links point at the real file host, pip downloads from there)
   /files/<wheel>            the stand-in wheels
+  /apt/...                  files under ROOT/apt: a signed apt repository (suite `jcx-test`,
+                            component `main`) holding `jcx-bt-apt-hello`, and its public key
+                            `key.asc`, signed with tests/build/apt-repo/test-signing-key.asc
 
 The stand-in wheels are pure Python (py3-none-any): `import torch` gives a module whose
 __version__ says which build it is, which is all the test checks. Real torch wheels weigh
@@ -176,7 +180,7 @@ class Handler(SimpleHTTPRequestHandler):
             f = Path(self.server.root, "wheels", m[1])
             if f.is_file():
                 return self.send_bytes(f.read_bytes(), "application/octet-stream")
-        if path.startswith(("/code-server/", "/downloads/")):
+        if path.startswith(("/code-server/", "/downloads/", "/apt/")):
             return super().do_GET() if self.command == "GET" else super().do_HEAD()
         self.send_bytes(b"not found\n", "text/plain", 404)
 
@@ -185,6 +189,79 @@ class Handler(SimpleHTTPRequestHandler):
 
     def do_HEAD(self):
         self.route()
+
+
+APT_SUITE = "jcx-test"
+APT_PACKAGE = ("jcx-bt-apt-hello", "1.0")
+
+
+def make_apt_repo(out):
+    """A signed apt repository as apt reads it (dists/SUITE/InRelease, Packages, pool/), with
+    one `Architecture: all` package whose /usr/bin/jcx-bt-apt-hello prints a line, and the
+    public key at key.asc. Signed with the committed test-only key, so its fingerprint can be
+    written in tests/build/apps.kdl."""
+    import email.utils
+    import gzip
+    import shutil
+    import tempfile
+    import time
+
+    name, version = APT_PACKAGE
+    out = Path(out)
+    pool = out / "pool/main/j"
+    pool.mkdir(parents=True, exist_ok=True)
+    deb = pool / f"{name}_{version}_all.deb"
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp, "root")
+        (root / "DEBIAN").mkdir(parents=True)
+        (root / "DEBIAN/control").write_text(
+            f"Package: {name}\nVersion: {version}\nArchitecture: all\n"
+            "Maintainer: jcx build test <apt-test@jcx.invalid>\n"
+            "Description: stand-in package of jcx's build test apt repository\n"
+        )
+        (root / "usr/bin").mkdir(parents=True)
+        tool = root / "usr/bin" / name
+        tool.write_text("#!/bin/sh\necho 'installed from the signed stand-in apt repository'\n")
+        tool.chmod(0o755)
+        subprocess.run(["dpkg-deb", "--root-owner-group", "--build", str(root), str(deb)], check=True, capture_output=True)
+    data = deb.read_bytes()
+    control = subprocess.run(["dpkg-deb", "-f", str(deb)], check=True, capture_output=True, text=True).stdout
+    entry = (
+        control.rstrip("\n")
+        + f"\nFilename: {deb.relative_to(out)}\nSize: {len(data)}\nSHA256: {hashlib.sha256(data).hexdigest()}\n\n"
+    ).encode()
+    dists = out / "dists" / APT_SUITE
+    indexes = []
+    for arch in ("amd64", "arm64"):
+        d = dists / "main" / f"binary-{arch}"
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "Packages").write_bytes(entry)
+        (d / "Packages.gz").write_bytes(gzip.compress(entry, mtime=0))
+        indexes += [d / "Packages", d / "Packages.gz"]
+    lines = [
+        f"Suite: {APT_SUITE}",
+        f"Codename: {APT_SUITE}",
+        "Components: main",
+        "Architectures: amd64 arm64",
+        # An hour ago: apt refuses a Release file dated in the future.
+        "Date: " + email.utils.formatdate(time.time() - 3600, usegmt=True),
+        "SHA256:",
+    ]
+    for f in indexes:
+        b = f.read_bytes()
+        lines.append(f" {hashlib.sha256(b).hexdigest()} {len(b)} {f.relative_to(dists)}")
+    (dists / "Release").write_text("\n".join(lines) + "\n")
+    home = tempfile.mkdtemp()
+    try:
+        gpg = ["gpg", "--batch", "--quiet", "--homedir", home]
+        key = Path(__file__).parent / "apt-repo/test-signing-key.asc"
+        subprocess.run(gpg + ["--import", str(key)], check=True, capture_output=True)
+        subprocess.run(gpg + ["--yes", "--clearsign", "-o", str(dists / "InRelease"), str(dists / "Release")], check=True)
+        public = subprocess.run(gpg + ["--armor", "--export"], check=True, capture_output=True).stdout
+        (out / "key.asc").write_bytes(public)
+        subprocess.run(["gpgconf", "--homedir", home, "--kill", "all"], capture_output=True)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
 
 
 def serve(root, port=0):
@@ -208,6 +285,8 @@ def serve(root, port=0):
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "wheels":
         make_wheels(Path(sys.argv[2]))
+    elif len(sys.argv) == 3 and sys.argv[1] == "aptrepo":
+        make_apt_repo(sys.argv[2])
     elif len(sys.argv) in (3, 4) and sys.argv[1] == "serve":
         serve(sys.argv[2], int(sys.argv[3]) if len(sys.argv) == 4 else 0)
     else:
