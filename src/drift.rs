@@ -7,7 +7,7 @@ use crate::write::Drift;
 
 /// What to do with files that jcx did not write, when jcx's own files should be there: the
 /// first compile of a hand-made repository.
-pub const ADOPT: &str = "To adopt a hand-made repository: `jcx import` writes an apps.kdl from its files, or `jcx compile --force` replaces such files with what the manifest generates (review the result with `git diff`).";
+pub const ADOPT: &str = "To adopt a hand-made repository: `jcx import` writes an apps.kdl from its files (skip it if apps.kdl already says what you want), then `jcx compile --force` replaces them with what the manifest generates (review the result with `git diff`).";
 
 /// The closing line of `check`'s human report: how many files drifted and what to run. `jcx
 /// compile` fixes drift of jcx's own files, but refuses to replace files it did not write, so

@@ -631,7 +631,7 @@ pub enum Error {
     #[diagnostic(
         code(jcx::not_generated),
         help(
-            "nothing was written. To adopt a hand-made repository: `jcx import` writes an apps.kdl from its files, or `jcx compile --force` replaces these files with what the manifest generates (review the result with `git diff`); or move them out of the way"
+            "nothing was written. To adopt a hand-made repository: `jcx import` writes an apps.kdl from its files (skip it if apps.kdl already says what you want), then `jcx compile --force` replaces them with what the manifest generates (review the result with `git diff`); or move them out of the way"
         )
     )]
     NotGenerated {
