@@ -129,7 +129,7 @@ pub fn render_workflow(manifest: &Manifest, app: &App) -> Result<String> {
         paths: std::iter::once(format!("src/{}/**", app.name))
             .chain(std::iter::once(app.workflow_path()))
             .chain(app.hooks.iter().filter_map(|h| h.file.clone()))
-            .chain(app.package_files().map(String::from))
+            .chain(app.package_files().into_iter().map(String::from))
             .chain(
                 app.files
                     .iter()
@@ -238,7 +238,7 @@ pub fn render_check_workflow(
             manifest
                 .apps
                 .iter()
-                .flat_map(|a| a.package_files().map(String::from)),
+                .flat_map(|a| a.package_files().into_iter().map(String::from)),
         ))
         .map(|p| yaml_quote(&p))
         .collect(),
