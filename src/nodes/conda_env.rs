@@ -580,6 +580,13 @@ mod tests {
     #[test]
     fn refusals_point_at_their_line() {
         let text = "name: lab\nprefix: /home/me/conda\nchannels:\n  - http://x.example/c\n  - ./local\nvariables:\n  A: b\ndependencies:\n  - \"numpy;rm\"\n  - pip:\n      - --index-url https://x.example/simple\n      - -r other.txt\n      - foo==1 --hash=sha256:00\n  - other:\n      - x\n";
+        let env = read("environment.yml", text);
+        let placed: Vec<&str> = env
+            .placement
+            .iter()
+            .map(|p| &text[p.span.offset()..p.span.offset() + p.span.len()])
+            .collect();
+        assert_eq!(placed, ["name: lab", "prefix: /home/me/conda"]);
         assert_eq!(
             problems(text),
             [

@@ -636,9 +636,10 @@ fn explain(cx: &mut Ctx<'_>, r: &Resolved, app: &App) {
             parts.push(format!("pip {}", m.pip.join(" ")));
         }
         for f in &m.pip_files {
-            let lock = if f.hashed { ", hashed" } else { "" };
+            let plural = if f.requirements == 1 { "" } else { "s" };
+            let lock = if f.hashed { ", with hashes" } else { "" };
             parts.push(format!(
-                "pip requirements={} ({} requirements{lock})",
+                "pip requirements={} ({} requirement{plural}{lock})",
                 f.src, f.requirements
             ));
         }
