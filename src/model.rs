@@ -538,10 +538,18 @@ pub struct Kernel {
     /// `python` or `r`.
     pub language: &'static str,
     /// Conda specs for `mamba create`: `python=X.Y` when given, the kernel package
-    /// (`ipykernel`, `r-irkernel`) unless listed, then the manifest's, in order.
+    /// (`ipykernel`, `r-irkernel`) unless listed, then the manifest's, in order. With an
+    /// environment file: the kernel package alone (`mamba install` after `mamba env create`),
+    /// or nothing when the file lists it.
     pub mamba: Vec<String>,
+    /// The `environment.yml` of the repository the environment is created from
+    /// (`environment=`), instead of `mamba create` with specs.
+    pub environment: Option<CondaEnvironment>,
     /// pip requirements installed into the environment (Python kernels), as written.
     pub pip: Vec<String>,
+    /// Requirements files of the repository (`pip requirements=`) installed into the
+    /// environment: hashed ones in a step of their own, the others with `pip`.
+    pub pip_files: Vec<PipFile>,
     /// The generated `kernel.json`.
     pub spec: Json,
 }
@@ -550,6 +558,12 @@ impl Kernel {
     /// The generated kernel.json, in the build context.
     pub fn spec_src(&self, app: &str) -> String {
         format!("src/{app}/kernel-{}.json", self.name)
+    }
+    /// Whether a step of the kernel reads `PYPI_INDEX_URL`.
+    pub fn uses_pypi(&self) -> bool {
+        !self.pip.is_empty()
+            || !self.pip_files.is_empty()
+            || self.environment.as_ref().is_some_and(|e| e.pip)
     }
     /// The generated requirements of the environment (only with `pip`).
     pub fn requirements_src(&self, app: &str) -> String {
@@ -739,12 +753,28 @@ impl App {
     pub fn installs_requirements_txt(&self) -> bool {
         !self.pip.is_empty() || self.pip_files.iter().any(|f| !f.hashed)
     }
-    /// The package files of the repository the app reads (requirements and environment files).
-    pub fn package_files(&self) -> impl Iterator<Item = &str> {
-        self.conda_environments
+    /// The package files of the repository the app reads (requirements and environment files),
+    /// the app's then its kernels', each once.
+    pub fn package_files(&self) -> Vec<&str> {
+        let kernels = self.kernels.iter().flat_map(|k| {
+            k.environment
+                .iter()
+                .map(|e| e.src.as_str())
+                .chain(k.pip_files.iter().map(|f| f.src.as_str()))
+        });
+        let mut files: Vec<&str> = Vec::new();
+        for f in self
+            .conda_environments
             .iter()
             .map(|e| e.src.as_str())
             .chain(self.pip_files.iter().map(|f| f.src.as_str()))
+            .chain(kernels)
+        {
+            if !files.contains(&f) {
+                files.push(f);
+            }
+        }
+        files
     }
     pub fn self_hosted(&self) -> bool {
         self.runs_on.iter().any(|l| l == "self-hosted")

@@ -252,3 +252,53 @@ app child extends=parent {
         )
     );
 }
+
+/// A kernel's package files (`kernel environment=`, its `pip requirements=`) are checked like
+/// the app's: `jcx check` fails when one turns invalid or goes, and each reaches the build.
+#[test]
+fn check_reads_the_package_files_of_a_kernel() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let manifest = r#"manifest-version 1
+registry "ghcr.io" namespace=lab
+app lab {
+    base "quay.io/jupyter/scipy-notebook:python-3.11"
+    kernel py310 display-name="Python 3.10" environment="envs/py310.yml" {
+        pip requirements="envs/py310.lock"
+    }
+}
+"#;
+    fs::create_dir(d.join("envs")).unwrap();
+    fs::write(d.join("apps.kdl"), manifest).unwrap();
+    fs::write(d.join("envs/py310.yml"), ENV).unwrap();
+    fs::write(d.join("envs/py310.lock"), LOCK).unwrap();
+    let c = run(d, &["compile"]);
+    assert_eq!(c.code, 0, "{}", c.stderr);
+    assert_eq!(run(d, &["check"]).code, 0);
+    let ignore = fs::read_to_string(d.join("src/lab/Dockerfile.dockerignore")).unwrap();
+    assert!(
+        ignore.contains("\n!envs/py310.yml\n") && ignore.contains("\n!envs/py310.lock\n"),
+        "{ignore}"
+    );
+    let wf = fs::read_to_string(d.join(".github/workflows/build-push-lab.yaml")).unwrap();
+    assert!(
+        wf.contains("- 'envs/py310.yml'") && wf.contains("- 'envs/py310.lock'"),
+        "{wf}"
+    );
+
+    fs::write(
+        d.join("envs/py310.yml"),
+        ENV.replace("conda-forge", "http://conda.example.org/lab"),
+    )
+    .unwrap();
+    check_fails(d, "envs/py310.yml:2:5", "jcx::invalid_channel");
+    fs::write(d.join("envs/py310.yml"), ENV).unwrap();
+
+    fs::write(d.join("envs/py310.lock"), format!("{LOCK}pluggy==1.5.0\n")).unwrap();
+    check_fails(d, "envs/py310.lock:5:1", "jcx::incomplete_lock");
+    fs::remove_file(d.join("envs/py310.lock")).unwrap();
+    check_fails(d, "apps.kdl:6", "jcx::missing_file");
+
+    fs::write(d.join("envs/py310.lock"), LOCK).unwrap();
+    assert_eq!(run(d, &["check"]).code, 0);
+}

@@ -28,14 +28,34 @@ pub const MAX_DEPTH: usize = 16;
 #[derive(Debug)]
 pub struct EnvFile {
     pub source: Arc<NamedSource<String>>,
-    /// `name:` as written (jcx installs into the image's base environment whatever it says).
-    pub name: Option<Sp<String>>,
+    /// `name:` and `prefix:` lines: jcx decides where the file goes (the base environment, or a
+    /// kernel's), so each is warned about by the node that installs the file ([`check`]).
+    pub placement: Vec<Placement>,
     pub channels: Vec<Sp<String>>,
     /// Conda match specs, as written.
     pub dependencies: Vec<Sp<String>>,
     /// The `- pip:` list.
     pub pip: Vec<FileReq>,
     pub problems: Vec<Problem>,
+}
+
+/// A `name:` or `prefix:` line of an environment file.
+#[derive(Debug, Clone)]
+pub struct Placement {
+    /// `name` or `prefix`.
+    pub key: &'static str,
+    pub value: String,
+    /// From the key to the end of the value.
+    pub span: SourceSpan,
+}
+
+/// Where a node installs an environment file.
+#[derive(Debug, Clone, Copy)]
+pub enum Target<'a> {
+    /// `mamba environment=`: the image's base environment (`mamba env update --name base`).
+    Base,
+    /// `kernel NAME environment=`: a new environment, `${CONDA_DIR}/envs/NAME`.
+    Kernel(&'a str),
 }
 
 /// A YAML node with its place (byte offsets into the file).
@@ -199,7 +219,7 @@ pub fn read(path: &str, text: &str) -> EnvFile {
     let mut fc = FileCheck::new(path, text);
     let mut env = EnvFile {
         source: Arc::clone(&fc.source),
-        name: None,
+        placement: Vec::new(),
         channels: Vec::new(),
         dependencies: Vec::new(),
         pip: Vec::new(),
@@ -243,16 +263,14 @@ fn top_level(fc: &mut FileCheck<'_>, env: &mut EnvFile, k: &Node, v: &Node) {
                 fc.push(not_a(v, "single value", "`name: lab`"));
                 return;
             };
-            if key == "name" {
-                env.name = Some(Sp::new(value.clone(), *vspan));
-            }
-            if key == "prefix" || value != "base" {
-                fc.push(
-                    Problem::warning(Code::InvalidPackageFile, SourceSpan::from((kspan.offset(), vspan.offset() + vspan.len() - kspan.offset())), format!("`{key}:` is ignored: jcx installs the file into the image's base environment"))
-                        .label("ignored")
-                        .help(format!("remove the `{key}:` line (`conda env export` writes one), or write `name: base`")),
-                );
-            }
+            env.placement.push(Placement {
+                key: if key == "name" { "name" } else { "prefix" },
+                value: value.clone(),
+                span: SourceSpan::from((
+                    kspan.offset(),
+                    vspan.offset() + vspan.len() - kspan.offset(),
+                )),
+            });
         }
         "channels" => {
             for c in list(fc, v, "channels") {
@@ -470,9 +488,10 @@ fn check_spec(fc: &mut FileCheck<'_>, spec: &Sp<String>) -> bool {
     false
 }
 
-/// Checks the environment file a `mamba environment=` names, where it is written: its path
-/// (reported at the node), then its content (reported in the file). Read once per path.
-pub(super) fn check(cx: &mut Checker<'_>, src: &Sp<String>) {
+/// Checks the environment file a `mamba environment=` or `kernel environment=` names, where it
+/// is written: its path (reported at the node), then its content (reported in the file), then
+/// its `name:` and `prefix:` lines, which `target` decides instead. Read once per path.
+pub(super) fn check(cx: &mut Checker<'_>, src: &Sp<String>, target: Target<'_>) {
     let Some(text) = super::files::read_package_file(cx, src, "environment file") else {
         return;
     };
@@ -486,6 +505,37 @@ pub(super) fn check(cx: &mut Checker<'_>, src: &Sp<String>) {
     };
     for p in &file.problems {
         cx.push(p.clone());
+    }
+    for p in &file.placement {
+        let (message, help) = match target {
+            Target::Base if p.key == "name" && p.value == "base" => continue,
+            Target::Base => (
+                format!(
+                    "`{}:` is ignored: jcx installs the file into the image's base environment",
+                    p.key
+                ),
+                format!(
+                    "remove the `{}:` line (`conda env export` writes one), or write `name: base`",
+                    p.key
+                ),
+            ),
+            Target::Kernel(name) => (
+                format!(
+                    "`{}:` is ignored: kernel `{name}`'s environment is ${{CONDA_DIR}}/envs/{name}",
+                    p.key
+                ),
+                format!(
+                    "remove the `{}:` line (`conda env export` writes one): the kernel's name decides where its environment goes",
+                    p.key
+                ),
+            ),
+        };
+        cx.push(
+            Problem::warning(Code::InvalidPackageFile, p.span, message)
+                .label("ignored")
+                .help(help)
+                .in_file(&file.source),
+        );
     }
 }
 
@@ -512,6 +562,7 @@ mod tests {
         let text = "name: base\nchannels:\n  - conda-forge\n  - nodefaults\ndependencies:\n  - python=3.11\n  - numpy >=1.26,<2\n  - \"r-base=4.3\"\n  - pip\n  - pip:\n      - requests==2.32.3\n      - 'idna==3.7 ; python_version < \"3.12\"'\n";
         let env = read("environment.yml", text);
         assert!(env.problems.is_empty(), "{:?}", env.problems);
+        assert_eq!(env.placement[0].value, "base");
         let deps: Vec<&str> = env.dependencies.iter().map(|d| d.v.as_str()).collect();
         assert_eq!(
             deps,
@@ -529,11 +580,16 @@ mod tests {
     #[test]
     fn refusals_point_at_their_line() {
         let text = "name: lab\nprefix: /home/me/conda\nchannels:\n  - http://x.example/c\n  - ./local\nvariables:\n  A: b\ndependencies:\n  - \"numpy;rm\"\n  - pip:\n      - --index-url https://x.example/simple\n      - -r other.txt\n      - foo==1 --hash=sha256:00\n  - other:\n      - x\n";
+        let env = read("environment.yml", text);
+        let placed: Vec<&str> = env
+            .placement
+            .iter()
+            .map(|p| &text[p.span.offset()..p.span.offset() + p.span.len()])
+            .collect();
+        assert_eq!(placed, ["name: lab", "prefix: /home/me/conda"]);
         assert_eq!(
             problems(text),
             [
-                "jcx::invalid_package_file name: lab",
-                "jcx::invalid_package_file prefix: /home/me/conda",
                 "jcx::invalid_channel http://x.example/c",
                 "jcx::invalid_channel ./local",
                 "jcx::invalid_package_file variables",

@@ -1,21 +1,26 @@
-//! `kernel NAME display-name="…" [language=python|r] { python "X.Y"; mamba …; pip { … } }` and
-//! `remove-kernel NAME…`: Jupyter kernels with conda environments of their own
-//! (`${CONDA_DIR}/envs/NAME`), registered by a `kernel.json` jcx generates, and kernelspecs of
-//! the base image removed. Packages follow the app's own rules (`mamba` specs, `pip`
-//! requirements). Kernels are inherited by name: a child's kernel replaces the inherited one.
+//! `kernel NAME display-name="…" [language=python|r] [environment="FILE"] { python "X.Y"; mamba …;
+//! pip [requirements="FILE"] { … } }` and `remove-kernel NAME…`: Jupyter kernels with conda
+//! environments of their own (`${CONDA_DIR}/envs/NAME`), registered by a `kernel.json` jcx
+//! generates, and kernelspecs of the base image removed. Packages follow the app's own rules
+//! (`mamba` specs, `environment.yml` files, `pip` requirements and requirements files).
+//! Kernels are inherited by name: a child's kernel replaces the inherited one.
+
+use std::sync::Arc;
 
 use kdl::KdlNode;
 use miette::SourceSpan;
 
-use super::check::{Checker, WordRule, lowercase_name_ok};
+use super::check::{Checker, FileCache, WordRule, lowercase_name_ok};
+use super::conda_env::Target;
 use super::decode::{Entries, did_you_mean, name_span, no_children, unknown_node};
 use super::identity::{Resolved, is_python_version};
-use super::pip::{RawPip, TORCH_FAMILY, parse_pip};
+use super::pip::{Pip, RawPip, RawPipFile, TORCH_FAMILY, parse_pip};
 use super::raw::{RawSettings, Sp, Value};
+use super::reqfile::{Placed, check_placed};
 use super::setting::{Explain, Inherit, Setting, Shape};
 use crate::error::{Code, Problem};
 use crate::explain::{Ctx, Origin};
-use crate::model::{App, Json, Jupyter, Kernel};
+use crate::model::{App, CondaEnvironment, Json, Jupyter, Kernel, PipFile};
 
 pub static KERNEL: Setting = Setting {
     name: "kernel",
@@ -60,8 +65,8 @@ pub struct RawKernel {
     pub name: Sp<String>,
     pub display_name: Option<Sp<String>>,
     pub language: Option<Sp<String>>,
-    /// `environment="envs/x.yml"`: the environment from a file of the repository. Reserved for
-    /// package files by reference (issue 12, construct 7); refused until jcx reads such files.
+    /// `environment="envs/x.yml"`: the environment is created from this `environment.yml` of
+    /// the repository (`python` and `mamba` are then refused beside it).
     pub environment: Option<Sp<String>>,
     pub python: Option<Sp<String>>,
     pub mamba: Vec<Sp<String>>,
@@ -254,14 +259,8 @@ fn check_one(cx: &mut Checker<'_>, k: &RawKernel) {
             .help(help),
         );
     }
-    if let Some(e) = &k.environment {
-        cx.push(
-            Problem::error(Code::InvalidKernel, e.span, "a kernel's environment cannot be read from a file yet")
-                .label("`environment=` is reserved")
-                .help("list the environment's packages in the kernel's block: `python \"3.10\"`, `mamba …`, `pip { … }`"),
-        );
-    }
     check_packages(cx, k);
+    check_files(cx, k);
 }
 
 fn check_packages(cx: &mut Checker<'_>, k: &RawKernel) {
@@ -280,7 +279,8 @@ fn check_packages(cx: &mut Checker<'_>, k: &RawKernel) {
         );
     }
     super::packages::check_conda_specs(cx, &k.mamba);
-    if let Some(p) = &k.python
+    if k.environment.is_none()
+        && let Some(p) = &k.python
         && let Some(m) = k.mamba.iter().find(|m| conda_name(&m.v) == "python")
     {
         cx.push(
@@ -316,6 +316,87 @@ fn check_packages(cx: &mut Checker<'_>, k: &RawKernel) {
             );
         }
     }
+}
+
+/// A kernel's package files: its environment file, checked for the kernel's own prefix, with
+/// no `python` or `mamba` beside it; then every pip requirement of the environment together
+/// (the block's, the environment file's `pip:` list, the requirements files): no package
+/// required differently, no PyTorch from a file.
+fn check_files(cx: &mut Checker<'_>, k: &RawKernel) {
+    if let Some(e) = &k.environment {
+        super::conda_env::check(cx, e, Target::Kernel(&k.name.v));
+        let beside = k
+            .python
+            .as_ref()
+            .map(|p| {
+                let fix = format!(
+                    "write `- python={}` in the file's `dependencies:` and remove `python` here",
+                    p.v
+                );
+                (p.span, "`python`", fix)
+            })
+            .into_iter()
+            .chain(k.mamba.first().map(|m| {
+                let fix =
+                    "list them in the file's `dependencies:` and remove `mamba` here".to_string();
+                (m.span, "`mamba` packages", fix)
+            }));
+        for (span, what, fix) in beside {
+            cx.push(
+                Problem::error(Code::InvalidKernel, span, format!("kernel `{}` has an environment file and {what}", k.name.v))
+                    .label(format!("{what} beside `environment=`"))
+                    .also(e.span, "the environment file")
+                    .help(format!("the file holds the environment's conda packages, solved at once by `mamba env create`: {fix} (pip requirements may stay in the kernel's `pip`)")),
+            );
+        }
+    }
+    let env = k
+        .environment
+        .as_ref()
+        .and_then(|e| cx.files.environments.get(&e.v).cloned());
+    let files: Vec<Arc<super::reqfile::ReqFile>> = k
+        .pip
+        .iter()
+        .flat_map(|p| p.items::<RawPipFile>())
+        .filter_map(|f| cx.files.requirements.get(&f.path.v).cloned())
+        .collect();
+    let inline: Vec<Pip> = k
+        .pip
+        .iter()
+        .flat_map(|p| p.items::<RawPip>())
+        .filter_map(|p| parse_pip(p).ok())
+        .collect();
+    let mut placed: Vec<Placed<'_>> = inline
+        .iter()
+        .map(|pip| Placed { pip, file: None })
+        .collect();
+    for (reqs, source) in env
+        .iter()
+        .map(|e| (&e.pip, &e.source))
+        .chain(files.iter().map(|f| (&f.reqs, &f.source)))
+    {
+        placed.extend(reqs.iter().map(|q| Placed {
+            pip: &q.pip,
+            file: Some(source),
+        }));
+    }
+    let name = &k.name.v;
+    check_placed(cx, &placed, |cx, pip, file| {
+        if TORCH_FAMILY.contains(&pip.name.as_str()) {
+            cx.push(
+                Problem::error(Code::InvalidKernel, pip.span, format!("`{}` in a package file of kernel `{name}`", pip.name))
+                    .label("PyTorch in a kernel")
+                    .help("jcx installs the PyTorch family from the wheel index `cuda` chooses, in the app's own environment only; in a kernel, use conda's build (`- pytorch` in the environment file's `dependencies:`)")
+                    .in_file(file),
+            );
+        }
+    });
+}
+
+/// Every environment file the kernels of a block name (for the channel policy).
+pub fn environment_files(s: &RawSettings) -> impl Iterator<Item = &Sp<String>> {
+    s.items::<RawKernel>(&KERNEL)
+        .filter_map(|k| k.environment.as_ref())
 }
 
 /// The package name of a simple conda spec (`conda-forge::numpy>=1` -> `numpy`).
@@ -371,20 +452,46 @@ pub fn model(cx: &mut Checker<'_>, r: &Resolved) -> (Vec<Kernel>, Vec<String>) {
             removed.push(w.v.clone());
         }
     }
-    let kernels = s.items::<RawKernel>(&KERNEL).map(kernel).collect();
+    let kernels = s
+        .items::<RawKernel>(&KERNEL)
+        .map(|k| kernel(k, &cx.files))
+        .collect();
     (kernels, removed)
 }
 
-fn kernel(k: &RawKernel) -> Kernel {
+fn kernel(k: &RawKernel, files: &FileCache) -> Kernel {
     let r = k.language() == "r";
     let package = if r { "r-irkernel" } else { "ipykernel" };
-    let mut mamba: Vec<String> = k.python.iter().map(|p| format!("python={}", p.v)).collect();
-    if !k.mamba.iter().any(|m| conda_name(&m.v) == package) {
-        mamba.push(package.to_string());
-    }
-    for m in &k.mamba {
-        if !mamba.contains(&m.v) {
-            mamba.push(m.v.clone());
+    let environment = k.environment.as_ref().map(|e| CondaEnvironment {
+        src: e.v.clone(),
+        dest: super::files::temp_name(0, &e.v),
+        pip: files
+            .environments
+            .get(&e.v)
+            .is_some_and(|f| !f.pip.is_empty()),
+    });
+    let mut mamba: Vec<String> = Vec::new();
+    if let Some(e) = &k.environment {
+        // `mamba env create` installs what the file lists; the kernel package after it, unless
+        // the file lists it (as a conda package, or in its `pip:` list).
+        let listed = files.environments.get(&e.v).is_some_and(|f| {
+            f.dependencies
+                .iter()
+                .any(|d| conda_name(d.v.trim()) == package)
+                || f.pip.iter().any(|q| q.pip.name == package)
+        });
+        if !listed {
+            mamba.push(package.to_string());
+        }
+    } else {
+        mamba.extend(k.python.iter().map(|p| format!("python={}", p.v)));
+        if !k.mamba.iter().any(|m| conda_name(&m.v) == package) {
+            mamba.push(package.to_string());
+        }
+        for m in &k.mamba {
+            if !mamba.contains(&m.v) {
+                mamba.push(m.v.clone());
+            }
         }
     }
     let pip = k
@@ -393,13 +500,30 @@ fn kernel(k: &RawKernel) -> Kernel {
         .flat_map(|p| p.items::<RawPip>())
         .map(|p| p.text.v.trim().to_string())
         .collect();
+    let pip_files = k
+        .pip
+        .iter()
+        .flat_map(|p| p.items::<RawPipFile>())
+        .enumerate()
+        .map(|(i, f)| {
+            let c = files.requirements.get(&f.path.v);
+            PipFile {
+                src: f.path.v.clone(),
+                dest: super::files::temp_name(i, &f.path.v),
+                hashed: c.is_some_and(|c| c.hashed),
+                requirements: c.map_or(0, |c| c.reqs.len()),
+            }
+        })
+        .collect();
     let display_name = k.display_name.as_ref().map_or("", |d| d.v.as_str());
     Kernel {
         name: k.name.v.clone(),
         display_name: display_name.to_string(),
         language: if r { "r" } else { "python" },
         mamba,
+        environment,
         pip,
+        pip_files,
         spec: spec(&k.name.v, display_name, r),
     }
 }
@@ -492,10 +616,15 @@ pub fn native_kernel_config(cx: &mut Checker<'_>, r: &Resolved, app: &mut App) {
     }
 }
 
-fn explain(cx: &mut Ctx<'_>, r: &Resolved, _app: &App) {
+fn explain(cx: &mut Ctx<'_>, r: &Resolved, app: &App) {
     for k in r.settings.items::<RawKernel>(&KERNEL) {
-        let m = kernel(k);
+        let Some(m) = app.kernels.iter().find(|m| m.name == k.name.v) else {
+            continue;
+        };
         let mut parts = vec![format!("{} {:?} ({})", m.name, m.display_name, m.language)];
+        if let Some(e) = &m.environment {
+            parts.push(format!("environment={}", e.src));
+        }
         if let Some(p) = &k.python {
             parts.push(format!("python {}", p.v));
         }
@@ -506,6 +635,14 @@ fn explain(cx: &mut Ctx<'_>, r: &Resolved, _app: &App) {
         if !m.pip.is_empty() {
             parts.push(format!("pip {}", m.pip.join(" ")));
         }
+        for f in &m.pip_files {
+            let plural = if f.requirements == 1 { "" } else { "s" };
+            let lock = if f.hashed { ", with hashes" } else { "" };
+            parts.push(format!(
+                "pip requirements={} ({} requirement{plural}{lock})",
+                f.src, f.requirements
+            ));
+        }
         let o = cx.origin(k.span);
         cx.push("kernel", parts.join("; "), o);
         let added = if k.language() == "r" {
@@ -513,7 +650,8 @@ fn explain(cx: &mut Ctx<'_>, r: &Resolved, _app: &App) {
         } else {
             "ipykernel"
         };
-        if !k.mamba.iter().any(|p| conda_name(&p.v) == added) {
+        if m.mamba.iter().any(|p| p == added) && !k.mamba.iter().any(|p| conda_name(&p.v) == added)
+        {
             cx.push(
                 "kernel",
                 format!("{} mamba {added}", m.name),

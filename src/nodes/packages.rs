@@ -133,7 +133,7 @@ fn check_apt(cx: &mut Checker<'_>, v: &Value) {
 
 fn check_mamba(cx: &mut Checker<'_>, v: &Value) {
     for e in v.items::<RawMambaEnv>() {
-        super::conda_env::check(cx, &e.path);
+        super::conda_env::check(cx, &e.path, super::conda_env::Target::Base);
     }
     super::check::duplicate_paths(cx, v.items::<RawMambaEnv>().map(|e| &e.path));
     check_conda_specs(cx, &mamba_specs(v));
@@ -161,8 +161,18 @@ pub fn check_channels(cx: &mut Checker<'_>, r: &Resolved, conda_mirror: bool) {
     if !conda_mirror {
         return;
     }
-    for e in r.settings.items::<RawMambaEnv>(&MAMBA) {
-        let Some(env) = cx.files.environments.get(&e.path.v).cloned() else {
+    let kernel_files = super::kernels::environment_files(&r.settings);
+    let mut seen = std::collections::HashSet::new();
+    for path in r
+        .settings
+        .items::<RawMambaEnv>(&MAMBA)
+        .map(|e| &e.path)
+        .chain(kernel_files)
+    {
+        if !seen.insert(path.v.as_str()) {
+            continue;
+        }
+        let Some(env) = cx.files.environments.get(&path.v).cloned() else {
             continue;
         };
         for c in &env.channels {
@@ -173,7 +183,7 @@ pub fn check_channels(cx: &mut Checker<'_>, r: &Resolved, conda_mirror: bool) {
                     format!("the environment file's channel `{}` is used as written, not the conda mirror", c.v),
                 )
                 .label("bypasses the mirror")
-                .help("`mirrors { conda ... }` replaces the channels of `mamba` specs only: `mamba env update` reads the file's own channels. Name the mirror's URL in the file, or install the packages with `mamba SPEC…`")
+                .help("`mirrors { conda ... }` replaces the channels of `mamba` specs only: `mamba env update` and `mamba env create` read the file's own channels. Name the mirror's URL in the file, or install the packages with `mamba SPEC…`")
                 .in_file(&env.source),
             );
         }

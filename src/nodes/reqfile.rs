@@ -437,11 +437,34 @@ pub(super) fn check(cx: &mut Checker<'_>, src: &Sp<String>) {
     }
 }
 
-/// A requirement of an app and where it is written.
-struct Placed<'a> {
-    pip: &'a Pip,
+/// A requirement of an app (or of a kernel's environment) and where it is written.
+pub(super) struct Placed<'a> {
+    pub pip: &'a Pip,
     /// `None`: the manifest.
-    file: Option<&'a Arc<NamedSource<String>>>,
+    pub file: Option<&'a Arc<NamedSource<String>>>,
+}
+
+/// The requirements of one environment, in install order: each requirement of a file that an
+/// earlier one requires differently is refused (`jcx::conflicting_pin`), and `in_file` sees
+/// every requirement of a file (the manifest's own are checked where they are written).
+pub(super) fn check_placed(
+    cx: &mut Checker<'_>,
+    placed: &[Placed<'_>],
+    mut in_file: impl FnMut(&mut Checker<'_>, &Pip, &Arc<NamedSource<String>>),
+) {
+    let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, p) in placed.iter().enumerate() {
+        let earlier = by_name.entry(p.pip.name.as_str()).or_default();
+        if let Some(file) = p.file {
+            in_file(cx, p.pip, file);
+            if let Some(&q) = earlier.iter().find(|&&q| {
+                placed[q].pip.overlaps(p.pip) && placed[q].pip.canonical != p.pip.canonical
+            }) {
+                cx.push(conflict(&placed[q], p));
+            }
+        }
+        earlier.push(i);
+    }
 }
 
 /// The package files of a resolved app, checked against the app: the torch family of a `cuda`
@@ -478,21 +501,11 @@ pub fn app_files(cx: &mut Checker<'_>, r: &Resolved) -> Vec<PipFile> {
             file: Some(&e.source),
         }));
     }
-    let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
-    for (i, p) in placed.iter().enumerate() {
-        let earlier = by_name.entry(p.pip.name.as_str()).or_default();
-        if let Some(file) = p.file {
-            if TORCH_FAMILY.contains(&p.pip.name.as_str()) {
-                torch_in_file(cx, p.pip, file, cuda, cuda_refused, &r.name.v);
-            }
-            if let Some(&q) = earlier.iter().find(|&&q| {
-                placed[q].pip.overlaps(p.pip) && placed[q].pip.canonical != p.pip.canonical
-            }) {
-                cx.push(conflict(&placed[q], p));
-            }
+    check_placed(cx, &placed, |cx, pip, file| {
+        if TORCH_FAMILY.contains(&pip.name.as_str()) {
+            torch_in_file(cx, pip, file, cuda, cuda_refused, &r.name.v);
         }
-        earlier.push(i);
-    }
+    });
     s.items::<RawPipFile>(&PIP)
         .zip(&cached)
         .enumerate()
@@ -531,7 +544,7 @@ fn torch_in_file(
 /// `later` requires a package that `first` requires differently.
 fn conflict(first: &Placed<'_>, later: &Placed<'_>) -> Problem {
     let (a, b) = (first.pip, later.pip);
-    let help = "keep one: both are installed into the same image, and pip cannot satisfy two different requirements of one package. Remove the manifest's requirement, or change the file";
+    let help = "keep one: both are installed into the same environment, and pip cannot satisfy two different requirements of one package. Remove the manifest's requirement, or change the file";
     match first.file {
         // The manifest's requirement is the one to change: point at it.
         None => Problem::error(

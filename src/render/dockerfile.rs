@@ -88,15 +88,25 @@ struct KernelCtx<'a> {
     display_name: &'a str,
     /// `python` or `r`.
     language: &'a str,
-    /// The conda specs, shell-quoted.
+    /// The conda specs, shell-quoted: of `mamba create`, or, with an environment file, of the
+    /// `mamba install` after `mamba env create` (the kernel package, unless the file lists it).
     mamba: Vec<String>,
-    /// The generated requirements file in the build context, when the kernel has pip packages.
-    requirements: Option<String>,
+    /// The environment file it is created from.
+    environment: Option<&'a CondaEnvironment>,
+    /// Hashed requirements files, in a step of their own.
+    pip_locks: Vec<&'a PipFile>,
+    /// What the pip step installs, in the step's temporary directory: the generated
+    /// requirements, then the unhashed requirements files.
+    pip_requirements: Vec<String>,
+    /// COPY lines of the pip step: (path in the build context, name in the temporary directory).
+    pip_copies: Vec<(String, String)>,
     /// Where the kernel package keeps its logos inside the environment.
     logos: &'static str,
-    /// Declare `CONDA_CHANNEL` / `PYPI_INDEX_URL` here (their first use).
+    /// Declare `CONDA_CHANNEL` here (its first use).
     declare_conda_channel: bool,
-    declare_pypi_index_url: bool,
+    /// The first step of the app reading `PYPI_INDEX_URL`, when it is one of this kernel's
+    /// (`env`, `lock` or `pip`): it is declared there.
+    pypi_at: &'static str,
 }
 
 fn kernel_ctxs(app: &App) -> Vec<KernelCtx<'_>> {
@@ -106,23 +116,47 @@ fn kernel_ctxs(app: &App) -> Vec<KernelCtx<'_>> {
     app.kernels
         .iter()
         .map(|k| {
-            let declare_conda_channel = !conda_declared;
-            conda_declared = true;
-            let declare_pypi_index_url = !pypi_declared && !k.pip.is_empty();
-            pypi_declared |= declare_pypi_index_url;
+            let uses_conda_channel = k.environment.is_none() || !k.mamba.is_empty();
+            let declare_conda_channel = uses_conda_channel && !conda_declared;
+            conda_declared |= uses_conda_channel;
+            let refs: Vec<&PipFile> = k.pip_files.iter().filter(|f| !f.hashed).collect();
+            let pip_locks: Vec<&PipFile> = k.pip_files.iter().filter(|f| f.hashed).collect();
+            let dir = format!("/tmp/jcx-kernel-{}", k.name);
+            let mut pip_copies: Vec<(String, String)> = Vec::new();
+            if !k.pip.is_empty() {
+                pip_copies.push((k.requirements_src(&app.name), "requirements.txt".into()));
+            }
+            pip_copies.extend(refs.iter().map(|f| (f.src.clone(), f.dest.clone())));
+            let first = if k.environment.as_ref().is_some_and(|e| e.pip) {
+                "env"
+            } else if !pip_locks.is_empty() {
+                "lock"
+            } else if !pip_copies.is_empty() {
+                "pip"
+            } else {
+                ""
+            };
+            let pypi_at = if pypi_declared { "" } else { first };
+            pypi_declared |= !first.is_empty();
             KernelCtx {
                 name: &k.name,
                 display_name: &k.display_name,
                 language: k.language,
                 mamba: k.mamba.iter().map(|m| shell_quote(m)).collect(),
-                requirements: (!k.pip.is_empty()).then(|| k.requirements_src(&app.name)),
+                environment: k.environment.as_ref(),
+                pip_locks,
+                pip_requirements: pip_copies
+                    .iter()
+                    .map(|(_, dest)| format!("{dir}/{dest}"))
+                    .collect(),
+                pip_copies,
                 logos: if k.language == "r" {
                     "lib/R/library/IRkernel/kernelspec"
                 } else {
                     "share/jupyter/kernels/python3"
                 },
                 declare_conda_channel,
-                declare_pypi_index_url,
+                pypi_at,
             }
         })
         .collect()
@@ -260,7 +294,7 @@ pub fn render_dockerfile(manifest: &Manifest, app: &App) -> Result<String> {
         pip_refs: app.pip_files.iter().filter(|f| !f.hashed).collect(),
         pypi_arg_at: if conda_pip {
             "conda"
-        } else if app.kernels.iter().any(|k| !k.pip.is_empty()) {
+        } else if app.kernels.iter().any(Kernel::uses_pypi) {
             "kernel"
         } else if app.pip_files.iter().any(|f| f.hashed) {
             "lock"

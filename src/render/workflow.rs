@@ -25,7 +25,7 @@ pub fn trigger_paths(manifest: &Manifest, app: &App) -> Vec<String> {
     let all = std::iter::once(format!("src/{}/**", app.name))
         .chain(std::iter::once(app.workflow_path()))
         .chain(app.hooks.iter().filter_map(|h| h.file.clone()))
-        .chain(app.package_files().map(String::from))
+        .chain(app.package_files().into_iter().map(String::from))
         .chain(
             app.files
                 .iter()
@@ -128,7 +128,7 @@ pub fn render_check_workflow(
             manifest
                 .apps
                 .iter()
-                .flat_map(|a| a.package_files().map(String::from)),
+                .flat_map(|a| a.package_files().into_iter().map(String::from)),
         ))
         .map(|p| yaml_quote(&p))
         .collect(),
