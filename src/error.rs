@@ -100,6 +100,10 @@ codes! {
     InvalidAptRepository => "jcx::invalid_apt_repository",
     InvalidFingerprint => "jcx::invalid_fingerprint",
     TooDeep => "jcx::too_deep",
+    UnknownBaseApp => "jcx::unknown_base_app",
+    BaseAppCycle => "jcx::base_app_cycle",
+    BaseAppInDefaults => "jcx::base_app_in_defaults",
+    ParentMismatch => "jcx::parent_mismatch",
 }
 
 impl fmt::Display for Code {

@@ -111,7 +111,7 @@ impl TorchIndex {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Torch {
     pub index: TorchIndex,
     /// The human form, `11.8` or `cpu`.
@@ -126,10 +126,13 @@ pub struct Torch {
 pub struct CodeServer {
     pub version: String,
     pub extensions: Vec<String>,
+    /// False when the parent image (`base app=`) has this version already: only the
+    /// extensions it lacks are installed.
+    pub install: bool,
 }
 
 /// A file or directory of the images repository copied into the image.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FileCopy {
     /// Relative to the repository root (the build context), without a trailing `/`.
     pub src: String,
@@ -165,7 +168,7 @@ pub fn stacks_tree(dest: &str) -> Option<&'static str> {
 }
 
 /// One URL of a download, relative to the download's base.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DownloadSource {
     /// `amd64`/`arm64` (Docker's `TARGETARCH`); `None`: the same file for every architecture.
     pub arch: Option<String>,
@@ -176,7 +179,7 @@ pub struct DownloadSource {
 }
 
 /// A file from the web, checked, then placed (`file`), unpacked (`tar`) or installed (`deb`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Download {
     pub name: String,
     /// The build argument holding the URL base: `DOWNLOAD_<NAME>_BASE`.
@@ -198,7 +201,7 @@ pub struct Download {
 
 /// A third-party apt repository: its key (checked against `fingerprint`), its `deb` source and
 /// the packages installed from it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AptRepository {
     /// Names `/etc/apt/keyrings/<name>.gpg` and `/etc/apt/sources.list.d/<name>.list`.
     pub name: String,
@@ -318,7 +321,7 @@ impl Serialize for Json {
 
 /// The Jupyter configuration files of an app (`jupyter { ... }`); each is `None` when the
 /// manifest sets nothing for it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Jupyter {
     /// Into `${CONDA_DIR}/etc/jupyter/jupyter_server_config.d/`.
     pub server: Option<Json>,
@@ -329,7 +332,7 @@ pub struct Jupyter {
 }
 
 /// A start-up hook, copied to `/usr/local/bin/<stage>.d/<name>` root-owned with mode 0755.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Hook {
     /// `before-notebook` or `start-notebook`.
     pub stage: String,
@@ -351,7 +354,7 @@ impl Hook {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DockerfileBlock {
     pub as_root: bool,
     /// Where the block goes: `start`, `after-system`, `before-pip` or `end`.
@@ -393,6 +396,22 @@ pub struct App {
     pub hooks: Vec<Hook>,
     pub free_disk_space: bool,
     pub timeout_minutes: u32,
+    /// The app whose image this one is built on (`base app=NAME`).
+    pub parent: Option<Parent>,
+    /// The first app of its chain of `base app=` links (the app itself when it has no parent):
+    /// the whole chain builds in that app's workflow.
+    pub chain_root: String,
+}
+
+/// The app an app is built on (`base app=NAME`), as the child's build needs it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Parent {
+    pub app: String,
+    /// `registry/namespace/name` of the parent's image, without tag.
+    pub image: String,
+    /// The parent image has PyTorch from a wheel index and its constraints file: the child's
+    /// pip step keeps to it.
+    pub torch: bool,
 }
 
 impl App {
@@ -402,8 +421,9 @@ impl App {
     pub fn dockerignore_path(&self) -> String {
         format!("src/{}/Dockerfile.dockerignore", self.name)
     }
+    /// The workflow that builds the app: its own, or its chain's (named after the chain's root).
     pub fn workflow_path(&self) -> String {
-        format!(".github/workflows/build-push-{}.yaml", self.name)
+        format!(".github/workflows/build-push-{}.yaml", self.chain_root)
     }
     pub fn self_hosted(&self) -> bool {
         self.runs_on.iter().any(|l| l == "self-hosted")

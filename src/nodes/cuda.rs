@@ -81,6 +81,11 @@ fn cuda_usable(c: &RawCuda) -> Option<IndexChoice> {
         .index
 }
 
+/// The PyTorch index tag (`cu118`, `cpu`) `cuda` chooses, `None` when it is refused.
+pub fn index_tag(c: &RawCuda) -> Option<String> {
+    cuda_usable(c).map(|i| i.tag().to_string())
+}
+
 fn explain(cx: &mut Ctx<'_>, r: &Resolved, app: &App) {
     match cuda_of(&r.settings) {
         Some(c) => {

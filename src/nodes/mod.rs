@@ -15,10 +15,12 @@
 //! or `explain` miss it.
 
 pub mod apt_repository;
+pub mod chain;
 pub mod check;
 pub mod code_server;
 pub mod cuda;
 pub mod decode;
+pub mod delta;
 pub mod dockerfile;
 pub mod downloads;
 pub mod env;
@@ -40,7 +42,7 @@ use kdl::{KdlDocument, KdlNode};
 use miette::SourceSpan;
 
 use crate::error::{Code, Problem};
-use crate::model::Manifest;
+use crate::model::{App, Manifest};
 use check::Checker;
 use decode::unknown_node;
 pub use identity::{RawApp, Resolved};
@@ -244,13 +246,35 @@ fn manifest(
                 .help("add an app: `app my-notebook { base \"quay.io/jupyter/scipy-notebook:python-3.11\" }`"),
         );
     }
+    chain::check_defaults(cx, raw);
+    let parents = chain::parents(cx, raw, &resolved);
+    // Whole models, parents first: a child takes its root image, Python and PyTorch from its
+    // parent's model.
+    let mut whole: Vec<Option<App>> = vec![None; resolved.len()];
+    for i in chain::build_order(&parents) {
+        let r = &resolved[i];
+        let parent = match parents[i] {
+            Ok(Some(p)) => match &whole[p] {
+                Some(app) => Some(app),
+                None => continue,
+            },
+            _ => None,
+        };
+        packages::check_channels(cx, r, mirrors.conda.is_some());
+        whole[i] = identity::build_app(cx, r, registry.as_ref(), parent);
+    }
     let mut apps = Vec::new();
     let mut images: HashMap<String, SourceSpan> = HashMap::new();
-    for r in &resolved {
-        packages::check_channels(cx, r, mirrors.conda.is_some());
-        let Some(app) = identity::build_app(cx, r, registry.as_ref()) else {
+    for (i, r) in resolved.iter().enumerate() {
+        let Some(mut app) = whole[i].clone() else {
             continue;
         };
+        if let Ok(Some(p)) = parents[i] {
+            let ancestors = ancestors(&parents, &whole, p);
+            let root = ancestors.last().copied().unwrap_or(&app);
+            chain::check_against_parent(cx, r, &app, ancestors[0], root);
+            delta::subtract(&mut app, &ancestors);
+        }
         if let Some(first) = images.get(&app.image) {
             cx.push(
                 Problem::error(
@@ -279,6 +303,22 @@ fn manifest(
         apps,
     });
     (manifest, resolved)
+}
+
+/// The whole models of app `p` and its ancestors, nearest first.
+fn ancestors<'a>(
+    parents: &[Result<Option<usize>, ()>],
+    whole: &'a [Option<App>],
+    p: usize,
+) -> Vec<&'a App> {
+    let mut out = Vec::new();
+    let mut at = Some(p);
+    while let Some(i) = at {
+        let Some(app) = &whole[i] else { break };
+        out.push(app);
+        at = parents[i].ok().flatten();
+    }
+    out
 }
 
 #[cfg(test)]
