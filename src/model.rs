@@ -50,6 +50,10 @@ pub struct Actions {
     pub metadata: ActionRef,
     pub build_push: ActionRef,
     pub cache: ActionRef,
+    /// Chains: a parent image built by a pull request (not pushed) reaches its children's jobs
+    /// as an artifact.
+    pub upload_artifact: ActionRef,
+    pub download_artifact: ActionRef,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -75,14 +75,15 @@ pub fn parent_name(r: &Resolved) -> Option<&Sp<String>> {
     r.settings.one::<RawBaseApp>(&BASE).map(|b| &b.app)
 }
 
-/// `defaults { base app=NAME }` would put every app, NAME itself included, on NAME.
-pub fn check_defaults(cx: &mut Checker<'_>, raw: &RawManifest) {
+/// `defaults { base app=NAME }` would put every app, NAME itself included, on NAME. Returns
+/// whether `defaults` is sound (no app is linked otherwise).
+pub fn check_defaults(cx: &mut Checker<'_>, raw: &RawManifest) -> bool {
     let Some(b) = raw
         .defaults
         .as_ref()
         .and_then(|d| d.one::<RawBaseApp>(&BASE))
     else {
-        return;
+        return true;
     };
     cx.push(
         Problem::error(
@@ -96,6 +97,7 @@ pub fn check_defaults(cx: &mut Checker<'_>, raw: &RawManifest) {
             b.app.v
         )),
     );
+    false
 }
 
 /// Each resolved app's parent (an index into `resolved`), or `None`. A `base app=` that names

@@ -246,8 +246,11 @@ fn manifest(
                 .help("add an app: `app my-notebook { base \"quay.io/jupyter/scipy-notebook:python-3.11\" }`"),
         );
     }
-    chain::check_defaults(cx, raw);
-    let parents = chain::parents(cx, raw, &resolved);
+    let parents = if chain::check_defaults(cx, raw) {
+        chain::parents(cx, raw, &resolved)
+    } else {
+        vec![Err(()); resolved.len()]
+    };
     // Whole models, parents first: a child takes its root image, Python and PyTorch from its
     // parent's model.
     let mut whole: Vec<Option<App>> = vec![None; resolved.len()];

@@ -22,6 +22,8 @@ pub const ACTION_KEYS: &[&str] = &[
     "metadata",
     "build-push",
     "cache",
+    "upload-artifact",
+    "download-artifact",
 ];
 
 /// Default action references: full commit SHAs of the named releases (see
@@ -62,6 +64,16 @@ pub const DEFAULT_ACTIONS: &[(&str, &str, &str)] = &[
         "cache",
         "actions/cache@27d5ce7f107fe9357f9df03efb73ab90386fccae",
         "v5.0.5",
+    ),
+    (
+        "upload-artifact",
+        "actions/upload-artifact@043fb46d1a93c77aae656e7c1c64a875d1fc6a0a",
+        "v7.0.1",
+    ),
+    (
+        "download-artifact",
+        "actions/download-artifact@3e5f45b2cfb9172054b4087a40e8e0b5a5461e7c",
+        "v8.0.1",
     ),
 ];
 
@@ -350,5 +362,7 @@ pub fn actions(cx: &mut Checker<'_>, raw: &RawManifest) -> Actions {
         metadata: take("metadata"),
         build_push: take("build-push"),
         cache: take("cache"),
+        upload_artifact: take("upload-artifact"),
+        download_artifact: take("download-artifact"),
     }
 }

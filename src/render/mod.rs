@@ -67,6 +67,11 @@ fn envs() -> &'static (Environment<'static>, Environment<'static>) {
         )
         .expect("workflow template compiles (tested)");
         yaml.add_template(
+            "build-chain.yaml",
+            include_str!("../templates/build-chain.yaml.j2"),
+        )
+        .expect("chain workflow template compiles (tested)");
+        yaml.add_template(
             "jcx-check.yaml",
             include_str!("../templates/jcx-check.yaml.j2"),
         )
@@ -155,9 +160,11 @@ fn waive_long_uses_lines(yaml: &str) -> String {
     out
 }
 
+mod chain;
 mod dockerfile;
 mod workflow;
 
+pub use chain::*;
 pub use dockerfile::*;
 pub use workflow::*;
 
@@ -207,10 +214,18 @@ pub fn render(manifest: &Manifest, manifest_in_repo: &str) -> Result<Vec<Generat
             path: app.dockerignore_path(),
             contents: render_dockerignore(manifest, app),
         });
-        files.push(GeneratedFile {
-            path: app.workflow_path(),
-            contents: render_workflow(manifest, app)?,
-        });
+        // A chain (apps built on apps) builds in its root's workflow.
+        if app.parent.is_none() {
+            let contents = if children(manifest, &app.name).next().is_some() {
+                render_chain_workflow(manifest, app)?
+            } else {
+                render_workflow(manifest, app)?
+            };
+            files.push(GeneratedFile {
+                path: app.workflow_path(),
+                contents,
+            });
+        }
     }
     if let Some(check) = render_check_workflow(manifest, manifest_in_repo)? {
         files.push(GeneratedFile {

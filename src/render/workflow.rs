@@ -3,7 +3,7 @@
 use super::*;
 
 #[derive(Serialize)]
-struct ActionsCtx {
+pub(super) struct ActionsCtx {
     checkout: String,
     setup_qemu: String,
     setup_buildx: String,
@@ -11,9 +11,11 @@ struct ActionsCtx {
     metadata: String,
     build_push: String,
     cache: String,
+    upload_artifact: String,
+    download_artifact: String,
 }
 
-fn actions_ctx(manifest: &Manifest) -> ActionsCtx {
+pub(super) fn actions_ctx(manifest: &Manifest) -> ActionsCtx {
     let a = &manifest.actions;
     ActionsCtx {
         checkout: action(&a.checkout),
@@ -23,6 +25,8 @@ fn actions_ctx(manifest: &Manifest) -> ActionsCtx {
         metadata: action(&a.metadata),
         build_push: action(&a.build_push),
         cache: action(&a.cache),
+        upload_artifact: action(&a.upload_artifact),
+        download_artifact: action(&a.download_artifact),
     }
 }
 
@@ -60,7 +64,9 @@ struct WorkflowCtx {
     actions: ActionsCtx,
 }
 
-pub fn render_workflow(manifest: &Manifest, app: &App) -> Result<String> {
+/// The registry login of every build workflow: username and password expressions, and whether
+/// the password is the workflow's own GITHUB_TOKEN (which then needs `packages: write`).
+pub(super) fn login(manifest: &Manifest) -> (String, String, bool) {
     let reg = &manifest.registry;
     // On ghcr.io, whatever the manifest does not name comes from the workflow itself: the actor
     // and its GITHUB_TOKEN (which then needs `packages: write`).
@@ -84,7 +90,13 @@ pub fn render_workflow(manifest: &Manifest, app: &App) -> Result<String> {
             false,
         ),
     };
-    let mut build_args = vec![format!("BASE_IMAGE={}", app.base.full())];
+    (username, password, token)
+}
+
+/// The build arguments that point an app's build at the manifest's mirrors (those its
+/// Dockerfile uses), after `BASE_IMAGE`.
+pub fn mirror_build_args(manifest: &Manifest, app: &App) -> Vec<String> {
+    let mut build_args = Vec::new();
     let m = &manifest.mirrors;
     if let Some(apt) = &m.apt
         && !app.apt.is_empty()
@@ -107,7 +119,12 @@ pub fn render_workflow(manifest: &Manifest, app: &App) -> Result<String> {
     {
         build_args.push(format!("PYPI_INDEX_URL={p}"));
     }
-    let runs_on = if app.runs_on.len() == 1 {
+    build_args
+}
+
+/// `runs-on` as YAML: one quoted label, or a flow list.
+pub(super) fn runs_on(app: &App) -> String {
+    if app.runs_on.len() == 1 {
         yaml_quote(&app.runs_on[0])
     } else {
         format!(
@@ -118,7 +135,30 @@ pub fn render_workflow(manifest: &Manifest, app: &App) -> Result<String> {
                 .collect::<Vec<_>>()
                 .join(", ")
         )
-    };
+    }
+}
+
+/// The `paths` that concern one app's build: its generated files, its workflow and every
+/// repository file it copies.
+pub(super) fn app_paths(app: &App) -> Vec<String> {
+    std::iter::once(format!("src/{}/**", app.name))
+        .chain(std::iter::once(app.workflow_path()))
+        .chain(app.hooks.iter().filter_map(|h| h.file.clone()))
+        .chain(app.files.iter().map(|f| {
+            if f.directory {
+                format!("{}/**", f.src)
+            } else {
+                f.src.clone()
+            }
+        }))
+        .collect()
+}
+
+pub fn render_workflow(manifest: &Manifest, app: &App) -> Result<String> {
+    let reg = &manifest.registry;
+    let (username, password, token) = login(manifest);
+    let mut build_args = vec![format!("BASE_IMAGE={}", app.base.full())];
+    build_args.extend(mirror_build_args(manifest, app));
     let ctx = WorkflowCtx {
         header: header(manifest, Some(&app.name)),
         workflow_name: yaml_quote(&format!("Build {}", app.name)),
@@ -126,19 +166,8 @@ pub fn render_workflow(manifest: &Manifest, app: &App) -> Result<String> {
         app: app.name.clone(),
         app_q: yaml_quote(&app.name),
         branches: app.branches.iter().map(|b| yaml_quote(b)).collect(),
-        paths: std::iter::once(format!("src/{}/**", app.name))
-            .chain(std::iter::once(app.workflow_path()))
-            .chain(app.hooks.iter().filter_map(|h| h.file.clone()))
-            .chain(app.files.iter().map(|f| {
-                if f.directory {
-                    format!("{}/**", f.src)
-                } else {
-                    f.src.clone()
-                }
-            }))
-            .map(|p| yaml_quote(&p))
-            .collect(),
-        runs_on,
+        paths: app_paths(app).iter().map(|p| yaml_quote(p)).collect(),
+        runs_on: runs_on(app),
         fork_guard: app.self_hosted(),
         timeout_minutes: app.timeout_minutes,
         image: yaml_quote(&app.image),
