@@ -160,6 +160,34 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Build an app's image on this machine, after the apps it is built on (`base app=`).
+    #[command(
+        after_help = "Example:\n  jcx build jupyter-pytorch-qlora                 # builds jupyter-pytorch-x, then it\n  jcx build my-env --builder buildah --dry-run    # print the commands only\n  jcx build my-env --push                         # and push, with your registry login\n  jcx build my-env -- --platform linux/arm64      # arguments for the builder\n\nThe builder is the first of docker (buildx, with a running daemon), podman and buildah that\nworks here, unless --builder names one. Every app gets the build arguments of its workflow and\nthe tags <image>:<base tag> and, in a clean git checkout, <image>:<base tag>-<commit>. The\ngenerated files must match the manifest (`jcx compile`). Prints the image it built."
+    )]
+    Build {
+        /// The app to build.
+        app: String,
+        /// The manifest [default: apps.kdl in the current directory]
+        manifest: Option<PathBuf>,
+        /// Where the generated files live, the build context [default: the manifest's directory]
+        #[arg(long, short = 'o', value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// The builder [default: the first of docker, podman, buildah that works here]
+        #[arg(long, value_enum)]
+        builder: Option<crate::build::Builder>,
+        /// Push the tags to the manifest's registry (with the machine's existing login).
+        #[arg(long)]
+        push: bool,
+        /// Print the commands instead of running them.
+        #[arg(long)]
+        dry_run: bool,
+        /// A build argument for every app built (BASE_IMAGE: for the first app only).
+        #[arg(long = "build-arg", value_name = "NAME=VALUE")]
+        build_args: Vec<String>,
+        /// Arguments for the builder, after `--`.
+        #[arg(last = true, value_name = "BUILDER ARGS")]
+        builder_args: Vec<String>,
+    },
     /// Print a shell completion script.
     #[command(
         after_help = "Example:\n  jcx completions bash > ~/.local/share/bash-completion/completions/jcx\n  jcx completions zsh > \"${fpath[1]}/_jcx\"\n  jcx completions fish > ~/.config/fish/completions/jcx.fish"
@@ -587,6 +615,39 @@ pub fn run(cli: Cli) -> u8 {
                     }
                     EXIT_OK
                 }
+                Err(e) => fail(&e),
+            }
+        }
+        Command::Build {
+            app,
+            manifest,
+            out,
+            builder,
+            push,
+            dry_run,
+            build_args,
+            builder_args,
+        } => {
+            let manifest = manifest_or_default(manifest);
+            let out = out.unwrap_or_else(|| default_out(&manifest));
+            let opts = crate::build::Options {
+                app,
+                builder,
+                push,
+                dry_run,
+                build_args,
+                builder_args,
+            };
+            let result = load(&manifest, &out, &mut Timings::default()).and_then(|loaded| {
+                report_warnings(&loaded.warnings, MessageFormat::Human);
+                crate::build::execute(&loaded, &out, &opts)
+            });
+            match result {
+                Ok(Some(image)) => {
+                    println!("{image}");
+                    EXIT_OK
+                }
+                Ok(None) => EXIT_OK,
                 Err(e) => fail(&e),
             }
         }

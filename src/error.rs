@@ -608,6 +608,14 @@ pub enum Error {
         help: Option<String>,
     },
 
+    #[error("{message}")]
+    #[diagnostic(code(jcx::build))]
+    Build {
+        message: String,
+        #[help]
+        help: Option<String>,
+    },
+
     #[error("internal error while rendering `{file}`: {message}")]
     #[diagnostic(
         code(jcx::internal),

@@ -35,7 +35,10 @@ pub fn list(loaded: &Loaded) -> Vec<ListRow> {
         .map(|a| ListRow {
             name: a.name.clone(),
             image: a.image.clone(),
-            base: a.base.full(),
+            base: a
+                .parent
+                .as_ref()
+                .map_or_else(|| a.base.full(), |p| format!("app={}", p.app)),
             cuda: a.torch.as_ref().map(|t| t.cuda.clone()),
             workflow: a.workflow_path(),
             dockerfile: a.dockerfile_path(),

@@ -413,9 +413,9 @@ pub struct Parent {
     pub app: String,
     /// `registry/namespace/name` of the parent's image, without tag.
     pub image: String,
-    /// The parent image has PyTorch from a wheel index and its constraints file: the child's
-    /// pip step keeps to it.
-    pub torch: bool,
+    /// The parent image has PyTorch from a wheel index (for this CUDA version, or `cpu`) and
+    /// its constraints file: the child's pip step keeps to it.
+    pub torch: Option<String>,
 }
 
 impl App {

@@ -190,7 +190,11 @@ fn report_cycle(cx: &mut Checker<'_>, raw: &RawManifest, resolved: &[Resolved], 
 
 /// " (inherited through `extends`)" when the app's `base app=` is written outside its block.
 fn inherited(raw: &RawManifest, r: &Resolved) -> &'static str {
-    let own = raw.apps.iter().find(|a| a.name.v == r.name.v).map(|a| a.span);
+    let own = raw
+        .apps
+        .iter()
+        .find(|a| a.name.v == r.name.v)
+        .map(|a| a.span);
     match (own, parent_name(r)) {
         (Some(own), Some(p))
             if !(own.offset()..own.offset() + own.len()).contains(&p.span.offset()) =>
@@ -291,10 +295,8 @@ pub fn inherited_torch(cx: &mut Checker<'_>, r: &Resolved, torch: &Torch) -> Vec
             None => false,
         };
         if !same {
-            let has = parents(&p.name).map_or_else(
-                || format!("has no `{}`", p.name),
-                |t| format!("has `{t}`"),
-            );
+            let has = parents(&p.name)
+                .map_or_else(|| format!("has no `{}`", p.name), |t| format!("has `{t}`"));
             cx.push(
                 mismatch(
                     p.span,
@@ -314,7 +316,13 @@ pub fn inherited_torch(cx: &mut Checker<'_>, r: &Resolved, torch: &Torch) -> Vec
 
 /// What a child must agree on with its parent: Python (the parent's), platforms (a subset of
 /// the parent's) and branches (the chain builds in one workflow, on its root's branches).
-pub fn check_against_parent(cx: &mut Checker<'_>, r: &Resolved, child: &App, parent: &App, root: &App) {
+pub fn check_against_parent(
+    cx: &mut Checker<'_>,
+    r: &Resolved,
+    child: &App,
+    parent: &App,
+    root: &App,
+) {
     let link = parent_name(r).expect("only children have parents");
     if let Some(p) = r.settings.text(&PYTHON)
         && parent.python.as_ref() != Some(&p.v)

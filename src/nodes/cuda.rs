@@ -100,13 +100,29 @@ fn explain(cx: &mut Ctx<'_>, r: &Resolved, app: &App) {
                 );
             }
         }
-        None => cx.push(
-            "cuda",
-            "none",
-            Origin::JcxDefault {
-                note: "torch, if listed, comes from PyPI".into(),
-            },
-        ),
+        None => match app
+            .parent
+            .as_ref()
+            .and_then(|p| p.torch.as_ref().map(|t| (p, t)))
+        {
+            Some((p, t)) => cx.push(
+                "cuda",
+                t.clone(),
+                Origin::Derived {
+                    note: format!(
+                        "PyTorch of the image of `{}`, held by its constraints",
+                        p.app
+                    ),
+                },
+            ),
+            None => cx.push(
+                "cuda",
+                "none",
+                Origin::JcxDefault {
+                    note: "torch, if listed, comes from PyPI".into(),
+                },
+            ),
+        },
     }
 }
 

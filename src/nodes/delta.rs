@@ -18,10 +18,10 @@ pub fn subtract(app: &mut App, ancestors: &[&App]) {
     app.mamba
         .retain(|p| in_image(ancestors, |a| &a.mamba, p, conda_name).is_none_or(|q| q != p));
     app.pip.retain(|p| !pip_in_image(ancestors, p));
-    if ancestors.iter().any(|a| a.torch.is_some()) {
+    if let Some(t) = ancestors.iter().find_map(|a| a.torch.as_ref()) {
         app.torch = None;
         if let Some(parent) = &mut app.parent {
-            parent.torch = true;
+            parent.torch = Some(t.cuda.clone());
         }
     }
     if let Some(cs) = &mut app.code_server {
@@ -50,8 +50,12 @@ pub fn subtract(app: &mut App, ancestors: &[&App]) {
             .is_none_or(|a| !a.files.iter().any(|g| g == f))
     });
     app.hooks.retain(|h| {
-        nearest(&|a| a.hooks.iter().any(|g| g.stage == h.stage && g.name == h.name))
-            .is_none_or(|a| !a.hooks.contains(h))
+        nearest(&|a| {
+            a.hooks
+                .iter()
+                .any(|g| g.stage == h.stage && g.name == h.name)
+        })
+        .is_none_or(|a| !a.hooks.contains(h))
     });
     app.downloads.retain(|d| {
         nearest(&|a| a.downloads.iter().any(|g| g.name == d.name))
@@ -220,7 +224,12 @@ mod tests {
     #[test]
     fn json_merge() {
         let obj = |pairs: &[(&str, Json)]| {
-            Json::Object(pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect())
+            Json::Object(
+                pairs
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.clone()))
+                    .collect(),
+            )
         };
         let base = obj(&[("A", obj(&[("x", Json::Int(1)), ("y", Json::Int(2))]))]);
         let over = obj(&[("A", obj(&[("y", Json::Int(3))])), ("B", Json::Bool(true))]);

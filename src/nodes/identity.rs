@@ -619,7 +619,7 @@ pub fn build_app(
         parent: parent.map(|p| Parent {
             app: p.name.clone(),
             image: p.image.clone(),
-            torch: p.torch.is_some(),
+            torch: p.torch.as_ref().map(|t| t.cuda.clone()),
         }),
         chain_root: parent.map_or_else(|| r.name.v.clone(), |p| p.chain_root.clone()),
     };

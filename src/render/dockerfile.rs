@@ -166,7 +166,7 @@ pub fn base_image(app: &App) -> String {
 /// Whether the pip step must keep to a PyTorch constraints file: this Dockerfile's, or the one
 /// in the parent image.
 fn torch_constraint(app: &App) -> bool {
-    app.torch.is_some() || app.parent.as_ref().is_some_and(|p| p.torch)
+    app.torch.is_some() || app.parent.as_ref().is_some_and(|p| p.torch.is_some())
 }
 
 pub fn torch_index_url(base: &str, index: &TorchIndex) -> String {
@@ -318,7 +318,7 @@ pub fn render_requirements(manifest: &Manifest, app: &App) -> String {
              # before, from the PyTorch {} wheel index, and holds them with a constraint.\n",
             t.index.tag()
         ));
-    } else if let Some(p) = app.parent.as_ref().filter(|p| p.torch) {
+    } else if let Some(p) = app.parent.as_ref().filter(|p| p.torch.is_some()) {
         s.push_str(&format!(
             "# torch, torchvision and torchaudio come from the image of `{}`, held by its constraint.\n",
             p.app
