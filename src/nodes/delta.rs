@@ -13,10 +13,15 @@ use crate::model::{App, AptRepository, Json, Jupyter};
 /// already put into the parent image.
 pub fn subtract(app: &mut App, ancestors: &[&App]) {
     let nearest = |f: &dyn Fn(&App) -> bool| ancestors.iter().copied().find(|a| f(a));
-    app.apt
-        .retain(|p| in_image(ancestors, |a| &a.apt, p, apt_name).is_none_or(|q| q != p));
-    app.mamba
-        .retain(|p| in_image(ancestors, |a| &a.mamba, p, conda_name).is_none_or(|q| q != p));
+    // A bare name (no version) is met by the package in any version: apt and mamba would
+    // leave an installed package alone.
+    app.apt.retain(|p| {
+        in_image(ancestors, |a| &a.apt, p, apt_name).is_none_or(|q| q != p && apt_name(p) != p)
+    });
+    app.mamba.retain(|p| {
+        in_image(ancestors, |a| &a.mamba, p, conda_name)
+            .is_none_or(|q| q != p && conda_name(p) != p)
+    });
     app.pip.retain(|p| !pip_in_image(ancestors, p));
     if let Some(t) = ancestors.iter().find_map(|a| a.torch.as_ref()) {
         app.torch = None;
@@ -99,7 +104,8 @@ fn conda_name(p: &str) -> &str {
     &p[..end]
 }
 
-/// Whether the nearest ancestor that requires `p`'s package required exactly `p`.
+/// Whether the nearest ancestor that requires `p`'s package required exactly `p` (any
+/// requirement of the package, when `p` is its bare name: pip leaves it alone then).
 fn pip_in_image(ancestors: &[&App], p: &str) -> bool {
     let Some(req) = super::pip::parse_text(p) else {
         return false;
@@ -115,7 +121,11 @@ fn pip_in_image(ancestors: &[&App], p: &str) -> bool {
                 .collect();
             (!same_name.is_empty()).then_some(same_name)
         })
-        .is_some_and(|qs| qs.iter().any(|q| q.canonical == req.canonical))
+        .is_some_and(|qs| {
+            let bare = !req.has_url_or_marker
+                && !req.text.contains(['<', '>', '=', '!', '~', '@', '[', ';']);
+            bare || qs.iter().any(|q| q.canonical == req.canonical)
+        })
 }
 
 /// The value of `key` that the nearest ancestor setting it gave.
@@ -219,6 +229,79 @@ mod tests {
         assert_eq!(apt_name("vim=2:9.1-1"), "vim");
         assert_eq!(conda_name("conda-forge::numpy>=1.26"), "numpy");
         assert_eq!(conda_name("tomli=2.0.1"), "tomli");
+    }
+
+    fn models(text: &str) -> Vec<App> {
+        let source = crate::source::Source {
+            path: "apps.kdl".into(),
+            name: "apps.kdl".into(),
+            text: text.to_string(),
+        };
+        let loaded = crate::load_source(
+            source,
+            std::path::Path::new("."),
+            &mut crate::Timings::default(),
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        loaded.manifest.apps
+    }
+
+    #[test]
+    fn the_child_installs_what_the_parent_image_lacks() {
+        let apps = models(
+            r#"manifest-version 1
+registry "ghcr.io" namespace=lab
+defaults { base "quay.io/jupyter/scipy-notebook:python-3.11"; }
+app a {
+    apt vim "curl=7.88.1-10"
+    mamba "numpy>=1.26"
+    pip { - "transformers==4.28.1"; - accelerate; - "cpm-kernels==1.0.11"; }
+    code-server "4.22.1" { extensions ms-python.python; }
+    env { A "1"; B "2"; }
+    workdir "/home/jovyan/work"
+    jupyter { default-url "/lab"; }
+}
+app b extends=a {
+    base app=a
+    image-suffix b
+    apt tmux "curl=7.88.1-11"
+    pip { - "transformers==4.30.0"; - peft; }
+    env { B "3"; }
+    jupyter { server { ServerApp { open_browser #false; }; }; }
+}
+app c {
+    base app=b
+    image-suffix c
+    apt tmux htop
+    mamba "numpy>=1.26"
+    code-server "4.23.0"
+    pip { - accelerate; - "transformers==4.28.1"; - cpm_kernels; }
+    workdir "/home/jovyan/work"
+}
+"#,
+        );
+        let (b, c) = (&apps[1], &apps[2]);
+        // Another version of a package the parent has is installed again.
+        assert_eq!(b.apt, ["tmux", "curl=7.88.1-11"]);
+        assert_eq!(b.pip, ["transformers==4.30.0", "peft"]);
+        assert!(b.mamba.is_empty() && b.code_server.is_none() && b.workdir.is_none());
+        assert_eq!(b.env, [("B".to_string(), "3".to_string())]);
+        // The parent image's Jupyter file is replaced: the child's is whole.
+        let server = b.jupyter.as_ref().and_then(|j| j.server.as_ref()).unwrap();
+        assert_eq!(
+            server.compact(),
+            r#"{"ServerApp": {"default_url": "/lab", "open_browser": false}}"#
+        );
+        // The nearest ancestor that names a package decides what the image holds: `b`
+        // replaced transformers 4.28.1 with 4.30.0, so `c`'s 4.28.1 is installed again.
+        assert_eq!(c.apt, ["htop"]);
+        assert_eq!(c.pip, ["transformers==4.28.1"]);
+        assert!(c.mamba.is_empty() && c.workdir.is_none());
+        let cs = c.code_server.as_ref().unwrap();
+        assert!(cs.install && cs.extensions.is_empty());
+        assert_eq!(c.parent.as_ref().unwrap().app, "b");
+        assert_eq!(c.chain_root, "a");
+        assert_eq!(c.image, "ghcr.io/lab/scipy-notebook-c");
     }
 
     #[test]
