@@ -253,11 +253,13 @@ pub fn shell_line(argv: &[String]) -> String {
         .join(" ")
 }
 
-/// Runs one command in `dir`, its output going to the terminal.
+/// Runs one command in `dir`. Its output goes to stderr: jcx's stdout carries only the image
+/// built (`image=$(jcx build APP)`).
 pub fn run_command(argv: &[String], dir: &Path) -> Result<()> {
     let status = Command::new(&argv[0])
         .args(&argv[1..])
         .current_dir(dir)
+        .stdout(std::process::Stdio::from(std::io::stderr()))
         .status()
         .map_err(|e| Error::io(format!("cannot run `{}`", argv[0]), e))?;
     if status.success() {

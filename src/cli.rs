@@ -162,7 +162,7 @@ pub enum Command {
     },
     /// Build an app's image on this machine, after the apps it is built on (`base app=`).
     #[command(
-        after_help = "Example:\n  jcx build jupyter-pytorch-qlora                 # builds jupyter-pytorch-x, then it\n  jcx build my-env --builder buildah --dry-run    # print the commands only\n  jcx build my-env --push                         # and push, with your registry login\n  jcx build my-env -- --platform linux/arm64      # arguments for the builder\n\nThe builder is the first of docker (buildx, with a running daemon), podman and buildah that\nworks here, unless --builder names one. Every app gets the build arguments of its workflow and\nthe tags <image>:<base tag> and, in a clean git checkout, <image>:<base tag>-<commit>. The\ngenerated files must match the manifest (`jcx compile`). Prints the image it built."
+        after_help = "Example:\n  jcx build jupyter-pytorch-qlora                 # builds jupyter-pytorch-x, then it\n  jcx build my-env --builder buildah --dry-run    # print the commands only\n  jcx build my-env --push                         # and push, with your registry login\n  jcx build my-env -- --platform linux/arm64      # arguments for the builder\n\nThe builder is the first of docker (buildx, with a running daemon), podman and buildah that\nworks here, unless --builder names one. Every app gets the build arguments of its workflow and\nthe tags <image>:<base tag> and, in a clean git checkout, <image>:<base tag>-<commit>. The\ngenerated files must match the manifest (`jcx compile`). Prints the image it built on stdout\n(the builder's own output goes to stderr)."
     )]
     Build {
         /// The app to build.

@@ -13,12 +13,14 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// A fake builder: records `$0 $*` in `$JCX_FAKE_LOG`; `docker version` fails when
+/// A fake builder: records `$0 $*` in `$JCX_FAKE_LOG` and prints a line (which jcx must keep
+/// off its stdout); `docker version` fails when
 /// `JCX_FAKE_NO_DAEMON` is set, and any `bud`/`build` of a Dockerfile named in
 /// `JCX_FAKE_FAIL` fails.
 const FAKE: &str = r#"#!/bin/sh
 name=${0##*/}
 echo "$name $*" >> "$JCX_FAKE_LOG"
+echo "STEP 1/1: output of the fake $name"
 if [ "$name" = docker ] && [ "$1" = version ] && [ -n "${JCX_FAKE_NO_DAEMON:-}" ]; then
     exit 1
 fi
