@@ -118,12 +118,23 @@ pub fn lineage<'a>(loaded: &'a Loaded, name: &str) -> Result<Vec<&'a App>> {
     Ok(out)
 }
 
-/// The tags the workflow gives an app's image: `<image>:<base tag>` (which the Dockerfiles of
-/// the apps built on it name by default) and, for a commit, `<image>:<base tag>-<commit>`.
+/// The tags jcx's default tag scheme gives an app's image, in every registry it is pushed to:
+/// `<image>:<base tag>` (which the Dockerfiles of the apps built on it name by default) and,
+/// for a commit, `<image>:<base tag>-<commit>`. The first is the first registry's.
 pub fn tags(app: &App, commit: Option<&str>) -> Vec<String> {
-    let mut t = vec![format!("{}:{}", app.image, app.base.tag)];
+    let images: Vec<&str> = if app.pushes.is_empty() {
+        vec![app.image.as_str()]
+    } else {
+        app.pushes.iter().map(|p| p.image.as_str()).collect()
+    };
+    let mut t = Vec::new();
+    for image in &images {
+        t.push(format!("{image}:{}", app.base.tag));
+    }
     if let Some(c) = commit {
-        t.push(format!("{}:{}-{c}", app.image, app.base.tag));
+        for image in &images {
+            t.push(format!("{image}:{}-{c}", app.base.tag));
+        }
     }
     t
 }
@@ -337,9 +348,9 @@ pub fn execute(loaded: &Loaded, out: &Path, opts: &Options) -> Result<Option<Str
                 Error::Build { message, .. } => Error::Build {
                     message,
                     help: Some(format!(
-                        "jcx pushes with the machine's own registry login: run `{} login {}` first",
+                        "jcx pushes with the machine's own registry login: run `{} login <registry>` first (for {})",
                         builder.program(),
-                        loaded.manifest.registry.host
+                        p.get(2).map_or("the image", String::as_str)
                     )),
                 },
                 e => e,
@@ -349,5 +360,10 @@ pub fn execute(loaded: &Loaded, out: &Path, opts: &Options) -> Result<Option<Str
     if opts.dry_run {
         return Ok(None);
     }
-    Ok(steps.last().and_then(|s| s.tags.last().cloned()))
+    // The first registry's most precise tag: the commit's when there is one.
+    Ok(steps.last().map(|s| {
+        let n = s.tags.len();
+        let per_image = if commit.is_some() { n / 2 } else { n };
+        s.tags[n - per_image].clone()
+    }))
 }

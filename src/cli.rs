@@ -160,6 +160,20 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Write an apps.kdl from a hand-made images repository (Dockerfiles, requirements files, workflows).
+    #[command(
+        after_help = "Example:\n  jcx import                    # reads ./src/<app>/, ./.github/workflows/; writes ./apps.kdl\n  jcx import my-images -o -     # print the manifest instead\n  jcx compile --force           # then replace the hand-made files with generated ones\n\nEvery line that does not map to a setting goes into a `dockerfile` block (or a comment) and is named in a warning on stderr; a summary counts them. The manifest is validated before it is written."
+    )]
+    Import {
+        /// The images repository [default: the current directory]
+        dir: Option<PathBuf>,
+        /// Where to write the manifest [default: DIR/apps.kdl]; `-` prints it
+        #[arg(long, short = 'o', value_name = "PATH")]
+        output: Option<PathBuf>,
+        /// Replace an existing manifest.
+        #[arg(long)]
+        force: bool,
+    },
     /// Build an app's image on this machine, after the apps it is built on (`base app=`).
     #[command(
         after_help = "Example:\n  jcx build jupyter-pytorch-qlora                 # builds jupyter-pytorch-x, then it\n  jcx build my-env --builder buildah --dry-run    # print the commands only\n  jcx build my-env --push                         # and push, with your registry login\n  jcx build my-env -- --platform linux/arm64      # arguments for the builder\n\nThe builder is the first of docker (buildx, with a running daemon), podman and buildah that\nworks here, unless --builder names one. Every app gets the build arguments of its workflow and\nthe tags <image>:<base tag> and, in a clean git checkout, <image>:<base tag>-<commit>. The\ngenerated files must match the manifest (`jcx compile`). Prints the image it built on stdout\n(the builder's own output goes to stderr)."
@@ -535,6 +549,42 @@ fn run_fmt(manifest: &Path, check_only: bool) -> Result<u8, Error> {
     Ok(EXIT_OK)
 }
 
+/// `jcx import`: warnings on stderr; the summary on stdout (stderr when the manifest is printed).
+fn run_import(dir: Option<PathBuf>, output: Option<PathBuf>, force: bool) -> u8 {
+    let dir = dir.unwrap_or_else(|| PathBuf::from("."));
+    let out = match output {
+        Some(p) if p.as_os_str() == "-" => crate::import::Output::Stdout,
+        Some(p) => crate::import::Output::File(p),
+        None if dir == Path::new(".") => crate::import::Output::File(PathBuf::from("apps.kdl")),
+        None => crate::import::Output::File(dir.join("apps.kdl")),
+    };
+    let result =
+        crate::import::import(&dir).and_then(|i| crate::import::write(&i, &out, force).map(|()| i));
+    match result {
+        Ok(imported) => {
+            let mut err = std::io::stderr().lock();
+            for w in &imported.warnings {
+                let _ = writeln!(err, "warning: {}", escape_text(&w.to_string()));
+            }
+            drop(err);
+            report_warnings(&imported.jcx_warnings, MessageFormat::Human);
+            let written = match &out {
+                crate::import::Output::File(p) => Some(p.as_path()),
+                crate::import::Output::Stdout => None,
+            };
+            let summary = crate::import::summary(&imported, &dir, written);
+            if written.is_some() {
+                print!("{summary}");
+            } else {
+                print!("{}", imported.text);
+                eprint!("{summary}");
+            }
+            EXIT_OK
+        }
+        Err(e) => fail(&e),
+    }
+}
+
 /// Runs a parsed command line; returns the process exit code.
 pub fn run(cli: Cli) -> u8 {
     match cli.command {
@@ -618,6 +668,7 @@ pub fn run(cli: Cli) -> u8 {
                 Err(e) => fail(&e),
             }
         }
+        Command::Import { dir, output, force } => run_import(dir, output, force),
         Command::Build {
             app,
             manifest,

@@ -57,6 +57,11 @@ fn setting_for(path: &str, line: &str) -> &'static str {
 
 /// One line of advice for a changed file: where a hand edit belongs.
 pub fn advice(path: &str, diff: &str, manifest: &str) -> Option<String> {
+    if path.starts_with("jupyterhub/") {
+        return Some(format!(
+            "if this file was edited by hand, the change belongs in the `jupyterhub` node or an app's `hub-profile` in {manifest}: `jcx compile` overwrites the file and would discard the edit"
+        ));
+    }
     let app = app_of(path)?;
     let mut settings: Vec<&str> = Vec::new();
     for line in hand_lines(diff) {
@@ -112,5 +117,10 @@ mod tests {
                 .contains("app `lab` in m.kdl (likely `branches`)")
         );
         assert_eq!(app_of(".github/workflows/jcx-check.yaml"), None);
+        let a = advice("jupyterhub/profiles.yaml", "-x\n", "apps.kdl").unwrap();
+        assert!(
+            a.contains("`jupyterhub` node or an app's `hub-profile` in apps.kdl"),
+            "{a}"
+        );
     }
 }

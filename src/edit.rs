@@ -61,7 +61,7 @@ pub struct NewApp {
 }
 
 /// A KDL value as written in a document: a bare identifier when possible, else a quoted string.
-fn kdl_value(s: &str) -> String {
+pub(crate) fn kdl_value(s: &str) -> String {
     KdlEntry::new(KdlValue::String(s.to_string()))
         .to_string()
         .trim()

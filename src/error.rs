@@ -99,7 +99,26 @@ codes! {
     InvalidHook => "jcx::invalid_hook",
     InvalidAptRepository => "jcx::invalid_apt_repository",
     InvalidFingerprint => "jcx::invalid_fingerprint",
+    InvalidKernel => "jcx::invalid_kernel",
     TooDeep => "jcx::too_deep",
+    InvalidPattern => "jcx::invalid_pattern",
+    InvalidCron => "jcx::invalid_cron",
+    InvalidImageTag => "jcx::invalid_image_tag",
+    UntaggedTrigger => "jcx::untagged_trigger",
+    UnusedImageTag => "jcx::unused_image_tag",
+    InvalidChoice => "jcx::invalid_choice",
+    InvalidHub => "jcx::invalid_hub",
+    InvalidPackageFile => "jcx::invalid_package_file",
+    IncompleteLock => "jcx::incomplete_lock",
+    TorchInFile => "jcx::torch_in_file",
+    InvalidChannel => "jcx::invalid_channel",
+    InvalidStage => "jcx::invalid_stage",
+    UnknownStage => "jcx::unknown_stage",
+    StageCycle => "jcx::stage_cycle",
+    UnusedStage => "jcx::unused_stage",
+    InvalidVariants => "jcx::invalid_variants",
+    UnknownPlaceholder => "jcx::unknown_placeholder",
+    VariantCollision => "jcx::variant_collision",
     UnknownBaseApp => "jcx::unknown_base_app",
     BaseAppCycle => "jcx::base_app_cycle",
     BaseAppInDefaults => "jcx::base_app_in_defaults",
@@ -123,6 +142,9 @@ pub struct Problem {
     pub help: Option<String>,
     /// Further places that explain this one (the first definition of a duplicate, a cycle's links).
     pub related: Vec<(SourceSpan, String)>,
+    /// The repository file (a requirements file, an `environment.yml`) that `span` and
+    /// `related` point into; `None` for the manifest.
+    pub file: Option<Arc<NamedSource<String>>>,
 }
 
 impl Problem {
@@ -135,6 +157,7 @@ impl Problem {
             label: "here".into(),
             help: None,
             related: Vec::new(),
+            file: None,
         }
     }
 
@@ -163,6 +186,17 @@ impl Problem {
     pub fn also(mut self, span: SourceSpan, label: impl Into<String>) -> Self {
         self.related.push((span, label.into()));
         self
+    }
+
+    /// Points the problem into a repository file instead of the manifest.
+    pub fn in_file(mut self, file: &Arc<NamedSource<String>>) -> Self {
+        self.file = Some(Arc::clone(file));
+        self
+    }
+
+    /// The name of the file the problem points into (`None`: the manifest).
+    pub fn file_name(&self) -> Option<&str> {
+        self.file.as_ref().map(|f| f.name())
     }
 
     pub fn is_error(&self) -> bool {

@@ -26,6 +26,9 @@ pub struct ListRow {
     pub workflow: String,
     pub dockerfile: String,
     pub description: Option<String>,
+    /// The variant the app was expanded from (`variants`), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variant: Option<crate::model::Variant>,
 }
 
 pub fn list(loaded: &Loaded) -> Vec<ListRow> {
@@ -48,29 +51,44 @@ pub fn list(loaded: &Loaded) -> Vec<ListRow> {
             workflow: a.workflow_path(),
             dockerfile: a.dockerfile_path(),
             description: a.description.clone(),
+            variant: a.variant.clone(),
         })
         .collect()
 }
 
-/// Rows padded into columns, with a header.
+/// Rows padded into columns, with a header; a `VARIANT` column when an app is a variant.
 pub fn list_table(rows: &[ListRow]) -> String {
-    let table: Vec<[String; 5]> =
-        std::iter::once(["APP", "IMAGE", "BASE", "CUDA", "WORKFLOW"].map(String::from))
-            .chain(rows.iter().map(|r| {
-                [
-                    r.name.clone(),
-                    r.image.clone(),
-                    r.base.clone(),
-                    r.cuda.clone().unwrap_or_else(|| "-".into()),
-                    r.workflow.clone(),
-                ]
-            }))
-            .collect();
+    let variants = rows.iter().any(|r| r.variant.is_some());
+    let mut header = vec!["APP", "IMAGE", "BASE", "CUDA"];
+    if variants {
+        header.push("VARIANT");
+    }
+    header.push("WORKFLOW");
+    let table: Vec<Vec<String>> = std::iter::once(header.into_iter().map(String::from).collect())
+        .chain(rows.iter().map(|r| {
+            let mut row = vec![
+                r.name.clone(),
+                r.image.clone(),
+                r.base.clone(),
+                r.cuda.clone().unwrap_or_else(|| "-".into()),
+            ];
+            if variants {
+                row.push(
+                    r.variant
+                        .as_ref()
+                        .map_or_else(|| "-".into(), |v| v.label().replace(", ", ",")),
+                );
+            }
+            row.push(r.workflow.clone());
+            row
+        }))
+        .collect();
     columns(&table)
 }
 
-fn columns<const N: usize>(table: &[[String; N]]) -> String {
-    let mut widths = [0; N];
+fn columns(table: &[Vec<String>]) -> String {
+    let n = table.first().map_or(0, Vec::len);
+    let mut widths = vec![0; n];
     for row in table {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
@@ -80,7 +98,7 @@ fn columns<const N: usize>(table: &[[String; N]]) -> String {
     for row in table {
         let mut line = String::new();
         for (i, cell) in row.iter().enumerate() {
-            if i + 1 == N {
+            if i + 1 == n {
                 line.push_str(cell);
             } else {
                 let _ = write!(line, "{cell:<w$}  ", w = widths[i]);
@@ -134,6 +152,9 @@ pub struct Explanation {
     pub line: usize,
     /// The apps it extends, nearest first.
     pub extends: Vec<String>,
+    /// The variant it was expanded from (`variants`), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variant: Option<crate::model::Variant>,
     pub settings: Vec<Setting>,
 }
 
@@ -145,6 +166,11 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// The whole validated manifest, for settings explained through what it produced.
+    pub fn manifest(&self) -> &crate::model::Manifest {
+        &self.loaded.manifest
+    }
+
     pub fn origin(&self, span: SourceSpan) -> Origin {
         let (line, _) = self.loaded.source.line_col(span.offset());
         let block = self
@@ -238,9 +264,24 @@ fn unknown_app(loaded: &Loaded, name: &str) -> Error {
         .iter()
         .map(|a| a.name.as_str())
         .collect();
+    let variants: Vec<&str> = loaded
+        .manifest
+        .apps
+        .iter()
+        .filter(|a| a.variant.as_ref().is_some_and(|v| v.template == name))
+        .map(|a| a.name.as_str())
+        .collect();
+    let help = if variants.is_empty() {
+        crate::nodes::decode::suggest_app(name, &names)
+    } else {
+        format!(
+            "`{name}` is the template of variants; explain one of them: {}",
+            crate::nodes::decode::backticked(&variants)
+        )
+    };
     Error::Usage {
         message: format!("no app `{name}` in `{}`", loaded.source.name),
-        help: Some(crate::nodes::decode::suggest_app(name, &names)),
+        help: Some(help),
     }
 }
 
@@ -263,6 +304,7 @@ pub fn explain(loaded: &Loaded, name: &str) -> Result<Explanation> {
         file: loaded.source.name.clone(),
         line,
         extends: r.extends_chain.clone(),
+        variant: app.variant.clone(),
         settings: cx.settings,
     })
 }
@@ -292,7 +334,7 @@ fn settings(cx: &mut Ctx<'_>, r: &Resolved, app: &App) {
         note: "written by `jcx compile`".into(),
     };
     cx.push("dockerfile file", app.dockerfile_path(), generated.clone());
-    if !app.pip.is_empty() {
+    if app.installs_requirements_txt() {
         cx.push(
             "requirements file",
             format!("src/{}/requirements.txt", app.name),
@@ -303,6 +345,9 @@ fn settings(cx: &mut Ctx<'_>, r: &Resolved, app: &App) {
 }
 pub fn explain_text(e: &Explanation) -> String {
     let mut out = format!("app {} ({}:{})", e.app, e.file, e.line);
+    if let Some(v) = &e.variant {
+        let _ = write!(out, ", variant {} of `{}`", v.label(), v.template);
+    }
     if !e.extends.is_empty() {
         let _ = write!(out, ", extends {}", e.extends.join(" -> "));
     }

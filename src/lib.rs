@@ -13,6 +13,7 @@ pub mod edit;
 pub mod error;
 pub mod explain;
 pub mod image;
+pub mod import;
 pub mod model;
 pub mod nodes;
 pub mod render;
@@ -53,8 +54,8 @@ fn sourced(source: &Source, problems: Vec<Problem>) -> Vec<SourcedProblem> {
     problems
         .into_iter()
         .map(|problem| SourcedProblem {
+            source: problem.file.clone().unwrap_or_else(|| named.clone()),
             problem,
-            source: named.clone(),
         })
         .collect()
 }

@@ -7,11 +7,46 @@ use serde::Serialize;
 pub struct Manifest {
     /// How generated-file headers name the manifest (a path relative to the output directory).
     pub source_name: String,
-    pub registry: Registry,
+    /// Every declared registry, in manifest order (an app pushes to all of them unless its
+    /// `registries` picks some).
+    pub registries: Vec<Registry>,
     pub mirrors: Mirrors,
     pub actions: Actions,
     pub check_workflow: Option<CheckWorkflow>,
     pub apps: Vec<App>,
+    /// Builder stages (`stage`), in manifest order; an app's Dockerfile holds those it copies
+    /// from (and the stages they are built on).
+    pub stages: Vec<Stage>,
+    /// The JupyterHub profiles (`jupyterhub`), when the manifest asks for them.
+    pub jupyterhub: Option<JupyterHub>,
+}
+
+/// What a JupyterHub administrator includes: one profile per offered app.
+#[derive(Debug, Clone, Serialize)]
+pub struct JupyterHub {
+    /// In manifest order; exactly one is the default.
+    pub profiles: Vec<HubProfile>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HubProfile {
+    /// The app name: stable as long as the app keeps its name.
+    pub slug: String,
+    /// Plain text without HTML special characters (validated).
+    pub display_name: String,
+    /// The app's description, plain text (escaped for HTML where it is written).
+    pub description: Option<String>,
+    /// `registry/namespace/name`, without tag.
+    pub image: String,
+    /// Which builds move `tag`, for people: "the newest push of branch `main`".
+    pub moved_by: String,
+    /// The moving tag the build-push workflow pushes (by default `<base tag>-<branch>`).
+    pub tag: String,
+    /// 0: no GPU limit.
+    pub gpus: u32,
+    /// The extended resource a GPU is (`nvidia.com/gpu`).
+    pub gpu_resource: String,
+    pub default: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -21,6 +56,117 @@ pub struct Registry {
     /// Secret names the manifest gave; `None` means jcx's default (see `render_workflow`).
     pub username_secret: Option<String>,
     pub password_secret: Option<String>,
+    /// AWS ECR only: the IAM role assumed through GitHub's OIDC token (no stored secret).
+    pub aws_role: Option<String>,
+}
+
+impl Registry {
+    /// GitHub's registry: the workflow's own `GITHUB_TOKEN` can push to it.
+    pub fn is_ghcr(&self) -> bool {
+        self.host == "ghcr.io"
+    }
+
+    /// Logs in with the workflow's `GITHUB_TOKEN` (which then needs `packages: write`).
+    pub fn uses_github_token(&self) -> bool {
+        self.is_ghcr() && self.password_secret.is_none()
+    }
+
+    /// The AWS region of a private ECR host, `<account>.dkr.ecr.<region>.amazonaws.com[.cn]`.
+    pub fn ecr_region(&self) -> Option<&str> {
+        ecr_region(&self.host)
+    }
+}
+
+/// The region of an AWS ECR private registry host.
+pub fn ecr_region(host: &str) -> Option<&str> {
+    let rest = host
+        .strip_suffix(".amazonaws.com")
+        .or_else(|| host.strip_suffix(".amazonaws.com.cn"))?;
+    let (account, rest) = rest.split_once(".dkr.ecr.")?;
+    (account.len() == 12
+        && account.bytes().all(|c| c.is_ascii_digit())
+        && !rest.is_empty()
+        && rest
+            .bytes()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-'))
+    .then_some(rest)
+}
+
+/// One image an app pushes: `<host>/<namespace>/<image name>` on one registry.
+#[derive(Debug, Clone, Serialize)]
+pub struct Push {
+    pub registry: Registry,
+    pub image: String,
+}
+
+/// A named part of an image tag template (`{base}`, `{sha}`, ...) or literal text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum TagPart {
+    Text(String),
+    /// The base image's tag (`python-3.11`).
+    Base,
+    /// The full commit SHA.
+    Sha,
+    /// The commit SHA's first 7 characters.
+    ShortSha,
+    /// The branch, `/` replaced by `-`.
+    Branch,
+    /// The git tag as pushed.
+    GitTag,
+    /// Semantic-version parts of a git tag: `1.2.3`, `1`, `2`, `3`.
+    Version,
+    Major,
+    Minor,
+    Patch,
+    /// The build's date, `YYYYMMDD` (UTC).
+    Date,
+}
+
+impl TagPart {
+    pub fn is_semver(&self) -> bool {
+        matches!(
+            self,
+            TagPart::Version | TagPart::Major | TagPart::Minor | TagPart::Patch
+        )
+    }
+    pub fn is_commit(&self) -> bool {
+        matches!(self, TagPart::Sha | TagPart::ShortSha)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TagTemplate {
+    /// As written in the manifest: `{base}-{sha}`.
+    pub source: String,
+    pub parts: Vec<TagPart>,
+}
+
+/// When the image is also tagged `latest`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Latest {
+    Never,
+    /// Builds of the repository's default branch.
+    DefaultBranch,
+    /// Builds of a git tag or a published release that is not a pre-release.
+    Release,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ImageTags {
+    pub templates: Vec<TagTemplate>,
+    pub latest: Latest,
+}
+
+/// Where BuildKit keeps the layer cache between builds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Cache {
+    /// GitHub's Actions cache (10 GB per repository).
+    Gha,
+    /// A `buildcache-<app>` tag next to the image in the app's first registry.
+    Registry,
+    Off,
 }
 
 /// Download sources. `None` means the official default (no URL written for PyPI, apt, conda).
@@ -50,8 +196,8 @@ pub struct Actions {
     pub metadata: ActionRef,
     pub build_push: ActionRef,
     pub cache: ActionRef,
-    /// Chains: a parent image built by a pull request (not pushed) reaches its children's jobs
-    /// as an artifact.
+    pub cosign_installer: ActionRef,
+    pub aws_credentials: ActionRef,
     pub upload_artifact: ActionRef,
     pub download_artifact: ActionRef,
 }
@@ -358,12 +504,156 @@ impl Hook {
     }
 }
 
+/// A requirements file of the repository (`pip requirements=`), copied into the build and
+/// installed with pip.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PipFile {
+    /// Relative to the repository root (the build context).
+    pub src: String,
+    /// Its name in the step's temporary directory: `N-<file name>`, unique within the app.
+    pub dest: String,
+    /// pip's hash-checking mode (`--hash` options): installed in a step of its own with
+    /// `--require-hashes --no-deps`.
+    pub hashed: bool,
+    /// How many requirements jcx read from it (`explain`).
+    pub requirements: usize,
+}
+
+/// An `environment.yml` of the repository (`mamba environment=`), applied to the image's base
+/// environment with `mamba env update`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CondaEnvironment {
+    /// Relative to the repository root (the build context).
+    pub src: String,
+    /// Its name in the step's temporary directory: `N-<file name>`.
+    pub dest: String,
+    /// It has a `- pip:` list (installed by the environment's pip).
+    pub pip: bool,
+}
+
+/// A Jupyter kernel with its own conda environment in `${CONDA_DIR}/envs/<name>`, registered by
+/// the `kernel.json` jcx generates (`src/<app>/kernel-<name>.json`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Kernel {
+    /// The kernelspec name and the environment's directory name.
+    pub name: String,
+    pub display_name: String,
+    /// `python` or `r`.
+    pub language: &'static str,
+    /// Conda specs for `mamba create`: `python=X.Y` when given, the kernel package
+    /// (`ipykernel`, `r-irkernel`) unless listed, then the manifest's, in order.
+    pub mamba: Vec<String>,
+    /// pip requirements installed into the environment (Python kernels), as written.
+    pub pip: Vec<String>,
+    /// The generated `kernel.json`.
+    pub spec: Json,
+}
+
+impl Kernel {
+    /// The generated kernel.json, in the build context.
+    pub fn spec_src(&self, app: &str) -> String {
+        format!("src/{app}/kernel-{}.json", self.name)
+    }
+    /// The generated requirements of the environment (only with `pip`).
+    pub fn requirements_src(&self, app: &str) -> String {
+        format!("src/{app}/kernel-{}-requirements.txt", self.name)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DockerfileBlock {
     pub as_root: bool,
     /// Where the block goes: `start`, `after-system`, `before-pip` or `end`.
     pub at: &'static str,
     pub lines: Vec<String>,
+}
+
+/// A builder stage: its own base and steps, built before the app; only the files an app's
+/// `copy-from` names leave it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Stage {
+    pub name: String,
+    /// The Dockerfile stage name, `jcx-stage-<name>`.
+    pub alias: String,
+    /// The build argument holding the base image, `STAGE_<NAME>_IMAGE`; `None` when the stage
+    /// is built on another stage.
+    pub arg: Option<String>,
+    /// The image reference (the argument's default), or the alias of the stage it builds on.
+    pub from: String,
+    /// The stage it is built on (`base stage=NAME`).
+    pub parent: Option<String>,
+    pub steps: Vec<StageStep>,
+}
+
+impl Stage {
+    /// Files of the images repository the stage copies (for the allowlist and `paths`).
+    pub fn files(&self) -> impl Iterator<Item = (&str, bool)> {
+        self.steps.iter().filter_map(|s| match s {
+            StageStep::File { src, directory, .. } => Some((src.as_str(), *directory)),
+            _ => None,
+        })
+    }
+}
+
+/// One step of a builder stage, in manifest order; every step runs as root.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum StageStep {
+    Apt {
+        packages: Vec<String>,
+    },
+    /// `NAME=value` pairs, the value quoted for `ENV`.
+    Env {
+        vars: Vec<(String, String)>,
+    },
+    File {
+        src: String,
+        to: String,
+        directory: bool,
+    },
+    Workdir {
+        path: String,
+    },
+    /// The lines of one `RUN` instruction, as written (`RUN ` before its first command).
+    Run {
+        lines: Vec<String>,
+    },
+}
+
+/// A file or directory an app copies out of a builder stage (`COPY --from`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StageCopy {
+    pub stage: String,
+    /// Absolute in the stage; without a trailing `/` (but `/` itself).
+    pub src: String,
+    pub to: String,
+    pub root_owned: bool,
+    pub mode: Option<String>,
+}
+
+/// The variant an app was expanded from: its template's name and the value of each axis.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Variant {
+    pub template: String,
+    pub values: Vec<VariantValue>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VariantValue {
+    pub axis: String,
+    pub value: String,
+}
+
+impl Variant {
+    /// `cuda=11.8, python=3.11`.
+    pub fn label(&self) -> String {
+        let parts: Vec<String> = self
+            .values
+            .iter()
+            .map(|v| format!("{}={}", v.axis, v.value))
+            .collect();
+        parts.join(", ")
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -377,11 +667,38 @@ pub struct App {
     pub torch: Option<Torch>,
     pub apt: Vec<String>,
     pub mamba: Vec<String>,
+    /// `environment.yml` files applied before the `mamba` packages.
+    pub conda_environments: Vec<CondaEnvironment>,
     pub code_server: Option<CodeServer>,
     /// General pip requirements (never torch, torchvision, torchaudio of a CUDA app), canonical form.
     pub pip: Vec<String>,
+    /// Requirements files of the repository, in manifest order (inherited first).
+    pub pip_files: Vec<PipFile>,
     pub env: Vec<(String, String)>,
     pub branches: Vec<String>,
+    /// Git tag patterns whose pushes build and push.
+    pub git_tags: Vec<String>,
+    /// Published releases build and push.
+    pub release: bool,
+    /// Cron schedules (UTC) that rebuild the default branch.
+    pub schedule: Vec<String>,
+    /// Pull requests are built (never pushed).
+    pub pull_requests: bool,
+    /// Repository paths whose changes also build the app, besides its own files.
+    pub paths: Vec<String>,
+    pub image_tags: ImageTags,
+    /// Every image pushed, the app's first registry first (`image` is that one's).
+    pub pushes: Vec<Push>,
+    pub cache: Cache,
+    pub sbom: bool,
+    /// `None`: build-push-action's default (`mode=max` in public repositories, `min` in private).
+    pub provenance: Option<bool>,
+    /// Keyless cosign signature of the pushed digest.
+    pub sign: bool,
+    /// One job per platform on a runner of that architecture, instead of QEMU.
+    pub native_runners: bool,
+    /// The job summary lists the pushed image's pip, conda and apt packages.
+    pub list_packages: bool,
     pub runs_on: Vec<String>,
     pub platforms: Vec<String>,
     pub files: Vec<FileCopy>,
@@ -398,8 +715,17 @@ pub struct App {
     pub jupyter: Option<Jupyter>,
     /// Sorted by stage and name, the order the stacks run them in.
     pub hooks: Vec<Hook>,
+    /// Kernels with their own environments, in manifest order (inherited first).
+    pub kernels: Vec<Kernel>,
+    /// Kernelspecs of the base image removed with `jupyter kernelspec remove`.
+    pub removed_kernels: Vec<String>,
     pub free_disk_space: bool,
     pub timeout_minutes: u32,
+    /// What it copies out of builder stages (`copy-from`).
+    pub stage_copies: Vec<StageCopy>,
+    /// The variant it was expanded from (`variants`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variant: Option<Variant>,
     /// The app whose image this one is built on (`base app=NAME`).
     pub parent: Option<Parent>,
     /// The first app of its chain of `base app=` links (the app itself when it has no parent):
@@ -429,7 +755,34 @@ impl App {
     pub fn workflow_path(&self) -> String {
         format!(".github/workflows/build-push-{}.yaml", self.chain_root)
     }
+    /// Whether the Dockerfile installs `requirements.txt` (with the unhashed requirements files).
+    pub fn installs_requirements_txt(&self) -> bool {
+        !self.pip.is_empty() || self.pip_files.iter().any(|f| !f.hashed)
+    }
+    /// The package files of the repository the app reads (requirements and environment files).
+    pub fn package_files(&self) -> impl Iterator<Item = &str> {
+        self.conda_environments
+            .iter()
+            .map(|e| e.src.as_str())
+            .chain(self.pip_files.iter().map(|f| f.src.as_str()))
+    }
     pub fn self_hosted(&self) -> bool {
         self.runs_on.iter().any(|l| l == "self-hosted")
+    }
+    /// Platforms built on runners of their own architecture, joined by one merge job.
+    pub fn split_platforms(&self) -> bool {
+        self.native_runners && self.platforms.len() > 1
+    }
+    /// The registry cache's tags in the first registry: one per platform job when split.
+    pub fn cache_tags(&self) -> Vec<String> {
+        let tag = format!("buildcache-{}", self.name);
+        if self.split_platforms() {
+            self.platforms
+                .iter()
+                .map(|p| format!("{tag}-{}", p.trim_start_matches("linux/")))
+                .collect()
+        } else {
+            vec![tag]
+        }
     }
 }

@@ -136,6 +136,7 @@ fn syntax_error(
                 .into_iter()
                 .map(|(r, l)| ((r.start, r.len()).into(), l))
                 .collect(),
+            file: None,
         })
         .collect();
     if stopped && let Some(last) = problems.last_mut() {
@@ -259,6 +260,7 @@ fn kdl_problems(source: &Source, err: KdlError, scanned: bool) -> Vec<Problem> {
                 label: d.label.unwrap_or_else(|| "here".into()),
                 help,
                 related: Vec::new(),
+                file: None,
             }
         })
         .collect()

@@ -202,11 +202,15 @@ fn generated_roots(out: &Path) -> Vec<(PathBuf, usize)> {
     if real_dir(&github) && real_dir(&workflows) {
         roots.push((workflows, 1));
     }
+    let hub = out.join(crate::render::HUB_DIR);
+    if real_dir(&hub) {
+        roots.push((hub, 1));
+    }
     roots
 }
 
-/// Regular files in the generated paths (`src/*/*`, `.github/workflows/*`), relative to `out`
-/// and `/`-separated, with their full paths. Never follows a symlink.
+/// Regular files in the generated paths (`src/*/*`, `.github/workflows/*`, `jupyterhub/*`),
+/// relative to `out` and `/`-separated, with their full paths. Never follows a symlink.
 fn scan_generated_paths(out: &Path) -> Result<Vec<(String, PathBuf)>> {
     let mut found = Vec::new();
     for (root, depth) in generated_roots(out) {
@@ -238,9 +242,9 @@ fn scan_generated_paths(out: &Path) -> Result<Vec<(String, PathBuf)>> {
     Ok(found)
 }
 
-/// Files under the generated paths of `out` that carry jcx's header: `src/*/` and
-/// `.github/workflows/`. Only these can ever be reported stale or removed. Temporary files of
-/// a killed `compile` are not included.
+/// Files under the generated paths of `out` that carry jcx's header: `src/*/`,
+/// `.github/workflows/` and `jupyterhub/`. Only these can ever be reported stale or removed.
+/// Temporary files of a killed `compile` are not included.
 pub fn existing_generated(out: &Path) -> Result<BTreeSet<String>> {
     stale_generated(out, &BTreeSet::new(), None)
 }
@@ -475,9 +479,10 @@ pub fn write(
                 ));
             }
         }
-        // Remove the app directory too when nothing else is left in it.
+        // Remove the app directory (or the hub directory) too when nothing else is left in it.
         if let Some(dir) = path.parent()
-            && dir.parent().is_some_and(|p| p.ends_with("src"))
+            && (dir.parent().is_some_and(|p| p.ends_with("src"))
+                || dir == out.join(crate::render::HUB_DIR))
         {
             let _ = fs::remove_dir(dir);
         }

@@ -216,6 +216,75 @@ fn jupyter_json_files_are_recognised_through_the_index() {
     assert_eq!(fs::read_to_string(&json).unwrap(), "{\"mine\": true}\n");
 }
 
+/// The JupyterHub files live in `jupyterhub/`: drift there is reported with where the edit
+/// belongs, and without the `jupyterhub` node they are stale and removed (the directory too, when
+/// nothing of the user's is left in it).
+#[test]
+fn jupyterhub_files_drift_and_go_stale() {
+    let dir = setup();
+    let with = format!("{MANIFEST}jupyterhub default=beta\n");
+    fs::write(dir.path().join("apps.kdl"), &with).unwrap();
+    jcx(dir.path()).arg("compile").assert().success();
+    let hub = dir.path().join("jupyterhub");
+    let profiles = fs::read_to_string(hub.join("profiles.yaml")).unwrap();
+    assert!(
+        profiles.contains("image: 'ghcr.io/lab/scipy-notebook-beta:python-3.11-main'"),
+        "{profiles}"
+    );
+    jcx(dir.path()).arg("check").assert().code(0);
+
+    fs::write(
+        hub.join("profiles.yaml"),
+        profiles.replace("Always", "IfNotPresent"),
+    )
+    .unwrap();
+    let out = jcx(dir.path())
+        .arg("check")
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(text.contains("jupyterhub/profiles.yaml"), "{text}");
+    assert!(
+        text.contains("the `jupyterhub` node or an app's `hub-profile`"),
+        "{text}"
+    );
+    jcx(dir.path()).arg("compile").assert().success();
+
+    fs::write(dir.path().join("apps.kdl"), MANIFEST).unwrap();
+    let out = stdout(dir.path(), &["check"], 1);
+    for f in [
+        "jupyterhub/profiles.yaml",
+        "jupyterhub/prepuller.yaml",
+        "jupyterhub/dockerspawner_config.py",
+    ] {
+        assert!(
+            out.contains(&format!("stale: {f}")),
+            "{f} not stale in:\n{out}"
+        );
+    }
+    jcx(dir.path()).arg("compile").assert().success();
+    assert!(
+        !hub.exists(),
+        "the emptied jupyterhub/ directory is left behind"
+    );
+    jcx(dir.path()).arg("check").assert().code(0);
+
+    // A file of the user's in jupyterhub/ stays, and so does the directory.
+    fs::write(dir.path().join("apps.kdl"), &with).unwrap();
+    jcx(dir.path()).arg("compile").assert().success();
+    fs::write(hub.join("config.yaml"), "hub: {}\n").unwrap();
+    fs::write(dir.path().join("apps.kdl"), MANIFEST).unwrap();
+    jcx(dir.path()).arg("compile").assert().success();
+    assert_eq!(
+        fs::read_to_string(hub.join("config.yaml")).unwrap(),
+        "hub: {}\n"
+    );
+    assert!(!hub.join("profiles.yaml").exists());
+}
+
 #[test]
 fn compiling_twice_rewrites_nothing() {
     let dir = setup();
@@ -374,4 +443,51 @@ fn check_format_github_annotates_manifest_errors() {
         out.contains("title=jcx%3A%3Apip_option::pip option `--index-url`"),
         "{out}"
     );
+}
+
+/// A kernel's kernel.json is header-less JSON, named by the index: a hand edit is reported
+/// changed, and removing the kernel makes it and its requirements file stale.
+#[test]
+fn kernel_files_are_checked_and_go_stale_with_their_kernel() {
+    let dir = setup();
+    let with = MANIFEST.replace(
+        "    apt htop\n",
+        "    apt htop\n    kernel py310 display-name=\"Python 3.10\" { python \"3.10\"; pip { - \"idna==3.6\"; }; }\n",
+    );
+    fs::write(dir.path().join("apps.kdl"), &with).unwrap();
+    jcx(dir.path()).arg("compile").assert().success();
+    let spec = dir.path().join("src/beta/kernel-py310.json");
+    let reqs = dir.path().join("src/beta/kernel-py310-requirements.txt");
+    assert!(
+        fs::read_to_string(&spec)
+            .unwrap()
+            .contains("\"/opt/conda/envs/py310/bin/python\"")
+    );
+    assert!(
+        fs::read_to_string(&reqs)
+            .unwrap()
+            .ends_with("\nidna==3.6\n")
+    );
+    jcx(dir.path()).arg("check").assert().code(0);
+
+    fs::write(&spec, "{}\n").unwrap();
+    let out = stdout(dir.path(), &["check"], 1);
+    assert!(out.contains("src/beta/kernel-py310.json"), "{out}");
+    jcx(dir.path()).arg("compile").assert().success();
+
+    fs::write(dir.path().join("apps.kdl"), MANIFEST).unwrap();
+    let out = stdout(dir.path(), &["check"], 1);
+    for f in [
+        "src/beta/kernel-py310.json",
+        "src/beta/kernel-py310-requirements.txt",
+        "src/beta/jcx-generated.txt",
+    ] {
+        assert!(
+            out.contains(&format!("stale: {f}")),
+            "{f} not stale in:\n{out}"
+        );
+    }
+    jcx(dir.path()).arg("compile").assert().success();
+    assert!(!spec.exists() && !reqs.exists());
+    jcx(dir.path()).arg("check").assert().code(0);
 }

@@ -488,3 +488,114 @@ fn check_workflow_is_generated_when_enabled() {
     assert_eq!(run(d, &["compile"]).code, 0);
     assert!(!d.join(".github/workflows/jcx-check.yaml").exists());
 }
+
+/// `variants` through the binary: `list` shows each variant (and the column), `explain` names
+/// the variant and its template, and the template's name is not an app.
+#[test]
+fn list_and_explain_show_variants() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    fs::copy(
+        repo().join("tests/fixtures/valid/variants.kdl"),
+        d.join("apps.kdl"),
+    )
+    .unwrap();
+    let r = run(d, &["list"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    snap!("list_variants", r.stdout);
+    assert!(r.stdout.lines().next().unwrap().contains("VARIANT"));
+
+    let r = run(d, &["list", "--json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let rows: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let names: Vec<&str> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "pytorch-py3.11-cu11.8",
+            "pytorch-py3.11-cu12.1",
+            "pytorch-py3.12-cu12.1",
+            "qlora",
+            "course-cu11.8",
+            "course-cu12.1"
+        ]
+    );
+    assert_eq!(
+        rows[2]["variant"]["template"],
+        "pytorch-py{python}-cu{cuda}"
+    );
+    assert_eq!(rows[2]["variant"]["values"][0]["axis"], "python");
+    assert_eq!(rows[2]["variant"]["values"][0]["value"], "3.12");
+    assert!(rows[3].get("variant").is_none(), "qlora is no variant");
+
+    let r = run(d, &["explain", "course-cu12.1"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    snap!("explain_variant", r.stdout);
+    assert!(
+        r.stdout
+            .starts_with("app course-cu12.1 (apps.kdl:42), variant cuda=12.1 of `course-cu{cuda}`"),
+        "{}",
+        r.stdout
+    );
+
+    let r = run(d, &["explain", "course-cu12.1", "--json"]);
+    let json: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(json["variant"]["values"][0]["value"], "12.1");
+
+    let r = run(d, &["explain", "pytorch-py{python}-cu{cuda}"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("is the template of variants"),
+        "{}",
+        r.stderr
+    );
+}
+
+/// Builder stages through the binary: each app's Dockerfile holds the stages it copies from,
+/// first, and `check` is clean afterwards.
+#[test]
+fn stages_compile_and_check() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let status = std::process::Command::new("cp")
+        .arg("-R")
+        .arg(repo().join("tests/fixtures/valid/stages/."))
+        .arg(d)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    fs::copy(
+        repo().join("tests/fixtures/valid/stages.kdl"),
+        d.join("apps.kdl"),
+    )
+    .unwrap();
+    let r = run(d, &["compile", "--quiet"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(run(d, &["check"]).code, 0);
+    let tools = fs::read_to_string(d.join("src/tools/Dockerfile")).unwrap();
+    let froms: Vec<&str> = tools.lines().filter(|l| l.starts_with("FROM ")).collect();
+    assert_eq!(
+        froms,
+        [
+            "FROM ${STAGE_C_BUILD_IMAGE} AS jcx-stage-c-build",
+            "FROM jcx-stage-c-build AS jcx-stage-c-strip",
+            "FROM ${STAGE_RUST_TOOLS_IMAGE} AS jcx-stage-rust-tools",
+            "FROM ${BASE_IMAGE}",
+        ]
+    );
+    let lite = fs::read_to_string(d.join("src/tools-lite/Dockerfile")).unwrap();
+    assert!(!lite.contains("c-build"), "{lite}");
+    let r = run(d, &["explain", "tools"]);
+    assert!(
+        r.stdout.contains(
+            "copy-from        c-strip:/out/bin/hello -> /usr/local/bin/hello (root, mode 0755)"
+        ),
+        "{}",
+        r.stdout
+    );
+}

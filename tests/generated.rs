@@ -104,7 +104,10 @@ fn torch_comes_from_its_index_and_nothing_replaces_it() {
                     .unwrap();
                 let dockerfile = files
                     .iter()
-                    .find(|d| d.path == f.path.replace("requirements.txt", "Dockerfile"))
+                    .find(|d| {
+                        let dir = f.path.rsplit_once('/').unwrap().0;
+                        d.path == format!("{dir}/Dockerfile")
+                    })
                     .unwrap();
                 if dockerfile.contents.contains("PYTORCH_INDEX_URL") {
                     assert!(
@@ -156,9 +159,10 @@ fn torch_comes_from_its_index_and_nothing_replaces_it() {
                     d.path
                 );
             }
-            // The base image runs as the notebook user; whatever USER the file switches to last
-            // must be that user again.
-            if let Some(last_user) = c.lines().rfind(|l| l.starts_with("USER ")) {
+            // The base image runs as the notebook user; whatever USER the image's stage (after
+            // the last FROM: builder stages come first) switches to last must be that user again.
+            let app_stage = &c[c.rfind("\nFROM ").unwrap_or(0)..];
+            if let Some(last_user) = app_stage.lines().rfind(|l| l.starts_with("USER ")) {
                 assert_eq!(
                     last_user, "USER ${NB_UID}",
                     "{}: runs as the notebook user",

@@ -11,7 +11,9 @@ use super::check::Checker;
 use super::decode::{Entries, no_children, suggest_app};
 use super::identity::{BASE, PYTHON, Resolved};
 use super::pip::{TORCH_FAMILY, requirements};
+use super::publish::NATIVE_RUNNERS;
 use super::raw::{Sp, Value};
+use super::triggers::{GIT_TAGS, PULL_REQUESTS, RELEASE, SCHEDULE};
 use super::workflow::{BRANCHES, PLATFORMS_SETTING};
 use super::{RawManifest, cuda};
 use crate::error::{Code, Problem};
@@ -315,7 +317,8 @@ pub fn inherited_torch(cx: &mut Checker<'_>, r: &Resolved, torch: &Torch) -> Vec
 }
 
 /// What a child must agree on with its parent: Python (the parent's), platforms (a subset of
-/// the parent's) and branches (the chain builds in one workflow, on its root's branches).
+/// the parent's, none on native runners of their own) and triggers (the chain builds in one
+/// workflow, on its root's triggers).
 pub fn check_against_parent(
     cx: &mut Checker<'_>,
     r: &Resolved,
@@ -375,28 +378,67 @@ pub fn check_against_parent(
             )),
         );
     }
-    if child.branches != root.branches {
-        let span = r
-            .settings
-            .words_opt(&BRANCHES)
-            .and_then(|w| w.first())
-            .map_or(r.name.span, |w| w.span);
+    // The chain builds in its root's workflow, on its root's triggers.
+    let triggers = |a: &App| {
+        (
+            a.branches.clone(),
+            a.git_tags.clone(),
+            a.release,
+            a.schedule.clone(),
+            a.pull_requests,
+        )
+    };
+    if triggers(child) != triggers(root) {
+        let span = [&BRANCHES, &GIT_TAGS, &RELEASE, &SCHEDULE, &PULL_REQUESTS]
+            .iter()
+            .find_map(|def| r.settings.get(def).and_then(value_span))
+            .unwrap_or(r.name.span);
         cx.push(
             mismatch(
                 span,
                 link,
                 format!(
-                    "app `{}` builds on other branches than `{}`, whose workflow builds it",
+                    "app `{}` builds on other triggers than `{}`, whose workflow builds it",
                     r.name.v, root.name
                 ),
             )
-            .label("other branches")
+            .label("other triggers")
             .help(format!(
-                "an app and the apps built on it build in one workflow, on the branches of `{}` ({}): give them the same `branches` (in `defaults`, for instance)",
-                root.name,
-                root.branches.join(", ")
+                "an app and the apps built on it build in one workflow, on the triggers of `{}` (`branches`, `git-tags`, `release`, `schedule`, `pull-requests`): give them the same ones (in `defaults`, for instance)",
+                root.name
             )),
         );
+    }
+    if child.split_platforms() || parent.split_platforms() {
+        let span = r
+            .settings
+            .get(&NATIVE_RUNNERS)
+            .and_then(value_span)
+            .unwrap_or(r.name.span);
+        cx.push(
+            mismatch(
+                span,
+                link,
+                format!(
+                    "app `{}` and the app it is built on cannot build their platforms on native runners",
+                    r.name.v
+                ),
+            )
+            .label("native runners")
+            .help("apps built on apps build all their platforms in one job each (with QEMU): the parent's one image, by digest, is what its children build on. Remove `native-runners`, or build one platform"),
+        );
+    }
+}
+
+/// Where a setting's value is written, for settings of a simple shape.
+fn value_span(v: &Value) -> Option<SourceSpan> {
+    match v {
+        Value::Text(t) => Some(t.span),
+        Value::Words(w) => w.first().map(|w| w.span),
+        Value::Flag(f) => Some(f.span),
+        Value::Number(n) => Some(n.span),
+        Value::Map(m) => m.first().map(|(k, _)| k.span),
+        Value::One(_) | Value::Items(_) => None,
     }
 }
 

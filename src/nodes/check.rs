@@ -2,6 +2,9 @@
 //! expressions, control and invisible characters, shell metacharacters), and where inside a
 //! multi-line value a problem is.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use miette::SourceSpan;
 
 use super::raw::Sp;
@@ -17,6 +20,17 @@ pub struct Checker<'a> {
     /// The images repository (the output directory, which is the build context), where files
     /// the manifest names must exist. `None` only in unit tests of rules that read no file.
     pub root: Option<&'a std::path::Path>,
+    /// Package files of the repository already read, by path: each is read and parsed once,
+    /// however many blocks and apps name it.
+    pub files: FileCache,
+}
+
+/// Requirements files and `environment.yml` files as read, by path (an unreadable file is
+/// reported where it is named, and not here).
+#[derive(Default)]
+pub struct FileCache {
+    pub requirements: HashMap<String, Arc<super::reqfile::ReqFile>>,
+    pub environments: HashMap<String, Arc<super::conda_env::EnvFile>>,
 }
 
 /// Characters that must never reach a generated file through a single-line value.
@@ -210,6 +224,23 @@ pub fn duplicate_names(cx: &mut Checker<'_>, entries: &[(Sp<String>, Sp<String>)
                 .also(first, "first set here")
                 .help("keep one of them"),
             );
+        }
+    }
+}
+
+/// Reports the second of two nodes of one block that name the same package file.
+pub fn duplicate_paths<'p>(cx: &mut Checker<'_>, paths: impl Iterator<Item = &'p Sp<String>>) {
+    let mut seen: Vec<&Sp<String>> = Vec::new();
+    for p in paths {
+        if let Some(first) = seen.iter().find(|f| f.v == p.v) {
+            cx.push(
+                Problem::error(Code::Duplicate, p.span, format!("`{}` is named twice", p.v))
+                    .label("named again")
+                    .also(first.span, "first named here")
+                    .help("name each file once: it is installed once"),
+            );
+        } else {
+            seen.push(p);
         }
     }
 }

@@ -70,6 +70,13 @@ fn one_of(candidates: &[&str]) -> String {
 
 /// Help for a name that is not an app: the closest app, or the list of apps.
 pub fn suggest_app(word: &str, apps: &[&str]) -> String {
+    if word.contains('{') {
+        // A variant template's name: only an app with the same `variants` fills it in.
+        return format!(
+            "`{word}` has a placeholder, which only an app with `variants` fills in: name one of the apps ({}), or give this app the same `variants` block",
+            backticked(apps)
+        );
+    }
     did_you_mean(word, apps)
         .unwrap_or_else(|| format!("apps in this manifest: {}", backticked(apps)))
 }

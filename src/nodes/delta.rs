@@ -4,6 +4,9 @@
 //! the image holds. A child's item equal to that is not installed again; a different one (another
 //! version, another value) is. The rule per setting is in `docs/manifest.md` ("What the parent
 //! image already has").
+//!
+//! Keep it complete: a field of [`App`] that the image holds and is missing here would be
+//! installed again by every child.
 
 use std::collections::HashSet;
 
@@ -73,6 +76,29 @@ pub fn subtract(app: &mut App, ancestors: &[&App]) {
         .collect();
     app.dockerfile
         .retain(|b| !ancestors.iter().any(|a| a.dockerfile.contains(b)));
+    // Repository files (read at the same commit): the same file, installed the same way.
+    app.pip_files.retain(|f| {
+        !ancestors.iter().any(|a| {
+            a.pip_files
+                .iter()
+                .any(|g| g.src == f.src && g.hashed == f.hashed)
+        })
+    });
+    app.conda_environments.retain(|e| {
+        !ancestors
+            .iter()
+            .any(|a| a.conda_environments.iter().any(|g| g.src == e.src))
+    });
+    app.kernels.retain(|k| {
+        nearest(&|a| a.kernels.iter().any(|g| g.name == k.name))
+            .is_none_or(|a| !a.kernels.contains(k))
+    });
+    app.removed_kernels
+        .retain(|k| !ancestors.iter().any(|a| a.removed_kernels.contains(k)));
+    app.stage_copies.retain(|c| {
+        nearest(&|a| a.stage_copies.iter().any(|g| g.to == c.to))
+            .is_none_or(|a| !a.stage_copies.contains(c))
+    });
     if let Some(j) = app.jupyter.take() {
         app.jupyter = jupyter(ancestors, j);
     }

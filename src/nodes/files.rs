@@ -147,7 +147,7 @@ pub(super) fn check_src(cx: &mut Checker<'_>, src: &Sp<String>) {
     }
 }
 
-fn check_dest(cx: &mut Checker<'_>, to: &Sp<String>) {
+pub(super) fn check_dest(cx: &mut Checker<'_>, to: &Sp<String>) {
     if !cx.safe(to, "the destination", false) {
         return;
     }
@@ -324,4 +324,96 @@ pub fn check_destinations(cx: &mut Checker<'_>, r: &Resolved, app: &App) {
             )
         }));
     }
+}
+
+/// Package files (requirements files, `environment.yml`) are small text files; anything larger
+/// is not one.
+pub const MAX_PACKAGE_FILE_BYTES: u64 = 8 * 1024 * 1024;
+
+/// The text of a package file of the repository the manifest names (`what` names it in
+/// messages): the path rules of `file`, then a regular file of UTF-8 text. Every refusal is
+/// reported at `src`, the path in the manifest; `None` then (and when there is no repository to
+/// read from).
+pub(super) fn read_package_file(
+    cx: &mut Checker<'_>,
+    src: &Sp<String>,
+    what: &str,
+) -> Option<String> {
+    let before = cx.problems.len();
+    check_src(cx, src);
+    if cx.problems.len() > before {
+        return None;
+    }
+    let path = cx.root?.join(&src.v);
+    let refuse = |cx: &mut Checker<'_>, message: String, help: &str| {
+        cx.push(
+            Problem::error(Code::InvalidPackageFile, src.span, message)
+                .label(what.to_string())
+                .help(help.to_string()),
+        );
+    };
+    let meta = match std::fs::metadata(&path) {
+        Ok(m) if m.is_dir() => {
+            refuse(
+                cx,
+                format!("`{}` is a directory", src.v),
+                "name the file itself",
+            );
+            return None;
+        }
+        Ok(m) => m,
+        Err(e) => {
+            refuse(
+                cx,
+                format!("cannot read `{}`: {e}", src.v),
+                "make the file readable",
+            );
+            return None;
+        }
+    };
+    if meta.len() > MAX_PACKAGE_FILE_BYTES {
+        refuse(
+            cx,
+            format!(
+                "`{}` is {} bytes; a package file is at most {MAX_PACKAGE_FILE_BYTES}",
+                src.v,
+                meta.len()
+            ),
+            "name the requirements or environment file itself",
+        );
+        return None;
+    }
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) => {
+            refuse(
+                cx,
+                format!("cannot read `{}`: {e}", src.v),
+                "make the file readable",
+            );
+            return None;
+        }
+    };
+    match String::from_utf8(bytes) {
+        Ok(text) => Some(text),
+        Err(e) => {
+            let (line, column) =
+                crate::source::byte_line_col(e.as_bytes(), e.utf8_error().valid_up_to());
+            refuse(
+                cx,
+                format!(
+                    "`{}` is not UTF-8 text (line {line}, column {column})",
+                    src.v
+                ),
+                "save the file as UTF-8",
+            );
+            None
+        }
+    }
+}
+
+/// The name a package file gets in a step's temporary directory: `N-<file name>` (1-based), so
+/// that two files of one name never meet.
+pub fn temp_name(i: usize, src: &str) -> String {
+    format!("{}-{}", i + 1, src.rsplit('/').next().unwrap_or(src))
 }

@@ -93,6 +93,8 @@ pub struct RawApp {
     pub name: Sp<String>,
     pub extends: Option<Sp<String>>,
     pub settings: RawSettings,
+    /// The variant this app was expanded from (`variants`), if any.
+    pub variant: Option<super::variants::RawVariant>,
 }
 
 /// The settings of one app after `defaults` and `extends`, still spanned (for `explain`).
@@ -178,6 +180,7 @@ pub fn read_app(
             name,
             extends,
             settings,
+            variant: None,
         });
     }
 }
@@ -544,7 +547,7 @@ fn report_cycle(cx: &mut Checker<'_>, app: &RawApp, chain: &[&RawApp], back: &Ra
 pub fn build_app(
     cx: &mut Checker<'_>,
     r: &Resolved,
-    registry: Option<&Registry>,
+    registries: Option<&[Registry]>,
     parent: Option<&App>,
 ) -> Option<App> {
     let s = &r.settings;
@@ -575,6 +578,7 @@ pub fn build_app(
         Some(t) => (Some(t.clone()), super::chain::inherited_torch(cx, r, t)),
         None => cuda::split_torch(cx, r, python.as_deref()),
     };
+    let pip_files = super::reqfile::app_files(cx, r);
     let code_server = code_server::model(cx, r);
     let curl = code_server.is_some() || s.has(&super::downloads::DOWNLOAD);
     let gnupg = s.has(&super::apt_repository::APT_REPOSITORY);
@@ -586,21 +590,39 @@ pub fn build_app(
         Some(sfx) => format!("{image_base}-{}", sfx.v),
         None => image_base,
     };
-    let registry = registry?;
-    let image = format!("{}/{}/{}", registry.host, registry.namespace, image_repo);
+    let registries = registries?;
+    let (kernels, removed_kernels) = super::kernels::model(cx, r);
     let mut app = App {
         name,
         description: s.text(&DESCRIPTION).map(|d| d.v.clone()),
         base,
         python,
-        image,
+        image: String::new(),
         torch,
         apt,
         mamba: packages::mamba_model(s),
+        conda_environments: packages::environments_model(cx, s),
         code_server,
         pip: general,
+        pip_files,
         env: env::model(s),
         branches: Vec::new(),
+        git_tags: Vec::new(),
+        release: false,
+        schedule: Vec::new(),
+        pull_requests: true,
+        paths: Vec::new(),
+        image_tags: crate::model::ImageTags {
+            templates: Vec::new(),
+            latest: crate::model::Latest::Never,
+        },
+        pushes: Vec::new(),
+        cache: crate::model::Cache::Gha,
+        sbom: false,
+        provenance: None,
+        sign: false,
+        native_runners: false,
+        list_packages: true,
         runs_on: Vec::new(),
         platforms: Vec::new(),
         files: super::files::model(s, cx.root),
@@ -614,8 +636,12 @@ pub fn build_app(
         dockerfile: dockerfile::model(s),
         jupyter: super::jupyter::model(s),
         hooks: super::hooks::model(s),
+        kernels,
+        removed_kernels,
         free_disk_space: false,
         timeout_minutes: 0,
+        stage_copies: super::copy_from::model(s),
+        variant: None,
         parent: parent.map(|p| Parent {
             app: p.name.clone(),
             image: p.image.clone(),
@@ -624,8 +650,12 @@ pub fn build_app(
         chain_root: parent.map_or_else(|| r.name.v.clone(), |p| p.chain_root.clone()),
     };
     workflow::apply(s, &mut app);
+    super::triggers::apply(s, &mut app);
+    super::publish::apply(cx, r, &mut app, registries, &image_repo)?;
+    app.image_tags = super::image_tags::model(cx, r, &app);
     app.downloads = super::downloads::model(cx, r, &app.platforms);
     app.apt_repositories = super::apt_repository::model(cx, r, &app.platforms);
+    super::kernels::native_kernel_config(cx, r, &mut app);
     super::files::check_destinations(cx, r, &app);
     Some(app)
 }

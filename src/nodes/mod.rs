@@ -18,6 +18,8 @@ pub mod apt_repository;
 pub mod chain;
 pub mod check;
 pub mod code_server;
+pub mod conda_env;
+pub mod copy_from;
 pub mod cuda;
 pub mod decode;
 pub mod delta;
@@ -27,18 +29,27 @@ pub mod env;
 pub mod files;
 pub mod hooks;
 pub mod identity;
+pub mod image_tags;
 pub mod jupyter;
+pub mod jupyterhub;
+pub mod kernels;
 pub mod metadata;
 pub mod packages;
 pub mod pip;
+pub mod publish;
 pub mod raw;
+pub mod reqfile;
 pub mod setting;
 pub mod sources;
+pub mod stages;
+pub mod tag_collision;
+pub mod triggers;
+pub mod variants;
 pub mod workflow;
 
+use kdl::{KdlDocument, KdlNode};
 use std::collections::HashMap;
 
-use kdl::{KdlDocument, KdlNode};
 use miette::SourceSpan;
 
 use crate::error::{Code, Problem};
@@ -64,20 +75,37 @@ pub static SETTINGS: &[&Setting] = &[
     &code_server::CODE_SERVER,
     &pip::PIP,
     &pip::PIP_PRE,
+    &kernels::KERNEL,
+    &kernels::REMOVE_KERNEL,
     &env::ENV,
     &metadata::LABELS,
     &metadata::BUILD_ARGS,
     &metadata::WORKDIR,
     &workflow::BRANCHES,
+    &triggers::GIT_TAGS,
+    &triggers::RELEASE,
+    &triggers::SCHEDULE,
+    &triggers::PULL_REQUESTS,
+    &triggers::PATHS,
     &workflow::RUNS_ON,
     &workflow::PLATFORMS_SETTING,
+    &publish::NATIVE_RUNNERS,
+    &publish::REGISTRIES,
+    &image_tags::IMAGE_TAGS,
+    &publish::CACHE,
+    &publish::SBOM,
+    &publish::PROVENANCE,
+    &publish::SIGN,
+    &publish::LIST_PACKAGES,
     &files::FILE,
+    &copy_from::COPY_FROM,
     &downloads::DOWNLOAD,
     &jupyter::JUPYTER,
     &hooks::HOOK,
     &dockerfile::DOCKERFILE,
     &workflow::FREE_DISK_SPACE,
     &workflow::TIMEOUT_MINUTES,
+    &jupyterhub::HUB_PROFILE,
 ];
 
 type ReadTop = fn(&KdlNode, &mut RawManifest, &mut Vec<(String, SourceSpan)>, &mut Vec<Problem>);
@@ -122,9 +150,19 @@ pub static TOP: &[TopNode] = &[
         read: workflow::read_check_workflow,
     },
     TopNode {
+        name: "jupyterhub",
+        example: None,
+        read: jupyterhub::read_hub,
+    },
+    TopNode {
+        name: "stage",
+        example: Some("stage rust-tools { ... }"),
+        read: stages::read_stage,
+    },
+    TopNode {
         name: "app",
         example: Some("app jupyter-pytorch { ... }"),
-        read: identity::read_app,
+        read: variants::read_app,
     },
 ];
 
@@ -146,7 +184,8 @@ pub struct RawManifest {
     pub version: Option<Sp<i128>>,
     /// A `manifest-version` node exists (even if its value was refused): no "missing" error then.
     pub version_given: bool,
-    pub registry: Option<workflow::RawRegistry>,
+    /// Every `registry` node with a host, in manifest order.
+    pub registries: Vec<workflow::RawRegistry>,
     /// A `registry` node exists (even if its value was refused).
     pub registry_given: bool,
     /// How many `app` nodes the document has, parsed or not.
@@ -155,7 +194,10 @@ pub struct RawManifest {
     pub mirrors: sources::RawMirrors,
     pub actions: Vec<sources::RawAction>,
     pub check_workflow: Option<workflow::RawCheckWorkflow>,
+    pub jupyterhub: Option<jupyterhub::RawHub>,
     pub apps: Vec<RawApp>,
+    /// Builder stages (`stage`), in manifest order.
+    pub stages: Vec<stages::RawStage>,
 }
 
 /// KDL document -> raw manifest, reporting every node of the wrong shape.
@@ -201,10 +243,24 @@ pub fn validate(
         problems: &mut problems,
         text: source_text,
         root,
+        files: Default::default(),
     };
     let (manifest, resolved) = manifest(&mut cx, raw, source_name);
-    problems.sort_by_key(|p| (p.span.offset(), p.span.len(), p.code));
-    problems.dedup_by(|a, b| a.code == b.code && a.span == b.span && a.message == b.message);
+    // The manifest's problems first, then each repository file's, each by place.
+    problems.sort_by(|a, b| {
+        (a.file_name(), a.span.offset(), a.span.len(), a.code).cmp(&(
+            b.file_name(),
+            b.span.offset(),
+            b.span.len(),
+            b.code,
+        ))
+    });
+    problems.dedup_by(|a, b| {
+        a.code == b.code
+            && a.span == b.span
+            && a.message == b.message
+            && a.file_name() == b.file_name()
+    });
     let has_error = problems.iter().any(Problem::is_error);
     Outcome {
         manifest: if has_error { None } else { manifest },
@@ -228,17 +284,28 @@ fn manifest(
     source_name: &str,
 ) -> (Option<Manifest>, Vec<Resolved>) {
     identity::check_version(cx, raw);
-    let registry = workflow::registry(cx, raw);
+    let registries = workflow::registries(cx, raw);
     let mirrors = sources::mirrors(cx, raw);
     let actions = sources::actions(cx, raw);
     let check_workflow = workflow::check_workflow(cx, raw);
     if let Some(d) = &raw.defaults {
         check_block(cx, d);
     }
+    // A variant's problems are held until every variant of its template was checked, so that
+    // those they all share are reported once (see `variants::merge`).
+    let mut held = variants::Held::default();
     for app in &raw.apps {
+        let mark = cx.problems.len();
         check_block(cx, &app.settings);
+        held.take(cx.problems, mark, app.variant.as_ref());
     }
+    let stages = stages::validate(cx, raw);
     let resolved = identity::resolve(cx, raw);
+    let variant_of: HashMap<&str, &variants::RawVariant> = raw
+        .apps
+        .iter()
+        .filter_map(|a| Some((a.name.v.as_str(), a.variant.as_ref()?)))
+        .collect();
     if raw.app_nodes == 0 {
         cx.push(
             Problem::error(Code::NoApps, SourceSpan::from(0..0), "the manifest declares no app")
@@ -263,47 +330,49 @@ fn manifest(
             },
             _ => None,
         };
+        let variant = variant_of.get(r.name.v.as_str()).copied();
+        let mark = cx.problems.len();
         packages::check_channels(cx, r, mirrors.conda.is_some());
-        whole[i] = identity::build_app(cx, r, registry.as_ref(), parent);
+        let app_built = identity::build_app(cx, r, registries.as_deref(), parent);
+        held.take(cx.problems, mark, variant);
+        whole[i] = app_built.map(|mut app| {
+            app.variant = variant.map(variants::RawVariant::model);
+            app
+        });
     }
     let mut apps = Vec::new();
-    let mut images: HashMap<String, SourceSpan> = HashMap::new();
+    let mut built = Vec::new();
     for (i, r) in resolved.iter().enumerate() {
         let Some(mut app) = whole[i].clone() else {
             continue;
         };
         if let Ok(Some(p)) = parents[i] {
+            let mark = cx.problems.len();
             let ancestors = ancestors(&parents, &whole, p);
             let root = ancestors.last().copied().unwrap_or(&app);
             chain::check_against_parent(cx, r, &app, ancestors[0], root);
             delta::subtract(&mut app, &ancestors);
-        }
-        if let Some(first) = images.get(&app.image) {
-            cx.push(
-                Problem::error(
-                    Code::ImageNameCollision,
-                    r.name.span,
-                    format!(
-                        "app `{}` would push the same image `{}` as another app",
-                        app.name, app.image
-                    ),
-                )
-                .label("same image name")
-                .also(*first, "first app with that image")
-                .help("give one of them an `image-suffix` (or an `image-name`)"),
+            held.take(
+                cx.problems,
+                mark,
+                variant_of.get(r.name.v.as_str()).copied(),
             );
-        } else {
-            images.insert(app.image.clone(), r.name.span);
         }
+        built.push((r, app.name.clone()));
         apps.push(app);
     }
-    let manifest = registry.map(|registry| Manifest {
+    image_tags::collisions(cx, &apps, &built);
+    let jupyterhub = jupyterhub::model(cx, raw, &resolved, &apps);
+    held.finish(raw, cx.problems);
+    let manifest = registries.map(|registries| Manifest {
         source_name: source_name.to_string(),
-        registry,
+        registries,
         mirrors,
         actions,
         check_workflow,
         apps,
+        jupyterhub,
+        stages,
     });
     (manifest, resolved)
 }
@@ -354,14 +423,39 @@ mod tests {
         ),
         ("pip", r#"pip { - "requests==2.32.3"; }"#),
         ("pip-pre", "pip-pre #true"),
+        (
+            "kernel",
+            r#"kernel py310 display-name="Python 3.10" { python "3.10"; mamba "numpy<2"; pip { - "idna==3.7"; }; }"#,
+        ),
+        ("remove-kernel", "remove-kernel python3"),
         ("env", r#"env { HF_HOME "/data"; }"#),
         ("labels", r#"labels { "org.example.course" "ml-101"; }"#),
         ("build-args", r#"build-args { COURSE_YEAR "2026"; }"#),
         ("workdir", r#"workdir "/home/jovyan/work""#),
         ("branches", "branches dev"),
+        ("git-tags", r#"git-tags "v*""#),
+        ("release", "release #true"),
+        ("schedule", r#"schedule "0 3 * * 1""#),
+        ("pull-requests", "pull-requests #false"),
+        ("paths", r#"paths "shared/**""#),
         ("runs-on", "runs-on gpu-runner"),
         ("platforms", r#"platforms "linux/arm64""#),
+        ("native-runners", "native-runners #true"),
+        ("registries", r#"registries "ghcr.io""#),
+        (
+            "image-tags",
+            r#"image-tags "{base}-{short-sha}" "{branch}" "{version}" latest=release"#,
+        ),
+        ("cache", "cache off"),
+        ("sbom", "sbom #true"),
+        ("provenance", "provenance #true"),
+        ("sign", "sign #true"),
+        ("list-packages", "list-packages #false"),
         ("file", r#"file "apps.kdl" to="/etc/jcx/""#),
+        (
+            "copy-from",
+            r#"copy-from tools "/out/tool" to="/usr/local/bin/tool" owner=root"#,
+        ),
         (
             "download",
             r#"download tool "https://example.org/tool" sha256="0000000000000000000000000000000000000000000000000000000000000000" to="/usr/local/bin/tool""#,
@@ -377,6 +471,10 @@ mod tests {
         ("dockerfile", r##"dockerfile #"RUN echo hi"#"##),
         ("free-disk-space", "free-disk-space #false"),
         ("timeout-minutes", "timeout-minutes 30"),
+        (
+            "hub-profile",
+            r#"hub-profile display-name="Sample notebook" gpus=2"#,
+        ),
     ];
 
     fn manifest(skip: Option<&str>) -> String {
@@ -387,7 +485,7 @@ mod tests {
             .map(|(n, s)| if Some(*n) == skip { "// skipped" } else { *s })
             .collect();
         format!(
-            "manifest-version 1\nregistry \"ghcr.io\" namespace=lab\ndefaults {{\n    {}\n}}\napp sample {{\n    {}\n}}\n",
+            "manifest-version 1\nregistry \"ghcr.io\" namespace=lab\ndefaults {{\n    {}\n}}\nstage tools {{ base \"docker.io/library/debian:bookworm-slim\"; run \"touch /out/tool\"; }}\napp sample {{\n    {}\n}}\n",
             SAMPLES[1].1,
             body.join("\n    ")
         )

@@ -3,15 +3,17 @@
 
 use std::collections::HashMap;
 
+use kdl::KdlNode;
 use miette::SourceSpan;
 
 use super::check::{Checker, WordRule, dedup};
+use super::decode::{Entries, no_children};
 use super::identity::Resolved;
-use super::raw::{RawSettings, Value};
+use super::raw::{Custom, RawSettings, Sp, Value};
 use super::setting::{Explain, Inherit, Setting, Shape};
 use crate::error::{Code, Problem};
 use crate::explain::{Ctx, Origin};
-use crate::model::App;
+use crate::model::{App, CondaEnvironment};
 
 pub static APT: Setting = Setting {
     name: "apt",
@@ -42,14 +44,61 @@ pub static APT_RECOMMENDS: Setting = Setting {
 
 pub static MAMBA: Setting = Setting {
     name: "mamba",
-    shape: Shape::Words { what: "package" },
-    inherit: Inherit::Append,
+    shape: Shape::Custom(read_mamba),
+    inherit: Inherit::Custom(merge_mamba),
     once: false,
     app_only: false,
     example: None,
     check: check_mamba,
-    explain: Explain::Rows,
+    explain: Explain::Custom(explain_mamba),
 };
+
+/// An `environment.yml` of the repository: `mamba environment="environment.yml"`.
+#[derive(Debug, Clone)]
+pub struct RawMambaEnv {
+    pub span: SourceSpan,
+    pub path: Sp<String>,
+}
+
+/// `mamba SPEC… [environment="FILE"]`: the specs (as `Sp<String>` items) and the file.
+fn read_mamba(node: &KdlNode, problems: &mut Vec<Problem>) -> Option<Value> {
+    let mut en = Entries::new(node, problems);
+    let env = en.prop_string("environment", problems);
+    let words = en.strings("package", env.is_none(), problems);
+    en.finish(&["environment"], problems);
+    no_children(node, problems);
+    let mut items: Vec<Box<dyn Custom>> = Vec::new();
+    if let Some(path) = env {
+        items.push(Box::new(RawMambaEnv {
+            span: node.span(),
+            path,
+        }));
+    }
+    items.extend(words.into_iter().map(|w| Box::new(w) as Box<dyn Custom>));
+    Some(Value::Items(items))
+}
+
+/// Specs and files append; a file the parent names already moves to the child's place.
+fn merge_mamba(base: &mut Value, over: &Value) {
+    let paths: Vec<&str> = over
+        .items::<RawMambaEnv>()
+        .map(|e| e.path.v.as_str())
+        .collect();
+    if let Some(items) = base.boxed_items() {
+        items.retain(|i| {
+            (**i)
+                .as_any()
+                .downcast_ref::<RawMambaEnv>()
+                .is_none_or(|e| !paths.contains(&e.path.v.as_str()))
+        });
+    }
+    base.extend(over.clone());
+}
+
+/// The conda specs written in `mamba` nodes.
+fn mamba_specs(v: &Value) -> Vec<Sp<String>> {
+    v.items::<Sp<String>>().cloned().collect()
+}
 
 fn check_apt(cx: &mut Checker<'_>, v: &Value) {
     cx.word_list(
@@ -83,8 +132,17 @@ fn check_apt(cx: &mut Checker<'_>, v: &Value) {
 }
 
 fn check_mamba(cx: &mut Checker<'_>, v: &Value) {
+    for e in v.items::<RawMambaEnv>() {
+        super::conda_env::check(cx, &e.path);
+    }
+    super::check::duplicate_paths(cx, v.items::<RawMambaEnv>().map(|e| &e.path));
+    check_conda_specs(cx, &mamba_specs(v));
+}
+
+/// Conda package specs of a `mamba` list (also a kernel's).
+pub fn check_conda_specs(cx: &mut Checker<'_>, specs: &[Sp<String>]) {
     cx.word_list(
-        v.words(),
+        specs,
         WordRule {
             what: "the conda package",
             quoted: true,
@@ -97,12 +155,31 @@ fn check_mamba(cx: &mut Checker<'_>, v: &Value) {
     );
 }
 
-/// With a conda mirror, `channel::package` still fetches from that channel, not the mirror.
+/// With a conda mirror, `channel::package` still fetches from that channel, not the mirror: in
+/// the app's `mamba` list and in every kernel's; so do the channels of an `environment.yml`.
 pub fn check_channels(cx: &mut Checker<'_>, r: &Resolved, conda_mirror: bool) {
     if !conda_mirror {
         return;
     }
-    for m in r.settings.words(&MAMBA) {
+    for e in r.settings.items::<RawMambaEnv>(&MAMBA) {
+        let Some(env) = cx.files.environments.get(&e.path.v).cloned() else {
+            continue;
+        };
+        for c in &env.channels {
+            cx.push(
+                Problem::warning(
+                    Code::InvalidChannel,
+                    c.span,
+                    format!("the environment file's channel `{}` is used as written, not the conda mirror", c.v),
+                )
+                .label("bypasses the mirror")
+                .help("`mirrors { conda ... }` replaces the channels of `mamba` specs only: `mamba env update` reads the file's own channels. Name the mirror's URL in the file, or install the packages with `mamba SPEC…`")
+                .in_file(&env.source),
+            );
+        }
+    }
+    let kernels = super::kernels::conda_specs(&r.settings);
+    for m in r.settings.items::<Sp<String>>(&MAMBA).chain(kernels) {
         if let Some((channel, _)) = m.v.split_once("::") {
             cx.push(
                 Problem::warning(
@@ -140,7 +217,32 @@ pub fn apt_model(s: &RawSettings, curl: bool, gnupg: bool) -> Vec<String> {
 }
 
 pub fn mamba_model(s: &RawSettings) -> Vec<String> {
-    dedup(s.words(&MAMBA).iter().map(|m| m.v.clone()))
+    dedup(s.items::<Sp<String>>(&MAMBA).map(|m| m.v.clone()))
+}
+
+/// The `environment.yml` files of an app, in manifest order (inherited first).
+pub fn environments_model(cx: &Checker<'_>, s: &RawSettings) -> Vec<CondaEnvironment> {
+    s.items::<RawMambaEnv>(&MAMBA)
+        .enumerate()
+        .map(|(i, e)| CondaEnvironment {
+            src: e.path.v.clone(),
+            dest: super::files::temp_name(i, &e.path.v),
+            pip: cx
+                .files
+                .environments
+                .get(&e.path.v)
+                .is_some_and(|f| !f.pip.is_empty()),
+        })
+        .collect()
+}
+
+fn explain_mamba(cx: &mut Ctx<'_>, r: &Resolved, _app: &App) {
+    for e in r.settings.items::<RawMambaEnv>(&MAMBA) {
+        let o = cx.origin(e.span);
+        cx.push("mamba", format!("environment={}", e.path.v), o);
+    }
+    let specs: Vec<Sp<String>> = r.settings.items::<Sp<String>>(&MAMBA).cloned().collect();
+    cx.list("mamba", &specs);
 }
 
 fn explain_apt(cx: &mut Ctx<'_>, r: &Resolved, _app: &App) {

@@ -46,6 +46,13 @@ pub static PIP_PRE: Setting = Setting {
     ),
 };
 
+/// A requirements file of the repository: `pip requirements="requirements.txt"`.
+#[derive(Debug, Clone)]
+pub struct RawPipFile {
+    pub span: SourceSpan,
+    pub path: Sp<String>,
+}
+
 /// One pip requirement as written: `- "spec"`, `name "version"` or a bare `name`.
 #[derive(Debug, Clone)]
 pub struct RawPip {
@@ -54,8 +61,9 @@ pub struct RawPip {
     pub text: Sp<String>,
 }
 
-fn read(node: &KdlNode, problems: &mut Vec<Problem>) -> Option<Value> {
-    let en = Entries::new(node, problems);
+/// A `pip { ... }` block (also a kernel's, see `kernels`).
+pub(super) fn read(node: &KdlNode, problems: &mut Vec<Problem>) -> Option<Value> {
+    let mut en = Entries::new(node, problems);
     if node.children().is_none() && !en.args.is_empty() {
         // `pip numpy pandas`: one mistake (the block form), reported once.
         let items: Vec<String> = en
@@ -80,8 +88,19 @@ fn read(node: &KdlNode, problems: &mut Vec<Problem>) -> Option<Value> {
         );
         return None;
     }
-    en.finish(&[], problems);
+    let file = en.prop_string("requirements", problems);
+    en.finish(&["requirements"], problems);
     let mut items: Vec<Box<dyn Custom>> = Vec::new();
+    if let Some(path) = file {
+        items.push(Box::new(RawPipFile {
+            span: node.span(),
+            path,
+        }));
+        // `pip requirements="..."` alone needs no block.
+        if node.children().is_none() {
+            return Some(Value::Items(items));
+        }
+    }
     if let Some(c) = children(node, problems) {
         for child in c.nodes() {
             if let Some(p) = read_requirement(child, problems) {
@@ -145,9 +164,24 @@ fn merge(base: &mut Value, over: &Value) {
         base.push(Box::new(p.clone()));
         parsed.push(new);
     }
+    // Requirements files append; one the parent names already moves to the child's place.
+    for f in over.items::<RawPipFile>() {
+        base.retain(|i| {
+            (**i)
+                .as_any()
+                .downcast_ref::<RawPipFile>()
+                .is_none_or(|b| b.path.v != f.path.v)
+        });
+        base.push(Box::new(f.clone()));
+    }
 }
 
-fn check(cx: &mut Checker<'_>, v: &Value) {
+/// The requirements of one `pip` block (also a kernel's): each valid, no package twice.
+pub(super) fn check(cx: &mut Checker<'_>, v: &Value) {
+    for f in v.items::<RawPipFile>() {
+        super::reqfile::check(cx, &f.path);
+    }
+    super::check::duplicate_paths(cx, v.items::<RawPipFile>().map(|f| &f.path));
     let mut pins: Vec<Pip> = Vec::new();
     for p in v.items::<RawPip>() {
         let Some(pip) = requirement(cx, p) else {
@@ -184,7 +218,7 @@ fn check(cx: &mut Checker<'_>, v: &Value) {
     }
 }
 
-fn requirement(cx: &mut Checker<'_>, p: &RawPip) -> Option<Pip> {
+pub(super) fn requirement(cx: &mut Checker<'_>, p: &RawPip) -> Option<Pip> {
     let t = &p.text;
     if !cx.safe(t, "the pip requirement", false) {
         return None;
@@ -201,7 +235,7 @@ fn requirement(cx: &mut Checker<'_>, p: &RawPip) -> Option<Pip> {
                 "indexes are not set per requirement: torch, torchvision and torchaudio come from the PyTorch index chosen by `cuda`, everything else from the default index or the `mirrors { pypi ... }` mirror".to_string()
             }
             "-r" | "--requirement" | "-c" | "--constraint" => {
-                "list the requirements themselves in the `pip` block; jcx writes requirements.txt".to_string()
+                "list the requirements themselves in the `pip` block, or name a requirements file of the repository: `pip requirements=\"requirements.txt\"`".to_string()
             }
             "-e" | "--editable" => {
                 // `-e git+https://host/x/peft#egg=peft` -> `peft @ git+https://host/x/peft`
@@ -421,7 +455,7 @@ pub fn requirements(r: &Resolved) -> Vec<Pip> {
         .collect()
 }
 
-fn explain(cx: &mut Ctx<'_>, r: &Resolved, _app: &App) {
+fn explain(cx: &mut Ctx<'_>, r: &Resolved, app: &App) {
     let s = &r.settings;
     let cuda = s.has(&super::cuda::CUDA);
     if cuda
@@ -436,6 +470,24 @@ fn explain(cx: &mut Ctx<'_>, r: &Resolved, _app: &App) {
                 note: "added by jcx: `cuda` installs torch from the PyTorch index".into(),
             },
         );
+    }
+    for f in s.items::<RawPipFile>(&PIP) {
+        let value = match app.pip_files.iter().find(|p| p.src == f.path.v) {
+            Some(p) => format!(
+                "requirements={} ({} requirement{}{})",
+                f.path.v,
+                p.requirements,
+                if p.requirements == 1 { "" } else { "s" },
+                if p.hashed {
+                    ", with hashes: a step of its own"
+                } else {
+                    ""
+                }
+            ),
+            None => format!("requirements={}", f.path.v),
+        };
+        let o = cx.origin(f.span);
+        cx.push("pip", value, o);
     }
     for p in s.items::<RawPip>(&PIP) {
         let torch = cuda && TORCH_FAMILY.iter().any(|t| is_torch(&p.text.v, t));

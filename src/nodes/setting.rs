@@ -172,7 +172,10 @@ fn read_value(def: &Setting, node: &KdlNode, problems: &mut Vec<Problem>) -> Opt
 }
 
 /// `NAME { KEY "value" ... }`.
-fn read_map(node: &KdlNode, problems: &mut Vec<Problem>) -> Vec<(Sp<String>, Sp<String>)> {
+pub(super) fn read_map(
+    node: &KdlNode,
+    problems: &mut Vec<Problem>,
+) -> Vec<(Sp<String>, Sp<String>)> {
     let en = Entries::new(node, problems);
     en.finish(&[], problems);
     let mut out = Vec::new();

@@ -22,6 +22,8 @@ pub const ACTION_KEYS: &[&str] = &[
     "metadata",
     "build-push",
     "cache",
+    "cosign-installer",
+    "aws-credentials",
     "upload-artifact",
     "download-artifact",
 ];
@@ -66,9 +68,19 @@ pub const DEFAULT_ACTIONS: &[(&str, &str, &str)] = &[
         "v5.0.5",
     ),
     (
+        "cosign-installer",
+        "sigstore/cosign-installer@6f9f17788090df1f26f669e9d70d6ae9567deba6",
+        "v4.1.2",
+    ),
+    (
+        "aws-credentials",
+        "aws-actions/configure-aws-credentials@e6de054238d6b7531b4efff3b6587d9aade6a06c",
+        "v6.2.3",
+    ),
+    (
         "upload-artifact",
-        "actions/upload-artifact@043fb46d1a93c77aae656e7c1c64a875d1fc6a0a",
-        "v7.0.1",
+        "actions/upload-artifact@bbbca2ddaa5d8feaa63e36b76fdaad77386f024f",
+        "v7.0.0",
     ),
     (
         "download-artifact",
@@ -240,7 +252,14 @@ fn pin_policy(
 ) {
     let (path, r) = uses.v.split_once('@').unwrap_or((&uses.v, ""));
     let sha = r.len() == 40 && r.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'));
-    let login = key.v == "login";
+    // The login action receives the registry password, the AWS one the OIDC token that
+    // assumes the push role.
+    let login = key.v == "login" || key.v == "aws-credentials";
+    let secret = if key.v == "login" {
+        "the registry password"
+    } else {
+        "the token that assumes the AWS push role"
+    };
     if let Some(v) = version.filter(|_| !sha) {
         cx.push(
             Problem::error(Code::InvalidActionRef, v.span, format!("`version=` labels a commit SHA, but `@{r}` is not one"))
@@ -256,7 +275,7 @@ fn pin_policy(
         );
         let problem = if login {
             Problem::error(Code::MutableActionRef, uses.span, message)
-                .help("the login action receives the registry password: pin it to a full commit SHA, with `version=\"vX.Y.Z\"`")
+                .help(format!("the `{}` action receives {secret}: pin it to a full commit SHA, with `version=\"vX.Y.Z\"`", key.v))
         } else {
             Problem::warning(Code::MutableActionRef, uses.span, message)
                 .help("pin it to the full commit SHA of a release, with `version=\"vX.Y.Z\"` (jcx's defaults are pinned that way)")
@@ -273,10 +292,20 @@ fn pin_policy(
             Problem::warning(
                 Code::MutableActionRef,
                 uses.span,
-                format!("the registry password goes to an action of `{owner}`, not of `{}`", default_owner.unwrap_or_default()),
+                format!(
+                    "{secret} goes to an action of `{owner}`, not of `{}`",
+                    default_owner.unwrap_or_default()
+                ),
             )
-            .label("receives the registry password")
-            .help("make sure you trust this action's owner with the password; jcx's default is docker/login-action"),
+            .label(format!("receives {secret}"))
+            .help(format!(
+                "make sure you trust this action's owner with it; jcx's default is {}",
+                DEFAULT_ACTIONS
+                    .iter()
+                    .find(|(k, _, _)| *k == key.v)
+                    .and_then(|(_, u, _)| u.split('@').next())
+                    .unwrap_or_default()
+            )),
         );
     }
 }
@@ -362,6 +391,8 @@ pub fn actions(cx: &mut Checker<'_>, raw: &RawManifest) -> Actions {
         metadata: take("metadata"),
         build_push: take("build-push"),
         cache: take("cache"),
+        cosign_installer: take("cosign-installer"),
+        aws_credentials: take("aws-credentials"),
         upload_artifact: take("upload-artifact"),
         download_artifact: take("download-artifact"),
     }

@@ -24,15 +24,13 @@ pub const DEFAULT_PASSWORD_SECRET: &str = "REGISTRY_PASSWORD";
 
 pub static BRANCHES: Setting = Setting {
     name: "branches",
-    shape: Shape::Words {
-        what: "branch pattern",
-    },
+    shape: Shape::Custom(read_branches),
     inherit: Inherit::Override,
     once: true,
     app_only: false,
     example: None,
     check: check_branches,
-    explain: Explain::RowsOr(|app| app.branches.join(" "), ""),
+    explain: Explain::Custom(explain_branches),
 };
 
 pub static RUNS_ON: Setting = Setting {
@@ -96,6 +94,7 @@ pub struct RawRegistry {
     pub namespace: Option<Sp<String>>,
     pub username_secret: Option<Sp<String>>,
     pub password_secret: Option<Sp<String>>,
+    pub aws_role: Option<Sp<String>>,
 }
 
 #[derive(Debug)]
@@ -108,7 +107,7 @@ pub struct RawCheckWorkflow {
 pub fn read_registry(
     node: &KdlNode,
     m: &mut RawManifest,
-    seen: &mut Vec<(String, SourceSpan)>,
+    _seen: &mut Vec<(String, SourceSpan)>,
     problems: &mut Vec<Problem>,
 ) {
     m.registry_given = true;
@@ -117,19 +116,27 @@ pub fn read_registry(
     let namespace = en.prop_string("namespace", problems);
     let username_secret = en.prop_string("username-secret", problems);
     let password_secret = en.prop_string("password-secret", problems);
+    let aws_role = en.prop_string("aws-role", problems);
     en.finish(
-        &["namespace", "username-secret", "password-secret"],
+        &[
+            "namespace",
+            "username-secret",
+            "password-secret",
+            "aws-role",
+        ],
         problems,
     );
     no_children(node, problems);
-    let r = host.map(|host| RawRegistry {
-        span: node.span(),
-        host,
-        namespace,
-        username_secret,
-        password_secret,
-    });
-    set_once(&mut m.registry, r, node, seen, problems);
+    if let Some(host) = host {
+        m.registries.push(RawRegistry {
+            span: node.span(),
+            host,
+            namespace,
+            username_secret,
+            password_secret,
+            aws_role,
+        });
+    }
 }
 
 pub fn read_check_workflow(
@@ -164,22 +171,80 @@ fn secret_name(cx: &mut Checker<'_>, v: &Option<Sp<String>>) -> Option<String> {
     Some(v.v.clone())
 }
 
-pub fn registry(cx: &mut Checker<'_>, raw: &RawManifest) -> Option<Registry> {
-    let Some(r) = &raw.registry else {
-        if raw.registry_given {
+/// Every declared registry, checked; `None` when one of them is refused (reported).
+pub fn registries(cx: &mut Checker<'_>, raw: &RawManifest) -> Option<Vec<Registry>> {
+    if raw.registries.is_empty() {
+        if !raw.registry_given {
+            cx.push(
+                Problem::error(
+                    Code::MissingNode,
+                    SourceSpan::from(0..0),
+                    "the manifest has no `registry`",
+                )
+                .label("add it here")
+                .help(
+                    "declare where images are pushed: `registry \"ghcr.io\" namespace=\"my-lab\"`",
+                ),
+            );
+        }
+        return None;
+    }
+    let mut out = Vec::new();
+    let mut ok = true;
+    for (i, r) in raw.registries.iter().enumerate() {
+        if let Some(first) = raw.registries[..i].iter().find(|f| f.host.v == r.host.v) {
+            cx.push(
+                Problem::error(
+                    Code::Duplicate,
+                    r.host.span,
+                    format!("registry `{}` is declared twice", r.host.v),
+                )
+                .label("declared again")
+                .also(first.host.span, "first declared here")
+                .help("declare each registry once; apps choose among them with `registries`"),
+            );
+            ok = false;
+            continue;
+        }
+        match registry(cx, r) {
+            Some(reg) => out.push((reg, r)),
+            None => ok = false,
+        }
+    }
+    shared_secrets(cx, &out);
+    ok.then(|| out.into_iter().map(|(r, _)| r).collect())
+}
+
+/// Two registries never read the same password secret: each has its own credentials.
+fn shared_secrets(cx: &mut Checker<'_>, regs: &[(Registry, &RawRegistry)]) {
+    let secret = |r: &Registry| -> Option<String> {
+        if r.aws_role.is_some() || r.uses_github_token() {
             return None;
         }
-        cx.push(
-            Problem::error(
-                Code::MissingNode,
-                SourceSpan::from(0..0),
-                "the manifest has no `registry`",
-            )
-            .label("add it here")
-            .help("declare where images are pushed: `registry \"ghcr.io\" namespace=\"my-lab\"`"),
-        );
-        return None;
+        Some(
+            r.password_secret
+                .clone()
+                .unwrap_or_else(|| DEFAULT_PASSWORD_SECRET.to_string()),
+        )
     };
+    for (i, (r, raw)) in regs.iter().enumerate() {
+        let Some(s) = secret(r) else { continue };
+        if let Some((_, first)) = regs[..i]
+            .iter()
+            .find(|(f, _)| secret(f).as_deref() == Some(&s))
+        {
+            let at = raw.password_secret.as_ref().map_or(raw.span, |p| p.span);
+            cx.push(
+                Problem::error(Code::Duplicate, at, format!("registries `{}` and `{}` would both log in with the secret `{s}`", first.host.v, r.host))
+                    .label("same password secret")
+                    .also(first.password_secret.as_ref().map_or(first.span, |p| p.span), "first use")
+                    .help(format!("give each registry its own secrets: `registry \"{}\" … username-secret=… password-secret=…`", r.host)),
+            );
+        }
+    }
+}
+
+fn registry(cx: &mut Checker<'_>, r: &RawRegistry) -> Option<Registry> {
     let mut ok = cx.safe(&r.host, "the registry host", false);
     if ok && !is_registry_host(&r.host.v) {
         cx.push(
@@ -219,12 +284,78 @@ pub fn registry(cx: &mut Checker<'_>, raw: &RawManifest) -> Option<Registry> {
     };
     let username_secret = secret_name(cx, &r.username_secret);
     let password_secret = secret_name(cx, &r.password_secret);
+    let aws_role = r.aws_role.as_ref().map(|role| {
+        ok &= aws_role(cx, r, role);
+        role.v.clone()
+    });
     ok.then(|| Registry {
         host: r.host.v.clone(),
         namespace,
         username_secret,
         password_secret,
+        aws_role,
     })
+}
+
+/// `aws-role=` assumes an IAM role through GitHub's OIDC token: only for an ECR host, and then
+/// without stored secrets.
+fn aws_role(cx: &mut Checker<'_>, r: &RawRegistry, role: &Sp<String>) -> bool {
+    if !cx.safe(role, "the AWS role", false) {
+        return false;
+    }
+    let refuse = |cx: &mut Checker<'_>, message: String, help: &str| {
+        cx.push(
+            Problem::error(Code::InvalidRegistry, role.span, message)
+                .label("aws-role")
+                .help(help.to_string()),
+        );
+        false
+    };
+    if crate::model::ecr_region(&r.host.v).is_none() {
+        return refuse(
+            cx,
+            format!(
+                "`aws-role` is for AWS ECR, and `{}` is not an ECR host",
+                r.host.v
+            ),
+            "an ECR host is `<12-digit account>.dkr.ecr.<region>.amazonaws.com`; other registries log in with `username-secret=`/`password-secret=`",
+        );
+    }
+    if r.username_secret.is_some() || r.password_secret.is_some() {
+        return refuse(
+            cx,
+            "`aws-role` and registry secrets together: the role gives the credentials".into(),
+            "remove `username-secret=` and `password-secret=` (OIDC needs no stored secret), or remove `aws-role=`",
+        );
+    }
+    if !is_role_arn(&role.v) {
+        return refuse(
+            cx,
+            format!("`{}` is not an IAM role ARN", role.v.escape_debug()),
+            "write the role's ARN: `arn:aws:iam::123456789012:role/github-push`",
+        );
+    }
+    true
+}
+
+/// `arn:aws[-cn|-us-gov]:iam::<12 digits>:role/<path and name>`.
+pub fn is_role_arn(s: &str) -> bool {
+    let Some((partition, rest)) = s.strip_prefix("arn:").and_then(|r| r.split_once(":iam::"))
+    else {
+        return false;
+    };
+    let Some((account, name)) = rest.split_once(":role/") else {
+        return false;
+    };
+    matches!(partition, "aws" | "aws-cn" | "aws-us-gov")
+        && account.len() == 12
+        && account.bytes().all(|c| c.is_ascii_digit())
+        && !name.is_empty()
+        && name.len() <= 512
+        && !name.starts_with('/')
+        && name
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || b"+=,.@_-/".contains(&c))
 }
 
 pub fn check_workflow(cx: &mut Checker<'_>, raw: &RawManifest) -> Option<CheckWorkflow> {
@@ -273,6 +404,49 @@ pub fn check_workflow(cx: &mut Checker<'_>, raw: &RawManifest) -> Option<CheckWo
             repository,
         }
     })
+}
+
+/// `branches PATTERN…`, or `branches #false`: no branch pushes build (publishing on tags,
+/// releases or a schedule only).
+fn read_branches(node: &KdlNode, problems: &mut Vec<Problem>) -> Option<Value> {
+    let mut en = Entries::new(node, problems);
+    if let Some(e) = en.args.first().copied()
+        && let kdl::KdlValue::Bool(b) = e.value()
+    {
+        en.args.remove(0);
+        en.finish(&[], problems);
+        no_children(node, problems);
+        if *b {
+            problems.push(
+                Problem::error(Code::WrongType, e.span(), "`branches #true` names no branch")
+                    .label("#true here")
+                    .help("list the branch patterns (`branches main \"feat/**\"`), or write `branches #false` for no branch builds"),
+            );
+            return None;
+        }
+        return Some(Value::Flag(Sp::new(false, e.span())));
+    }
+    let words = en.strings("branch pattern", true, problems);
+    en.finish(&[], problems);
+    no_children(node, problems);
+    Some(Value::Words(words))
+}
+
+fn explain_branches(cx: &mut crate::explain::Ctx<'_>, r: &super::identity::Resolved, app: &App) {
+    match r.settings.get(&BRANCHES) {
+        Some(Value::Flag(f)) => {
+            let o = cx.origin(f.span);
+            cx.push("branches", "#false (no branch builds)", o);
+        }
+        Some(_) => cx.rows(&BRANCHES, &r.settings),
+        None => cx.push(
+            "branches",
+            app.branches.join(" "),
+            crate::explain::Origin::JcxDefault {
+                note: String::new(),
+            },
+        ),
+    }
 }
 
 fn check_branches(cx: &mut Checker<'_>, v: &Value) {
@@ -375,7 +549,7 @@ pub fn apply(s: &RawSettings, app: &mut App) {
         .map_or(DEFAULT_TIMEOUT_MINUTES, |t| t.v as u32);
 }
 
-fn is_branch_pattern(s: &str) -> bool {
+pub fn is_branch_pattern(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 200
         && !s.starts_with(['-', '/', '.'])

@@ -1,57 +1,31 @@
-//! The workflow of a chain of apps built on apps (`base app=`): one workflow named after the
-//! chain's root app, one job per app, each `needs:` its parent's job. An app with no parent and
-//! no child keeps its own workflow (`workflow.rs`).
+//! Chains of apps built on apps (`base app=`): one workflow named after the chain's root app,
+//! the jobs of every app of the chain (`build-job.yaml.j2`), each `needs:` its parent's job and
+//! builds FROM the exact image that job made. What a chain job adds to an app's job is in
+//! [`ChainJobCtx`]; an app with no parent and no child keeps its own workflow as it is.
 
-use super::workflow::{ActionsCtx, actions_ctx, app_paths, login, mirror_build_args, runs_on};
+use super::build_job::{AppJobCtx, app_job_ctx};
 use super::*;
+use crate::model::TagPart;
 
+/// What the job of an app of a chain adds to the app's job (see `build-job.yaml.j2`).
 #[derive(Serialize)]
-struct JobCtx {
-    id: String,
-    app: String,
-    app_q: String,
-    job_name: String,
-    /// The parent's job id.
-    needs: Option<String>,
-    parent: Option<String>,
+pub struct ChainJobCtx {
+    /// The parent's job id (`needs:`), for an app built on another.
+    parent_job: Option<String>,
     parent_q: Option<String>,
     /// The artifact that holds the parent's image on a pull request.
     parent_artifact_q: Option<String>,
-    /// Apps are built on this one: it passes its image on.
+    /// Apps are built on this one: it passes its image on (job outputs, an artifact).
     children: bool,
-    fork_guard: bool,
-    runs_on: String,
-    timeout_minutes: u32,
-    image: String,
-    /// The root's base image (the root job only).
-    base_image: String,
-    base_tag: String,
-    base_tag_q: String,
-    description: Vec<String>,
-    free_disk_space: bool,
-    free_disk_for: &'static str,
-    qemu: bool,
-    /// This app's own paths (one per line of a block scalar).
+    /// The job's own paths, one per line of a block scalar (not the workflow file).
     paths: Vec<String>,
-    platforms: String,
-    /// Mirror build arguments (BASE_IMAGE comes first, from the job's environment).
-    build_args: Vec<String>,
-}
-
-#[derive(Serialize)]
-struct ChainCtx {
-    header: String,
-    workflow_name: String,
-    branches: Vec<String>,
-    /// Every app's paths: the workflow runs when any of them changes.
-    paths: Vec<String>,
-    registry: String,
-    registry_q: String,
-    username: String,
-    password: String,
-    packages_write: bool,
-    jobs: Vec<JobCtx>,
-    actions: ActionsCtx,
+    /// The moving tag of this branch, `<prefix><branch><suffix>` (docker/metadata-action's
+    /// `{branch}`), which the apps built on an unchanged app use; `None`: no such tag, the app
+    /// then builds.
+    branch_prefix_q: Option<String>,
+    branch_suffix_q: Option<String>,
+    /// The condition of every step that only runs when the app is built.
+    when_built: &'static str,
 }
 
 /// The apps of `root`'s chain, each after its parent (depth first, children in manifest order).
@@ -75,7 +49,7 @@ pub fn children<'a>(manifest: &'a Manifest, name: &str) -> impl Iterator<Item = 
         .filter(move |a| a.parent.as_ref().is_some_and(|p| p.app == name))
 }
 
-/// Job ids: `build-<app>` (`.` becomes `_`; GitHub job ids are letters, digits, `-` and `_`),
+/// Job ids: `build-<app>` (`.` becomes `_`: job ids are letters, digits, `-` and `_`),
 /// numbered when two apps would get the same one.
 fn job_ids(apps: &[&App]) -> Vec<String> {
     let base: Vec<String> = apps
@@ -94,80 +68,72 @@ fn job_ids(apps: &[&App]) -> Vec<String> {
         .collect()
 }
 
-pub fn render_chain_workflow(manifest: &Manifest, root: &App) -> Result<String> {
-    let apps = chain_of(manifest, root);
-    let ids = job_ids(&apps);
-    let (username, password, token) = login(manifest);
-    let mut all_paths: Vec<String> = Vec::new();
-    let jobs = apps
-        .iter()
+/// The first tag template that names a branch and nothing else that varies (`{base}-{branch}`),
+/// as the text before and after the branch.
+fn branch_tag(app: &App) -> Option<(String, String)> {
+    app.image_tags.templates.iter().find_map(|t| {
+        let at = t.parts.iter().position(|p| *p == TagPart::Branch)?;
+        let text = |parts: &[TagPart]| -> Option<String> {
+            parts
+                .iter()
+                .map(|p| match p {
+                    TagPart::Text(s) => Some(s.clone()),
+                    TagPart::Base => Some(app.base.tag.clone()),
+                    _ => None,
+                })
+                .collect()
+        };
+        Some((text(&t.parts[..at])?, text(&t.parts[at + 1..])?))
+    })
+}
+
+/// The jobs of a chain's apps, root first.
+pub fn chain_jobs(manifest: &Manifest, apps: &[&App]) -> Vec<AppJobCtx> {
+    let ids = job_ids(apps);
+    apps.iter()
         .zip(&ids)
         .map(|(app, id)| {
-            let mut paths = app_paths(app);
-            for p in &paths {
-                if !all_paths.contains(p) {
-                    all_paths.push(p.clone());
-                }
-            }
-            // A job rebuilds for its own files: the workflow changes with any app's
-            // description or mirrors, which would rebuild the whole chain.
-            let workflow = app.workflow_path();
-            paths.retain(|p| *p != workflow);
+            let mut job = app_job_ctx(manifest, app);
             let parent = app.parent.as_ref().map(|p| p.app.clone());
-            let needs = parent.as_ref().and_then(|p| {
+            let parent_job = parent.as_ref().and_then(|p| {
                 apps.iter()
                     .position(|a| &a.name == p)
                     .map(|i| ids[i].clone())
             });
-            JobCtx {
-                id: id.clone(),
-                app: app.name.clone(),
-                app_q: yaml_quote(&app.name),
-                job_name: yaml_quote(&format!("Build and push {}", app.name)),
-                needs,
+            if let Some(pj) = &parent_job {
+                // FROM the exact image the parent's job made (see `build-job.yaml.j2`).
+                job.needs = vec![pj.clone()];
+                job.base_image = format!("${{{{ needs.{pj}.outputs.image }}}}");
+                job.base_image_raw = "${{ env.BASE_IMAGE }}".into();
+                if let Some(first) = job.build_args.first_mut() {
+                    *first = "BASE_IMAGE=${{ env.BASE_IMAGE }}".into();
+                }
+            }
+            job.job_id = id.clone();
+            job.merge_job_id = format!("{id}-merge");
+            let workflow = app.workflow_path();
+            let (branch_prefix_q, branch_suffix_q) = match branch_tag(app) {
+                Some((p, s)) => (Some(yaml_quote(&p)), Some(yaml_quote(&s))),
+                None => (None, None),
+            };
+            job.chain = Some(ChainJobCtx {
+                parent_job,
                 parent_q: parent.as_deref().map(yaml_quote),
                 parent_artifact_q: parent
                     .as_deref()
                     .map(|p| yaml_quote(&format!("jcx-image-{p}.tar"))),
-                parent,
                 children: children(manifest, &app.name).next().is_some(),
-                fork_guard: app.self_hosted(),
-                runs_on: runs_on(app),
-                timeout_minutes: app.timeout_minutes,
-                image: yaml_quote(&app.image),
-                base_image: yaml_quote(&app.base.full()),
-                base_tag: app.base.tag.clone(),
-                base_tag_q: yaml_quote(&app.base.tag),
-                description: app
-                    .description
-                    .as_deref()
-                    .map_or_else(Vec::new, |d| fold_words(d, 8)),
-                free_disk_space: app.free_disk_space,
-                free_disk_for: match app.torch.as_ref().map(|t| &t.index) {
-                    Some(TorchIndex::Cuda(_)) => "the CUDA build",
-                    _ => "the build",
-                },
-                qemu: app.platforms.iter().any(|p| p != "linux/amd64"),
-                paths,
-                platforms: app.platforms.join(","),
-                build_args: mirror_build_args(manifest, app),
-            }
+                // A job rebuilds for its own files: the workflow changes with any app's
+                // description or mirrors, which would rebuild the whole chain.
+                paths: super::workflow::trigger_paths(manifest, app)
+                    .into_iter()
+                    .filter(|p| *p != workflow)
+                    .collect(),
+                branch_prefix_q,
+                branch_suffix_q,
+                when_built: "steps.decide.outputs.build == 'true'",
+            });
+            job
         })
-        .collect();
-    let reg = &manifest.registry;
-    let ctx = ChainCtx {
-        header: header(manifest, Some(&root.name)),
-        workflow_name: yaml_quote(&format!("Build {} and the apps built on it", root.name)),
-        branches: root.branches.iter().map(|b| yaml_quote(b)).collect(),
-        paths: all_paths.iter().map(|p| yaml_quote(p)).collect(),
-        registry: reg.host.clone(),
-        registry_q: yaml_quote(&reg.host),
-        username,
-        password,
-        packages_write: token,
-        jobs,
-        actions: actions_ctx(manifest),
-    };
-    let yaml = render_with(&envs().1, "build-chain.yaml", &root.workflow_path(), ctx)?;
-    Ok(waive_long_uses_lines(&yaml))
+        .collect()
 }

@@ -6,7 +6,7 @@ use super::*;
 #[derive(Serialize)]
 struct CopyCtx {
     src: String,
-    to: &'static str,
+    to: String,
 }
 
 /// The Jupyter JSON files of an app: (file name in `src/<app>/`, destination in the image, value).
@@ -34,11 +34,17 @@ pub fn jupyter_files(j: &Jupyter) -> Vec<(&'static str, &'static str, &Json)> {
     .collect()
 }
 
-/// The files of `src/<app>/` that carry no header, by name.
-pub(crate) fn headerless(app: &App) -> Vec<&'static str> {
-    app.jupyter
-        .as_ref()
-        .map_or_else(Vec::new, |j| jupyter_files(j).iter().map(|f| f.0).collect())
+/// The files of `src/<app>/` that carry no header, by name: the Jupyter JSON files and the
+/// kernels' kernel.json files.
+pub(crate) fn headerless(app: &App) -> Vec<String> {
+    let jupyter = app.jupyter.as_ref().map_or_else(Vec::new, |j| {
+        jupyter_files(j).iter().map(|f| f.0.to_string()).collect()
+    });
+    let kernels = app
+        .kernels
+        .iter()
+        .map(|k| format!("kernel-{}.json", k.name));
+    jupyter.into_iter().chain(kernels).collect()
 }
 
 pub fn render_index(manifest: &Manifest, app: &App) -> String {
@@ -47,7 +53,7 @@ pub fn render_index(manifest: &Manifest, app: &App) -> String {
         "\n#\n# Files of this directory jcx generated that cannot carry this header (JSON has no\n# comments). `jcx compile` and `jcx check` treat them as generated through this list.\n",
     );
     for name in headerless(app) {
-        s.push_str(name);
+        s.push_str(&name);
         s.push('\n');
     }
     s
@@ -73,6 +79,53 @@ pub fn render_hook(manifest: &Manifest, app: &App, script: &str) -> String {
         s.push('\n');
     }
     s
+}
+
+/// A kernel's environment, as the Dockerfile creates it.
+#[derive(Serialize)]
+struct KernelCtx<'a> {
+    name: &'a str,
+    display_name: &'a str,
+    /// `python` or `r`.
+    language: &'a str,
+    /// The conda specs, shell-quoted.
+    mamba: Vec<String>,
+    /// The generated requirements file in the build context, when the kernel has pip packages.
+    requirements: Option<String>,
+    /// Where the kernel package keeps its logos inside the environment.
+    logos: &'static str,
+    /// Declare `CONDA_CHANNEL` / `PYPI_INDEX_URL` here (their first use).
+    declare_conda_channel: bool,
+    declare_pypi_index_url: bool,
+}
+
+fn kernel_ctxs(app: &App) -> Vec<KernelCtx<'_>> {
+    let mut conda_declared = !app.mamba.is_empty();
+    // An environment file's pip step comes first and declares it then.
+    let mut pypi_declared = app.conda_environments.iter().any(|e| e.pip);
+    app.kernels
+        .iter()
+        .map(|k| {
+            let declare_conda_channel = !conda_declared;
+            conda_declared = true;
+            let declare_pypi_index_url = !pypi_declared && !k.pip.is_empty();
+            pypi_declared |= declare_pypi_index_url;
+            KernelCtx {
+                name: &k.name,
+                display_name: &k.display_name,
+                language: k.language,
+                mamba: k.mamba.iter().map(|m| shell_quote(m)).collect(),
+                requirements: (!k.pip.is_empty()).then(|| k.requirements_src(&app.name)),
+                logos: if k.language == "r" {
+                    "lib/R/library/IRkernel/kernelspec"
+                } else {
+                    "share/jupyter/kernels/python3"
+                },
+                declare_conda_channel,
+                declare_pypi_index_url,
+            }
+        })
+        .collect()
 }
 
 #[derive(Serialize)]
@@ -124,6 +177,16 @@ struct DockerfileCtx<'a> {
     code_server_releases: &'static str,
     mamba: Vec<String>,
     conda_channel: &'static str,
+    conda_environments: &'a [CondaEnvironment],
+    /// An environment file has a `pip:` list (PYPI_INDEX_URL then reaches its pip).
+    conda_pip: bool,
+    /// Hashed requirements files, in a step of their own.
+    pip_locks: Vec<&'a PipFile>,
+    /// The other requirements files, installed with requirements.txt.
+    pip_refs: Vec<&'a PipFile>,
+    /// The first step that reads PYPI_INDEX_URL, where it is declared: `conda`, `kernel` (its
+    /// `declare_pypi_index_url`), `lock`, `pip`.
+    pypi_arg_at: &'static str,
     torch: Option<TorchCtx>,
     /// The pip step keeps to the PyTorch constraints file (this image's or the parent's).
     torch_constraint: bool,
@@ -140,6 +203,12 @@ struct DockerfileCtx<'a> {
     jupyter: Vec<CopyCtx>,
     /// Start-up hooks, root-owned, 0755.
     hooks: Vec<HookCtx>,
+    /// Kernels with their own conda environments.
+    kernels: Vec<KernelCtx<'a>>,
+    /// The kernels' kernel.json files, copied with the Jupyter files.
+    kernel_specs: Vec<CopyCtx>,
+    /// Kernelspecs removed with `jupyter kernelspec remove`.
+    removed_kernels: &'a [String],
     /// The blocks at the end, after jcx's own steps.
     dockerfile: Vec<&'a DockerfileBlock>,
     /// Blocks placed between jcx's steps (`at=`).
@@ -152,6 +221,11 @@ struct DockerfileCtx<'a> {
     /// DL3008 when a package is unpinned, DL3015 when recommends are wanted.
     hadolint_apt: String,
     pip_pre: bool,
+    /// Builder stages before the app's own `FROM`, and their base images' build arguments.
+    stages: Vec<super::stages::StageCtx>,
+    stage_args: Vec<String>,
+    /// `copy-from`: what it takes out of them.
+    stage_copies: Vec<super::stages::StageCopyCtx>,
 }
 
 /// The default of the Dockerfile's BASE_IMAGE: the base image, or for an app built on another
@@ -178,6 +252,9 @@ pub(super) fn dockerfile_env_value(v: &str) -> String {
 }
 
 pub fn render_dockerfile(manifest: &Manifest, app: &App) -> Result<String> {
+    let conda_pip = app.conda_environments.iter().any(|e| e.pip);
+    let (stages, stage_args) = super::stages::stages_ctx(manifest, app);
+    let stage_count = stages.len();
     let torch = app.torch.as_ref().map(|t| TorchCtx {
         what: match &t.index {
             TorchIndex::Cpu => "CPU only".to_string(),
@@ -200,9 +277,22 @@ pub fn render_dockerfile(manifest: &Manifest, app: &App) -> Result<String> {
         code_server_releases: CODE_SERVER_RELEASES,
         mamba: app.mamba.iter().map(|m| shell_quote(m)).collect(),
         conda_channel: "\"\"",
+        conda_environments: &app.conda_environments,
+        conda_pip,
+        pip_locks: app.pip_files.iter().filter(|f| f.hashed).collect(),
+        pip_refs: app.pip_files.iter().filter(|f| !f.hashed).collect(),
+        pypi_arg_at: if conda_pip {
+            "conda"
+        } else if app.kernels.iter().any(|k| !k.pip.is_empty()) {
+            "kernel"
+        } else if app.pip_files.iter().any(|f| f.hashed) {
+            "lock"
+        } else {
+            "pip"
+        },
         torch,
         torch_constraint: torch_constraint(app),
-        pip: !app.pip.is_empty(),
+        pip: app.installs_requirements_txt(),
         pypi_index_url: "\"\"",
         env: app
             .env
@@ -233,6 +323,12 @@ pub fn render_dockerfile(manifest: &Manifest, app: &App) -> Result<String> {
                 .iter()
                 .filter(|f| !f.root_owned)
                 .filter_map(FileCopy::stacks_tree)
+                .chain(
+                    app.stage_copies
+                        .iter()
+                        .filter(|c| !c.root_owned)
+                        .filter_map(|c| crate::model::stacks_tree(&c.to)),
+                )
                 .collect();
             trees.sort_unstable();
             trees.dedup();
@@ -243,7 +339,7 @@ pub fn render_dockerfile(manifest: &Manifest, app: &App) -> Result<String> {
                 .into_iter()
                 .map(|(name, to, _)| CopyCtx {
                     src: format!("src/{}/{name}", app.name),
-                    to,
+                    to: to.to_string(),
                 })
                 .collect()
         }),
@@ -255,6 +351,19 @@ pub fn render_dockerfile(manifest: &Manifest, app: &App) -> Result<String> {
                 to: format!("/usr/local/bin/{}.d/{}", h.stage, h.name),
             })
             .collect(),
+        kernels: kernel_ctxs(app),
+        kernel_specs: app
+            .kernels
+            .iter()
+            .map(|k| CopyCtx {
+                src: k.spec_src(&app.name),
+                to: format!(
+                    "${{CONDA_DIR}}/share/jupyter/kernels/{}/kernel.json",
+                    k.name
+                ),
+            })
+            .collect(),
+        removed_kernels: &app.removed_kernels,
         dockerfile: app.dockerfile.iter().filter(|b| b.at == "end").collect(),
         placed_blocks: app.dockerfile.iter().filter(|b| b.at != "end").collect(),
         app: &app.name,
@@ -272,9 +381,12 @@ pub fn render_dockerfile(manifest: &Manifest, app: &App) -> Result<String> {
         apt_recommends: app.apt_recommends,
         hadolint_apt: hadolint_apt(&app.apt, app.apt_recommends),
         pip_pre: app.pip_pre,
+        stages,
+        stage_args,
+        stage_copies: super::stages::copies_ctx(app),
     };
     let text = render_with(&envs().0, "Dockerfile", &app.dockerfile_path(), ctx)?;
-    check_dockerfile(&text).map_err(|message| Error::Render {
+    check_dockerfile(&text, stage_count).map_err(|message| Error::Render {
         file: app.dockerfile_path(),
         message,
     })?;
@@ -282,10 +394,11 @@ pub fn render_dockerfile(manifest: &Manifest, app: &App) -> Result<String> {
 }
 
 /// jcx's promise about every Dockerfile it writes, checked on the text itself as BuildKit
-/// reads it: one `FROM`, nothing left open, and the last `USER` (when there is one; without
-/// one the base image's user stays) is `${NB_UID}`. Validation already refused every
-/// `dockerfile` block that could break it: failing here is a bug in jcx.
-pub(super) fn check_dockerfile(text: &str) -> std::result::Result<(), String> {
+/// reads it: one `FROM` per builder stage and one for the app, nothing left open, and the last
+/// `USER` of the app's stage (when there is one; without one the base image's user stays) is
+/// `${NB_UID}`. Validation already refused every `dockerfile` block and `run` script that could
+/// break it: failing here is a bug in jcx.
+pub(super) fn check_dockerfile(text: &str, stages: usize) -> std::result::Result<(), String> {
     let reading = crate::dockerfile_block::read_dockerfile(text);
     if let Some(found) = reading.issues.first() {
         return Err(format!(
@@ -295,12 +408,17 @@ pub(super) fn check_dockerfile(text: &str) -> std::result::Result<(), String> {
         ));
     }
     let froms = reading.instructions.iter().filter(|i| i.is("FROM")).count();
-    if froms != 1 {
+    if froms != stages + 1 {
         return Err(format!(
-            "the generated Dockerfile has {froms} FROM instructions"
+            "the generated Dockerfile has {froms} FROM instructions for {stages} builder stages"
         ));
     }
-    match reading.instructions.iter().rev().find(|i| i.is("USER")) {
+    let mut app_stage = reading
+        .instructions
+        .iter()
+        .rev()
+        .take_while(|i| !i.is("FROM"));
+    match app_stage.find(|i| i.is("USER")) {
         Some(user) if user.args != "${NB_UID}" => Err(format!(
             "the generated Dockerfile ends as user `{}`, not the notebook user",
             user.args
@@ -338,23 +456,50 @@ pub fn render_dockerignore(manifest: &Manifest, app: &App) -> String {
     s.push_str(
         "\n#\n# The build context is the repository root; only what the Dockerfile copies gets in.\n*\n",
     );
-    if !app.pip.is_empty() {
+    if app.installs_requirements_txt() {
         s.push_str(&format!(
             "!src/{0}/requirements.txt\n!src/{0}/noop.txt\n",
             app.name
         ));
     }
+    for f in app.package_files() {
+        s.push_str(&format!("!{f}\n"));
+    }
     for name in headerless(app) {
         s.push_str(&format!("!src/{}/{name}\n", app.name));
+    }
+    for k in app.kernels.iter().filter(|k| !k.pip.is_empty()) {
+        s.push_str(&format!("!{}\n", k.requirements_src(&app.name)));
     }
     for h in &app.hooks {
         s.push_str(&format!("!{}\n", h.src(&app.name)));
     }
-    for f in &app.files {
-        s.push_str(&format!("!{}\n", f.src));
-        if f.directory {
-            s.push_str(&format!("!{}/**\n", f.src));
+    let files = app.files.iter().map(|f| (f.src.as_str(), f.directory));
+    let mut listed: Vec<(&str, bool)> = Vec::new();
+    for f in files.chain(super::stages::stage_files(manifest, app)) {
+        if listed.contains(&f) {
+            continue;
         }
+        listed.push(f);
+        s.push_str(&format!("!{}\n", f.0));
+        if f.1 {
+            s.push_str(&format!("!{}/**\n", f.0));
+        }
+    }
+    s
+}
+
+/// The pip requirements of a kernel's environment, one per line as written (the same
+/// guarantee as requirements.txt: validated like the app's `pip`).
+pub fn render_kernel_requirements(manifest: &Manifest, app: &App, kernel: &Kernel) -> String {
+    let mut s = header(manifest, Some(&app.name));
+    s.push_str(&format!(
+        "\n#\n# pip requirements of kernel `{}`, installed into its environment\n# (${{CONDA_DIR}}/envs/{}) from the default index (or PYPI_INDEX_URL).\n",
+        kernel.name, kernel.name
+    ));
+    for r in &kernel.pip {
+        s.push_str(r);
+        s.push('\n');
     }
     s
 }

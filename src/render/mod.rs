@@ -10,8 +10,8 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::model::{
-    ActionRef, App, AptRepository, CodeServer, DockerfileBlock, Download, FileCopy, Json, Jupyter,
-    Manifest, TorchIndex,
+    ActionRef, App, AptRepository, CodeServer, CondaEnvironment, DockerfileBlock, Download,
+    FileCopy, Json, Jupyter, Kernel, Manifest, PipFile, TorchIndex,
 };
 
 /// Every generated file carries this in its header; `jcx` only ever deletes files that do.
@@ -61,21 +61,56 @@ fn envs() -> &'static (Environment<'static>, Environment<'static>) {
                 .build()
                 .expect("valid template syntax"),
         );
-        yaml.add_template(
-            "build-push.yaml",
-            include_str!("../templates/build-push.yaml.j2"),
-        )
-        .expect("workflow template compiles (tested)");
-        yaml.add_template(
-            "build-chain.yaml",
-            include_str!("../templates/build-chain.yaml.j2"),
-        )
-        .expect("chain workflow template compiles (tested)");
+        for (name, source) in [
+            (
+                "build-push.yaml",
+                include_str!("../templates/build-push.yaml.j2"),
+            ),
+            (
+                "build-job.yaml",
+                include_str!("../templates/build-job.yaml.j2"),
+            ),
+            ("job-env.yaml", include_str!("../templates/job-env.yaml.j2")),
+            (
+                "job-login.yaml",
+                include_str!("../templates/job-login.yaml.j2"),
+            ),
+            (
+                "job-meta.yaml",
+                include_str!("../templates/job-meta.yaml.j2"),
+            ),
+            (
+                "job-publish.yaml",
+                include_str!("../templates/job-publish.yaml.j2"),
+            ),
+            (
+                "job-chain.yaml",
+                include_str!("../templates/job-chain.yaml.j2"),
+            ),
+        ] {
+            yaml.add_template(name, source)
+                .expect("workflow templates compile (tested)");
+        }
         yaml.add_template(
             "jcx-check.yaml",
             include_str!("../templates/jcx-check.yaml.j2"),
         )
         .expect("check workflow template compiles (tested)");
+        yaml.add_template(
+            "z2jh-profiles.yaml",
+            include_str!("../templates/z2jh-profiles.yaml.j2"),
+        )
+        .expect("profiles template compiles (tested)");
+        yaml.add_template(
+            "z2jh-prepuller.yaml",
+            include_str!("../templates/z2jh-prepuller.yaml.j2"),
+        )
+        .expect("pre-puller template compiles (tested)");
+        yaml.add_template(
+            "dockerspawner_config.py",
+            include_str!("../templates/dockerspawner_config.py.j2"),
+        )
+        .expect("DockerSpawner template compiles (tested)");
         (plain, yaml)
     })
 }
@@ -160,12 +195,17 @@ fn waive_long_uses_lines(yaml: &str) -> String {
     out
 }
 
+mod build_job;
 mod chain;
 mod dockerfile;
+mod jupyterhub;
+mod stages;
 mod workflow;
 
+pub use build_job::mirror_build_args;
 pub use chain::*;
 pub use dockerfile::*;
+pub use jupyterhub::*;
 pub use workflow::*;
 
 /// Every file the manifest produces, in a stable order.
@@ -196,6 +236,18 @@ pub fn render(manifest: &Manifest, manifest_in_repo: &str) -> Result<Vec<Generat
                 });
             }
         }
+        for k in &app.kernels {
+            files.push(GeneratedFile {
+                path: k.spec_src(&app.name),
+                contents: k.spec.pretty(),
+            });
+            if !k.pip.is_empty() {
+                files.push(GeneratedFile {
+                    path: k.requirements_src(&app.name),
+                    contents: render_kernel_requirements(manifest, app, k),
+                });
+            }
+        }
         for h in &app.hooks {
             if let Some(script) = &h.script {
                 files.push(GeneratedFile {
@@ -216,14 +268,9 @@ pub fn render(manifest: &Manifest, manifest_in_repo: &str) -> Result<Vec<Generat
         });
         // A chain (apps built on apps) builds in its root's workflow.
         if app.parent.is_none() {
-            let contents = if children(manifest, &app.name).next().is_some() {
-                render_chain_workflow(manifest, app)?
-            } else {
-                render_workflow(manifest, app)?
-            };
             files.push(GeneratedFile {
                 path: app.workflow_path(),
-                contents,
+                contents: render_workflow(manifest, app)?,
             });
         }
     }
@@ -233,6 +280,7 @@ pub fn render(manifest: &Manifest, manifest_in_repo: &str) -> Result<Vec<Generat
             contents: check,
         });
     }
+    files.extend(jupyterhub_files(manifest)?);
     Ok(files)
 }
 
@@ -252,12 +300,17 @@ mod tests {
     fn generated_dockerfiles_are_checked() {
         let ok =
             "# syntax=docker/dockerfile:1\nARG B=x\nFROM ${B}\nUSER root\nRUN a\nUSER ${NB_UID}\n";
-        assert_eq!(check_dockerfile(ok), Ok(()));
-        assert!(check_dockerfile("FROM a\nFROM b\n").is_err());
-        assert!(check_dockerfile("FROM a\nUSER ${NB_UID}\nUSER root\n").is_err());
-        assert!(check_dockerfile("FROM a\nRUN <<EOF\nUSER ${NB_UID}\n").is_err());
+        assert_eq!(check_dockerfile(ok, 0), Ok(()));
+        assert!(check_dockerfile("FROM a\nFROM b\n", 0).is_err());
+        assert!(check_dockerfile("FROM a\nUSER ${NB_UID}\nUSER root\n", 0).is_err());
+        assert!(check_dockerfile("FROM a\nRUN <<EOF\nUSER ${NB_UID}\n", 0).is_err());
         // Without any USER the base image's user stays.
-        assert_eq!(check_dockerfile("FROM a\nRUN b\n"), Ok(()));
+        assert_eq!(check_dockerfile("FROM a\nRUN b\n", 0), Ok(()));
+        // A builder stage's user is its own business; the app's stage decides.
+        let staged = "FROM a AS s\nUSER root\nFROM b\nRUN c\n";
+        assert_eq!(check_dockerfile(staged, 1), Ok(()));
+        assert!(check_dockerfile(staged, 0).is_err());
+        assert!(check_dockerfile("FROM a AS s\nFROM b\nUSER root\n", 1).is_err());
     }
 
     #[test]

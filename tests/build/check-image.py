@@ -85,6 +85,46 @@ def group_writable():
         result(ok, f"{var}: a new file can be created there", err)
 
 
+def server_kernelspecs():
+    """The kernelspecs as the Jupyter server lists them: a KernelSpecManager configured from the
+    server's config files (jupyter_server_config.d/*.json in CONDA_DIR, in name order)."""
+    import json
+    from jupyter_client.kernelspec import KernelSpecManager
+    from traitlets.config import Config
+
+    cfg = Config()
+    d = os.path.join(os.environ["CONDA_DIR"], "etc/jupyter/jupyter_server_config.d")
+    for name in sorted(os.listdir(d)) if os.path.isdir(d) else []:
+        if name.endswith(".json"):
+            with open(os.path.join(d, name), encoding="utf-8") as f:
+                cfg.merge(Config(json.load(f)))
+    ksm = KernelSpecManager(config=cfg)
+    return ksm, ksm.get_all_specs()
+
+
+def kernel_output(ksm, name, code):
+    """Starts kernel `name` as the server would and runs `code`; returns what it printed."""
+    from jupyter_client.manager import KernelManager
+
+    km = KernelManager(kernel_name=name, kernel_spec_manager=ksm)
+    km.start_kernel()
+    kc = km.client()
+    kc.start_channels()
+    out = []
+    try:
+        kc.wait_for_ready(timeout=120)
+        def hook(msg):
+            if msg["msg_type"] == "stream":
+                out.append(msg["content"]["text"])
+            elif msg["msg_type"] == "error":
+                out.append("\n".join(msg["content"]["traceback"]))
+        kc.execute_interactive(code, output_hook=hook, timeout=120)
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    return "".join(out).strip()
+
+
 def image(expect, app):
     env = os.environ
     result(str(os.getuid()) == env.get("NB_UID"), f"runs as NB_UID ({env.get('NB_UID')})", f"uid {os.getuid()}")
@@ -101,6 +141,9 @@ def image(expect, app):
         if kind == "apt":
             rc, out = run("dpkg-query", "-W", "-f=${Status}", value)
             result(out == "install ok installed", f"apt {value}", out)
+        elif kind == "no-apt":
+            rc, out = run("dpkg-query", "-W", "-f=${Status}", value)
+            result(out != "install ok installed", f"apt {value} is not installed", out)
         elif kind == "dist":
             name, _, version = value.partition("==")
             try:
@@ -108,6 +151,12 @@ def image(expect, app):
                 result(not version or got == version, f"python package {value}", f"found {got}")
             except metadata.PackageNotFoundError:
                 result(False, f"python package {value}", "not installed")
+        elif kind == "nodist":
+            try:
+                got = metadata.version(value)
+                result(False, f"python package {value} is not installed", f"found {got}")
+            except metadata.PackageNotFoundError:
+                result(True, f"python package {value} is not installed")
         elif kind == "code-server":
             rc, out = run("code-server", "--version")
             result(rc == 0 and out.split()[:1] == [value], f"code-server --version is {value}", out)
@@ -154,6 +203,38 @@ def image(expect, app):
             except (OSError, ValueError, KeyError, TypeError) as e:
                 ok, found = False, str(e)
             result(ok, f"JSON {path}: {keys} is {want}, owned by NB_USER", f"found {found}")
+        elif kind == "kernel":
+            name, _, want = value.partition("=")
+            try:
+                ksm, specs = server_kernelspecs()
+                spec = specs.get(name)
+                got = spec["spec"]["display_name"] if spec else f"not listed (listed: {sorted(specs)})"
+                logos = sorted(f for f in os.listdir(spec["resource_dir"]) if f.startswith("logo-")) if spec else []
+            except Exception as e:  # noqa: BLE001 - any failure is a failed check
+                got, logos = f"{type(e).__name__}: {e}", []
+            result(got == want, f"the server lists kernel {name} as {want!r}", f"found {got!r}")
+            result(bool(logos), f"kernel {name} has the logos of its kernel package", ", ".join(logos))
+        elif kind == "kernel-runs":
+            rest, _, want = value.rpartition("=")
+            name, _, code = rest.partition(" ")
+            try:
+                ksm, _ = server_kernelspecs()
+                got = kernel_output(ksm, name, code)
+            except Exception as e:  # noqa: BLE001 - any failure is a failed check
+                got = f"{type(e).__name__}: {e}"
+            result(got == want, f"kernel {name} runs {code!r} and prints {want!r}", f"found {got!r}")
+        elif kind == "no-kernel":
+            try:
+                _, specs = server_kernelspecs()
+                from jupyter_client.kernelspec import KernelSpecManager
+                default = sorted(KernelSpecManager().get_all_specs())
+                got = sorted(specs)
+            except Exception as e:  # noqa: BLE001 - any failure is a failed check
+                got, default = f"{type(e).__name__}: {e}", []
+            result(value not in got, f"the server does not list kernel {value}", f"listed: {got}")
+            # Why the server setting matters: without it, jupyter_client lists ipykernel's own.
+            if value == "python3":
+                result(value in default, "without the server's config, jupyter_client would list python3 again", f"listed: {default}")
         elif kind == "torch":
             rc, out = run(sys.executable, "-c", "import torch, torch.version; print(torch.__version__, torch.version.cuda)")
             result(rc == 0 and out.split()[:1] == [value], f"import torch: __version__ is {value}", out)

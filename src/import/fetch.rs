@@ -1,0 +1,216 @@
+//! Checksum-verified downloads in a `RUN` chain, where they map cleanly to `download`: a
+//! `curl -o FILE URL` (or `wget -O FILE URL`), a `sha256sum -c` of FILE with its 64-digit
+//! checksum, then one placement (`install -m MODE FILE DEST`, `mv FILE DEST` with an optional
+//! `chmod`, `tar -xf FILE -C DIR [--strip-components=N]`, `dpkg -i FILE` or
+//! `apt-get install ./FILE`), and `rm FILE`. A download that is not checked stays as it is.
+
+use super::commands::{self, command_words};
+use super::draft::Entry;
+use super::shell::{Unit, Vars};
+
+/// A download found in a chain: the indexes of its commands and its entry.
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub units: Vec<usize>,
+    pub entry: Entry,
+}
+
+fn base(p: &str) -> &str {
+    p.rsplit('/').next().unwrap_or(p)
+}
+
+/// The 64-digit checksum a `sha256sum -c` command checks `file` against.
+fn checksum(text: &str, file: &str) -> Option<String> {
+    if !text.contains("sha256sum")
+        || !(text.contains(" -c") || text.contains("--check"))
+        || !text.contains(base(file))
+    {
+        return None;
+    }
+    text.split(|c: char| !c.is_ascii_hexdigit())
+        .find(|w| w.len() == 64)
+        .map(str::to_ascii_lowercase)
+}
+
+/// Where and how the file is placed: (kind, to, mode, strip).
+type Placement = (&'static str, Option<String>, Option<String>, Option<u32>);
+
+fn place(words: &[String], file: &str) -> Option<Placement> {
+    let w = command_words(words);
+    let args: Vec<&String> = w[1..].iter().filter(|a| !a.starts_with('-')).collect();
+    let is_file = |a: &str| a == file || base(a) == base(file);
+    match w.first()?.as_str() {
+        "install" => {
+            let mode = w
+                .iter()
+                .position(|a| a == "-m")
+                .and_then(|p| w.get(p + 1))
+                .cloned();
+            let rest: Vec<&&String> = args.iter().filter(|a| Some(**a) != mode.as_ref()).collect();
+            match rest.as_slice() {
+                [src, dest] if is_file(src) => Some((
+                    "file",
+                    Some((**dest).clone()),
+                    Some(octal(mode.as_deref().unwrap_or("755"))?),
+                    None,
+                )),
+                _ => None,
+            }
+        }
+        "mv" => match args.as_slice() {
+            [src, dest] if is_file(src) && !dest.ends_with('/') => {
+                Some(("file", Some((*dest).clone()), Some("0644".into()), None))
+            }
+            _ => None,
+        },
+        "tar" => {
+            let dir = w
+                .iter()
+                .position(|a| a == "-C" || a == "--directory")
+                .and_then(|p| w.get(p + 1))?;
+            let strip = w
+                .iter()
+                .find_map(|a| a.strip_prefix("--strip-components="))
+                .map_or(Some(0), |n| n.parse().ok())?;
+            let extract = w.iter().any(|a| {
+                a.starts_with('-') && !a.starts_with("--") && a.contains('x')
+                    || a == "xf"
+                    || a == "xzf"
+                    || a == "-x"
+            });
+            (extract && w.iter().any(|a| is_file(a)))
+                .then(|| ("tar", Some(dir.clone()), None, (strip > 0).then_some(strip)))
+        }
+        _ => commands::deb_install(words)
+            .filter(|d| is_file(d))
+            .map(|_| ("deb", None, None, None)),
+    }
+}
+
+fn octal(m: &str) -> Option<String> {
+    let m = m.trim_start_matches('0');
+    (m.len() == 3 && m.bytes().all(|b| (b'0'..=b'7').contains(&b))).then(|| format!("0{m}"))
+}
+
+/// `chmod MODE DEST` / `chmod +x DEST` after a placement: the new mode.
+fn chmod(words: &[String], dest: &str) -> Option<String> {
+    let w = command_words(words);
+    match w {
+        [c, mode, target] if c == "chmod" && target == dest => match mode.as_str() {
+            "+x" | "a+x" | "755" | "0755" => Some("0755".into()),
+            m => octal(m),
+        },
+        _ => None,
+    }
+}
+
+/// The checked downloads of a chain.
+pub fn find(units: &[Unit], line: &str, vars: &Vars) -> Vec<Found> {
+    let words: Vec<Option<Vec<String>>> = units.iter().map(|u| u.words(vars)).collect();
+    let mut out = Vec::new();
+    for (i, w) in words.iter().enumerate() {
+        let Some((url, file)) = w.as_deref().and_then(commands::fetch) else {
+            continue;
+        };
+        if commands::code_server_url(&url).is_some() || url.contains('$') || file.contains('$') {
+            continue;
+        }
+        let Some((j, sha)) = (i + 1..units.len())
+            .find_map(|j| checksum(&units[j].text(line), &file).map(|s| (j, s)))
+        else {
+            continue;
+        };
+        let Some((k, (kind, to, mut mode, strip))) = (j + 1..units.len()).find_map(|k| {
+            words[k]
+                .as_deref()
+                .and_then(|w| place(w, &file))
+                .map(|p| (k, p))
+        }) else {
+            continue;
+        };
+        let mut group = vec![i, j, k];
+        // `mkdir -p` of the directory jcx's step creates itself.
+        let dir = match (kind, &to) {
+            ("tar", Some(t)) => Some(t.trim_end_matches('/').to_string()),
+            ("file", Some(t)) => t.rsplit_once('/').map(|(d, _)| d.to_string()),
+            _ => None,
+        };
+        for (n, w) in words.iter().enumerate().take(k) {
+            if let (Some(w), Some(d)) = (w, &dir)
+                && let [c, rest @ ..] = command_words(w)
+                && c == "mkdir"
+                && rest
+                    .iter()
+                    .filter(|a| !a.starts_with('-'))
+                    .all(|a| a.trim_end_matches('/') == d)
+            {
+                group.push(n);
+            }
+        }
+        for (n, w) in words.iter().enumerate().skip(k + 1) {
+            let Some(w) = w else { continue };
+            if let Some(m) = to.as_deref().and_then(|t| chmod(w, t)) {
+                mode = Some(m);
+                group.push(n);
+            } else if commands::cleanup_rm(w, std::slice::from_ref(&file))
+                && command_words(w).iter().any(|a| base(a) == base(&file))
+            {
+                group.push(n);
+            }
+        }
+        group.sort_unstable();
+        group.dedup();
+        out.push(Found {
+            units: group,
+            entry: Entry::Download {
+                name: super::files::download_name(base(&url)),
+                url,
+                sha256: sha,
+                kind,
+                to,
+                mode: mode.filter(|_| kind == "file"),
+                strip,
+            },
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_checked_download_maps() {
+        let line = "curl -fsSL -o /tmp/yq https://example.org/yq_linux_amd64 && echo \"a2c097180dd884a8d50c956ee16a9cec070f30a7947cf4ebf87d5f36213e9ed7  /tmp/yq\" | sha256sum -c - && install -m 0755 /tmp/yq /usr/local/bin/yq && rm -f /tmp/yq";
+        let units = super::super::shell::split(line);
+        let found = find(&units, line, &Vars::new());
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].units, vec![0, 1, 2, 3]);
+        assert!(
+            matches!(&found[0].entry, Entry::Download { name, kind: "file", to: Some(t), mode: Some(m), .. } if name == "yq" && t == "/usr/local/bin/yq" && m == "0755")
+        );
+        let unchecked = "curl -o /tmp/x https://example.org/x && install /tmp/x /usr/local/bin/x";
+        assert!(
+            find(
+                &super::super::shell::split(unchecked),
+                unchecked,
+                &Vars::new()
+            )
+            .is_empty()
+        );
+        let tar = "wget -O /tmp/q.tgz https://example.org/q-1.0.tgz && sha256sum --check <<< \"a2c097180dd884a8d50c956ee16a9cec070f30a7947cf4ebf87d5f36213e9ed7  /tmp/q.tgz\" && tar -xzf /tmp/q.tgz -C /opt/q --strip-components=1";
+        let found = find(&super::super::shell::split(tar), tar, &Vars::new());
+        assert!(
+            matches!(
+                &found[0].entry,
+                Entry::Download {
+                    kind: "tar",
+                    strip: Some(1),
+                    ..
+                }
+            ),
+            "{found:?}"
+        );
+    }
+}

@@ -1,0 +1,323 @@
+//! `COPY` and `ADD`: files of the repository become `file` nodes (or `hook` nodes, when they
+//! land in the stacks' start-up hook directories); the requirements files a mapped
+//! `pip install -r` reads are absorbed; `ADD --checksum=sha256:… URL` becomes a `download`.
+//! A copy from another image or a heredoc stays in a `dockerfile` block; a copy of repository
+//! files that no node can express is kept as a comment (in a block, its file would not reach
+//! jcx's build context and the build would fail).
+
+use super::dockerfile::Instr;
+use super::draft::{Entry, Item, Kind};
+use super::map::{Piece, Step, User, Walker};
+use super::shell;
+
+/// A path of the build context as a path of the repository (jcx's build context).
+pub fn context_path(w: &Walker<'_>, src: &str) -> String {
+    let src = src.trim_start_matches("./").trim_end_matches('/');
+    let ctx = w.src.context.trim_matches('/');
+    match (ctx.is_empty(), src.is_empty() || src == ".") {
+        (true, _) => src.to_string(),
+        (false, true) => ctx.to_string(),
+        (false, false) => format!("{ctx}/{src}"),
+    }
+}
+
+fn words(args: &str) -> Option<Vec<String>> {
+    if args.starts_with('[') {
+        return serde_json::from_str::<Vec<String>>(args).ok();
+    }
+    Some(args.split_whitespace().map(str::to_string).collect())
+}
+
+/// Variables a destination may keep as they are: `file to=` accepts them.
+const STACK_VARS: [&str; 3] = ["HOME", "CONDA_DIR", "NB_USER"];
+
+fn dest_path(w: &Walker<'_>, dest: &str) -> Option<String> {
+    let refs = shell::references(dest);
+    let dest = if refs.iter().all(|r| STACK_VARS.contains(&r.as_str())) {
+        dest.replace("$HOME", "${HOME}")
+            .replace("$CONDA_DIR", "${CONDA_DIR}")
+            .replace("$NB_USER", "${NB_USER}")
+            .replace("${${HOME}}", "${HOME}")
+    } else {
+        shell::unquote(dest, &w.vars)?
+    };
+    Some(if dest.starts_with('/') || dest.starts_with("${") {
+        dest
+    } else {
+        let base = w.cwd.clone().unwrap_or_else(|| "${HOME}".into());
+        format!(
+            "{}/{}",
+            base.trim_end_matches('/'),
+            dest.trim_start_matches("./")
+        )
+    })
+}
+
+/// Who owns the copy: `Some(true)` root, `Some(false)` the notebook user, `None` someone else.
+fn owner(chown: Option<&str>) -> Option<bool> {
+    match chown {
+        None => Some(true),
+        Some(c) => match super::map::user_of(c) {
+            User::Root => Some(true),
+            User::Notebook => Some(false),
+            User::Other(_) => None,
+        },
+    }
+}
+
+const HOOK_DIRS: [(&str, &str); 2] = [
+    ("/usr/local/bin/before-notebook.d/", "before-notebook"),
+    ("/usr/local/bin/start-notebook.d/", "start-notebook"),
+];
+
+/// `COPY` or `ADD`.
+pub fn copy(w: &mut Walker<'_>, i: &Instr) {
+    if let Some(from) = i.flag("from") {
+        let from = from.to_ascii_lowercase();
+        if w.dropped_stages.contains(&from) || from.bytes().all(|b| b.is_ascii_digit()) {
+            return w.drop_instr(
+                i,
+                &format!("it copies from the build stage `{from}`, which is kept as a comment"),
+            );
+        }
+        return w.escape(
+            i,
+            &format!("a copy from the image `{from}` is kept as it is"),
+        );
+    }
+    if !i.heredocs.is_empty() {
+        return heredoc(w, i);
+    }
+    let Some(mut all) = words(&i.args).filter(|a| a.len() >= 2) else {
+        return w.drop_instr(i, "jcx import cannot read this copy");
+    };
+    let dest_raw = all.pop().expect("two words");
+    let Some(dest) = dest_path(w, &dest_raw) else {
+        return w.drop_instr(
+            i,
+            &format!("the destination `{dest_raw}` uses a variable jcx import does not know"),
+        );
+    };
+    let into_dir = dest.ends_with('/') || all.len() > 1;
+    if i.keyword == "ADD" && all.iter().any(|s| s.contains("://")) {
+        return add_url(w, i, &all, &dest, into_dir);
+    }
+    let Some(root) = owner(i.flag("chown")) else {
+        return w.drop_instr(
+            i,
+            "the copy belongs to a user jcx's `file` cannot name (root or the notebook user)",
+        );
+    };
+    let mut sources = Vec::new();
+    for s in &all {
+        if s.contains(['*', '?', '[', '$']) || s.split('/').any(|p| p == "..") || s.starts_with('/')
+        {
+            return w.drop_instr(i, &format!("`{s}` is not a path jcx's `file` can copy (globs, variables and paths outside the build context are not)"));
+        }
+        if i.keyword == "ADD"
+            && [".tar", ".tgz", ".tar.gz", ".tar.xz", ".tar.bz2", ".txz"]
+                .iter()
+                .any(|e| s.ends_with(e))
+        {
+            return w.drop_instr(
+                i,
+                &format!("`ADD {s}` unpacks the archive; jcx's `file` copies it as it is"),
+            );
+        }
+        sources.push(context_path(w, s));
+    }
+    let step = w.steps.len();
+    for (s, repo) in all.iter().zip(&sources) {
+        let target = if into_dir {
+            let name = s.trim_end_matches('/').rsplit('/').next().unwrap_or(s);
+            format!("{}/{name}", dest.trim_end_matches('/'))
+        } else {
+            dest.clone()
+        };
+        w.copies.insert(target, (repo.clone(), Some(step)));
+    }
+    let o = w.origin(i.first, i.last);
+    let mut items = Vec::new();
+    for (s, repo) in all.iter().zip(&sources) {
+        items.push(file_item(w, i, s, repo, &dest, into_dir, root, &o));
+    }
+    w.mark(i.first, i.last, super::map::Status::Mapped);
+    let lines = w.raw_lines(i);
+    let piece = Piece {
+        user: w.user.clone(),
+        at: w.at,
+        cwd: w.cwd.clone(),
+        lines,
+        origin: o,
+    };
+    w.steps.push(Step::Copy(piece, items));
+    // Later blocks may use a copied file; a requirements file is usually read by the pip step
+    // that follows, and a hook only runs when a container starts.
+    let hook = matches!(&w.steps.last(), Some(Step::Copy(_, items)) if items.iter().all(|i| matches!(i.entry, Entry::Hook { .. })));
+    if !hook && !all.iter().all(|s| s.ends_with(".txt")) {
+        w.advance(3);
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn file_item(
+    w: &mut Walker<'_>,
+    i: &Instr,
+    s: &str,
+    repo: &str,
+    dest: &str,
+    into_dir: bool,
+    mut root: bool,
+    o: &super::draft::Origin,
+) -> Item {
+    let is_dir = w.src.root.join(repo).is_dir();
+    let src = if is_dir {
+        format!("{repo}/")
+    } else {
+        repo.to_string()
+    };
+    let name = s
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or(s)
+        .to_string();
+    let to = if into_dir && !is_dir {
+        format!("{}/", dest.trim_end_matches('/'))
+    } else if is_dir && !dest.ends_with('/') {
+        format!("{dest}/")
+    } else {
+        dest.to_string()
+    };
+    let mode = i.flag("chmod").map(|m| {
+        if m.len() == 3 {
+            format!("0{m}")
+        } else {
+            m.to_string()
+        }
+    });
+    let target = if to.ends_with('/') && !is_dir {
+        format!("{to}{name}")
+    } else {
+        to.clone()
+    };
+    for (dir, stage) in HOOK_DIRS {
+        if let Some(hook) = target
+            .strip_prefix(dir)
+            .filter(|h| !h.contains('/') && !is_dir)
+        {
+            let mut item = Item::new(
+                Entry::Hook {
+                    stage: stage.to_string(),
+                    name: hook.to_string(),
+                    file: Some(src.clone()),
+                    script: None,
+                },
+                Some(o.clone()),
+            );
+            item.fallback = vec![Entry::File {
+                src: src.clone(),
+                to: target.clone(),
+                root: true,
+                mode: Some(mode.clone().unwrap_or_else(|| "0755".into())),
+            }];
+            return item;
+        }
+    }
+    if root && crate::model::stacks_tree(&to).is_some() {
+        root = false;
+        w.warn(Kind::Changed, o.clone(), format!("`{src}` is copied into `{to}` owned by the notebook user, not root: jcx keeps HOME and CONDA_DIR the notebook user's"));
+    }
+    Item::new(
+        Entry::File {
+            src,
+            to,
+            root,
+            mode,
+        },
+        Some(o.clone()),
+    )
+}
+
+/// `ADD [--checksum=sha256:HEX] URL DEST`.
+fn add_url(w: &mut Walker<'_>, i: &Instr, all: &[String], dest: &str, into_dir: bool) {
+    let sum = i.flag("checksum").and_then(|c| c.strip_prefix("sha256:"));
+    let (Some(sha), [url]) = (sum, all) else {
+        return w.escape(i, "`ADD URL` without `--checksum=sha256:…`: nothing checks what it downloads; jcx's `download` needs a sha256");
+    };
+    let file = url.rsplit('/').next().unwrap_or_default();
+    let to = if into_dir || dest.ends_with('/') {
+        format!("{}/{file}", dest.trim_end_matches('/'))
+    } else {
+        dest.to_string()
+    };
+    let o = w.origin(i.first, i.last);
+    let mut item = Item::new(
+        Entry::Download {
+            name: download_name(file),
+            url: url.clone(),
+            sha256: sha.to_ascii_lowercase(),
+            kind: "file",
+            to: Some(to),
+            mode: Some(i.flag("chmod").unwrap_or("0600").to_string()),
+            strip: None,
+        },
+        Some(o),
+    );
+    item.fallback = vec![Entry::Dockerfile {
+        root: w.user == User::Root,
+        at: super::map::AT[w.at],
+        lines: w.raw_lines(i),
+    }];
+    w.mapped(i, vec![item]);
+    w.advance(1);
+}
+
+/// A download name from a file name: `yq_linux_amd64` -> `yq`.
+pub fn download_name(file: &str) -> String {
+    let stem: String = file
+        .to_ascii_lowercase()
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric())
+        .collect();
+    let stem = stem
+        .trim_start_matches(|c: char| c.is_ascii_digit())
+        .to_string();
+    if stem.is_empty() {
+        "file".into()
+    } else {
+        stem.chars().take(40).collect()
+    }
+}
+
+/// `COPY <<EOF /usr/local/bin/before-notebook.d/10-x.sh` -> an inline hook; any other heredoc
+/// copy stays in a block.
+fn heredoc(w: &mut Walker<'_>, i: &Instr) {
+    let words: Vec<&str> = i.args.split_whitespace().collect();
+    if let ([_, dest], [h]) = (words.as_slice(), i.heredocs.as_slice()) {
+        for (dir, stage) in HOOK_DIRS {
+            if let Some(name) = dest
+                .strip_prefix(dir)
+                .filter(|n| !n.is_empty() && !n.contains('/'))
+            {
+                let o = w.origin(i.first, i.last);
+                let mut item = Item::new(
+                    Entry::Hook {
+                        stage: stage.to_string(),
+                        name: name.to_string(),
+                        file: None,
+                        script: Some(h.body.clone()),
+                    },
+                    Some(o),
+                );
+                item.fallback = vec![Entry::Dockerfile {
+                    root: true,
+                    at: "end",
+                    lines: w.raw_lines(i),
+                }];
+                return w.mapped(i, vec![item]);
+            }
+        }
+    }
+    w.escape(i, "a `COPY` of a heredoc is kept as it is");
+}

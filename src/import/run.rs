@@ -1,0 +1,526 @@
+//! `RUN` instructions: the `&&`/`;` chain is split into commands; each is mapped (apt, conda,
+//! pip, code-server, extensions), recognised as clean-up that jcx's steps already do, or kept.
+//! The kept commands stay together, in their order, as `RUN` lines of `dockerfile` blocks;
+//! `cd`, `set` and assignments go with them when anything is kept.
+
+use std::collections::BTreeMap;
+
+use super::commands::{self, Apt, Conda};
+use super::dockerfile::Instr;
+use super::draft::{Counts, Entry, Item, Kind, Origin};
+use super::map::{Status, Walker};
+use super::pipmap::{self, Sourced};
+use super::requirements::{self, Line};
+use super::shell::{self, Unit, Vars};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fam {
+    Apt,
+    Conda,
+    Other,
+}
+
+#[derive(Debug)]
+enum Res {
+    Mapped(Vec<Item>, usize),
+    Boiler(Fam),
+    Neutral,
+    Escape(String),
+}
+
+/// A `RUN` instruction.
+pub fn run(w: &mut Walker<'_>, i: &Instr) {
+    if i.args.starts_with('[') {
+        return w.escape(i, "a `RUN` in JSON form is kept as it is");
+    }
+    if !i.heredocs.is_empty() {
+        return w.escape(i, "a `RUN` with a heredoc script is kept as it is");
+    }
+    let mut mounts = BTreeMap::new();
+    for f in &i.flags {
+        match f.strip_prefix("--mount=") {
+            Some(m) if m.contains("type=cache") || m.contains("type=tmpfs") => {}
+            Some(m) if m.contains("type=bind") || !m.contains("type=") => {
+                let kv: BTreeMap<&str, &str> =
+                    m.split(',').filter_map(|p| p.split_once('=')).collect();
+                let src = kv
+                    .get("source")
+                    .or_else(|| kv.get("src"))
+                    .copied()
+                    .unwrap_or(".");
+                let Some(target) = kv
+                    .get("target")
+                    .or_else(|| kv.get("dst"))
+                    .or_else(|| kv.get("destination"))
+                else {
+                    return w.escape(i, "a `RUN --mount` jcx import cannot read is kept as it is");
+                };
+                if kv.contains_key("from") {
+                    return w.escape(
+                        i,
+                        "a `RUN --mount` from another stage or image is kept as it is",
+                    );
+                }
+                mounts.insert(target.to_string(), super::files::context_path(w, src));
+            }
+            _ => return w.escape(i, &format!("`RUN {f}` is kept as it is")),
+        }
+    }
+    let units = shell::split(&i.args);
+    let mut vars = w.vars.clone();
+    let mut fetched: Vec<String> = Vec::new();
+    let downloads = super::fetch::find(&units, &i.args, &vars);
+    let results: Vec<Res> = units
+        .iter()
+        .enumerate()
+        .map(
+            |(n, u)| match downloads.iter().find(|d| d.units.contains(&n)) {
+                Some(d) if d.units[0] == n => download(w, i, &units, d),
+                Some(_) => Res::Mapped(Vec::new(), 1),
+                None => classify(w, i, u, &mut vars, &mut fetched, &mounts),
+            },
+        )
+        .collect();
+    decide(w, i, &units, results);
+}
+
+/// A checked download: its entry, with the original commands as its fallback.
+fn download(w: &Walker<'_>, i: &Instr, units: &[Unit], d: &super::fetch::Found) -> Res {
+    let first = &units[d.units[0]];
+    let last = &units[*d.units.iter().max().unwrap_or(&d.units[0])];
+    let o = w.origin(
+        i.line_of(first.start()),
+        i.line_of(last.end().saturating_sub(1)),
+    );
+    let texts: Vec<String> = d.units.iter().map(|&n| units[n].text(&i.args)).collect();
+    let mut item = Item::new(d.entry.clone(), Some(o));
+    item.fallback = vec![Entry::Dockerfile {
+        root: w.user != super::map::User::Notebook,
+        at: super::map::AT[w.at],
+        lines: format!("RUN {}", texts.join(" && \\\n    "))
+            .lines()
+            .map(str::to_string)
+            .collect(),
+    }];
+    Res::Mapped(vec![item], 1)
+}
+
+fn unit_origin(w: &Walker<'_>, i: &Instr, u: &Unit) -> Origin {
+    w.origin(i.line_of(u.start()), i.line_of(u.end().saturating_sub(1)))
+}
+
+fn items(entries: Vec<Entry>, origin: &Origin) -> Vec<Item> {
+    entries
+        .into_iter()
+        .map(|e| Item::new(e, Some(origin.clone())))
+        .collect()
+}
+
+fn classify(
+    w: &mut Walker<'_>,
+    i: &Instr,
+    u: &Unit,
+    vars: &mut Vars,
+    fetched: &mut Vec<String>,
+    mounts: &BTreeMap<String, String>,
+) -> Res {
+    let origin = unit_origin(w, i, u);
+    let text = u.text(&i.args);
+    if let Some((_, body)) = shell::if_file_then(&u.tokens) {
+        let parts = shell::split_tokens(&body);
+        let mut all = Vec::new();
+        let mut stage = 0;
+        for p in parts {
+            let sub = Unit {
+                tokens: p,
+                sep: None,
+            };
+            match classify(w, i, &sub, vars, fetched, mounts) {
+                Res::Mapped(it, s) => {
+                    all.extend(it);
+                    stage = stage.max(s);
+                }
+                Res::Boiler(_) | Res::Neutral => {}
+                Res::Escape(why) => return Res::Escape(why),
+            }
+        }
+        return Res::Mapped(all, stage);
+    }
+    if let Some((var, list, body)) = shell::for_loop(&u.tokens) {
+        return for_extensions(&var, &list, &body, vars, &origin).unwrap_or_else(|| {
+            Res::Escape(format!("the loop `{}` is kept as it is", short(&text)))
+        });
+    }
+    match commands::code_server_script(&text) {
+        Some(Some(v)) => return Res::Mapped(items(vec![Entry::CodeServer(v)], &origin), 1),
+        Some(None) => {
+            return Res::Escape(
+                "code-server's install script without `--version`: give `code-server` a version"
+                    .into(),
+            );
+        }
+        None => {}
+    }
+    let Some(words) = u.words(vars) else {
+        return Res::Escape(format!(
+            "`{}` is a shell construct jcx import does not map",
+            short(&text)
+        ));
+    };
+    if words.iter().all(|w| commands::is_assignment(w)) || words[0] == "export" {
+        for a in &words {
+            if let Some((n, v)) = a.split_once('=') {
+                vars.insert(n.to_string(), v.to_string());
+            }
+        }
+        return Res::Neutral;
+    }
+    if matches!(words[0].as_str(), "set" | "cd" | "true" | ":" | "umask") {
+        return Res::Neutral;
+    }
+    known(w, i, u, &words, &origin, fetched, mounts)
+}
+
+fn known(
+    w: &mut Walker<'_>,
+    i: &Instr,
+    u: &Unit,
+    words: &[String],
+    origin: &Origin,
+    fetched: &mut Vec<String>,
+    mounts: &BTreeMap<String, String>,
+) -> Res {
+    // A variable jcx import does not know (`${CONDA_DIR}`) is fine in clean-up, not in what
+    // is installed.
+    let unknown = words.iter().any(|w| w.contains('$'));
+    if commands::fix_permissions(words) {
+        return Res::Boiler(Fam::Other);
+    }
+    if unknown && words.first().is_none_or(|w| w != "rm") {
+        return Res::Escape(format!(
+            "`{}` uses a variable jcx import does not know",
+            short(&words.join(" "))
+        ));
+    }
+    match commands::apt(words) {
+        Some(Apt::Install {
+            packages,
+            recommends,
+        }) => {
+            let mut e: Vec<Entry> = packages.into_iter().map(Entry::Apt).collect();
+            if recommends {
+                e.push(Entry::AptRecommends(true));
+            }
+            return Res::Mapped(items(e, origin), 1);
+        }
+        Some(Apt::Update | Apt::Clean) => return Res::Boiler(Fam::Apt),
+        None => {}
+    }
+    match commands::conda(words) {
+        Some(Conda::Install { specs }) => {
+            return Res::Mapped(
+                items(specs.into_iter().map(Entry::Mamba).collect(), origin),
+                2,
+            );
+        }
+        Some(Conda::Clean) => return Res::Boiler(Fam::Conda),
+        None => {}
+    }
+    if let Some(ext) = commands::extensions(words) {
+        return Res::Mapped(
+            items(ext.into_iter().map(Entry::Extension).collect(), origin),
+            2,
+        );
+    }
+    if let Some((url, file)) = commands::fetch(words)
+        && let Some(v) = commands::code_server_url(&url)
+    {
+        fetched.push(file);
+        return Res::Mapped(items(vec![Entry::CodeServer(v)], origin), 1);
+    }
+    if let Some(deb) = commands::deb_install(words)
+        && fetched.iter().any(|f| base_name(f) == base_name(&deb))
+    {
+        return Res::Boiler(Fam::Other);
+    }
+    let mut extra = fetched.clone();
+    for k in w.copies.keys().chain(mounts.keys()) {
+        extra.push(k.clone());
+        if let Some((dir, _)) = k.rsplit_once('/') {
+            extra.push(dir.to_string());
+        }
+    }
+    if commands::cleanup_rm(words, &extra) {
+        let apt = words
+            .iter()
+            .any(|w| w.starts_with("/var/lib/apt") || w.starts_with("/var/cache/apt"));
+        return Res::Boiler(if apt { Fam::Apt } else { Fam::Other });
+    }
+    match commands::pip(words) {
+        Ok(Some(p)) => pip(w, i, u, p, origin, mounts),
+        Ok(None) => Res::Escape(format!(
+            "jcx has no setting for `{}`",
+            short(&words.join(" "))
+        )),
+        Err(opt) => Res::Escape(format!(
+            "`pip install {opt}`: jcx's `pip` has no such option"
+        )),
+    }
+}
+
+fn base_name(p: &str) -> &str {
+    p.rsplit('/').next().unwrap_or(p)
+}
+
+fn short(s: &str) -> String {
+    if s.chars().count() > 60 {
+        format!("{}…", s.chars().take(59).collect::<String>())
+    } else {
+        s.to_string()
+    }
+}
+
+/// `for EXT in a b; do code-server --install-extension $EXT; done`.
+fn for_extensions(
+    var: &str,
+    list: &[shell::Token],
+    body: &[shell::Token],
+    vars: &Vars,
+    origin: &Origin,
+) -> Option<Res> {
+    let values: Vec<String> = shell::words_of(list, vars)?
+        .iter()
+        .flat_map(|w| w.split_whitespace().map(str::to_string).collect::<Vec<_>>())
+        .collect();
+    let mut out = Vec::new();
+    for v in values {
+        let mut vv = vars.clone();
+        vv.insert(var.to_string(), v);
+        out.extend(commands::extensions(&shell::words_of(body, &vv)?)?);
+    }
+    (!out.is_empty()).then(|| {
+        Res::Mapped(
+            items(out.into_iter().map(Entry::Extension).collect(), origin),
+            2,
+        )
+    })
+}
+
+/// `pip install` with its requirements files read and mapped.
+fn pip(
+    w: &mut Walker<'_>,
+    i: &Instr,
+    u: &Unit,
+    p: commands::PipInstall,
+    origin: &Origin,
+    mounts: &BTreeMap<String, String>,
+) -> Res {
+    let mut lines: Vec<Sourced> = Vec::new();
+    for (name, url) in &p.indexes {
+        lines.push(Sourced {
+            line: Line::Option {
+                name: name.clone(),
+                value: Some(url.clone()),
+                line: origin.first,
+                raw: format!("--{name} {url}"),
+            },
+            origin: origin.clone(),
+        });
+    }
+    let mut what = format!("the `pip install` of {origin}");
+    for f in &p.files {
+        let path = if f.starts_with('/') {
+            f.clone()
+        } else {
+            format!(
+                "{}/{f}",
+                w.cwd.clone().unwrap_or_else(|| "/home/${NB_USER}".into())
+            )
+        };
+        let found = mounts
+            .get(&path)
+            .map(|r| (r.clone(), None))
+            .or_else(|| w.copies.get(&path).cloned());
+        let Some((repo, step)) = found else {
+            return Res::Escape(format!(
+                "`pip install -r {f}`: jcx import cannot tell which file of the repository `{f}` is"
+            ));
+        };
+        if !read_requirements(w, &repo, &mut lines, 0) {
+            return Res::Escape(format!("`pip install -r {f}`: `{repo}` cannot be read"));
+        }
+        let _ = step;
+        w.consumed.insert(repo.clone());
+        what = format!("`{repo}`");
+    }
+    for r in &p.requirements {
+        lines.push(Sourced {
+            line: Line::Requirement {
+                text: r.clone(),
+                options: Vec::new(),
+                line: origin.first,
+            },
+            origin: origin.clone(),
+        });
+    }
+    let m = pipmap::map(&lines, &what);
+    w.warnings.extend(m.warnings);
+    if let Some(mirror) = m.mirror {
+        w.mirror.get_or_insert(mirror);
+    }
+    let _ = (i, u);
+    let mut out = m.items;
+    if p.pre {
+        out.push(Item::new(Entry::PipPre(true), Some(origin.clone())));
+    }
+    Res::Mapped(out, 3)
+}
+
+/// Reads a requirements file of the repository (and the files it includes with `-r`).
+fn read_requirements(w: &mut Walker<'_>, repo: &str, out: &mut Vec<Sourced>, depth: usize) -> bool {
+    if depth > 5 {
+        return false;
+    }
+    let path = w.src.root.join(repo);
+    let Ok(meta) = std::fs::metadata(&path) else {
+        return false;
+    };
+    if !meta.is_file() || meta.len() > 1 << 20 {
+        return false;
+    }
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return false;
+    };
+    w.consumed.insert(repo.to_string());
+    let (lines, other) = requirements::read(&text);
+    let total = text.lines().count();
+    let mut dropped = 0;
+    for line in lines {
+        let n = line.line();
+        if let Line::Option {
+            name,
+            value: Some(v),
+            ..
+        } = &line
+            && name == "requirement"
+        {
+            let dir = repo.rsplit_once('/').map_or("", |(d, _)| d);
+            let nested = if dir.is_empty() {
+                v.clone()
+            } else {
+                format!("{dir}/{v}")
+            };
+            if read_requirements(w, &nested, out, depth + 1) {
+                continue;
+            }
+        }
+        if matches!(&line, Line::Option { name, .. } if !matches!(name.as_str(), "index-url" | "extra-index-url" | "pre" | "editable"))
+        {
+            dropped += 1;
+        }
+        out.push(Sourced {
+            line,
+            origin: Origin::new(repo, n, n),
+        });
+    }
+    if !w.counts.iter().any(|c| c.file == repo) {
+        w.counts.push(Counts {
+            file: repo.to_string(),
+            mapped: total.saturating_sub(other + dropped),
+            escaped: 0,
+            dropped,
+            other,
+        });
+    }
+    true
+}
+
+/// Applies the decisions: mapped commands become items, the rest `dockerfile` block pieces.
+fn decide(w: &mut Walker<'_>, i: &Instr, units: &[Unit], results: Vec<Res>) {
+    let escaped_fams: Vec<Fam> = units
+        .iter()
+        .zip(&results)
+        .filter(|(_, r)| matches!(r, Res::Escape(_)))
+        .map(|(u, _)| {
+            match u
+                .text(&i.args)
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+            {
+                "apt-get" | "apt" | "dpkg" | "add-apt-repository" => Fam::Apt,
+                "mamba" | "conda" | "micromamba" => Fam::Conda,
+                _ => Fam::Other,
+            }
+        })
+        .collect();
+    let any_escape = !escaped_fams.is_empty();
+    let keep: Vec<bool> = results
+        .iter()
+        .map(|r| match r {
+            Res::Escape(_) => true,
+            Res::Neutral => any_escape,
+            Res::Boiler(Fam::Other) => any_escape,
+            Res::Boiler(f) => escaped_fams.contains(f),
+            Res::Mapped(..) => false,
+        })
+        .collect();
+    w.mark(i.first, i.last, Status::Mapped);
+    if keep.iter().all(|k| *k) && w.df.escape == '\\' {
+        for (u, r) in units.iter().zip(&results) {
+            if let Res::Escape(why) = r {
+                let o = unit_origin(w, i, u);
+                w.warn(Kind::Escaped, o, why.clone());
+            }
+        }
+        w.mark(i.first, i.last, Status::Escaped);
+        let lines = w.raw_lines(i);
+        let o = w.origin(i.first, i.last);
+        w.piece(lines, o);
+        return;
+    }
+    let mut fragment: Vec<&Unit> = Vec::new();
+    for ((u, r), k) in units.iter().zip(results).zip(keep) {
+        if k {
+            let o = unit_origin(w, i, u);
+            w.mark(o.first, o.last, Status::Escaped);
+            if let Res::Escape(why) = &r {
+                w.warn(Kind::Escaped, o, why.clone());
+            }
+            fragment.push(u);
+            continue;
+        }
+        flush(w, i, &mut fragment);
+        if let Res::Mapped(items, stage) = r {
+            w.mapped_refs.extend(shell::references(&u.text(&i.args)));
+            w.advance(stage);
+            if !items.is_empty() {
+                w.steps.push(super::map::Step::Items(items));
+            }
+        }
+    }
+    flush(w, i, &mut fragment);
+}
+
+fn flush(w: &mut Walker<'_>, i: &Instr, fragment: &mut Vec<&Unit>) {
+    if fragment.is_empty() {
+        return;
+    }
+    let first = i.line_of(fragment[0].start());
+    let last = i.line_of(fragment[fragment.len() - 1].end().saturating_sub(1));
+    let mut text = String::from("RUN ");
+    for f in &i.flags {
+        text.push_str(f);
+        text.push(' ');
+    }
+    for (n, u) in fragment.iter().enumerate() {
+        text.push_str(&u.text(&i.args));
+        if n + 1 < fragment.len() {
+            text.push_str(&format!(" {} \\\n    ", u.sep.as_deref().unwrap_or("&&")));
+        }
+    }
+    let lines = text.lines().map(str::to_string).collect();
+    let o = w.origin(first, last);
+    w.piece(lines, o);
+    fragment.clear();
+}

@@ -1,0 +1,1 @@
+export JCX_BT_IMPORTED_HOOK="sourced"
