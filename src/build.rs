@@ -3,7 +3,7 @@
 //! or buildah), the build arguments the app's workflow passes and the tags it gives. Plans the
 //! command lines as data (tests compare them), then runs them; never touches credentials.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::Loaded;
@@ -49,6 +49,50 @@ impl Builder {
             }
             Builder::Podman | Builder::Buildah => ok(&["--version"]),
         }
+    }
+}
+
+/// `jcx build`'s command line.
+#[derive(Debug, clap::Args)]
+pub struct BuildArgs {
+    /// The app to build.
+    pub app: String,
+    /// The manifest [default: apps.kdl here or in the nearest directory above]
+    pub manifest: Option<PathBuf>,
+    /// Where the generated files live, the build context [default: the manifest's directory]
+    #[arg(long, short = 'o', value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// The builder [default: the first of docker, podman, buildah that works here]
+    #[arg(long, value_enum)]
+    pub builder: Option<Builder>,
+    /// Push the tags to the manifest's registry (with the machine's existing login).
+    #[arg(long)]
+    pub push: bool,
+    /// Print the commands instead of running them.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// A build argument for every app built (BASE_IMAGE: for the first app only).
+    #[arg(long = "build-arg", value_name = "NAME=VALUE")]
+    pub build_args: Vec<String>,
+    /// Arguments for the builder, after `--`.
+    #[arg(last = true, value_name = "BUILDER ARGS")]
+    pub builder_args: Vec<String>,
+}
+
+impl BuildArgs {
+    /// The manifest, the output directory (the build context) and the options.
+    pub fn into_options(self) -> (PathBuf, PathBuf, Options) {
+        let manifest = self.manifest.unwrap_or_else(|| PathBuf::from("apps.kdl"));
+        let out = self.out.unwrap_or_else(|| crate::default_out(&manifest));
+        let opts = Options {
+            app: self.app,
+            builder: self.builder,
+            push: self.push,
+            dry_run: self.dry_run,
+            build_args: self.build_args,
+            builder_args: self.builder_args,
+        };
+        (manifest, out, opts)
     }
 }
 

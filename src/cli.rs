@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Shown, SourcedProblem};
 use crate::syntax::chars::escape_text;
-use crate::write::Drift;
+use crate::write::{Drift, shown_path};
 use crate::{Timings, check, compile, default_out, deny_warnings, load};
 
 pub const EXIT_OK: u8 = 0;
@@ -50,7 +50,7 @@ pub enum DriftFormat {
 
 #[derive(Debug, clap::Args)]
 pub struct Common {
-    /// The manifest [default: apps.kdl in the current directory]
+    /// The manifest [default: apps.kdl here or in the nearest directory above]
     pub manifest: Option<PathBuf>,
     /// Where the generated files live [default: the manifest's directory]
     #[arg(long, short = 'o', value_name = "DIR")]
@@ -121,7 +121,7 @@ pub enum Command {
         /// Extend this app (`extends=OTHER`): inherit its settings and add to them.
         #[arg(long, value_name = "OTHER")]
         from: Option<String>,
-        /// The manifest [default: apps.kdl in the current directory]
+        /// The manifest [default: apps.kdl here or in the nearest directory above]
         #[arg(long, short = 'm', value_name = "PATH")]
         manifest: Option<PathBuf>,
     },
@@ -130,7 +130,7 @@ pub enum Command {
         after_help = "Example:\n  jcx fmt                   # rewrite apps.kdl in place (only if it changes)\n  jcx fmt --check           # exit 1 with a diff when apps.kdl is not formatted\n\nFour-space indentation by nesting, one space between tokens, no trailing whitespace,\nat most one blank line in a row. The result always parses to the same document."
     )]
     Fmt {
-        /// The manifest [default: apps.kdl in the current directory]
+        /// The manifest [default: apps.kdl here or in the nearest directory above]
         manifest: Option<PathBuf>,
         /// Write nothing; exit 1 with a diff when the manifest is not formatted.
         #[arg(long)]
@@ -141,7 +141,7 @@ pub enum Command {
         after_help = "Example:\n  jcx list\n  jcx list manifests/apps.kdl --json | jq -r '.[].image'"
     )]
     List {
-        /// The manifest [default: apps.kdl in the current directory]
+        /// The manifest [default: apps.kdl here or in the nearest directory above]
         manifest: Option<PathBuf>,
         /// One JSON array, for scripts.
         #[arg(long)]
@@ -154,7 +154,7 @@ pub enum Command {
     Explain {
         /// The app to explain.
         app: String,
-        /// The manifest [default: apps.kdl in the current directory]
+        /// The manifest [default: apps.kdl here or in the nearest directory above]
         manifest: Option<PathBuf>,
         /// One JSON document, for scripts.
         #[arg(long)]
@@ -178,30 +178,7 @@ pub enum Command {
     #[command(
         after_help = "Example:\n  jcx build jupyter-pytorch-qlora                 # builds jupyter-pytorch-x, then it\n  jcx build my-env --builder buildah --dry-run    # print the commands only\n  jcx build my-env --push                         # and push, with your registry login\n  jcx build my-env -- --platform linux/arm64      # arguments for the builder\n\nThe builder is the first of docker (buildx, with a running daemon), podman and buildah that\nworks here, unless --builder names one. Every app gets the build arguments of its workflow and\nthe tags <image>:<base tag> and, in a clean git checkout, <image>:<base tag>-<commit>. The\ngenerated files must match the manifest (`jcx compile`). Prints the image it built on stdout\n(the builder's own output goes to stderr)."
     )]
-    Build {
-        /// The app to build.
-        app: String,
-        /// The manifest [default: apps.kdl in the current directory]
-        manifest: Option<PathBuf>,
-        /// Where the generated files live, the build context [default: the manifest's directory]
-        #[arg(long, short = 'o', value_name = "DIR")]
-        out: Option<PathBuf>,
-        /// The builder [default: the first of docker, podman, buildah that works here]
-        #[arg(long, value_enum)]
-        builder: Option<crate::build::Builder>,
-        /// Push the tags to the manifest's registry (with the machine's existing login).
-        #[arg(long)]
-        push: bool,
-        /// Print the commands instead of running them.
-        #[arg(long)]
-        dry_run: bool,
-        /// A build argument for every app built (BASE_IMAGE: for the first app only).
-        #[arg(long = "build-arg", value_name = "NAME=VALUE")]
-        build_args: Vec<String>,
-        /// Arguments for the builder, after `--`.
-        #[arg(last = true, value_name = "BUILDER ARGS")]
-        builder_args: Vec<String>,
-    },
+    Build(crate::build::BuildArgs),
     /// Print a shell completion script.
     #[command(
         after_help = "Example:\n  jcx completions bash > ~/.local/share/bash-completion/completions/jcx\n  jcx completions zsh > \"${fpath[1]}/_jcx\"\n  jcx completions fish > ~/.config/fish/completions/jcx.fish"
@@ -444,14 +421,15 @@ fn print_drift(drift: &[Drift], format: DriftFormat, out: &Path, manifest: &Path
                                 .map_or_else(String::new, |a| format!("note: {a}\n"));
                         writeln!(stdout, "changed: {}\n{diff}{advice}", shown(path))
                     }
+                    // The diff would be the whole file: `--format json` still has it.
+                    Drift::NotGenerated { path, .. } => writeln!(
+                        stdout,
+                        "not generated by jcx: {} (written by hand, no jcx header: `jcx compile` will not replace it)",
+                        shown(path)
+                    ),
                 };
             }
-            let _ = writeln!(
-                stdout,
-                "{} generated file{} out of date. Hand edits belong in the manifest (`jcx compile` overwrites generated files); then run `jcx compile` and commit the result",
-                drift.len(),
-                if drift.len() == 1 { " is" } else { "s are" }
-            );
+            let _ = writeln!(stdout, "{}", crate::drift::summary(drift));
         }
         DriftFormat::Github => {
             for d in drift {
@@ -461,6 +439,9 @@ fn print_drift(drift: &[Drift], format: DriftFormat, out: &Path, manifest: &Path
                     Drift::Changed { .. } => {
                         "does not match the manifest (edited by hand, or the manifest changed)"
                     }
+                    Drift::NotGenerated { .. } => {
+                        "was not generated by jcx (no jcx header), so `jcx compile` will not replace it"
+                    }
                 };
                 let advice = match d {
                     Drift::Changed { path, diff } => {
@@ -469,9 +450,13 @@ fn print_drift(drift: &[Drift], format: DriftFormat, out: &Path, manifest: &Path
                     }
                     _ => String::new(),
                 };
+                let fix = match d {
+                    Drift::NotGenerated { .. } => crate::drift::ADOPT,
+                    _ => "Run `jcx compile` and commit the result.",
+                };
                 let _ = writeln!(
                     stdout,
-                    "::error file={},title=jcx check::{} {what}. Run `jcx compile` and commit the result.{}",
+                    "::error file={},title=jcx check::{} {what}. {fix}{}",
                     gh_escape_property(&shown(d.path())),
                     gh_escape_data(&shown(d.path())),
                     gh_escape_data(&advice)
@@ -485,15 +470,6 @@ fn print_drift(drift: &[Drift], format: DriftFormat, out: &Path, manifest: &Path
                 serde_json::json!({ "in_sync": drift.is_empty(), "drift": drift })
             );
         }
-    }
-}
-
-/// `out/rel` as the user would type it (no `./` prefix when the output is the current directory).
-fn shown_path(out: &Path, rel: &str) -> String {
-    if out == Path::new(".") || out.as_os_str().is_empty() {
-        rel.to_string()
-    } else {
-        out.join(rel).display().to_string()
     }
 }
 
@@ -549,6 +525,34 @@ fn run_fmt(manifest: &Path, check_only: bool) -> Result<u8, Error> {
     Ok(EXIT_OK)
 }
 
+impl Command {
+    /// Fills in the manifest of a command that reads one when the user named none: `apps.kdl`
+    /// here or in the nearest directory above, up to the git repository's root
+    /// ([`crate::source::find_manifest`]). On failure, the format to report the error in.
+    fn find_manifest(&mut self) -> Result<(), (Error, MessageFormat)> {
+        let (slot, format) = match self {
+            Command::Compile { common, .. } | Command::Check { common, .. } => {
+                (&mut common.manifest, common.message_format)
+            }
+            Command::New { manifest, .. }
+            | Command::Fmt { manifest, .. }
+            | Command::List { manifest, .. }
+            | Command::Explain { manifest, .. }
+            | Command::Build(crate::build::BuildArgs { manifest, .. }) => {
+                (manifest, MessageFormat::Human)
+            }
+            _ => return Ok(()),
+        };
+        if slot.is_none() {
+            let found = std::env::current_dir()
+                .map_err(|e| Error::io("cannot read the current directory", e))
+                .and_then(|cwd| crate::source::find_manifest(&cwd));
+            *slot = Some(found.map_err(|e| (e, format))?);
+        }
+        Ok(())
+    }
+}
+
 /// `jcx import`: warnings on stderr; the summary on stdout (stderr when the manifest is printed).
 fn run_import(dir: Option<PathBuf>, output: Option<PathBuf>, force: bool) -> u8 {
     let dir = dir.unwrap_or_else(|| PathBuf::from("."));
@@ -586,7 +590,11 @@ fn run_import(dir: Option<PathBuf>, output: Option<PathBuf>, force: bool) -> u8 
 }
 
 /// Runs a parsed command line; returns the process exit code.
-pub fn run(cli: Cli) -> u8 {
+pub fn run(mut cli: Cli) -> u8 {
+    if let Err((e, format)) = cli.command.find_manifest() {
+        report_error(&e, format);
+        return EXIT_ERROR;
+    }
     match cli.command {
         Command::Init { dir } => {
             let dir = dir.unwrap_or_default();
@@ -669,26 +677,8 @@ pub fn run(cli: Cli) -> u8 {
             }
         }
         Command::Import { dir, output, force } => run_import(dir, output, force),
-        Command::Build {
-            app,
-            manifest,
-            out,
-            builder,
-            push,
-            dry_run,
-            build_args,
-            builder_args,
-        } => {
-            let manifest = manifest_or_default(manifest);
-            let out = out.unwrap_or_else(|| default_out(&manifest));
-            let opts = crate::build::Options {
-                app,
-                builder,
-                push,
-                dry_run,
-                build_args,
-                builder_args,
-            };
+        Command::Build(args) => {
+            let (manifest, out, opts) = args.into_options();
             let result = load(&manifest, &out, &mut Timings::default()).and_then(|loaded| {
                 report_warnings(&loaded.warnings, MessageFormat::Human);
                 crate::build::execute(&loaded, &out, &opts)

@@ -3,6 +3,45 @@
 //! hand: compile overwrites it and the edit is lost. So `check` says where a hand edit belongs:
 //! the app that owns the file and, from the lines only the file has, the setting.
 
+use crate::write::Drift;
+
+/// What to do with files that jcx did not write, when jcx's own files should be there: the
+/// first compile of a hand-made repository.
+pub const ADOPT: &str = "To adopt a hand-made repository: `jcx import` writes an apps.kdl from its files (skip it if apps.kdl already says what you want), then `jcx compile --force` replaces them with what the manifest generates (review the result with `git diff`).";
+
+/// The closing line of `check`'s human report: how many files drifted and what to run. `jcx
+/// compile` fixes drift of jcx's own files, but refuses to replace files it did not write, so
+/// those get their own advice.
+pub fn summary(drift: &[Drift]) -> String {
+    let n = drift.len();
+    let foreign = drift
+        .iter()
+        .filter(|d| matches!(d, Drift::NotGenerated { .. }))
+        .count();
+    if foreign == 0 {
+        return format!(
+            "{n} generated file{} out of date. Hand edits belong in the manifest (`jcx compile` overwrites generated files); then run `jcx compile` and commit the result",
+            if n == 1 { " is" } else { "s are" }
+        );
+    }
+    let of_them = if foreign == n && n == 1 {
+        "it was written by hand (no jcx header), and `jcx compile` will not replace it".to_string()
+    } else if foreign == n {
+        "all of them were written by hand (no jcx header), and `jcx compile` will not replace them"
+            .to_string()
+    } else {
+        format!(
+            "{foreign} of them {} written by hand (no jcx header), and `jcx compile` will not replace {}",
+            if foreign == 1 { "was" } else { "were" },
+            if foreign == 1 { "it" } else { "them" }
+        )
+    };
+    format!(
+        "{n} file{} not match the manifest; {of_them}. {ADOPT}",
+        if n == 1 { " does" } else { "s do" }
+    )
+}
+
 /// The app a generated path belongs to: `src/<app>/...` or `build-push-<app>.yaml`.
 pub fn app_of(path: &str) -> Option<&str> {
     if let Some(rest) = path.strip_prefix("src/") {

@@ -573,6 +573,15 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    #[error("no `apps.kdl` found: jcx looked in {searched}")]
+    #[diagnostic(
+        code(jcx::read),
+        help(
+            "run the command inside the images repository, pass the manifest's path (`jcx check path/to/apps.kdl`), or create one with `jcx init`"
+        )
+    )]
+    NoManifest { searched: String },
+
     #[error("`{}` is a directory, not a manifest file", path.display())]
     #[diagnostic(
         code(jcx::read),
@@ -626,6 +635,20 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// `compile` would replace files that jcx did not write (no header): the first compile of a
+    /// hand-made repository. Every such file is listed at once.
+    #[error("refusing to overwrite {} that jcx did not generate (written by hand, no jcx header): {}", plural(paths.len(), "file"), paths.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", "))]
+    #[diagnostic(
+        code(jcx::not_generated),
+        help(
+            "nothing was written. To adopt a hand-made repository: `jcx import` writes an apps.kdl from its files (skip it if apps.kdl already says what you want), then `jcx compile --force` replaces them with what the manifest generates (review the result with `git diff`); or move them out of the way"
+        )
+    )]
+    NotGenerated {
+        /// As the user would type them (relative to the current directory).
+        paths: Vec<String>,
+    },
+
     #[error("{message}")]
     #[diagnostic(code(jcx::unsafe_path))]
     UnsafePath {
@@ -656,6 +679,14 @@ pub enum Error {
         help("this is a bug in jcx; please report it with the manifest that triggers it")
     )]
     Render { file: String, message: String },
+}
+
+fn plural(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
 }
 
 impl Error {

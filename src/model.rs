@@ -206,8 +206,8 @@ pub struct Actions {
 pub struct CheckWorkflow {
     /// The jcx version the drift-check workflow installs.
     pub jcx_version: String,
-    /// A git repository `cargo install` fetches jcx from (at tag `v<version>`); `None` installs
-    /// the release from the crates registry.
+    /// A git repository `cargo install` builds jcx from (at tag `v<version>`); `None` installs
+    /// the wheel `jcx-cli==<version>` from PyPI (no compiler, seconds).
     pub repository: Option<String>,
 }
 

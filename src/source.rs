@@ -92,6 +92,40 @@ impl Source {
     }
 }
 
+/// The manifest a command reads when none is named: `apps.kdl` in `cwd` or the nearest directory
+/// above it, as git and cargo find theirs. The search stops at the root of the git repository
+/// (the first directory holding `.git`): a manifest above the repository belongs to something
+/// else. Outside a git repository it goes up to the filesystem root.
+///
+/// The path is relative to `cwd` (`apps.kdl`, `../apps.kdl`, `../../apps.kdl`), so the output
+/// directory (the manifest's own) and every path jcx prints stay relative to where the user is.
+pub fn find_manifest(cwd: &Path) -> Result<PathBuf> {
+    let mut dir = cwd.to_path_buf();
+    let mut up = PathBuf::new();
+    loop {
+        if dir.join(MANIFEST_NAME).is_file() {
+            return Ok(up.join(MANIFEST_NAME));
+        }
+        if dir.join(".git").exists() {
+            return Err(Error::NoManifest {
+                searched: format!(
+                    "this directory and every directory above it up to the root of the git repository, `{}`",
+                    dir.display()
+                ),
+            });
+        }
+        if !dir.pop() {
+            return Err(Error::NoManifest {
+                searched: "this directory and every directory above it".into(),
+            });
+        }
+        up.push("..");
+    }
+}
+
+/// The manifest's usual name, at the root of the images repository.
+pub const MANIFEST_NAME: &str = "apps.kdl";
+
 /// 1-based line and column (in characters) of a byte offset into `text`. Lines end at LF,
 /// CRLF or a lone CR, as in the snippets of the graphical diagnostics.
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {

@@ -3,6 +3,8 @@
 //! user meets in their first five minutes. Every run happens in a temporary directory with
 //! relative paths, so snapshots never contain a machine path.
 
+mod support;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -15,7 +17,7 @@ fn repo() -> PathBuf {
 }
 
 fn jcx(dir: &Path) -> Command {
-    let mut c = Command::cargo_bin("jcx").unwrap();
+    let mut c = Command::new(support::jcx_bin());
     c.current_dir(dir).env("NO_COLOR", "1").env("COLUMNS", "80");
     c
 }

@@ -1,10 +1,9 @@
 //! A YAML document as a tree of strings, sequences and mappings, each node with its line, read
-//! with yaml-rust2's event parser (the line numbers are what `jcx import` names in warnings).
+//! with `saphyr-parser`'s event parser (the line numbers are what `jcx import` names in warnings).
 //! Aliases are not expanded (they read as null): a workflow has no use for them, and an alias
 //! bomb then costs nothing.
 
-use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
-use yaml_rust2::scanner::Marker;
+use saphyr_parser::{Event, Parser, ScalarStyle};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Y {
@@ -86,17 +85,15 @@ impl Builder {
             }
         }
     }
-}
 
-impl MarkedEventReceiver for Builder {
-    fn on_event(&mut self, ev: Event, mark: Marker) {
-        let line = mark.line();
+    /// Takes one event starting on `line`; true once the first document has ended.
+    fn on_event(&mut self, ev: Event, line: usize) -> bool {
         match ev {
             Event::Scalar(s, style, _, _) => {
-                let v = if s.is_empty() && style == yaml_rust2::scanner::TScalarStyle::Plain {
+                let v = if s.is_empty() && style == ScalarStyle::Plain {
                     Y::Null
                 } else {
-                    Y::Str(s)
+                    Y::Str(s.into_owned())
                 };
                 self.push(Node { v, line });
             }
@@ -113,21 +110,27 @@ impl MarkedEventReceiver for Builder {
                         v: Y::Map(entries),
                         line,
                     },
-                    None => return,
+                    None => return false,
                 };
                 self.push(node);
             }
+            Event::DocumentEnd => return true,
             _ => {}
         }
+        false
     }
 }
 
-/// Parses the first document of `text`: `Err((message, line))` when it is not YAML.
+/// Parses the first document of `text`: `Err((message, line))` when it is not YAML. What follows
+/// the first document is not read.
 pub fn parse(text: &str) -> Result<Node, (String, usize)> {
     let mut b = Builder::default();
-    Parser::new_from_str(text)
-        .load(&mut b, false)
-        .map_err(|e| (e.info().to_string(), e.marker().line()))?;
+    for event in Parser::new_from_str(text) {
+        let (ev, span) = event.map_err(|e| (e.info().to_string(), e.marker().line()))?;
+        if b.on_event(ev, span.start.line()) {
+            break;
+        }
+    }
     Ok(b.root.unwrap_or(Node {
         v: Y::Null,
         line: 1,
@@ -164,5 +167,46 @@ mod tests {
                 .map(|n| n.v),
             Some(Y::Null)
         );
+    }
+
+    /// An empty value is on its key's line (`workflow_dispatch:` is named where it is written),
+    /// a node with an anchor or a tag starts at it, and text after the first document's root
+    /// node is not YAML (GitHub refuses such a workflow too).
+    #[test]
+    fn empty_values_anchors_and_trailing_text() {
+        let n = parse(
+            "on:
+  push:
+  workflow_dispatch:
+env: &e
+  A: b
+",
+        )
+        .unwrap();
+        let on = n.get("on").unwrap();
+        assert_eq!(on.get("push").map(|p| (&p.v, p.line)), Some((&Y::Null, 2)));
+        assert_eq!(on.get("workflow_dispatch").unwrap().line, 3);
+        assert_eq!(n.get("env").unwrap().line, 4);
+        assert_eq!(
+            parse(
+                "a
+b: c
+"
+            )
+            .err()
+            .map(|e| e.1),
+            Some(2)
+        );
+        assert_eq!(
+            parse(
+                "a: 1
+---
+b: [
+"
+            )
+            .map(|n| n.entries().len()),
+            Ok(1)
+        );
+        assert_eq!(parse("").map(|n| (n.v, n.line)), Ok((Y::Null, 1)));
     }
 }

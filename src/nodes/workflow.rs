@@ -379,26 +379,13 @@ pub fn check_workflow(cx: &mut Checker<'_>, raw: &RawManifest) -> Option<CheckWo
                 v.v.clone()
             },
         );
-        // jcx is not published under a name this project owns: installing "jcx" from the
-        // crates registry would install whatever someone publishes under that name.
-        let repository = match &cw.repository {
-            Some(r) => {
-                url(cx, r, "the jcx repository", false);
-                Some(r.v.clone())
-            }
-            None => {
-                cx.push(
-                    Problem::error(
-                        Code::MissingArgument,
-                        cw.span,
-                        "`check-workflow` needs `repository=`, the git repository jcx is installed from",
-                    )
-                    .label("repository missing")
-                    .help("jcx is not published on the crates registry yet, and a crate named `jcx` there is not this project: name the repository to build it from, `check-workflow repository=\"https://github.com/OWNER/jcx\"` (the workflow installs tag `v<jcx-version>`)"),
-                );
-                None
-            }
-        };
+        // Without `repository=`, the workflow installs the wheel `jcx-cli==<version>` from PyPI
+        // (a published version's files never change there); with it, it builds that tag from
+        // source. Not `cargo install jcx`: the crate named `jcx` is not this project.
+        let repository = cw.repository.as_ref().map(|r| {
+            url(cx, r, "the jcx repository", false);
+            r.v.clone()
+        });
         CheckWorkflow {
             jcx_version,
             repository,

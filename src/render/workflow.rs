@@ -107,12 +107,17 @@ struct CheckCtx {
     repository_q: Option<String>,
     /// The repository in the cache key, so two sources of one version never share a binary.
     repository_key: String,
+    pypi_package: &'static str,
     manifest_q: String,
     paths: Vec<String>,
     actions: ActionsCtx,
 }
 
 pub const CHECK_WORKFLOW_PATH: &str = ".github/workflows/jcx-check.yaml";
+
+/// The Python distribution that carries the jcx binary (pyproject.toml): `jcx` on PyPI is
+/// another project's.
+pub const PYPI_PACKAGE: &str = "jcx-cli";
 
 pub fn render_check_workflow(
     manifest: &Manifest,
@@ -137,6 +142,7 @@ pub fn render_check_workflow(
                     .collect()
             },
         ),
+        pypi_package: PYPI_PACKAGE,
         manifest_q: yaml_quote(manifest_in_repo),
         // The package files too: `jcx check` reads them, and an edit can make them invalid.
         paths: [
