@@ -174,6 +174,11 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Build an app's image on this machine, after the apps it is built on (`base app=`).
+    #[command(
+        after_help = "Example:\n  jcx build jupyter-pytorch-qlora                 # builds jupyter-pytorch-x, then it\n  jcx build my-env --builder buildah --dry-run    # print the commands only\n  jcx build my-env --push                         # and push, with your registry login\n  jcx build my-env -- --platform linux/arm64      # arguments for the builder\n\nThe builder is the first of docker (buildx, with a running daemon), podman and buildah that\nworks here, unless --builder names one. Every app gets the build arguments of its workflow and\nthe tags <image>:<base tag> and, in a clean git checkout, <image>:<base tag>-<commit>. The\ngenerated files must match the manifest (`jcx compile`). Prints the image it built on stdout\n(the builder's own output goes to stderr)."
+    )]
+    Build(crate::build::BuildArgs),
     /// Print a shell completion script.
     #[command(
         after_help = "Example:\n  jcx completions bash > ~/.local/share/bash-completion/completions/jcx\n  jcx completions zsh > \"${fpath[1]}/_jcx\"\n  jcx completions fish > ~/.config/fish/completions/jcx.fish"
@@ -532,7 +537,10 @@ impl Command {
             Command::New { manifest, .. }
             | Command::Fmt { manifest, .. }
             | Command::List { manifest, .. }
-            | Command::Explain { manifest, .. } => (manifest, MessageFormat::Human),
+            | Command::Explain { manifest, .. }
+            | Command::Build(crate::build::BuildArgs { manifest, .. }) => {
+                (manifest, MessageFormat::Human)
+            }
             _ => return Ok(()),
         };
         if slot.is_none() {
@@ -669,6 +677,21 @@ pub fn run(mut cli: Cli) -> u8 {
             }
         }
         Command::Import { dir, output, force } => run_import(dir, output, force),
+        Command::Build(args) => {
+            let (manifest, out, opts) = args.into_options();
+            let result = load(&manifest, &out, &mut Timings::default()).and_then(|loaded| {
+                report_warnings(&loaded.warnings, MessageFormat::Human);
+                crate::build::execute(&loaded, &out, &opts)
+            });
+            match result {
+                Ok(Some(image)) => {
+                    println!("{image}");
+                    EXIT_OK
+                }
+                Ok(None) => EXIT_OK,
+                Err(e) => fail(&e),
+            }
+        }
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "jcx", &mut std::io::stdout());

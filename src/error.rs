@@ -119,6 +119,10 @@ codes! {
     InvalidVariants => "jcx::invalid_variants",
     UnknownPlaceholder => "jcx::unknown_placeholder",
     VariantCollision => "jcx::variant_collision",
+    UnknownBaseApp => "jcx::unknown_base_app",
+    BaseAppCycle => "jcx::base_app_cycle",
+    BaseAppInDefaults => "jcx::base_app_in_defaults",
+    ParentMismatch => "jcx::parent_mismatch",
 }
 
 impl fmt::Display for Code {
@@ -656,6 +660,14 @@ pub enum Error {
     #[error("{message}")]
     #[diagnostic(code(jcx::usage))]
     Usage {
+        message: String,
+        #[help]
+        help: Option<String>,
+    },
+
+    #[error("{message}")]
+    #[diagnostic(code(jcx::build))]
+    Build {
         message: String,
         #[help]
         help: Option<String>,

@@ -20,7 +20,8 @@ pub struct ListRow {
     pub name: String,
     pub image: String,
     pub base: String,
-    /// `11.8`, `cpu`, or none when the app installs no PyTorch from a wheel index.
+    /// `11.8`, `cpu`, or none when the image has no PyTorch from a wheel index (its own, or
+    /// the parent image's for an app built on another).
     pub cuda: Option<String>,
     pub workflow: String,
     pub dockerfile: String,
@@ -38,8 +39,15 @@ pub fn list(loaded: &Loaded) -> Vec<ListRow> {
         .map(|a| ListRow {
             name: a.name.clone(),
             image: a.image.clone(),
-            base: a.base.full(),
-            cuda: a.torch.as_ref().map(|t| t.cuda.clone()),
+            base: a
+                .parent
+                .as_ref()
+                .map_or_else(|| a.base.full(), |p| format!("app={}", p.app)),
+            cuda: a
+                .torch
+                .as_ref()
+                .map(|t| t.cuda.clone())
+                .or_else(|| a.parent.as_ref().and_then(|p| p.torch.clone())),
             workflow: a.workflow_path(),
             dockerfile: a.dockerfile_path(),
             description: a.description.clone(),

@@ -5,6 +5,7 @@
 //! files) -> `write` (write / check / stale files).
 //! `main.rs` only parses arguments and maps results to exit codes.
 
+pub mod build;
 pub mod cli;
 pub mod dockerfile_block;
 pub mod drift;

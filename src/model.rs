@@ -261,7 +261,7 @@ impl TorchIndex {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Torch {
     pub index: TorchIndex,
     /// The human form, `11.8` or `cpu`.
@@ -276,10 +276,13 @@ pub struct Torch {
 pub struct CodeServer {
     pub version: String,
     pub extensions: Vec<String>,
+    /// False when the parent image (`base app=`) has this version already: only the
+    /// extensions it lacks are installed.
+    pub install: bool,
 }
 
 /// A file or directory of the images repository copied into the image.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FileCopy {
     /// Relative to the repository root (the build context), without a trailing `/`.
     pub src: String,
@@ -315,7 +318,7 @@ pub fn stacks_tree(dest: &str) -> Option<&'static str> {
 }
 
 /// One URL of a download, relative to the download's base.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DownloadSource {
     /// `amd64`/`arm64` (Docker's `TARGETARCH`); `None`: the same file for every architecture.
     pub arch: Option<String>,
@@ -326,7 +329,7 @@ pub struct DownloadSource {
 }
 
 /// A file from the web, checked, then placed (`file`), unpacked (`tar`) or installed (`deb`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Download {
     pub name: String,
     /// The build argument holding the URL base: `DOWNLOAD_<NAME>_BASE`.
@@ -348,7 +351,7 @@ pub struct Download {
 
 /// A third-party apt repository: its key (checked against `fingerprint`), its `deb` source and
 /// the packages installed from it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AptRepository {
     /// Names `/etc/apt/keyrings/<name>.gpg` and `/etc/apt/sources.list.d/<name>.list`.
     pub name: String,
@@ -468,7 +471,7 @@ impl Serialize for Json {
 
 /// The Jupyter configuration files of an app (`jupyter { ... }`); each is `None` when the
 /// manifest sets nothing for it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Jupyter {
     /// Into `${CONDA_DIR}/etc/jupyter/jupyter_server_config.d/`.
     pub server: Option<Json>,
@@ -479,7 +482,7 @@ pub struct Jupyter {
 }
 
 /// A start-up hook, copied to `/usr/local/bin/<stage>.d/<name>` root-owned with mode 0755.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Hook {
     /// `before-notebook` or `start-notebook`.
     pub stage: String,
@@ -503,7 +506,7 @@ impl Hook {
 
 /// A requirements file of the repository (`pip requirements=`), copied into the build and
 /// installed with pip.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PipFile {
     /// Relative to the repository root (the build context).
     pub src: String,
@@ -518,7 +521,7 @@ pub struct PipFile {
 
 /// An `environment.yml` of the repository (`mamba environment=`), applied to the image's base
 /// environment with `mamba env update`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CondaEnvironment {
     /// Relative to the repository root (the build context).
     pub src: String,
@@ -530,7 +533,7 @@ pub struct CondaEnvironment {
 
 /// A Jupyter kernel with its own conda environment in `${CONDA_DIR}/envs/<name>`, registered by
 /// the `kernel.json` jcx generates (`src/<app>/kernel-<name>.json`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Kernel {
     /// The kernelspec name and the environment's directory name.
     pub name: String,
@@ -571,7 +574,7 @@ impl Kernel {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DockerfileBlock {
     pub as_root: bool,
     /// Where the block goes: `start`, `after-system`, `before-pip` or `end`.
@@ -632,7 +635,7 @@ pub enum StageStep {
 }
 
 /// A file or directory an app copies out of a builder stage (`COPY --from`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StageCopy {
     pub stage: String,
     /// Absolute in the stage; without a trailing `/` (but `/` itself).
@@ -737,6 +740,22 @@ pub struct App {
     /// The variant it was expanded from (`variants`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub variant: Option<Variant>,
+    /// The app whose image this one is built on (`base app=NAME`).
+    pub parent: Option<Parent>,
+    /// The first app of its chain of `base app=` links (the app itself when it has no parent):
+    /// the whole chain builds in that app's workflow.
+    pub chain_root: String,
+}
+
+/// The app an app is built on (`base app=NAME`), as the child's build needs it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Parent {
+    pub app: String,
+    /// `registry/namespace/name` of the parent's image, without tag.
+    pub image: String,
+    /// The parent image has PyTorch from a wheel index (for this CUDA version, or `cpu`) and
+    /// its constraints file: the child's pip step keeps to it.
+    pub torch: Option<String>,
 }
 
 impl App {
@@ -746,8 +765,9 @@ impl App {
     pub fn dockerignore_path(&self) -> String {
         format!("src/{}/Dockerfile.dockerignore", self.name)
     }
+    /// The workflow that builds the app: its own, or its chain's (named after the chain's root).
     pub fn workflow_path(&self) -> String {
-        format!(".github/workflows/build-push-{}.yaml", self.name)
+        format!(".github/workflows/build-push-{}.yaml", self.chain_root)
     }
     /// Whether the Dockerfile installs `requirements.txt` (with the unhashed requirements files).
     pub fn installs_requirements_txt(&self) -> bool {

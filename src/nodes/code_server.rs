@@ -141,6 +141,7 @@ pub fn model(cx: &mut Checker<'_>, r: &Resolved) -> Option<CodeServer> {
     Some(CodeServer {
         version: version.v.clone(),
         extensions: dedup(cs.extensions.iter().map(|e| e.v.clone())),
+        install: true,
     })
 }
 

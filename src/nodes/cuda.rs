@@ -81,6 +81,11 @@ fn cuda_usable(c: &RawCuda) -> Option<IndexChoice> {
         .index
 }
 
+/// The PyTorch index tag (`cu118`, `cpu`) `cuda` chooses, `None` when it is refused.
+pub fn index_tag(c: &RawCuda) -> Option<String> {
+    cuda_usable(c).map(|i| i.tag().to_string())
+}
+
 fn explain(cx: &mut Ctx<'_>, r: &Resolved, app: &App) {
     match cuda_of(&r.settings) {
         Some(c) => {
@@ -95,13 +100,29 @@ fn explain(cx: &mut Ctx<'_>, r: &Resolved, app: &App) {
                 );
             }
         }
-        None => cx.push(
-            "cuda",
-            "none",
-            Origin::JcxDefault {
-                note: "torch, if listed, comes from PyPI".into(),
-            },
-        ),
+        None => match app
+            .parent
+            .as_ref()
+            .and_then(|p| p.torch.as_ref().map(|t| (p, t)))
+        {
+            Some((p, t)) => cx.push(
+                "cuda",
+                t.clone(),
+                Origin::Derived {
+                    note: format!(
+                        "PyTorch of the image of `{}`, held by its constraints",
+                        p.app
+                    ),
+                },
+            ),
+            None => cx.push(
+                "cuda",
+                "none",
+                Origin::JcxDefault {
+                    note: "torch, if listed, comes from PyPI".into(),
+                },
+            ),
+        },
     }
 }
 

@@ -19,7 +19,7 @@ use super::{RawManifest, code_server, cuda, dockerfile, env, packages, workflow}
 use crate::error::{Code, Problem};
 use crate::explain::{Ctx, Origin};
 use crate::image::{is_path_component, parse_image_ref};
-use crate::model::{App, Registry};
+use crate::model::{App, Parent, Registry};
 
 pub const MANIFEST_VERSION: i128 = 1;
 
@@ -38,15 +38,14 @@ pub static DESCRIPTION: Setting = Setting {
 
 pub static BASE: Setting = Setting {
     name: "base",
-    shape: Shape::Text {
-        what: "a base image reference",
-    },
+    // `base "IMAGE:TAG"` or `base app=NAME` (an app's image: see `chain`).
+    shape: Shape::Custom(super::chain::read_base),
     inherit: Inherit::Override,
     once: true,
     app_only: false,
     example: Some("base \"quay.io/jupyter/scipy-notebook:python-3.11\""),
     check: check_base,
-    explain: Explain::Rows,
+    explain: Explain::Custom(super::chain::explain_base),
 };
 
 pub static PYTHON: Setting = Setting {
@@ -542,30 +541,43 @@ fn report_cycle(cx: &mut Checker<'_>, app: &RawApp, chain: &[&RawApp], back: &Ra
 }
 
 /// The model of one resolved app; `None` when something it needs was refused (already reported).
+/// An app built on another (`base app=`) gets the full model of that app as `parent`: it takes
+/// its root image, Python and PyTorch from it. The model is whole (as if the app were built on
+/// the root image); [`super::delta`] then takes out what the parent image has.
 pub fn build_app(
     cx: &mut Checker<'_>,
     r: &Resolved,
     registries: Option<&[Registry]>,
+    parent: Option<&App>,
 ) -> Option<App> {
     let s = &r.settings;
     let name = r.name.v.clone();
-    let Some(base_sp) = s.text(&BASE) else {
-        if s.refused.contains(&BASE.name) {
-            return None;
+    let (base, python) = match parent {
+        Some(p) => (p.base.clone(), p.python.clone()),
+        None => {
+            let Some(base_sp) = s.text(&BASE) else {
+                if s.refused.contains(&BASE.name) {
+                    return None;
+                }
+                cx.push(
+                    Problem::error(Code::MissingNode, r.name.span, format!("app `{name}` has no base image"))
+                        .label("no `base`")
+                        .help("add `base \"quay.io/jupyter/scipy-notebook:python-3.11\"` to the app or to `defaults`"),
+                );
+                return None;
+            };
+            let base = parse_image_ref(&base_sp.v).ok()?;
+            let python = match s.text(&PYTHON) {
+                Some(p) => Some(p.v.clone()),
+                None => python_from_tag(&base.tag),
+            };
+            (base, python)
         }
-        cx.push(
-            Problem::error(Code::MissingNode, r.name.span, format!("app `{name}` has no base image"))
-                .label("no `base`")
-                .help("add `base \"quay.io/jupyter/scipy-notebook:python-3.11\"` to the app or to `defaults`"),
-        );
-        return None;
     };
-    let base = parse_image_ref(&base_sp.v).ok()?;
-    let python = match s.text(&PYTHON) {
-        Some(p) => Some(p.v.clone()),
-        None => python_from_tag(&base.tag),
+    let (torch, general) = match parent.and_then(|p| p.torch.as_ref()) {
+        Some(t) => (Some(t.clone()), super::chain::inherited_torch(cx, r, t)),
+        None => cuda::split_torch(cx, r, python.as_deref()),
     };
-    let (torch, general) = cuda::split_torch(cx, r, python.as_deref());
     let pip_files = super::reqfile::app_files(cx, r);
     let code_server = code_server::model(cx, r);
     let curl = code_server.is_some() || s.has(&super::downloads::DOWNLOAD);
@@ -630,6 +642,12 @@ pub fn build_app(
         timeout_minutes: 0,
         stage_copies: super::copy_from::model(s),
         variant: None,
+        parent: parent.map(|p| Parent {
+            app: p.name.clone(),
+            image: p.image.clone(),
+            torch: p.torch.as_ref().map(|t| t.cuda.clone()),
+        }),
+        chain_root: parent.map_or_else(|| r.name.v.clone(), |p| p.chain_root.clone()),
     };
     workflow::apply(s, &mut app);
     super::triggers::apply(s, &mut app);

@@ -15,12 +15,14 @@
 //! or `explain` miss it.
 
 pub mod apt_repository;
+pub mod chain;
 pub mod check;
 pub mod code_server;
 pub mod conda_env;
 pub mod copy_from;
 pub mod cuda;
 pub mod decode;
+pub mod delta;
 pub mod dockerfile;
 pub mod downloads;
 pub mod env;
@@ -51,7 +53,7 @@ use std::collections::HashMap;
 use miette::SourceSpan;
 
 use crate::error::{Code, Problem};
-use crate::model::Manifest;
+use crate::model::{App, Manifest};
 use check::Checker;
 use decode::unknown_node;
 pub use identity::{RawApp, Resolved};
@@ -311,18 +313,51 @@ fn manifest(
                 .help("add an app: `app my-notebook { base \"quay.io/jupyter/scipy-notebook:python-3.11\" }`"),
         );
     }
-    let mut apps = Vec::new();
-    let mut built = Vec::new();
-    for r in &resolved {
+    let parents = if chain::check_defaults(cx, raw) {
+        chain::parents(cx, raw, &resolved)
+    } else {
+        vec![Err(()); resolved.len()]
+    };
+    // Whole models, parents first: a child takes its root image, Python and PyTorch from its
+    // parent's model.
+    let mut whole: Vec<Option<App>> = vec![None; resolved.len()];
+    for i in chain::build_order(&parents) {
+        let r = &resolved[i];
+        let parent = match parents[i] {
+            Ok(Some(p)) => match &whole[p] {
+                Some(app) => Some(app),
+                None => continue,
+            },
+            _ => None,
+        };
         let variant = variant_of.get(r.name.v.as_str()).copied();
         let mark = cx.problems.len();
         packages::check_channels(cx, r, mirrors.conda.is_some());
-        let app_built = identity::build_app(cx, r, registries.as_deref());
+        let app_built = identity::build_app(cx, r, registries.as_deref(), parent);
         held.take(cx.problems, mark, variant);
-        let Some(mut app) = app_built else {
+        whole[i] = app_built.map(|mut app| {
+            app.variant = variant.map(variants::RawVariant::model);
+            app
+        });
+    }
+    let mut apps = Vec::new();
+    let mut built = Vec::new();
+    for (i, r) in resolved.iter().enumerate() {
+        let Some(mut app) = whole[i].clone() else {
             continue;
         };
-        app.variant = variant.map(variants::RawVariant::model);
+        if let Ok(Some(p)) = parents[i] {
+            let mark = cx.problems.len();
+            let ancestors = ancestors(&parents, &whole, p);
+            let root = ancestors.last().copied().unwrap_or(&app);
+            chain::check_against_parent(cx, r, &app, ancestors[0], root);
+            delta::subtract(&mut app, &ancestors);
+            held.take(
+                cx.problems,
+                mark,
+                variant_of.get(r.name.v.as_str()).copied(),
+            );
+        }
         built.push((r, app.name.clone()));
         apps.push(app);
     }
@@ -340,6 +375,22 @@ fn manifest(
         stages,
     });
     (manifest, resolved)
+}
+
+/// The whole models of app `p` and its ancestors, nearest first.
+fn ancestors<'a>(
+    parents: &[Result<Option<usize>, ()>],
+    whole: &'a [Option<App>],
+    p: usize,
+) -> Vec<&'a App> {
+    let mut out = Vec::new();
+    let mut at = Some(p);
+    while let Some(i) = at {
+        let Some(app) = &whole[i] else { break };
+        out.push(app);
+        at = parents[i].ok().flatten();
+    }
+    out
 }
 
 #[cfg(test)]

@@ -427,6 +427,26 @@ fn is_dist_name(s: &str) -> bool {
         && s.as_bytes()[s.len() - 1].is_ascii_alphanumeric()
 }
 
+/// A requirement as the model holds it (its text), parsed; `None` when it does not parse
+/// (validation refused it already).
+pub fn parse_text(text: &str) -> Option<Pip> {
+    let raw = RawPip {
+        span: SourceSpan::from(0..0),
+        text: Sp::new(text.to_string(), SourceSpan::from(0..0)),
+    };
+    parse_pip(&raw).ok()
+}
+
+/// The normalized package name of a requirement text.
+pub fn requirement_name(text: &str) -> Option<String> {
+    parse_text(text).map(|p| p.name)
+}
+
+/// Whether requirement text `a` says what canonical requirement `b` says.
+pub fn same_requirement(a: &str, b_canonical: &str) -> bool {
+    parse_text(a).is_some_and(|p| p.canonical == b_canonical)
+}
+
 /// Every requirement of a resolved app that parses, in order.
 pub fn requirements(r: &Resolved) -> Vec<Pip> {
     r.settings

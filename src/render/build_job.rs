@@ -77,8 +77,8 @@ pub struct AppJobCtx {
     permissions: Vec<&'static str>,
     merge_permissions: Vec<&'static str>,
     image: String,
-    base_image: String,
-    base_image_raw: String,
+    pub(super) base_image: String,
+    pub(super) base_image_raw: String,
     base_tag_q: String,
     description: Vec<String>,
     free_disk_space: bool,
@@ -99,7 +99,7 @@ pub struct AppJobCtx {
     /// What publishes the app, for the summary of a pull request (constant text).
     pr_note: String,
     platforms: String,
-    build_args: Vec<String>,
+    pub(super) build_args: Vec<String>,
     /// `cache-from:`/`cache-to:` lines.
     cache: Vec<String>,
     /// The registry cache's reference, as a YAML scalar.
@@ -113,6 +113,8 @@ pub struct AppJobCtx {
     /// The expression of the pushed digest (the build's, or the merged list's).
     digest: &'static str,
     actions: ActionsCtx,
+    /// The app is one of a chain of apps built on apps (`base app=`).
+    pub(super) chain: Option<super::chain::ChainJobCtx>,
 }
 
 fn login(p: &Push) -> LoginCtx {
@@ -139,6 +141,12 @@ fn login(p: &Push) -> LoginCtx {
         aws_role: r.aws_role.as_deref().map(yaml_quote),
         aws_region: r.ecr_region().map(yaml_quote),
     }
+}
+
+/// The build arguments that point an app's build at the manifest's mirrors (those its
+/// Dockerfile uses), as its workflow passes them after `BASE_IMAGE` (and `jcx build` too).
+pub fn mirror_build_args(manifest: &Manifest, app: &App) -> Vec<String> {
+    build_args(manifest, app).split_off(1)
 }
 
 fn build_args(manifest: &Manifest, app: &App) -> Vec<String> {
@@ -444,6 +452,7 @@ pub fn app_job_ctx(manifest: &Manifest, app: &App) -> AppJobCtx {
             "steps.build.outputs.digest"
         },
         actions: actions_ctx(manifest),
+        chain: None,
     }
 }
 

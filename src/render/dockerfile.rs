@@ -200,10 +200,14 @@ struct DockerfileCtx<'a> {
     header: String,
     description: Option<&'a str>,
     base_image: String,
+    /// The app this one is built on (`base app=`).
+    parent: Option<&'a str>,
     apt: &'a [String],
     apt_unpinned: bool,
     apt_mirror: &'static str,
     code_server: Option<&'a CodeServer>,
+    /// The parent image may have this code-server already: then only extensions are installed.
+    code_server_install: bool,
     code_server_releases: &'static str,
     mamba: Vec<String>,
     conda_channel: &'static str,
@@ -218,6 +222,8 @@ struct DockerfileCtx<'a> {
     /// `declare_pypi_index_url`), `lock`, `pip`.
     pypi_arg_at: &'static str,
     torch: Option<TorchCtx>,
+    /// The pip step keeps to the PyTorch constraints file (this image's or the parent's).
+    torch_constraint: bool,
     pip: bool,
     pypi_index_url: &'static str,
     env: Vec<String>,
@@ -256,6 +262,21 @@ struct DockerfileCtx<'a> {
     stage_copies: Vec<super::stages::StageCopyCtx>,
 }
 
+/// The default of the Dockerfile's BASE_IMAGE: the base image, or for an app built on another
+/// the tag `jcx build` gives the parent's image (CI always passes the exact image).
+pub fn base_image(app: &App) -> String {
+    match &app.parent {
+        Some(p) => format!("{}:{}", p.image, app.base.tag),
+        None => app.base.full(),
+    }
+}
+
+/// Whether the pip step must keep to a PyTorch constraints file: this Dockerfile's, or the one
+/// in the parent image.
+fn torch_constraint(app: &App) -> bool {
+    app.torch.is_some() || app.parent.as_ref().is_some_and(|p| p.torch.is_some())
+}
+
 pub fn torch_index_url(base: &str, index: &TorchIndex) -> String {
     format!("{}/{}", base.trim_end_matches('/'), index.tag())
 }
@@ -280,11 +301,13 @@ pub fn render_dockerfile(manifest: &Manifest, app: &App) -> Result<String> {
     let ctx = DockerfileCtx {
         header: header(manifest, Some(&app.name)),
         description: app.description.as_deref(),
-        base_image: app.base.full(),
+        base_image: base_image(app),
+        parent: app.parent.as_ref().map(|p| p.app.as_str()),
         apt: &app.apt,
         apt_unpinned: app.apt.iter().any(|a| !a.contains('=')),
         apt_mirror: "\"\"",
         code_server: app.code_server.as_ref(),
+        code_server_install: app.code_server.as_ref().is_some_and(|c| c.install),
         code_server_releases: CODE_SERVER_RELEASES,
         mamba: app.mamba.iter().map(|m| shell_quote(m)).collect(),
         conda_channel: "\"\"",
@@ -302,6 +325,7 @@ pub fn render_dockerfile(manifest: &Manifest, app: &App) -> Result<String> {
             "pip"
         },
         torch,
+        torch_constraint: torch_constraint(app),
         pip: app.installs_requirements_txt(),
         pypi_index_url: "\"\"",
         env: app
@@ -445,6 +469,11 @@ pub fn render_requirements(manifest: &Manifest, app: &App) -> String {
             "# torch, torchvision and torchaudio are not listed here: the Dockerfile installs them\n\
              # before, from the PyTorch {} wheel index, and holds them with a constraint.\n",
             t.index.tag()
+        ));
+    } else if let Some(p) = app.parent.as_ref().filter(|p| p.torch.is_some()) {
+        s.push_str(&format!(
+            "# torch, torchvision and torchaudio come from the image of `{}`, held by its constraint.\n",
+            p.app
         ));
     }
     for r in &app.pip {

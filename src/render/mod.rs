@@ -83,6 +83,10 @@ fn envs() -> &'static (Environment<'static>, Environment<'static>) {
                 "job-publish.yaml",
                 include_str!("../templates/job-publish.yaml.j2"),
             ),
+            (
+                "job-chain.yaml",
+                include_str!("../templates/job-chain.yaml.j2"),
+            ),
         ] {
             yaml.add_template(name, source)
                 .expect("workflow templates compile (tested)");
@@ -192,11 +196,14 @@ fn waive_long_uses_lines(yaml: &str) -> String {
 }
 
 mod build_job;
+mod chain;
 mod dockerfile;
 mod jupyterhub;
 mod stages;
 mod workflow;
 
+pub use build_job::mirror_build_args;
+pub use chain::*;
 pub use dockerfile::*;
 pub use jupyterhub::*;
 pub use workflow::*;
@@ -259,10 +266,13 @@ pub fn render(manifest: &Manifest, manifest_in_repo: &str) -> Result<Vec<Generat
             path: app.dockerignore_path(),
             contents: render_dockerignore(manifest, app),
         });
-        files.push(GeneratedFile {
-            path: app.workflow_path(),
-            contents: render_workflow(manifest, app)?,
-        });
+        // A chain (apps built on apps) builds in its root's workflow.
+        if app.parent.is_none() {
+            files.push(GeneratedFile {
+                path: app.workflow_path(),
+                contents: render_workflow(manifest, app)?,
+            });
+        }
     }
     if let Some(check) = render_check_workflow(manifest, manifest_in_repo)? {
         files.push(GeneratedFile {

@@ -48,18 +48,51 @@ pub fn trigger_paths(manifest: &Manifest, app: &App) -> Vec<String> {
     paths
 }
 
+/// How the workflow of a chain says what it does (after the header).
+const CHAIN_NOTE: &str = "#
+# Apps built on apps (`base app=`): one job per app, each after the job of
+# the app it is built on (`needs:`) and FROM exactly the image that job made
+# (its pushed digest; on a pull request, which pushes nothing, the image
+# itself, passed as an artifact). A job whose files did not change builds
+# nothing; the apps built on it then use its published image, resolved to a
+# digest once. See docs/generated-files.md in jcx.";
+
+/// The workflow of an app, with the jobs of the apps built on it (`base app=`, a chain) when
+/// there are any. The triggers are the app's (a chain's apps have the same ones).
 pub fn render_workflow(manifest: &Manifest, app: &App) -> Result<String> {
     let quote = |v: &[String]| v.iter().map(|b| yaml_quote(b)).collect();
+    let chain = super::chain::chain_of(manifest, app);
+    let mut paths: Vec<String> = Vec::new();
+    for a in &chain {
+        for p in trigger_paths(manifest, a) {
+            if !paths.contains(&p) {
+                paths.push(p);
+            }
+        }
+    }
+    let (header, workflow_name, apps) = if chain.len() == 1 {
+        (
+            header(manifest, Some(&app.name)),
+            format!("Build {}", app.name),
+            vec![app_job_ctx(manifest, app)],
+        )
+    } else {
+        (
+            format!("{}\n{CHAIN_NOTE}", header(manifest, Some(&app.name))),
+            format!("Build {} and the apps built on it", app.name),
+            super::chain::chain_jobs(manifest, &chain),
+        )
+    };
     let ctx = WorkflowCtx {
-        header: header(manifest, Some(&app.name)),
-        workflow_name: yaml_quote(&format!("Build {}", app.name)),
+        header,
+        workflow_name: yaml_quote(&workflow_name),
         push_branches: quote(&app.branches),
         push_tags: quote(&app.git_tags),
-        paths: quote(&trigger_paths(manifest, app)),
+        paths: quote(&paths),
         pull_requests: app.pull_requests,
         release: app.release,
         schedule: quote(&app.schedule),
-        apps: vec![app_job_ctx(manifest, app)],
+        apps,
     };
     let yaml = render_with(&envs().1, "build-push.yaml", &app.workflow_path(), ctx)?;
     Ok(waive_long_uses_lines(&yaml))

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Local stand-ins for jcx's build test (scripts/build-test, docs/testing.md).
 
-    stand-ins.py wheels DIR      write the stand-in PyTorch wheels into DIR
+    stand-ins.py wheels DIR      write the stand-in PyTorch wheels into DIR (JCX_BT_TORCH_PAD_MB=N
+                                 pads the CUDA torch wheel with N MiB of random bytes, so that
+                                 it weighs what a real one does: scripts/bench-chain)
     stand-ins.py aptrepo DIR     write a signed apt repository (one package) into DIR
     stand-ins.py serve ROOT [PORT]
                                  serve ROOT on 127.0.0.1:PORT (or any free port if PORT is
@@ -28,9 +30,9 @@ hundreds of megabytes (gigabytes with the CUDA libraries on PyPI).
 import base64
 import hashlib
 import html
-import io
 import os
 import re
+import shutil
 import ssl
 import subprocess
 import sys
@@ -95,17 +97,30 @@ def wheel(out_dir, project, version, requires, build):
         cuda = {"cu118": "11.8", "pypi": "12.1"}[build]
         files["torch/version.py"] = f'__version__ = "{version}"\ncuda = "{cuda}"\n'
     record = []
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        for name, text in sorted(files.items()):
+    name = f"{dist}-py3-none-any.whl"
+    pad_mb = int(os.environ.get("JCX_BT_TORCH_PAD_MB", "0")) if (project, build) == ("torch", "cu118") else 0
+    with zipfile.ZipFile(out_dir / name, "w", zipfile.ZIP_DEFLATED) as z:
+        for fname, text in sorted(files.items()):
             data = text.encode()
-            z.writestr(zipfile.ZipInfo(name, (2024, 1, 1, 0, 0, 0)), data)
+            z.writestr(zipfile.ZipInfo(fname, (2024, 1, 1, 0, 0, 0)), data)
             digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-            record.append(f"{name},sha256={digest},{len(data)}\n")
+            record.append(f"{fname},sha256={digest},{len(data)}\n")
+        if pad_mb:
+            # Random bytes do not compress: the wheel, the installed files and the image layer
+            # all weigh about pad_mb, as the CUDA libraries of a real torch wheel would.
+            fname = f"{project}/lib/libjcx_stand_in_pad.so"
+            h = hashlib.sha256()
+            info = zipfile.ZipInfo(fname, (2024, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_STORED
+            with z.open(info, "w", force_zip64=True) as f:
+                for _ in range(pad_mb):
+                    chunk = os.urandom(1 << 20)
+                    h.update(chunk)
+                    f.write(chunk)
+            digest = base64.urlsafe_b64encode(h.digest()).rstrip(b"=").decode()
+            record.append(f"{fname},sha256={digest},{pad_mb << 20}\n")
         record.append(f"{dist}.dist-info/RECORD,,\n")
         z.writestr(zipfile.ZipInfo(f"{dist}.dist-info/RECORD", (2024, 1, 1, 0, 0, 0)), "".join(record))
-    name = f"{dist}-py3-none-any.whl"
-    (out_dir / name).write_bytes(buf.getvalue())
     return name
 
 
@@ -114,6 +129,20 @@ def make_wheels(out_dir):
     for index, local in INDEXES.items():
         for project, version, requires in TORCH:
             print(wheel(out_dir, project, version + local, requires, index))
+
+
+DIGESTS = {}
+
+
+def sha256_of(path):
+    """The file's sha256, computed once per run (a padded wheel weighs gigabytes)."""
+    if path not in DIGESTS:
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+        DIGESTS[path] = h.hexdigest()
+    return DIGESTS[path]
 
 
 def simple_page(project, files):
@@ -142,7 +171,7 @@ class Handler(SimpleHTTPRequestHandler):
         for p, version, _ in TORCH:
             if p == project:
                 f = f"{p}-{version}{local}-py3-none-any.whl"
-                files.append((f, hashlib.sha256((wheels / f).read_bytes()).hexdigest()))
+                files.append((f, sha256_of(wheels / f)))
         if not files:
             return self.send_bytes(b"not found\n", "text/plain", 404)
         self.send_bytes(simple_page(project, files))
@@ -179,7 +208,14 @@ class Handler(SimpleHTTPRequestHandler):
         if m:
             f = Path(self.server.root, "wheels", m[1])
             if f.is_file():
-                return self.send_bytes(f.read_bytes(), "application/octet-stream")
+                self.send_response(200)
+                self.send_header("Content-Type", "application/octet-stream")
+                self.send_header("Content-Length", str(f.stat().st_size))
+                self.end_headers()
+                if self.command != "HEAD":
+                    with open(f, "rb") as src:
+                        shutil.copyfileobj(src, self.wfile, 1 << 20)
+                return None
         if path.startswith(("/code-server/", "/downloads/", "/apt/")):
             return super().do_GET() if self.command == "GET" else super().do_HEAD()
         self.send_bytes(b"not found\n", "text/plain", 404)
@@ -202,7 +238,6 @@ def make_apt_repo(out):
     written in tests/build/apps.kdl."""
     import email.utils
     import gzip
-    import shutil
     import tempfile
     import time
 
