@@ -492,16 +492,14 @@ fn check_spec(fc: &mut FileCheck<'_>, spec: &Sp<String>) -> bool {
 /// is written: its path (reported at the node), then its content (reported in the file), then
 /// its `name:` and `prefix:` lines, which `target` decides instead. Read once per path.
 pub(super) fn check(cx: &mut Checker<'_>, src: &Sp<String>, target: Target<'_>) {
-    let Some(text) = super::files::read_package_file(cx, src, "environment file") else {
+    let Some(file) = super::files::cached_package_file(
+        cx,
+        src,
+        "environment file",
+        |c| &mut c.environments,
+        read,
+    ) else {
         return;
-    };
-    let file = match cx.files.environments.get(&src.v) {
-        Some(f) => Arc::clone(f),
-        _ => {
-            let f = Arc::new(read(&src.v, &text));
-            cx.files.environments.insert(src.v.clone(), Arc::clone(&f));
-            f
-        }
     };
     for p in &file.problems {
         cx.push(p.clone());

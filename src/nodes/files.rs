@@ -326,6 +326,28 @@ pub fn check_destinations(cx: &mut Checker<'_>, r: &Resolved, app: &App) {
     }
 }
 
+/// A package file read and parsed once per path, however many nodes name it: from the cache
+/// when an earlier node read it (its path passed the `file` rules then), else read from disk
+/// (`read_package_file`, reporting at `src`), parsed with `parse` and cached. `None` when it
+/// cannot be read.
+pub(super) fn cached_package_file<T>(
+    cx: &mut Checker<'_>,
+    src: &Sp<String>,
+    what: &str,
+    cache: fn(
+        &mut super::check::FileCache,
+    ) -> &mut std::collections::HashMap<String, std::sync::Arc<T>>,
+    parse: fn(&str, &str) -> T,
+) -> Option<std::sync::Arc<T>> {
+    if let Some(f) = cache(&mut cx.files).get(&src.v) {
+        return Some(std::sync::Arc::clone(f));
+    }
+    let text = read_package_file(cx, src, what)?;
+    let f = std::sync::Arc::new(parse(&src.v, &text));
+    cache(&mut cx.files).insert(src.v.clone(), std::sync::Arc::clone(&f));
+    Some(f)
+}
+
 /// Package files (requirements files, `environment.yml`) are small text files; anything larger
 /// is not one.
 pub const MAX_PACKAGE_FILE_BYTES: u64 = 8 * 1024 * 1024;

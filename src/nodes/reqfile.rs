@@ -421,16 +421,14 @@ pub fn read(path: &str, text: &str) -> ReqFile {
 /// Checks the requirements file a `pip requirements=` names, where it is written: its path
 /// (reported at the node), then its lines (reported in the file). Read once per path.
 pub(super) fn check(cx: &mut Checker<'_>, src: &Sp<String>) {
-    let Some(text) = super::files::read_package_file(cx, src, "requirements file") else {
+    let Some(file) = super::files::cached_package_file(
+        cx,
+        src,
+        "requirements file",
+        |c| &mut c.requirements,
+        read,
+    ) else {
         return;
-    };
-    let file = match cx.files.requirements.get(&src.v) {
-        Some(f) => Arc::clone(f),
-        _ => {
-            let f = Arc::new(read(&src.v, &text));
-            cx.files.requirements.insert(src.v.clone(), Arc::clone(&f));
-            f
-        }
     };
     for p in &file.problems {
         cx.push(p.clone());
