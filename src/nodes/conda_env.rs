@@ -445,18 +445,8 @@ fn check_channel(fc: &mut FileCheck<'_>, c: &Sp<String>) {
 /// with operators (`>=1.2,<2`), `=1.2`, `1.2.*`, `=1.2=build` or `[key='value']` brackets.
 /// The file is read by conda, never by a shell, so spaces and quotes are fine.
 pub fn is_env_spec(s: &str) -> bool {
-    let spec = match s.split_once("::") {
-        Some((channel, rest)) => {
-            if channel.is_empty()
-                || !channel
-                    .bytes()
-                    .all(|c| c.is_ascii_alphanumeric() || b"-_./".contains(&c))
-            {
-                return false;
-            }
-            rest
-        }
-        None => s,
+    let Some(spec) = super::packages::without_channel(s, b"-_./") else {
+        return false;
     };
     let name_end = spec
         .find(|c: char| !(c.is_ascii_alphanumeric() || "-_.".contains(c)))

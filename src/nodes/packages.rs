@@ -318,20 +318,23 @@ pub fn is_apt_package(s: &str) -> bool {
     name_ok && arch_ok && version_ok
 }
 
+/// The spec after its `channel::` prefix (the whole spec without one); `None` when the channel
+/// is empty or has a character other than ASCII letters, digits and `extra`.
+pub fn without_channel<'a>(s: &'a str, extra: &[u8]) -> Option<&'a str> {
+    match s.split_once("::") {
+        Some((channel, rest)) => (!channel.is_empty()
+            && channel
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || extra.contains(&c)))
+        .then_some(rest),
+        None => Some(s),
+    }
+}
+
 /// A conda MatchSpec in its simple forms: `[channel::]name[ op version[,op version]][=build]`.
 pub fn is_conda_spec(s: &str) -> bool {
-    let spec = match s.split_once("::") {
-        Some((channel, rest)) => {
-            if channel.is_empty()
-                || !channel
-                    .bytes()
-                    .all(|c| c.is_ascii_alphanumeric() || b"-_.".contains(&c))
-            {
-                return false;
-            }
-            rest
-        }
-        None => s,
+    let Some(spec) = without_channel(s, b"-_.") else {
+        return false;
     };
     let name_end = spec
         .find(|c: char| !(c.is_ascii_alphanumeric() || "-_.".contains(c)))
