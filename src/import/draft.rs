@@ -214,6 +214,9 @@ pub struct Item {
     /// What the item becomes when jcx refuses it, tried in order (a `file` instead of a
     /// `hook`, a `dockerfile` block); a comment after the last.
     pub fallback: Vec<Entry>,
+    /// Other lines it stands for (a block joined from several pieces): counted with `origin`
+    /// when the item is demoted.
+    pub also: Vec<Origin>,
 }
 
 impl Item {
@@ -223,6 +226,7 @@ impl Item {
             origin,
             note: None,
             fallback: Vec::new(),
+            also: Vec::new(),
         }
     }
 }
@@ -273,6 +277,16 @@ impl fmt::Display for Warning {
     }
 }
 
+/// What became of one line of a hand-made file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// A comment or blank line.
+    Other,
+    Mapped,
+    Escaped,
+    Dropped,
+}
+
 /// Line counts of one hand-made file.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Counts {
@@ -282,4 +296,42 @@ pub struct Counts {
     pub dropped: usize,
     /// Comment and blank lines.
     pub other: usize,
+    /// The status of each counted line (1-based), so that a demotion after the walk (an item
+    /// jcx refused) moves its lines: to *blocks* from *mapped*, to *comments* from either.
+    pub lines: std::collections::BTreeMap<usize, Status>,
+}
+
+impl Counts {
+    /// Moves the lines of `origin` to `to` (never back: a comment stays a comment, a block
+    /// does not become mapped).
+    pub fn demote(&mut self, origin: &Origin, to: Status) {
+        if origin.file != self.file || origin.first == 0 {
+            return;
+        }
+        for l in origin.first..=origin.last {
+            let Some(s) = self.lines.get_mut(&l) else {
+                continue;
+            };
+            let rank = |s: Status| match s {
+                Status::Other => 0,
+                Status::Mapped => 1,
+                Status::Escaped => 2,
+                Status::Dropped => 3,
+            };
+            if rank(to) <= rank(*s) || *s == Status::Other {
+                continue;
+            }
+            match *s {
+                Status::Mapped => self.mapped -= 1,
+                Status::Escaped => self.escaped -= 1,
+                _ => {}
+            }
+            match to {
+                Status::Escaped => self.escaped += 1,
+                Status::Dropped => self.dropped += 1,
+                _ => {}
+            }
+            *s = to;
+        }
+    }
 }

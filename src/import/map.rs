@@ -34,13 +34,7 @@ pub struct AppResult {
     pub error: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
-    Other,
-    Mapped,
-    Escaped,
-    Dropped,
-}
+pub use super::draft::Status;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum User {

@@ -115,12 +115,20 @@ pub fn import(dir: &Path) -> Result<Imported> {
     }
     top.mirror = mirror(&mirrors, &mut warnings);
     distinct_images(&mut drafts, &mut warnings);
+    let mut moves = Vec::new();
     for d in &mut drafts {
         for item in &mut d.items {
-            unprintable(item, &mut warnings);
+            unprintable(item, &mut warnings, &mut moves);
         }
     }
-    let (text, jcx_warnings) = settle(dir, &mut top, &mut drafts, &mut warnings)?;
+    let (text, jcx_warnings) = settle(dir, &mut top, &mut drafts, &mut warnings, &mut moves)?;
+    for (origins, to) in &moves {
+        for c in counts.iter_mut() {
+            for o in origins {
+                c.demote(o, *to);
+            }
+        }
+    }
     warnings
         .sort_by(|a, b| (&a.origin.file, a.origin.first).cmp(&(&b.origin.file, b.origin.first)));
     Ok(Imported {
@@ -261,7 +269,11 @@ fn image_of(d: &Draft) -> String {
 
 /// A block or an inline hook with characters no raw string can hold becomes a comment (jcx
 /// refuses such blocks anyway).
-fn unprintable(item: &mut Item, warnings: &mut Vec<Warning>) {
+fn unprintable(
+    item: &mut Item,
+    warnings: &mut Vec<Warning>,
+    moves: &mut Vec<(Vec<Origin>, draft::Status)>,
+) {
     let text = match &item.entry {
         Entry::Dockerfile { lines, .. } => lines.join("\n"),
         Entry::Hook {
@@ -276,6 +288,10 @@ fn unprintable(item: &mut Item, warnings: &mut Vec<Warning>) {
         .origin
         .clone()
         .unwrap_or_else(|| Origin::new("apps.kdl", 0, 0));
+    moves.push((
+        item.origin.iter().chain(&item.also).cloned().collect(),
+        draft::Status::Dropped,
+    ));
     warnings.push(Warning {
         kind: Kind::Dropped,
         origin: origin.clone(),
@@ -334,6 +350,7 @@ fn settle(
     top: &mut Top,
     drafts: &mut [Draft],
     warnings: &mut Vec<Warning>,
+    moves: &mut Vec<(Vec<Origin>, draft::Status)>,
 ) -> Result<(String, Vec<SourcedProblem>)> {
     let limit = 10 + drafts.iter().map(|d| d.items.len() * 3).sum::<usize>();
     for _ in 0..limit {
@@ -365,7 +382,7 @@ fn settle(
                             continue;
                         }
                         done.push((a, m));
-                        demote(&mut drafts[a].items[m], &p.problem, warnings)?;
+                        demote(&mut drafts[a].items[m], &p.problem, warnings, moves)?;
                         acted = true;
                     }
                 }
@@ -415,7 +432,14 @@ fn demote(
     item: &mut Item,
     problem: &crate::error::Problem,
     warnings: &mut Vec<Warning>,
+    moves: &mut Vec<(Vec<Origin>, draft::Status)>,
 ) -> Result<()> {
+    let lines: Vec<Origin> = item
+        .origin
+        .iter()
+        .chain(&item.also)
+        .cloned()
+        .collect();
     let origin = item
         .origin
         .clone()
@@ -438,6 +462,7 @@ fn demote(
     if !item.fallback.is_empty() {
         let next = item.fallback.remove(0);
         let kind = if matches!(next, Entry::Dockerfile { .. }) {
+            moves.push((lines, draft::Status::Escaped));
             Kind::Escaped
         } else {
             Kind::Changed
@@ -460,6 +485,7 @@ fn demote(
             None,
         ));
     }
+    moves.push((lines, draft::Status::Dropped));
     warnings.push(Warning {
         kind: Kind::Dropped,
         origin: origin.clone(),

@@ -263,7 +263,10 @@ pub fn finish(w: &mut Walker<'_>, result: &mut AppResult) {
         file: w.src.path.clone(),
         ..Counts::default()
     };
-    for s in &w.status {
+    for (n, s) in w.status.iter().enumerate() {
+        if *s != Status::Other {
+            c.lines.insert(n + 1, *s);
+        }
         match s {
             Status::Other => c.other += 1,
             Status::Mapped => c.mapped += 1,
@@ -327,6 +330,7 @@ fn block_item(w: &mut Walker<'_>, pieces: Vec<Piece>) -> Item {
         lines,
     };
     let mut item = Item::new(entry, Some(first.origin.clone()));
+    item.also = pieces[1..].iter().map(|p| p.origin.clone()).collect();
     item.note = Some(format!(
         "From {} (see the warnings of `jcx import`):",
         join_origins(&origins)

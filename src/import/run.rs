@@ -395,6 +395,7 @@ fn read_requirements(w: &mut Walker<'_>, repo: &str, out: &mut Vec<Sourced>, dep
     let (lines, other) = requirements::read(&text);
     let total = text.lines().count();
     let mut dropped = 0;
+    let mut statuses = std::collections::BTreeMap::new();
     for line in lines {
         let n = line.line();
         if let Line::Option {
@@ -417,6 +418,9 @@ fn read_requirements(w: &mut Walker<'_>, repo: &str, out: &mut Vec<Sourced>, dep
         if matches!(&line, Line::Option { name, .. } if !matches!(name.as_str(), "index-url" | "extra-index-url" | "pre" | "editable"))
         {
             dropped += 1;
+            statuses.insert(n, super::map::Status::Dropped);
+        } else {
+            statuses.insert(n, super::map::Status::Mapped);
         }
         out.push(Sourced {
             line,
@@ -430,6 +434,7 @@ fn read_requirements(w: &mut Walker<'_>, repo: &str, out: &mut Vec<Sourced>, dep
             escaped: 0,
             dropped,
             other,
+            lines: statuses,
         });
     }
     true

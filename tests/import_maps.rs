@@ -1,0 +1,111 @@
+//! `jcx import` maps what the language can express (issue #12), through the binary in small
+//! hand-made repositories written into temporary directories: build stages, Jupyter commands,
+//! pip and conda beyond the plain installs, reserved variables, and the import bugs found on
+//! real repositories (docs/coverage.md). Every imported manifest must also compile.
+
+use std::fs;
+use std::path::Path;
+
+use assert_cmd::Command;
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(dir: &Path, args: &[&str]) -> Run {
+    let out = Command::cargo_bin("jcx")
+        .unwrap()
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env("COLUMNS", "100")
+        .args(args)
+        .output()
+        .unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+/// A repository of `(path, text)` files, imported: the manifest, the warnings and the summary.
+struct Imported {
+    dir: tempfile::TempDir,
+    manifest: String,
+    stderr: String,
+    stdout: String,
+}
+
+impl Imported {
+    /// The summary line of one file: (mapped, blocks, comments).
+    fn counts(&self, file: &str) -> (usize, usize, usize) {
+        let line = self
+            .stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{file}:")))
+            .unwrap_or_else(|| panic!("no summary for {file}:\n{}", self.stdout));
+        let n = |what: &str| -> usize {
+            let before = line.split(what).next().unwrap();
+            before
+                .rsplit(|c: char| !c.is_ascii_digit())
+                .find(|s| !s.is_empty())
+                .unwrap()
+                .parse()
+                .unwrap()
+        };
+        (
+            n(" mapped to settings"),
+            n(" into dockerfile blocks"),
+            n(" kept as comments"),
+        )
+    }
+
+    /// The manifest without its comment lines.
+    fn nodes(&self) -> String {
+        self.manifest
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("//"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+fn import(files: &[(&str, &str)]) -> Imported {
+    let dir = tempfile::tempdir().unwrap();
+    for (path, text) in files {
+        let p = dir.path().join(path);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(p, text).unwrap();
+    }
+    let r = run(dir.path(), &["import"]);
+    assert_eq!(r.code, 0, "import failed: {}", r.stderr);
+    let manifest = fs::read_to_string(dir.path().join("apps.kdl")).unwrap();
+    let c = run(dir.path(), &["compile", "--force"]);
+    assert_eq!(
+        c.code, 0,
+        "the imported manifest does not compile:\n{manifest}\n{}",
+        c.stderr
+    );
+    Imported {
+        dir,
+        manifest,
+        stderr: r.stderr,
+        stdout: r.stdout,
+    }
+}
+
+const BASE: &str = "FROM quay.io/jupyter/base-notebook:2024-12-02\n";
+
+#[test]
+fn the_summary_counts_what_the_manifest_holds() {
+    // jcx refuses, after the walk counted them, a `file` whose source is missing (it becomes a
+    // block) and a block holding `${{` (it becomes a comment): the summary follows both (it
+    // used to count them as mapped and as a block).
+    let df = format!("{BASE}COPY missing.sh /usr/local/bin/x.sh\nRUN echo '${{{{ x }}}}' > /tmp/x\n");
+    let i = import(&[("Dockerfile", &df)]);
+    assert!(i.manifest.contains("//     RUN echo"), "{}", i.manifest);
+    assert!(i.nodes().contains("COPY missing.sh"), "{}", i.manifest);
+    assert_eq!(i.counts("Dockerfile"), (1, 1, 1), "{}", i.stdout);
+}
