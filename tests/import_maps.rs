@@ -109,3 +109,26 @@ fn the_summary_counts_what_the_manifest_holds() {
     assert!(i.nodes().contains("COPY missing.sh"), "{}", i.manifest);
     assert_eq!(i.counts("Dockerfile"), (1, 1, 1), "{}", i.stdout);
 }
+
+#[test]
+fn a_hook_without_a_number_is_named_to_keep_its_place() {
+    let df = format!("{BASE}COPY create-ssh-key.sh /usr/local/bin/before-notebook.d/\n");
+    let i = import(&[
+        ("Dockerfile", &df),
+        ("create-ssh-key.sh", "ssh-keygen -q -N '' -f ~/.ssh/id_ed25519\n"),
+    ]);
+    assert!(
+        i.nodes().contains(
+            r#"hook before-notebook "90-create-ssh-key.sh" file=create-ssh-key.sh"#
+        ),
+        "{}",
+        i.manifest
+    );
+    assert!(
+        i.stderr
+            .contains("the hook `create-ssh-key.sh` is named `90-create-ssh-key.sh`"),
+        "{}",
+        i.stderr
+    );
+    assert_eq!(i.counts("Dockerfile"), (2, 0, 0));
+}

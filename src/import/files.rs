@@ -209,7 +209,7 @@ fn file_item(
             let mut item = Item::new(
                 Entry::Hook {
                     stage: stage.to_string(),
-                    name: hook.to_string(),
+                    name: hook_name(w, hook, o),
                     file: Some(src.clone()),
                     script: None,
                 },
@@ -237,6 +237,27 @@ fn file_item(
         },
         Some(o.clone()),
     )
+}
+
+/// A hook's name as jcx takes it (`NN-NAME`): a name that starts with a letter becomes
+/// `90-NAME`, which keeps its place after the hooks named with digits (the stacks' own, such as
+/// `10activate-conda-env.sh`, and the repository's), where the start script ran it; `20x.sh`
+/// becomes `20-x.sh`. Other names stay (jcx refuses them, and the hook becomes a `file`).
+fn hook_name(w: &mut Walker<'_>, name: &str, o: &super::draft::Origin) -> String {
+    let b = name.as_bytes();
+    let renamed = if b.first().is_some_and(u8::is_ascii_alphabetic) {
+        format!("90-{name}")
+    } else if b.len() > 2
+        && b[0].is_ascii_digit()
+        && b[1].is_ascii_digit()
+        && b[2].is_ascii_alphabetic()
+    {
+        format!("{}-{}", &name[..2], &name[2..])
+    } else {
+        return name.to_string();
+    };
+    w.warn(Kind::Changed, o.clone(), format!("the hook `{name}` is named `{renamed}`: jcx's hook names start with two digits and `-`, the order the start script runs them in; `90-` keeps it after the hooks named with digits, as its name did"));
+    renamed
 }
 
 /// `ADD [--checksum=sha256:HEX] URL DEST`.
@@ -301,10 +322,11 @@ fn heredoc(w: &mut Walker<'_>, i: &Instr) {
                 .filter(|n| !n.is_empty() && !n.contains('/'))
             {
                 let o = w.origin(i.first, i.last);
+                let name = hook_name(w, name, &o);
                 let mut item = Item::new(
                     Entry::Hook {
                         stage: stage.to_string(),
-                        name: name.to_string(),
+                        name,
                         file: None,
                         script: Some(h.body.clone()),
                     },
