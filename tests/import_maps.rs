@@ -132,3 +132,73 @@ fn a_hook_without_a_number_is_named_to_keep_its_place() {
     );
     assert_eq!(i.counts("Dockerfile"), (2, 0, 0));
 }
+
+#[test]
+fn a_matrix_build_context_is_resolved() {
+    // The workflow builds both images with the repository root as context: their COPY
+    // sources are paths of the root, not of the Dockerfiles' directories.
+    let wf = r#"name: build
+on:
+  push:
+    branches: [main]
+  pull_request:
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    strategy:
+      matrix:
+        image:
+          - name: one
+            context: .
+            file: one/Dockerfile
+          - name: two
+            context: .
+            file: two/Dockerfile
+    steps:
+      - uses: actions/checkout@v4
+      - name: Build (pull requests)
+        if: github.event_name == 'pull_request'
+        uses: docker/build-push-action@v6
+        with:
+          context: ${{ matrix.image.context }}
+          file: ${{ matrix.image.file }}
+          push: false
+      - uses: docker/login-action@v3
+        with:
+          username: ${{ secrets.HUB_USER }}
+          password: ${{ secrets.HUB_TOKEN }}
+      - uses: docker/build-push-action@v6
+        with:
+          context: ${{ matrix.image.context }}
+          file: ${{ matrix.image.file }}
+          push: true
+          tags: docker.io/lab/jupyter-${{ matrix.image.name }}:latest
+"#;
+    let one = format!("{BASE}COPY scripts/setup.sh /usr/local/bin/setup.sh\n");
+    let two = format!("{BASE}COPY scripts/setup.sh /opt/setup.sh\n");
+    let i = import(&[
+        (".github/workflows/build.yml", wf),
+        ("one/Dockerfile", &one),
+        ("two/Dockerfile", &two),
+        ("scripts/setup.sh", "echo set up\n"),
+    ]);
+    let nodes = i.nodes();
+    assert!(
+        nodes.contains(r#"file "scripts/setup.sh" to="/usr/local/bin/setup.sh""#),
+        "{}",
+        i.manifest
+    );
+    assert!(
+        nodes.contains(r#"file "scripts/setup.sh" to="/opt/setup.sh""#),
+        "{}",
+        i.manifest
+    );
+    assert!(nodes.contains("image-name jupyter-one"), "{}", i.manifest);
+    assert!(
+        i.stderr
+            .contains("a build of app `two` that does not push"),
+        "{}",
+        i.stderr
+    );
+    assert_eq!(i.counts("one/Dockerfile"), (2, 0, 0));
+}

@@ -573,4 +573,46 @@ jobs:
         assert_eq!(b.unknown_steps[0].v, "step `notify`");
         assert_eq!(b.context.as_ref().unwrap().v, "./src/x");
     }
+
+    #[test]
+    fn expands_a_matrix() {
+        let text = r#"jobs:
+  b:
+    strategy:
+      matrix:
+        py: ["3.11", "3.12"]
+        image:
+          - {name: a, context: ./a}
+          - {name: b, context: ./b}
+        include:
+          - {extra: x}
+    steps:
+      - uses: docker/build-push-action@v6
+        with:
+          context: ${{ matrix.image.context }}
+          build-args: PY=${{ matrix.py }}-${{ matrix.extra }}
+"#;
+        let doc = crate::import::yaml::parse(text).unwrap();
+        let wf = read("w.yml", &doc).unwrap();
+        let got: Vec<(String, String)> = wf
+            .builds
+            .iter()
+            .map(|b| {
+                (
+                    b.context.as_ref().unwrap().v.clone(),
+                    b.build_args[0].v.1.clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("./a", "3.11-x"),
+                ("./b", "3.11-x"),
+                ("./a", "3.12-x"),
+                ("./b", "3.12-x")
+            ]
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+        );
+    }
 }
