@@ -202,3 +202,45 @@ jobs:
     );
     assert_eq!(i.counts("one/Dockerfile"), (2, 0, 0));
 }
+
+#[test]
+fn reserved_variables_are_decided_one_by_one() {
+    // A custom user (kept as `env`), the stacks' own HOME (nothing to do), a HOME jcx cannot
+    // set (a comment), the user creation that needs the new values before jcx's ENV lines (a
+    // comment), and the lines that stand without them (a block, as before).
+    let df = format!(
+        "{BASE}USER root
+ENV NB_USER=grader NB_UID=10001
+ENV HOME=/home/${{NB_USER}}
+RUN useradd --uid ${{NB_UID}} ${{NB_USER}} && \\
+    chmod 600 /etc/shadow
+ENV CONDA_DIR=/srv/conda
+RUN echo \"$CONDA_DIR\" > /etc/conda-dir
+RUN apt-get update && apt-get install -y --no-install-recommends git
+RUN echo hello > /etc/motd
+RUN echo \"${{NB_USER}}\" > /etc/notebook-user
+"
+    );
+    let i = import(&[("Dockerfile", &df)]);
+    let nodes = i.nodes();
+    assert!(nodes.contains("NB_USER grader"), "{}", i.manifest);
+    assert!(nodes.contains("NB_UID \"10001\""), "{}", i.manifest);
+    assert!(!nodes.contains("HOME"), "{}", i.manifest);
+    assert!(i.manifest.contains("// ENV CONDA_DIR=\"/srv/conda\""), "{}", i.manifest);
+    assert!(i.manifest.contains("//     chmod 600 /etc/shadow"), "{}", i.manifest);
+    assert!(i.manifest.contains("// RUN echo \"$CONDA_DIR\""), "{}", i.manifest);
+    // The block after the package step (`at=after-system`) is kept; the one that reads
+    // NB_USER there would see `jovyan`: a comment.
+    assert!(nodes.contains("RUN echo hello > /etc/motd"), "{}", i.manifest);
+    assert!(
+        i.manifest.contains("// RUN echo \"${NB_USER}\" > /etc/notebook-user"),
+        "{}",
+        i.manifest
+    );
+    assert!(
+        i.stderr.contains("jcx refuses `ENV CONDA_DIR=/srv/conda` (jcx::reserved_env)"),
+        "{}",
+        i.stderr
+    );
+    assert_eq!(i.counts("Dockerfile"), (5, 1, 5), "{}", i.stdout);
+}

@@ -66,6 +66,8 @@ pub enum Step {
         env: bool,
         name: String,
         value: Option<String>,
+        /// The value with the variables known at that point expanded.
+        expanded: Option<String>,
         at: usize,
         user: User,
         origin: Origin,

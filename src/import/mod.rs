@@ -20,6 +20,7 @@ mod map;
 mod pipmap;
 mod repo;
 pub mod requirements;
+mod reserved;
 mod resolve;
 mod run;
 mod shape;

@@ -63,15 +63,18 @@ pub fn var(w: &mut Walker<'_>, i: &Instr) {
                 .or(value)
                 .or_else(|| w.pre_args.get(&name).cloned())
         };
+        let mut expanded = None;
         if let Some(v) = &value {
-            let expanded = shell::unquote(&format!("\"{}\"", v.replace('"', "\\\"")), &w.vars)
+            let e = shell::unquote(&format!("\"{}\"", v.replace('"', "\\\"")), &w.vars)
                 .unwrap_or_else(|| v.clone());
-            w.vars.insert(name.clone(), expanded);
+            w.vars.insert(name.clone(), e.clone());
+            expanded = Some(e);
         }
         w.steps.push(Step::Var {
             env,
             name,
             value,
+            expanded,
             at: w.at,
             user: w.user.clone(),
             origin: o.clone(),
@@ -217,7 +220,8 @@ fn decide_var(
 }
 
 pub fn finish(w: &mut Walker<'_>, result: &mut AppResult) {
-    let steps = std::mem::take(&mut w.steps);
+    let mut steps = std::mem::take(&mut w.steps);
+    super::reserved::settle(w, &mut steps);
     let refs = references(&steps);
     let mut out: Vec<Step> = Vec::new();
     for (k, step) in steps.into_iter().enumerate() {
@@ -229,6 +233,7 @@ pub fn finish(w: &mut Walker<'_>, result: &mut AppResult) {
                 at,
                 user,
                 origin,
+                ..
             } => decide_var(w, &refs, k, env, name, value, at, user, origin, &mut out),
             Step::Copy(piece, items) => {
                 let consumed = items.iter().any(
