@@ -244,3 +244,18 @@ RUN echo \"${{NB_USER}}\" > /etc/notebook-user
     );
     assert_eq!(i.counts("Dockerfile"), (5, 1, 5), "{}", i.stdout);
 }
+
+#[test]
+fn build_arguments_expand_as_the_shell_does() {
+    // An unquoted empty expansion is no word at all; a list is split into words; `WORKDIR
+    // $WORKDIR` takes the build argument's value.
+    let df = format!(
+        "{BASE}ARG EXTRA=\"\"\nARG TOOLS=\"git vim\"\nARG WORKDIR=/srv/work\nUSER root\nRUN apt-get update && apt-get install -y --no-install-recommends $TOOLS\nUSER ${{NB_USER}}\nRUN pip install --no-cache-dir numpy $EXTRA\nWORKDIR $WORKDIR\n"
+    );
+    let i = import(&[("Dockerfile", &df)]);
+    let nodes = i.nodes();
+    assert!(nodes.contains("apt git vim"), "{}", i.manifest);
+    assert!(nodes.contains("- numpy"), "{}", i.manifest);
+    assert!(nodes.contains("workdir \"/srv/work\""), "{}", i.manifest);
+    assert!(!nodes.contains("dockerfile"), "{}", i.manifest);
+}

@@ -273,7 +273,15 @@ fn user(w: &mut Walker<'_>, i: &Instr) {
 }
 
 fn workdir(w: &mut Walker<'_>, i: &Instr) {
-    let dir = i.args.trim().trim_matches('"').to_string();
+    let mut dir = i.args.trim().trim_matches('"').to_string();
+    // `WORKDIR $WORKDIR` of an `ARG WORKDIR=/mnt`: the build argument's value.
+    if shell::references(&dir)
+        .iter()
+        .any(|r| !matches!(r.as_str(), "HOME" | "NB_USER" | "CONDA_DIR"))
+        && let Some(v) = shell::unquote(i.args.trim(), &w.vars).filter(|v| !v.contains('$'))
+    {
+        dir = v;
+    }
     let dir = if dir.starts_with('/') || dir.starts_with('$') {
         dir
     } else {
