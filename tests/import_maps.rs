@@ -103,7 +103,8 @@ fn the_summary_counts_what_the_manifest_holds() {
     // jcx refuses, after the walk counted them, a `file` whose source is missing (it becomes a
     // block) and a block holding `${{` (it becomes a comment): the summary follows both (it
     // used to count them as mapped and as a block).
-    let df = format!("{BASE}COPY missing.sh /usr/local/bin/x.sh\nRUN echo '${{{{ x }}}}' > /tmp/x\n");
+    let df =
+        format!("{BASE}COPY missing.sh /usr/local/bin/x.sh\nRUN echo '${{{{ x }}}}' > /tmp/x\n");
     let i = import(&[("Dockerfile", &df)]);
     assert!(i.manifest.contains("//     RUN echo"), "{}", i.manifest);
     assert!(i.nodes().contains("COPY missing.sh"), "{}", i.manifest);
@@ -115,12 +116,14 @@ fn a_hook_without_a_number_is_named_to_keep_its_place() {
     let df = format!("{BASE}COPY create-ssh-key.sh /usr/local/bin/before-notebook.d/\n");
     let i = import(&[
         ("Dockerfile", &df),
-        ("create-ssh-key.sh", "ssh-keygen -q -N '' -f ~/.ssh/id_ed25519\n"),
+        (
+            "create-ssh-key.sh",
+            "ssh-keygen -q -N '' -f ~/.ssh/id_ed25519\n",
+        ),
     ]);
     assert!(
-        i.nodes().contains(
-            r#"hook before-notebook "90-create-ssh-key.sh" file=create-ssh-key.sh"#
-        ),
+        i.nodes()
+            .contains(r#"hook before-notebook "90-create-ssh-key.sh" file=create-ssh-key.sh"#),
         "{}",
         i.manifest
     );
@@ -195,8 +198,7 @@ jobs:
     );
     assert!(nodes.contains("image-name jupyter-one"), "{}", i.manifest);
     assert!(
-        i.stderr
-            .contains("a build of app `two` that does not push"),
+        i.stderr.contains("a build of app `two` that does not push"),
         "{}",
         i.stderr
     );
@@ -226,19 +228,37 @@ RUN echo \"${{NB_USER}}\" > /etc/notebook-user
     assert!(nodes.contains("NB_USER grader"), "{}", i.manifest);
     assert!(nodes.contains("NB_UID \"10001\""), "{}", i.manifest);
     assert!(!nodes.contains("HOME"), "{}", i.manifest);
-    assert!(i.manifest.contains("// ENV CONDA_DIR=\"/srv/conda\""), "{}", i.manifest);
-    assert!(i.manifest.contains("//     chmod 600 /etc/shadow"), "{}", i.manifest);
-    assert!(i.manifest.contains("// RUN echo \"$CONDA_DIR\""), "{}", i.manifest);
-    // The block after the package step (`at=after-system`) is kept; the one that reads
-    // NB_USER there would see `jovyan`: a comment.
-    assert!(nodes.contains("RUN echo hello > /etc/motd"), "{}", i.manifest);
     assert!(
-        i.manifest.contains("// RUN echo \"${NB_USER}\" > /etc/notebook-user"),
+        i.manifest.contains("// ENV CONDA_DIR=\"/srv/conda\""),
         "{}",
         i.manifest
     );
     assert!(
-        i.stderr.contains("jcx refuses `ENV CONDA_DIR=/srv/conda` (jcx::reserved_env)"),
+        i.manifest.contains("//     chmod 600 /etc/shadow"),
+        "{}",
+        i.manifest
+    );
+    assert!(
+        i.manifest.contains("// RUN echo \"$CONDA_DIR\""),
+        "{}",
+        i.manifest
+    );
+    // The block after the package step (`at=after-system`) is kept; the one that reads
+    // NB_USER there would see `jovyan`: a comment.
+    assert!(
+        nodes.contains("RUN echo hello > /etc/motd"),
+        "{}",
+        i.manifest
+    );
+    assert!(
+        i.manifest
+            .contains("// RUN echo \"${NB_USER}\" > /etc/notebook-user"),
+        "{}",
+        i.manifest
+    );
+    assert!(
+        i.stderr
+            .contains("jcx refuses `ENV CONDA_DIR=/srv/conda` (jcx::reserved_env)"),
         "{}",
         i.stderr
     );
@@ -258,4 +278,87 @@ fn build_arguments_expand_as_the_shell_does() {
     assert!(nodes.contains("- numpy"), "{}", i.manifest);
     assert!(nodes.contains("workdir \"/srv/work\""), "{}", i.manifest);
     assert!(!nodes.contains("dockerfile"), "{}", i.manifest);
+}
+
+#[test]
+fn build_stages_become_stages_and_copy_from() {
+    let df = "ARG DEBIAN=bookworm-slim
+FROM docker.io/library/debian:${DEBIAN} AS build
+ARG VERSION=1.2
+ENV CFLAGS=-O2
+WORKDIR /src
+RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev && rm -rf /var/lib/apt/lists/*
+COPY tools/hello.c ./
+RUN mkdir -p /out && \\
+    gcc $CFLAGS -DVERSION=\"$VERSION\" -o /out/hello hello.c
+
+FROM build AS docs
+RUN mkdir -p /out/doc && echo hello > /out/doc/README
+
+FROM docker.io/library/debian:bookworm-slim AS unused
+RUN echo nothing
+
+FROM quay.io/jupyter/base-notebook:2024-12-02
+COPY --from=ghcr.io/astral-sh/uv:0.5.11 /uv /uvx /bin/
+COPY --from=ghcr.io/astral-sh/ruff:latest /ruff /bin/
+COPY --from=build /out/hello /usr/local/bin/hello
+COPY --from=docs --chown=${NB_UID}:${NB_GID} /out/doc/ /home/jovyan/doc/
+RUN hello > /tmp/hello.txt
+";
+    let i = import(&[
+        ("Dockerfile", df),
+        ("tools/hello.c", "int main(void) { return 0; }\n"),
+    ]);
+    let nodes = i.nodes();
+    for want in [
+        "stage build {",
+        r#"base "docker.io/library/debian:bookworm-slim""#,
+        "VERSION \"1.2\"",
+        "CFLAGS -O2",
+        r#"workdir "/src""#,
+        "apt gcc libc6-dev",
+        r#"file "tools/hello.c" to="/src/hello.c""#,
+        "gcc $CFLAGS",
+        "stage docs {",
+        "base stage=build",
+        "stage uv {",
+        r#"base "ghcr.io/astral-sh/uv:0.5.11""#,
+        r#"copy-from uv "/uv" to="/bin/" owner=root"#,
+        r#"copy-from uv "/uvx" to="/bin/" owner=root"#,
+        r#"copy-from build "/out/hello" to="/usr/local/bin/hello" owner=root"#,
+        r#"copy-from docs "/out/doc/" to="/home/jovyan/doc/""#,
+        // Unpinned: jcx's stages need a pinned image, so the copy stays a block.
+        "COPY --from=ghcr.io/astral-sh/ruff:latest /ruff /bin/",
+    ] {
+        assert!(nodes.contains(want), "no `{want}` in\n{}", i.manifest);
+    }
+    assert!(!nodes.contains("stage unused"), "{}", i.manifest);
+    assert!(i.manifest.contains("// RUN echo nothing"), "{}", i.manifest);
+    assert!(
+        i.stderr
+            .contains("the image `ghcr.io/astral-sh/ruff:latest` is not pinned"),
+        "{}",
+        i.stderr
+    );
+    // The block that runs the copied program comes after the copies.
+    let generated = fs::read_to_string(
+        i.dir
+            .path()
+            .join(format!("src/{}/Dockerfile", app_name(&i))),
+    )
+    .unwrap();
+    let copy = generated.find("COPY --from=jcx-stage-build").unwrap();
+    let run = generated.find("RUN hello > /tmp/hello.txt").unwrap();
+    assert!(copy < run, "{generated}");
+    assert_eq!(i.counts("Dockerfile"), (15, 2, 2), "{}", i.stdout);
+}
+
+/// The app name import gave the temporary directory's top Dockerfile.
+fn app_name(i: &Imported) -> String {
+    let line = i.manifest.lines().find(|l| l.starts_with("app ")).unwrap();
+    line.split_whitespace()
+        .nth(1)
+        .unwrap()
+        .trim_matches('"')
+        .to_string()
 }

@@ -70,6 +70,14 @@ pub enum Entry {
         root: bool,
         mode: Option<String>,
     },
+    /// `copy-from STAGE "/PATH" to=…`.
+    CopyFrom {
+        stage: String,
+        src: String,
+        to: String,
+        root: bool,
+        mode: Option<String>,
+    },
     Download {
         name: String,
         url: String,
@@ -119,6 +127,7 @@ pub const ORDER: &[(&str, bool)] = &[
     ("runs-on", true),
     ("platforms", true),
     ("file", false),
+    ("copy-from", false),
     ("download", false),
     ("hook", false),
     ("dockerfile", false),
@@ -150,6 +159,7 @@ impl Entry {
             Entry::RunsOn(_) => "runs-on",
             Entry::Platforms(_) => "platforms",
             Entry::File { .. } => "file",
+            Entry::CopyFrom { .. } => "copy-from",
             Entry::Download { .. } => "download",
             Entry::Hook { .. } => "hook",
             Entry::Dockerfile { .. } => "dockerfile",

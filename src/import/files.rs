@@ -21,7 +21,7 @@ pub fn context_path(w: &Walker<'_>, src: &str) -> String {
     }
 }
 
-fn words(args: &str) -> Option<Vec<String>> {
+pub(super) fn words(args: &str) -> Option<Vec<String>> {
     if args.starts_with('[') {
         return serde_json::from_str::<Vec<String>>(args).ok();
     }
@@ -31,7 +31,7 @@ fn words(args: &str) -> Option<Vec<String>> {
 /// Variables a destination may keep as they are: `file to=` accepts them.
 const STACK_VARS: [&str; 3] = ["HOME", "CONDA_DIR", "NB_USER"];
 
-fn dest_path(w: &Walker<'_>, dest: &str) -> Option<String> {
+pub(super) fn dest_path(w: &Walker<'_>, dest: &str) -> Option<String> {
     let refs = shell::references(dest);
     let dest = if refs.iter().all(|r| STACK_VARS.contains(&r.as_str())) {
         dest.replace("$HOME", "${HOME}")
@@ -54,7 +54,7 @@ fn dest_path(w: &Walker<'_>, dest: &str) -> Option<String> {
 }
 
 /// Who owns the copy: `Some(true)` root, `Some(false)` the notebook user, `None` someone else.
-fn owner(chown: Option<&str>) -> Option<bool> {
+pub(super) fn owner(chown: Option<&str>) -> Option<bool> {
     match chown {
         None => Some(true),
         Some(c) => match super::map::user_of(c) {
@@ -73,17 +73,7 @@ const HOOK_DIRS: [(&str, &str); 2] = [
 /// `COPY` or `ADD`.
 pub fn copy(w: &mut Walker<'_>, i: &Instr) {
     if let Some(from) = i.flag("from") {
-        let from = from.to_ascii_lowercase();
-        if w.dropped_stages.contains(&from) || from.bytes().all(|b| b.is_ascii_digit()) {
-            return w.drop_instr(
-                i,
-                &format!("it copies from the build stage `{from}`, which is kept as a comment"),
-            );
-        }
-        return w.escape(
-            i,
-            &format!("a copy from the image `{from}` is kept as it is"),
-        );
+        return super::buildstages::copy_from(w, i, from);
     }
     if !i.heredocs.is_empty() {
         return heredoc(w, i);

@@ -32,6 +32,7 @@ pub struct AppResult {
     pub counts: Vec<Counts>,
     pub mirror: Option<(String, Origin)>,
     pub error: Option<String>,
+    pub stages: Vec<super::buildstages::StageDraft>,
 }
 
 pub use super::draft::Status;
@@ -96,8 +97,11 @@ pub struct Walker<'a> {
     pub mirror: Option<(String, Origin)>,
     pub counts: Vec<Counts>,
     pub workdir: Option<(String, Origin)>,
-    /// Dropped stage names (`COPY --from=` them is dropped too).
-    pub dropped_stages: Vec<String>,
+    /// Build stages by their Dockerfile name (lowercase) or index: the `stage` written for
+    /// one, `None` for one kept as a comment (a `COPY --from=` it is dropped too).
+    pub stage_names: BTreeMap<String, Option<String>>,
+    /// The `stage` nodes found.
+    pub stages: Vec<super::buildstages::StageDraft>,
     /// `ARG`s before the first `FROM` (with the workflow's values): an `ARG NAME` after it
     /// brings one into the stage.
     pub pre_args: Vars,
@@ -196,7 +200,8 @@ pub fn walk(src: &AppSource<'_>) -> AppResult {
         mirror: None,
         counts: Vec::new(),
         workdir: None,
-        dropped_stages: Vec::new(),
+        stage_names: BTreeMap::new(),
+        stages: Vec::new(),
         pre_args: Vars::new(),
     };
     let mut result = AppResult::default();

@@ -10,6 +10,7 @@
 //! comment) and the manifest written again, so import never writes a manifest that does not
 //! compile. Every line that is not mapped is named in a warning.
 
+mod buildstages;
 mod commands;
 pub mod dockerfile;
 pub mod draft;
@@ -35,9 +36,10 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Code, Error, Result, SourcedProblem};
 use crate::source::Source;
+use buildstages::{StageBase, StageDraft};
 pub use draft::{Counts, Kind, Warning};
 use draft::{Draft, Entry, Item, Origin};
-use kdl::{Target, Top};
+use kdl::{Target, Top, TopStage};
 
 /// What `jcx import` produced.
 #[derive(Debug)]
@@ -86,8 +88,11 @@ pub fn import(dir: &Path) -> Result<Imported> {
     let mut pushes = Vec::new();
     let mut mirrors: Vec<(String, Origin)> = Vec::new();
     let mut leftovers = Vec::new();
+    let mut stages = Vec::new();
     for (app, build) in apps.iter().zip(&builds) {
-        let (draft, push) = one_app(dir, app, *build, &mut warnings, &mut counts, &mut mirrors)?;
+        let (mut draft, push, found) =
+            one_app(dir, app, *build, &mut warnings, &mut counts, &mut mirrors)?;
+        merge_stages(found, &app.name, &mut draft.items, &mut stages);
         if let Some((wf, _)) = build {
             pushes.push((app.name.clone(), push, Origin::new(&wf.path, 0, 0)));
             if wf.path != format!(".github/workflows/build-push-{}.yaml", app.name) {
@@ -103,6 +108,7 @@ pub fn import(dir: &Path) -> Result<Imported> {
     leftovers.dedup();
     let mut top = Top {
         header: HEADER.iter().map(|s| s.to_string()).collect(),
+        stages,
         ..Top::default()
     };
     match repo::registry(&pushes, &mut warnings) {
@@ -179,7 +185,7 @@ fn one_app(
     warnings: &mut Vec<Warning>,
     counts: &mut Vec<Counts>,
     mirrors: &mut Vec<(String, Origin)>,
-) -> Result<(Draft, Option<repo::Push>)> {
+) -> Result<(Draft, Option<repo::Push>, Vec<StageDraft>)> {
     let text = repo::read_text(dir, &app.dockerfile).ok_or_else(|| {
         usage(
             format!(
@@ -247,7 +253,60 @@ fn one_app(
             items: dedupe(items),
         },
         push,
+        result.stages,
     ))
+}
+
+/// Adds an app's stages to the manifest's: a stage equal to one already there (the same
+/// name, or the same image for a stage made for `COPY --from=IMAGE`) is shared; a name taken
+/// by another stage gets the app's name before it. The app's `copy-from` follow the renames.
+fn merge_stages(found: Vec<StageDraft>, app: &str, items: &mut [Item], top: &mut Vec<TopStage>) {
+    let mut renames: BTreeMap<String, String> = BTreeMap::new();
+    for mut s in found {
+        let original = s.name.clone();
+        if let StageBase::Stage(p) = &mut s.base
+            && let Some(r) = renames.get(p)
+        {
+            *p = r.clone();
+        }
+        let same = top.iter().find(|t| {
+            t.draft.base == s.base
+                && t.draft.steps == s.steps
+                && (t.draft.name == s.name || (s.origin.is_none() && t.draft.origin.is_none()))
+        });
+        let name = match same {
+            Some(t) => t.draft.name.clone(),
+            None => {
+                let taken = |n: &str| top.iter().any(|t| t.draft.name == n);
+                if taken(&s.name) {
+                    let wanted = buildstages::stage_name(&format!("{app}-{}", s.name));
+                    let mut name = wanted.clone();
+                    let mut n = 2;
+                    while taken(&name) {
+                        name = format!("{wanted}-{n}");
+                        n += 1;
+                    }
+                    s.name = name;
+                }
+                let name = s.name.clone();
+                top.push(TopStage {
+                    draft: s,
+                    refused: None,
+                });
+                name
+            }
+        };
+        if name != original {
+            renames.insert(original, name);
+        }
+    }
+    for item in items {
+        if let Entry::CopyFrom { stage, .. } = &mut item.entry
+            && let Some(r) = renames.get(stage)
+        {
+            *stage = r.clone();
+        }
+    }
 }
 
 /// The image name an app pushes: `image-name`, or the base image's name with `image-suffix`.
@@ -387,6 +446,35 @@ fn settle(
                         acted = true;
                     }
                 }
+                Some(Target::Stage(k)) => {
+                    let st = &mut top.stages[*k];
+                    if st.refused.is_none() {
+                        let why = format!(
+                            "jcx refuses `stage {}` ({}: {})",
+                            st.draft.name, p.problem.code, p.problem.message
+                        );
+                        let origin = st
+                            .draft
+                            .origin
+                            .clone()
+                            .unwrap_or_else(|| Origin::new("apps.kdl", 0, 0));
+                        warnings.push(Warning {
+                            kind: Kind::Dropped,
+                            origin: origin.clone(),
+                            message: format!(
+                                "{why}; kept as a comment, and what copies from it follows"
+                            ),
+                        });
+                        moves.extend(
+                            st.draft
+                                .origin
+                                .clone()
+                                .map(|o| (vec![o], draft::Status::Dropped)),
+                        );
+                        st.refused = Some(format!("Not carried over ({origin}): {why}."));
+                        acted = true;
+                    }
+                }
                 Some(Target::Mirror) => {
                     if let Some((url, o)) = top.mirror.take() {
                         warnings.push(Warning { kind: Kind::Dropped, origin: o, message: format!("jcx refuses the index `{url}` as a PyPI mirror ({}); the manifest uses PyPI", p.problem.message) });
@@ -435,12 +523,7 @@ fn demote(
     warnings: &mut Vec<Warning>,
     moves: &mut Vec<(Vec<Origin>, draft::Status)>,
 ) -> Result<()> {
-    let lines: Vec<Origin> = item
-        .origin
-        .iter()
-        .chain(&item.also)
-        .cloned()
-        .collect();
+    let lines: Vec<Origin> = item.origin.iter().chain(&item.also).cloned().collect();
     let origin = item
         .origin
         .clone()

@@ -55,9 +55,9 @@ fn fate(name: &str, raw: &str, value: &str, user_changed: bool) -> Fate {
     };
     match name {
         "NB_UID" | "NB_GID" if id_ok(value) => Fate::Env(value.to_string()),
-        "NB_UID" | "NB_GID" => Fate::Lost(format!(
-            "`{name}` must be a positive number (0 is root)"
-        )),
+        "NB_UID" | "NB_GID" => {
+            Fate::Lost(format!("`{name}` must be a positive number (0 is root)"))
+        }
         "NB_USER" if user_ok(value) => Fate::Env(value.to_string()),
         "NB_USER" => Fate::Lost("`NB_USER` must be a user name other than `root`".into()),
         "HOME" if home(raw) || (value == "/home/jovyan" && !user_changed) => Fate::Same,
@@ -137,8 +137,8 @@ pub fn settle(w: &mut Walker<'_>, steps: &mut [Step]) {
             }
         }
     }
-    for k in 0..steps.len() {
-        let Step::Piece(p) = &steps[k] else {
+    for (k, step) in steps.iter_mut().enumerate() {
+        let Step::Piece(p) = step else {
             continue;
         };
         let refs = shell::references(&p.lines.join("\n"));
@@ -151,18 +151,26 @@ pub fn settle(w: &mut Walker<'_>, steps: &mut [Step]) {
         let why = if *all {
             format!("these lines use `{name}`, which jcx cannot set as the original did")
         } else {
-            format!("these lines use `{name}`, which jcx sets with `env`, after its own steps: here they would see the base image's value")
+            format!(
+                "these lines use `{name}`, which jcx sets with `env`, after its own steps: here they would see the base image's value"
+            )
         };
         let (origin, lines) = (p.origin.clone(), p.lines.clone());
-        w.warn(Kind::Dropped, origin.clone(), format!("{why}; kept as a comment"));
+        w.warn(
+            Kind::Dropped,
+            origin.clone(),
+            format!("{why}; kept as a comment"),
+        );
         mark_dropped(w, &origin);
-        steps[k] = Step::Drop(origin, lines);
+        *step = Step::Drop(origin, lines);
     }
 }
 
 fn later_use(steps: &[Step], k: usize, name: &str) -> bool {
     steps[k + 1..].iter().any(|s| match s {
-        Step::Piece(p) => shell::references(&p.lines.join("\n")).iter().any(|r| r == name),
+        Step::Piece(p) => shell::references(&p.lines.join("\n"))
+            .iter()
+            .any(|r| r == name),
         _ => false,
     })
 }

@@ -22,7 +22,7 @@ fn docker_value(v: &str) -> String {
 }
 
 /// `NAME=value` pairs (or the legacy `NAME value` form) of ENV, ARG and LABEL.
-fn pairs(i: &Instr) -> Option<Vec<(String, Option<String>)>> {
+pub(super) fn pairs(i: &Instr) -> Option<Vec<(String, Option<String>)>> {
     let words: Vec<String> = shell::tokenize(&i.args)
         .into_iter()
         .map(|t| match t.tok {
@@ -282,6 +282,7 @@ pub fn finish(w: &mut Walker<'_>, result: &mut AppResult) {
     result.counts = std::iter::once(c).chain(w.counts.drain(..)).collect();
     result.warnings = std::mem::take(&mut w.warnings);
     result.mirror = w.mirror.take();
+    result.stages = std::mem::take(&mut w.stages);
 }
 
 /// Items in order; consecutive pieces of one place and user joined into one block.
