@@ -362,3 +362,88 @@ fn app_name(i: &Imported) -> String {
         .trim_matches('"')
         .to_string()
 }
+
+#[test]
+fn jupyter_commands_and_config_writes_become_jupyter() {
+    let df = format!(
+        r#"{BASE}RUN jupyter labextension disable @jupyterlab/extensionmanager-extension && \
+    jupyter server extension enable --sys-prefix jupyter_server_proxy && \
+    jupyter serverextension enable --py --sys-prefix dask_labextension && \
+    jupyter labextension list
+RUN echo '{{"ServerApp":{{"default_url":"/lab/tree/welcome.ipynb","terminado_settings":{{"shell_command":["/bin/bash"]}}}}}}' > /opt/conda/etc/jupyter/jupyter_server_config.d/welcome.json
+RUN LAB=/opt/conda/share/jupyter/lab/settings && mkdir -p "$LAB" && \
+    echo '{{"@jupyterlab/apputils-extension:themes":{{"theme":"JupyterLab Dark"}}}}' > "$LAB/overrides.json"
+RUN printf '\
+c.ContentsManager.allow_hidden = True\n\
+c.FileContentsManager.delete_to_trash = False\n' >> /etc/jupyter/jupyter_server_config.py
+RUN jupyter kernelspec remove -f python3
+RUN echo "c.ServerApp.tornado_settings = {{'headers': os.environ}}" >> /etc/jupyter/jupyter_server_config.py
+RUN jupyter nbextension enable --py widgetsnbextension --sys-prefix
+"#
+    );
+    let i = import(&[("Dockerfile", &df)]);
+    let want = r#"    jupyter {
+        server {
+            ServerApp {
+                jpserver_extensions {
+                    jupyter_server_proxy #true
+                    dask_labextension #true
+                }
+                default_url "/lab/tree/welcome.ipynb"
+                terminado_settings {
+                    shell_command {
+                        - "/bin/bash"
+                    }
+                }
+            }
+            ContentsManager {
+                allow_hidden #true
+            }
+            FileContentsManager {
+                delete_to_trash #false
+            }
+        }
+        lab-settings "@jupyterlab/apputils-extension:themes" {
+            theme "JupyterLab Dark"
+        }
+        extension "@jupyterlab/extensionmanager-extension" enabled=#false
+    }"#;
+    assert!(i.manifest.contains(want), "{}", i.manifest);
+    let nodes = i.nodes();
+    assert!(nodes.contains("remove-kernel python3"), "{}", i.manifest);
+    // Not literal, and the classic notebook's nbextension: blocks.
+    assert!(
+        nodes.contains("tornado_settings = {'headers': os.environ}"),
+        "{}",
+        i.manifest
+    );
+    assert!(
+        nodes.contains("RUN jupyter nbextension enable"),
+        "{}",
+        i.manifest
+    );
+    assert!(nodes.contains(r#"mkdir -p "$LAB""#), "{}", i.manifest);
+    assert!(
+        i.stderr
+            .contains("`jupyter serverextension enable` configured the classic notebook server"),
+        "{}",
+        i.stderr
+    );
+    // The generated JSON holds what the commands wrote.
+    let app = app_name(&i);
+    let server = fs::read_to_string(
+        i.dir
+            .path()
+            .join(format!("src/{app}/jupyter_server_config.json")),
+    )
+    .unwrap();
+    assert!(
+        server.contains(r#""jupyter_server_proxy": true"#),
+        "{server}"
+    );
+    assert!(
+        server.contains(r#""ensure_native_kernel": false"#),
+        "{server}"
+    );
+    assert_eq!(i.counts("Dockerfile"), (11, 3, 0), "{}", i.stdout);
+}

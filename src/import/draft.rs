@@ -78,6 +78,10 @@ pub enum Entry {
         root: bool,
         mode: Option<String>,
     },
+    /// `remove-kernel NAME`.
+    RemoveKernel(String),
+    /// One command's part of the app's `jupyter { … }` node.
+    Jupyter(super::jupytermap::Jup),
     Download {
         name: String,
         url: String,
@@ -119,6 +123,7 @@ pub const ORDER: &[(&str, bool)] = &[
     ("extensions", false),
     ("pip", false),
     ("pip-pre", true),
+    ("remove-kernel", false),
     ("env", false),
     ("labels", false),
     ("build-args", false),
@@ -129,6 +134,7 @@ pub const ORDER: &[(&str, bool)] = &[
     ("file", false),
     ("copy-from", false),
     ("download", false),
+    ("jupyter", false),
     ("hook", false),
     ("dockerfile", false),
     ("free-disk-space", true),
@@ -160,6 +166,8 @@ impl Entry {
             Entry::Platforms(_) => "platforms",
             Entry::File { .. } => "file",
             Entry::CopyFrom { .. } => "copy-from",
+            Entry::RemoveKernel(_) => "remove-kernel",
+            Entry::Jupyter(_) => "jupyter",
             Entry::Download { .. } => "download",
             Entry::Hook { .. } => "hook",
             Entry::Dockerfile { .. } => "dockerfile",

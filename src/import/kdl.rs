@@ -229,7 +229,10 @@ fn settings(w: &mut W, items: &[Shared]) {
             continue;
         }
         match *setting {
-            "apt" | "mamba" | "branches" | "runs-on" | "platforms" => list(w, setting, &group),
+            "apt" | "mamba" | "remove-kernel" | "branches" | "runs-on" | "platforms" => {
+                list(w, setting, &group)
+            }
+            "jupyter" => jupyter(w, &group),
             "code-server" => code_server(w, &group, items),
             "extensions"
                 if !items
@@ -255,7 +258,7 @@ fn list(w: &mut W, name: &str, group: &[&Shared]) {
     w.push(name);
     for s in group {
         let values: Vec<String> = match &s.item.entry {
-            Entry::Apt(v) | Entry::Mamba(v) => vec![v.clone()],
+            Entry::Apt(v) | Entry::Mamba(v) | Entry::RemoveKernel(v) => vec![v.clone()],
             Entry::Branches(v) | Entry::RunsOn(v) | Entry::Platforms(v) => v.clone(),
             _ => Vec::new(),
         };
@@ -303,6 +306,26 @@ fn code_server(w: &mut W, group: &[&Shared], all: &[Shared]) {
     w.push("\n");
     w.push(INDENT);
     w.push("}\n");
+}
+
+/// The app's one `jupyter` node, merged from its parts; each line spans the parts it holds.
+fn jupyter(w: &mut W, group: &[&Shared]) {
+    let parts: Vec<&super::jupytermap::Jup> = group
+        .iter()
+        .filter_map(|s| match &s.item.entry {
+            Entry::Jupyter(p) => Some(p),
+            _ => None,
+        })
+        .collect();
+    w.push(INDENT);
+    for (line, owners) in super::jupytermap::node_lines(&parts, INDENT) {
+        let refs: Vec<(usize, usize)> = owners
+            .iter()
+            .flat_map(|k| group[*k].refs.iter().copied())
+            .collect();
+        w.spanned(&line, Target::Items(refs));
+        w.push("\n");
+    }
 }
 
 /// A string that must stay a string even when it looks like a number (`"11.8"`).
@@ -422,6 +445,8 @@ pub fn node_text(e: &Entry, indent: &str) -> String {
             }
             s
         }
+        Entry::RemoveKernel(v) => format!("remove-kernel {}", q(v)),
+        Entry::Jupyter(part) => super::jupytermap::text(part, indent),
         Entry::CopyFrom {
             stage,
             src,

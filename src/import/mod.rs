@@ -16,6 +16,7 @@ pub mod dockerfile;
 pub mod draft;
 mod fetch;
 mod files;
+mod jupytermap;
 mod kdl;
 mod map;
 mod pipmap;

@@ -161,6 +161,13 @@ fn classify(
         }
         None => {}
     }
+    if let Some(m) = super::jupytermap::classify(&u.tokens, vars, &origin) {
+        w.warnings.extend(m.warnings);
+        if m.entries.is_empty() {
+            return Res::Boiler(Fam::Other);
+        }
+        return Res::Mapped(items(m.entries, &origin), 0);
+    }
     let Some(words) = u.words(vars) else {
         return Res::Escape(format!(
             "`{}` is a shell construct jcx import does not map",
