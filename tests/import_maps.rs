@@ -447,3 +447,55 @@ RUN jupyter nbextension enable --py widgetsnbextension --sys-prefix
     );
     assert_eq!(i.counts("Dockerfile"), (11, 3, 0), "{}", i.stdout);
 }
+
+#[test]
+fn uv_pip_and_environment_files_map_to_pip_and_mamba() {
+    let df = format!(
+        "{BASE}COPY environment.yml /tmp/environment.yml
+RUN mamba env update --name base -f /tmp/environment.yml && mamba clean -afy
+COPY other.yml /tmp/other.yml
+RUN conda env update -f /tmp/other.yml
+RUN uv pip install --system --no-cache \"polars==1.9.0\" rich
+RUN conda install -Sy -c bioconda samtools=1.20
+"
+    );
+    let env = "channels:\n  - conda-forge\ndependencies:\n  - numpy=1.26\n  - pip:\n      - rich\n";
+    let other = "name: other\ndependencies:\n  - scipy\n";
+    let i = import(&[
+        ("Dockerfile", &df),
+        ("environment.yml", env),
+        ("other.yml", other),
+    ]);
+    let nodes = i.nodes();
+    assert!(
+        nodes.contains("mamba \"bioconda::samtools=1.20\""),
+        "{}",
+        i.manifest
+    );
+    assert!(
+        nodes.contains("mamba environment=environment.yml"),
+        "{}",
+        i.manifest
+    );
+    assert!(nodes.contains("- \"polars==1.9.0\""), "{}", i.manifest);
+    assert!(nodes.contains("- rich"), "{}", i.manifest);
+    // The file conda would install as its own environment `other`: a block, with its copy.
+    assert!(
+        nodes.contains("RUN conda env update -f /tmp/other.yml"),
+        "{}",
+        i.manifest
+    );
+    assert!(
+        nodes.contains("file other.yml to=\"/tmp/other.yml\" owner=root"),
+        "{}",
+        i.manifest
+    );
+    assert!(!nodes.contains("/tmp/environment.yml"), "{}", i.manifest);
+    assert!(
+        i.stderr
+            .contains("conda updates the environment `name: other`"),
+        "{}",
+        i.stderr
+    );
+    assert_eq!(i.counts("Dockerfile"), (6, 1, 0), "{}", i.stdout);
+}

@@ -53,6 +53,8 @@ pub enum Entry {
     Apt(String),
     AptRecommends(bool),
     Mamba(String),
+    /// `mamba environment="FILE"`.
+    MambaEnv(String),
     CodeServer(String),
     Extension(String),
     Pip(Pip),
@@ -152,7 +154,7 @@ impl Entry {
             Entry::Cuda(_) => "cuda",
             Entry::Apt(_) => "apt",
             Entry::AptRecommends(_) => "apt-recommends",
-            Entry::Mamba(_) => "mamba",
+            Entry::Mamba(_) | Entry::MambaEnv(_) => "mamba",
             Entry::CodeServer(_) => "code-server",
             Entry::Extension(_) => "extensions",
             Entry::Pip(_) => "pip",

@@ -229,7 +229,18 @@ fn settings(w: &mut W, items: &[Shared]) {
             continue;
         }
         match *setting {
-            "apt" | "mamba" | "remove-kernel" | "branches" | "runs-on" | "platforms" => {
+            "mamba" => {
+                let (files, specs): (Vec<&Shared>, Vec<&Shared>) = group
+                    .iter()
+                    .partition(|s| matches!(s.item.entry, Entry::MambaEnv(_)));
+                if !specs.is_empty() {
+                    list(w, setting, &specs);
+                }
+                for s in files {
+                    one(w, s);
+                }
+            }
+            "apt" | "remove-kernel" | "branches" | "runs-on" | "platforms" => {
                 list(w, setting, &group)
             }
             "jupyter" => jupyter(w, &group),
@@ -418,6 +429,7 @@ pub fn node_text(e: &Entry, indent: &str) -> String {
             format!("apt-recommends {}", if *b { "#true" } else { "#false" })
         }
         Entry::Mamba(v) => format!("mamba {}", q(v)),
+        Entry::MambaEnv(f) => format!("mamba environment={}", q(f)),
         Entry::CodeServer(v) => format!("code-server {}", q(v)),
         Entry::Extension(v) => format!("code-server {{ extensions {}; }}", q(v)),
         Entry::Pip(p) => format!("pip {{ - {}; }}", q(&p.text)),

@@ -19,6 +19,7 @@ mod files;
 mod jupytermap;
 mod kdl;
 mod map;
+mod pipconda;
 mod pipmap;
 mod repo;
 pub mod requirements;

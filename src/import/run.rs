@@ -233,6 +233,14 @@ fn known(
         Some(Conda::Clean) => return Res::Boiler(Fam::Conda),
         None => {}
     }
+    match super::pipconda::env_update(w, words, mounts) {
+        Some(Ok(repo)) => {
+            w.consumed.insert(repo.clone());
+            return Res::Mapped(items(vec![Entry::MambaEnv(repo)], origin), 2);
+        }
+        Some(Err(why)) => return Res::Escape(why),
+        None => {}
+    }
     if let Some(ext) = commands::extensions(words) {
         return Res::Mapped(
             items(ext.into_iter().map(Entry::Extension).collect(), origin),
@@ -263,7 +271,8 @@ fn known(
             .any(|w| w.starts_with("/var/lib/apt") || w.starts_with("/var/cache/apt"));
         return Res::Boiler(if apt { Fam::Apt } else { Fam::Other });
     }
-    match commands::pip(words) {
+    let uv = super::pipconda::uv_as_pip(words);
+    match commands::pip(uv.as_deref().unwrap_or(words)) {
         Ok(Some(p)) => pip(w, i, u, p, origin, mounts),
         Ok(None) => Res::Escape(format!(
             "jcx has no setting for `{}`",
