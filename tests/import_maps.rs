@@ -499,3 +499,19 @@ RUN conda install -Sy -c bioconda samtools=1.20
     );
     assert_eq!(i.counts("Dockerfile"), (6, 1, 0), "{}", i.stdout);
 }
+
+#[test]
+fn apt_upgrade_is_dropped_with_a_warning() {
+    let df = format!(
+        "{BASE}USER root\nRUN apt-get update && apt-get upgrade --yes && apt-get install -y --no-install-recommends git && apt-get clean\n"
+    );
+    let i = import(&[("Dockerfile", &df)]);
+    assert!(i.nodes().contains("apt git"), "{}", i.manifest);
+    assert!(!i.nodes().contains("dockerfile"), "{}", i.manifest);
+    assert!(
+        i.stderr.contains("`apt-get upgrade --yes` is dropped"),
+        "{}",
+        i.stderr
+    );
+    assert_eq!(i.counts("Dockerfile"), (3, 0, 0), "{}", i.stdout);
+}

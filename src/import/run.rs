@@ -209,6 +209,14 @@ fn known(
             short(&words.join(" "))
         ));
     }
+    if apt_upgrade(words) {
+        w.warn(
+            Kind::Changed,
+            origin.clone(),
+            format!("`{}` is dropped: jcx's image takes its system packages from the pinned base image (a newer base tag brings the updates), so that a rebuild gives the same image", short(&words.join(" "))),
+        );
+        return Res::Boiler(Fam::Apt);
+    }
     match commands::apt(words) {
         Some(Apt::Install {
             packages,
@@ -282,6 +290,22 @@ fn known(
             "`pip install {opt}`: jcx's `pip` has no such option"
         )),
     }
+}
+
+/// `apt-get upgrade -y` (also `dist-upgrade`, `full-upgrade`, `apt upgrade`).
+fn apt_upgrade(words: &[String]) -> bool {
+    let w = commands::command_words(words);
+    let args: Vec<&str> = w
+        .iter()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .map(String::as_str)
+        .collect();
+    matches!(w.first().map(String::as_str), Some("apt-get" | "apt"))
+        && matches!(
+            args.as_slice(),
+            ["upgrade" | "dist-upgrade" | "full-upgrade"]
+        )
 }
 
 fn base_name(p: &str) -> &str {
