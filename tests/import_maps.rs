@@ -515,3 +515,35 @@ fn apt_upgrade_is_dropped_with_a_warning() {
     );
     assert_eq!(i.counts("Dockerfile"), (3, 0, 0), "{}", i.stdout);
 }
+
+#[test]
+fn a_test_of_known_build_arguments_is_decided() {
+    let df = format!(
+        "{BASE}ARG EXTRA_PIP=\"\"\nARG WITH_GIT=true\nUSER root
+RUN if [ \"$WITH_GIT\" = true ]; then apt-get update && apt-get install -y --no-install-recommends git; fi
+USER ${{NB_UID}}
+RUN pip install --no-cache-dir rich && \\
+    if [ -n \"$EXTRA_PIP\" ]; then pip install $EXTRA_PIP; fi && \\
+    uv cache clean
+RUN if [ -n \"$UNKNOWN\" ]; then echo \"$UNKNOWN\" > /tmp/x; fi
+"
+    );
+    let i = import(&[("Dockerfile", &df)]);
+    let nodes = i.nodes();
+    assert!(nodes.contains("apt git"), "{}", i.manifest);
+    assert!(nodes.contains("- rich"), "{}", i.manifest);
+    // A variable import does not know: kept.
+    assert!(
+        nodes.contains("RUN if [ -n \"$UNKNOWN\" ]"),
+        "{}",
+        i.manifest
+    );
+    assert!(!nodes.contains("EXTRA_PIP"), "{}", i.manifest);
+    assert!(
+        i.stderr
+            .contains("`if [ -n \"$EXTRA_PIP\" ]` is false with the values jcx import read"),
+        "{}",
+        i.stderr
+    );
+    assert_eq!(i.counts("Dockerfile"), (9, 1, 0), "{}", i.stdout);
+}

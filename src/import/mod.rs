@@ -12,6 +12,7 @@
 
 mod buildstages;
 mod commands;
+mod conditions;
 pub mod dockerfile;
 pub mod draft;
 mod fetch;

@@ -127,24 +127,19 @@ fn classify(
     let origin = unit_origin(w, i, u);
     let text = u.text(&i.args);
     if let Some((_, body)) = shell::if_file_then(&u.tokens) {
-        let parts = shell::split_tokens(&body);
-        let mut all = Vec::new();
-        let mut stage = 0;
-        for p in parts {
-            let sub = Unit {
-                tokens: p,
-                sep: None,
+        return branch(w, i, &body, vars, fetched, mounts);
+    }
+    if let Some(d) = super::conditions::decide(&u.tokens, vars) {
+        let res = branch(w, i, &d.body, vars, fetched, mounts);
+        if !matches!(res, Res::Escape(_)) {
+            let ran = if d.body.is_empty() {
+                "nothing runs"
+            } else {
+                "its branch is mapped"
             };
-            match classify(w, i, &sub, vars, fetched, mounts) {
-                Res::Mapped(it, s) => {
-                    all.extend(it);
-                    stage = stage.max(s);
-                }
-                Res::Boiler(_) | Res::Neutral => {}
-                Res::Escape(why) => return Res::Escape(why),
-            }
+            w.warn(Kind::Changed, origin, format!("`if [ {} ]` is {} with the values jcx import read for its variables (build arguments' defaults, the workflow's `build-args`), so {ran}: a build argument no longer changes it", d.test, d.holds));
         }
-        return Res::Mapped(all, stage);
+        return res;
     }
     if let Some((var, list, body)) = shell::for_loop(&u.tokens) {
         return for_extensions(&var, &list, &body, vars, &origin).unwrap_or_else(|| {
@@ -208,6 +203,17 @@ fn known(
             "`{}` uses a variable jcx import does not know",
             short(&words.join(" "))
         ));
+    }
+    // Caches jcx's steps never leave behind.
+    if matches!(
+        commands::command_words(words)
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .as_slice(),
+        ["uv", "cache", "clean" | "prune"] | ["pip" | "pip3", "cache", "purge"]
+    ) {
+        return Res::Boiler(Fam::Other);
     }
     if apt_upgrade(words) {
         w.warn(
@@ -318,6 +324,38 @@ fn short(s: &str) -> String {
     } else {
         s.to_string()
     }
+}
+
+/// The commands of a branch that runs (`if … then BODY`): mapped together, or the whole
+/// compound command kept when one of them is not.
+fn branch(
+    w: &mut Walker<'_>,
+    i: &Instr,
+    body: &[shell::Token],
+    vars: &mut Vars,
+    fetched: &mut Vec<String>,
+    mounts: &BTreeMap<String, String>,
+) -> Res {
+    if body.is_empty() {
+        return Res::Boiler(Fam::Other);
+    }
+    let mut all = Vec::new();
+    let mut stage = 0;
+    for p in shell::split_tokens(body) {
+        let sub = Unit {
+            tokens: p,
+            sep: None,
+        };
+        match classify(w, i, &sub, vars, fetched, mounts) {
+            Res::Mapped(it, s) => {
+                all.extend(it);
+                stage = stage.max(s);
+            }
+            Res::Boiler(_) | Res::Neutral => {}
+            Res::Escape(why) => return Res::Escape(why),
+        }
+    }
+    Res::Mapped(all, stage)
 }
 
 /// `for EXT in a b; do code-server --install-extension $EXT; done`.
