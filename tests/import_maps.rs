@@ -547,3 +547,26 @@ RUN if [ -n \"$UNKNOWN\" ]; then echo \"$UNKNOWN\" > /tmp/x; fi
     );
     assert_eq!(i.counts("Dockerfile"), (9, 1, 0), "{}", i.stdout);
 }
+
+#[test]
+fn log_messages_maintainer_and_later_labels() {
+    let df = format!(
+        "{BASE}MAINTAINER Lab <lab@example.org>\nLABEL org.opencontainers.image.title=base\nUSER root\nRUN echo \"installing git\" && eatmydata apt-get install -y --no-install-recommends git\nLABEL org.opencontainers.image.title=teacher\n"
+    );
+    let i = import(&[("Dockerfile", &df)]);
+    let nodes = i.nodes();
+    assert!(
+        nodes.contains("maintainer \"Lab <lab@example.org>\""),
+        "{}",
+        i.manifest
+    );
+    assert!(
+        nodes.contains("org.opencontainers.image.title teacher"),
+        "{}",
+        i.manifest
+    );
+    assert!(!nodes.contains("image.title base"), "{}", i.manifest);
+    assert!(nodes.contains("apt git"), "{}", i.manifest);
+    assert!(!nodes.contains("dockerfile"), "{}", i.manifest);
+    assert_eq!(i.counts("Dockerfile"), (6, 0, 0), "{}", i.stdout);
+}

@@ -8,7 +8,7 @@ pub fn command_words(words: &[String]) -> &[String] {
     let mut w = words;
     loop {
         match w.first() {
-            Some(first) if first == "sudo" || first == "env" => w = &w[1..],
+            Some(first) if first == "sudo" || first == "env" || first == "eatmydata" => w = &w[1..],
             Some(first) if is_assignment(first) && w.len() > 1 => w = &w[1..],
             _ => return w,
         }

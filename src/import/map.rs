@@ -249,8 +249,8 @@ fn instruction(w: &mut Walker<'_>, i: &Instr) {
                 w.escape(i, "jcx's Dockerfile uses `SHELL [\"/bin/bash\", \"-o\", \"pipefail\", \"-c\"]`; this SHELL also applies to jcx's steps after the block");
             }
         }
-        "CMD" | "ENTRYPOINT" | "EXPOSE" | "VOLUME" | "HEALTHCHECK" | "STOPSIGNAL" | "ONBUILD"
-        | "MAINTAINER" => {
+        "MAINTAINER" => super::resolve::maintainer(w, i),
+        "CMD" | "ENTRYPOINT" | "EXPOSE" | "VOLUME" | "HEALTHCHECK" | "STOPSIGNAL" | "ONBUILD" => {
             let k = i.keyword.clone();
             w.escape(i, &format!("jcx has no setting for `{k}`"));
         }

@@ -400,6 +400,16 @@ fn dedupe(items: Vec<Item>) -> Vec<Item> {
         {
             out.retain(|i| i.entry.setting() != item.entry.setting());
         }
+        // A later `LABEL`, or `ENV` that does not read the earlier value, replaces it.
+        match &item.entry {
+            Entry::Label(k, _) => {
+                out.retain(|i| !matches!(&i.entry, Entry::Label(x, _) if x == k));
+            }
+            Entry::Env(k, v) if !shell::references(v).contains(k) => {
+                out.retain(|i| !matches!(&i.entry, Entry::Env(x, _) if x == k));
+            }
+            _ => {}
+        }
         if !out.iter().any(|i| i.entry == item.entry) {
             out.push(item);
         }

@@ -105,6 +105,19 @@ pub fn label(w: &mut Walker<'_>, i: &Instr) {
     w.mapped(i, items);
 }
 
+/// `MAINTAINER NAME`: the label it stands for, `maintainer`.
+pub fn maintainer(w: &mut Walker<'_>, i: &Instr) {
+    let v = i.args.trim().to_string();
+    let o = w.origin(i.first, i.last);
+    let mut item = Item::new(Entry::Label("maintainer".into(), v.clone()), Some(o));
+    item.fallback = vec![Entry::Dockerfile {
+        root: false,
+        at: "end",
+        lines: vec![format!("LABEL maintainer={}", quoted(&v))],
+    }];
+    w.mapped(i, vec![item]);
+}
+
 fn quoted(v: &str) -> String {
     format!("\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\""))
 }

@@ -204,6 +204,10 @@ fn known(
             short(&words.join(" "))
         ));
     }
+    // A message in the build log (`echo Installing…`): nothing in the image.
+    if matches!(words.first().map(String::as_str), Some("echo")) {
+        return Res::Boiler(Fam::Other);
+    }
     // Caches jcx's steps never leave behind.
     if matches!(
         commands::command_words(words)
