@@ -570,3 +570,41 @@ fn log_messages_maintainer_and_later_labels() {
     assert!(!nodes.contains("dockerfile"), "{}", i.manifest);
     assert_eq!(i.counts("Dockerfile"), (6, 0, 0), "{}", i.stdout);
 }
+
+#[test]
+fn a_stage_jcx_refuses_is_a_comment_with_its_copies() {
+    // The stage copies a file the repository does not have (jcx::missing_file): the stage
+    // becomes a comment, its copy too; the image stage stays.
+    let df = "FROM docker.io/library/debian:bookworm-slim AS build
+COPY missing.c /src/
+RUN gcc -o /out/x /src/missing.c
+
+FROM quay.io/jupyter/base-notebook:2024-12-02
+COPY --from=build /out/x /usr/local/bin/x
+COPY --from=ghcr.io/astral-sh/uv:0.5.11 /uv /bin/uv
+";
+    let i = import(&[("Dockerfile", df)]);
+    let nodes = i.nodes();
+    assert!(!nodes.contains("stage build"), "{}", i.manifest);
+    assert!(
+        i.manifest.contains("// COPY missing.c /src/"),
+        "{}",
+        i.manifest
+    );
+    assert!(
+        i.manifest.contains("// copy-from build \"/out/x\""),
+        "{}",
+        i.manifest
+    );
+    assert!(
+        nodes.contains("copy-from uv \"/uv\" to=\"/bin/uv\" owner=root"),
+        "{}",
+        i.manifest
+    );
+    assert!(
+        i.stderr.contains("jcx refuses `stage build`"),
+        "{}",
+        i.stderr
+    );
+    assert_eq!(i.counts("Dockerfile"), (2, 0, 4), "{}", i.stdout);
+}

@@ -460,33 +460,7 @@ fn settle(
                     }
                 }
                 Some(Target::Stage(k)) => {
-                    let st = &mut top.stages[*k];
-                    if st.refused.is_none() {
-                        let why = format!(
-                            "jcx refuses `stage {}` ({}: {})",
-                            st.draft.name, p.problem.code, p.problem.message
-                        );
-                        let origin = st
-                            .draft
-                            .origin
-                            .clone()
-                            .unwrap_or_else(|| Origin::new("apps.kdl", 0, 0));
-                        warnings.push(Warning {
-                            kind: Kind::Dropped,
-                            origin: origin.clone(),
-                            message: format!(
-                                "{why}; kept as a comment, and what copies from it follows"
-                            ),
-                        });
-                        moves.extend(
-                            st.draft
-                                .origin
-                                .clone()
-                                .map(|o| (vec![o], draft::Status::Dropped)),
-                        );
-                        st.refused = Some(format!("Not carried over ({origin}): {why}."));
-                        acted = true;
-                    }
+                    acted |= refuse_stage(&mut top.stages[*k], &p.problem, warnings, moves);
                 }
                 Some(Target::Mirror) => {
                     if let Some((url, o)) = top.mirror.take() {
@@ -527,6 +501,41 @@ fn settle(
         "jcx import could not write a manifest that jcx accepts".into(),
         None,
     ))
+}
+
+/// A `stage` jcx refuses becomes a comment (what copies from it follows, as jcx then refuses
+/// each `copy-from` of an unknown stage). `false` when it already was one.
+fn refuse_stage(
+    st: &mut TopStage,
+    problem: &crate::error::Problem,
+    warnings: &mut Vec<Warning>,
+    moves: &mut Vec<(Vec<Origin>, draft::Status)>,
+) -> bool {
+    if st.refused.is_some() {
+        return false;
+    }
+    let why = format!(
+        "jcx refuses `stage {}` ({}: {})",
+        st.draft.name, problem.code, problem.message
+    );
+    let origin = st
+        .draft
+        .origin
+        .clone()
+        .unwrap_or_else(|| Origin::new("apps.kdl", 0, 0));
+    warnings.push(Warning {
+        kind: Kind::Dropped,
+        origin: origin.clone(),
+        message: format!("{why}; kept as a comment, and what copies from it follows"),
+    });
+    moves.extend(
+        st.draft
+            .origin
+            .clone()
+            .map(|o| (vec![o], draft::Status::Dropped)),
+    );
+    st.refused = Some(format!("Not carried over ({origin}): {why}."));
+    true
 }
 
 /// Replaces a refused item by its next fallback, or by a comment.

@@ -204,28 +204,8 @@ fn known(
             short(&words.join(" "))
         ));
     }
-    // A message in the build log (`echo Installing…`): nothing in the image.
-    if matches!(words.first().map(String::as_str), Some("echo")) {
-        return Res::Boiler(Fam::Other);
-    }
-    // Caches jcx's steps never leave behind.
-    if matches!(
-        commands::command_words(words)
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>()
-            .as_slice(),
-        ["uv", "cache", "clean" | "prune"] | ["pip" | "pip3", "cache", "purge"]
-    ) {
-        return Res::Boiler(Fam::Other);
-    }
-    if apt_upgrade(words) {
-        w.warn(
-            Kind::Changed,
-            origin.clone(),
-            format!("`{}` is dropped: jcx's image takes its system packages from the pinned base image (a newer base tag brings the updates), so that a rebuild gives the same image", short(&words.join(" "))),
-        );
-        return Res::Boiler(Fam::Apt);
+    if let Some(r) = nothing_to_do(w, words, origin) {
+        return r;
     }
     match commands::apt(words) {
         Some(Apt::Install {
@@ -300,6 +280,35 @@ fn known(
             "`pip install {opt}`: jcx's `pip` has no such option"
         )),
     }
+}
+
+/// Commands that change nothing jcx's image needs: a message in the build log, the clean-up
+/// of caches jcx's steps never leave, and `apt-get upgrade` (dropped, with a warning).
+fn nothing_to_do(w: &mut Walker<'_>, words: &[String], origin: &Origin) -> Option<Res> {
+    // A message in the build log (`echo Installing…`): nothing in the image.
+    if matches!(words.first().map(String::as_str), Some("echo")) {
+        return Some(Res::Boiler(Fam::Other));
+    }
+    // Caches jcx's steps never leave behind.
+    if matches!(
+        commands::command_words(words)
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .as_slice(),
+        ["uv", "cache", "clean" | "prune"] | ["pip" | "pip3", "cache", "purge"]
+    ) {
+        return Some(Res::Boiler(Fam::Other));
+    }
+    if apt_upgrade(words) {
+        w.warn(
+            Kind::Changed,
+            origin.clone(),
+            format!("`{}` is dropped: jcx's image takes its system packages from the pinned base image (a newer base tag brings the updates), so that a rebuild gives the same image", short(&words.join(" "))),
+        );
+        return Some(Res::Boiler(Fam::Apt));
+    }
+    None
 }
 
 /// `apt-get upgrade -y` (also `dist-upgrade`, `full-upgrade`, `apt upgrade`).
