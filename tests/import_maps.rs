@@ -524,7 +524,7 @@ RUN if [ \"$WITH_GIT\" = true ]; then apt-get update && apt-get install -y --no-
 USER ${{NB_UID}}
 RUN pip install --no-cache-dir rich && \\
     if [ -n \"$EXTRA_PIP\" ]; then pip install $EXTRA_PIP; fi && \\
-    uv cache clean
+    uv cache clean && npm cache clean --force
 RUN if [ -n \"$UNKNOWN\" ]; then echo \"$UNKNOWN\" > /tmp/x; fi
 "
     );

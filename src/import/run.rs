@@ -296,7 +296,10 @@ fn nothing_to_do(w: &mut Walker<'_>, words: &[String], origin: &Origin) -> Optio
             .map(String::as_str)
             .collect::<Vec<_>>()
             .as_slice(),
-        ["uv", "cache", "clean" | "prune"] | ["pip" | "pip3", "cache", "purge"]
+        ["uv", "cache", "clean" | "prune"]
+            | ["pip" | "pip3", "cache", "purge"]
+            | ["npm", "cache", "clean", "--force"]
+            | ["yarn", "cache", "clean"]
     ) {
         return Some(Res::Boiler(Fam::Other));
     }
