@@ -608,3 +608,25 @@ COPY --from=ghcr.io/astral-sh/uv:0.5.11 /uv /bin/uv
     );
     assert_eq!(i.counts("Dockerfile"), (2, 0, 4), "{}", i.stdout);
 }
+
+#[test]
+fn a_stage_that_runs_nothing_needs_no_shell() {
+    // A distroless or Alpine image whose files are copied: a stage with only its base. One
+    // that runs commands on Alpine stays a comment (jcx's stages run bash).
+    let df = "FROM docker.io/library/alpine:3.20 AS certs
+RUN apk add --no-cache ca-certificates
+
+FROM quay.io/jupyter/base-notebook:2024-12-02
+COPY --from=docker.io/library/busybox:1.36 /bin/busybox /usr/local/bin/busybox
+COPY --from=certs /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/extra.crt
+";
+    let i = import(&[("Dockerfile", df)]);
+    let nodes = i.nodes();
+    assert!(
+        nodes.contains(r#"base "docker.io/library/busybox:1.36""#),
+        "{}",
+        i.manifest
+    );
+    assert!(!nodes.contains("stage certs"), "{}", i.manifest);
+    assert!(i.stderr.contains("jcx's stages run bash"), "{}", i.stderr);
+}

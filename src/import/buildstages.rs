@@ -76,14 +76,15 @@ fn free_name(w: &Walker<'_>, wanted: &str) -> String {
     name
 }
 
-/// A stage base image as jcx takes it: pinned, registry spelled out.
-fn pinned(image: &str) -> Result<String, String> {
+/// A stage base image as jcx takes it: pinned, registry spelled out. `shell`: the stage runs
+/// commands (`apt`, `run`), in bash.
+fn pinned(image: &str, shell: bool) -> Result<String, String> {
     let lower = image.to_ascii_lowercase();
     if lower == "scratch" {
-        return Err("a stage `FROM scratch` has no shell to run steps in".into());
+        return Err("`scratch` is not an image jcx can name as a stage base".into());
     }
     let name = lower.rsplit('/').next().unwrap_or(&lower);
-    if name.contains("alpine") || name.starts_with("busybox") {
+    if shell && (name.contains("alpine") || name.starts_with("busybox")) {
         return Err(format!(
             "`{image}` looks like an Alpine or BusyBox image: jcx's stages run bash"
         ));
@@ -122,15 +123,6 @@ pub fn convert(
     from: &Instr,
     members: &[&Instr],
 ) -> Result<StageDraft, String> {
-    let base = match w.stage_names.get(&image.to_ascii_lowercase()) {
-        Some(Some(parent)) => StageBase::Stage(parent.clone()),
-        Some(None) => {
-            return Err(format!(
-                "it is built on the stage `{image}`, which jcx cannot write as a `stage`"
-            ));
-        }
-        None => StageBase::Image(pinned(image)?),
-    };
     if !from.flags.is_empty() {
         return Err(format!(
             "`FROM {}`: jcx's stages take the platform of the build",
@@ -142,6 +134,18 @@ pub fn convert(
     for i in members {
         step(w, i, &mut steps, &mut cwd)?;
     }
+    let shell = steps
+        .iter()
+        .any(|s| matches!(s, StageStep::Apt(_) | StageStep::Run(_)));
+    let base = match w.stage_names.get(&image.to_ascii_lowercase()) {
+        Some(Some(parent)) => StageBase::Stage(parent.clone()),
+        Some(None) => {
+            return Err(format!(
+                "it is built on the stage `{image}`, which jcx cannot write as a `stage`"
+            ));
+        }
+        None => StageBase::Image(pinned(image, shell)?),
+    };
     let last = members.last().map_or(from.last, |m| m.last);
     let origin = w.origin(from.first, last);
     Ok(StageDraft {
@@ -422,7 +426,7 @@ fn image_stage(w: &mut Walker<'_>, image: &str) -> Result<String, String> {
     let image = shell::unquote(image, &w.pre_args)
         .filter(|r| !r.contains('$'))
         .ok_or_else(|| format!("`{image}` uses a build argument jcx import does not know"))?;
-    let base = StageBase::Image(pinned(&image)?);
+    let base = StageBase::Image(pinned(&image, false)?);
     if let Some(s) = w
         .stages
         .iter()
