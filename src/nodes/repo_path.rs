@@ -128,6 +128,8 @@ fn check_glob(
     let root = cx.root?;
     let matches = expand(root, pattern);
     if matches.is_empty() {
+        let hint =
+            suggest_glob(root, pattern).map_or(String::new(), |p| format!("did you mean `{p}`? "));
         cx.push(
             Problem::error(
                 Code::MissingFile,
@@ -136,7 +138,7 @@ fn check_glob(
             )
             .label("no match")
             .help(format!(
-                "a glob must match at least one file or directory when the manifest is compiled or checked (`*` does not cross `/`). {}",
+                "{hint}A glob must match at least one file or directory when the manifest is compiled or checked (`*` does not cross `/`). {}",
                 capitalized(missing_help(naming))
             )),
         );
@@ -262,7 +264,7 @@ enum Tok {
 /// Reads one path component as a pattern, with the subset of `filepath.Match` jcx accepts.
 fn pattern(component: &str) -> Result<Vec<Tok>, String> {
     if component.contains("**") {
-        return Err("`**`".into());
+        return Err("COPY reads `**` as `*`, not as any depth".into());
     }
     let mut toks = Vec::new();
     let mut chars = component.chars().peekable();
@@ -364,6 +366,35 @@ pub fn expand(root: &Path, pattern_path: &str) -> Vec<String> {
         found = next;
     }
     found
+}
+
+/// The pattern under the first directory (the shallowest) where it matches something.
+fn suggest_glob(root: &Path, pattern: &str) -> Option<String> {
+    let mut dirs: Vec<String> = walkdir::WalkDir::new(root)
+        .min_depth(1)
+        .max_depth(6)
+        .into_iter()
+        .filter_entry(|e| {
+            let n = e.file_name().to_string_lossy();
+            n != ".git" && n != "node_modules"
+        })
+        .take(20_000)
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_dir())
+        .filter_map(|e| {
+            Some(
+                e.path()
+                    .strip_prefix(root)
+                    .ok()?
+                    .to_str()?
+                    .replace('\\', "/"),
+            )
+        })
+        .collect();
+    dirs.sort_by_key(|d| (d.matches('/').count(), d.clone()));
+    dirs.into_iter()
+        .map(|d| format!("{d}/{pattern}"))
+        .find(|p| !expand(root, p).is_empty())
 }
 
 /// A path close to one that does not exist: the same path under a subdirectory (written
