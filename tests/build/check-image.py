@@ -184,6 +184,8 @@ def image(expect, app):
             except (OSError, KeyError) as e:
                 got = str(e)
             result(got == want, f"copied {path} is owned by and has mode {want}", f"found {got}")
+        elif kind == "absent":
+            result(not os.path.lexists(value), f"{value} does not exist", "it does")
         elif kind == "runs":
             cmd, _, want = value.partition("=")
             rc, out = run(*cmd.split(" "))
