@@ -185,7 +185,8 @@ def image(expect, app):
                 got = str(e)
             result(got == want, f"copied {path} is owned by and has mode {want}", f"found {got}")
         elif kind == "absent":
-            result(not os.path.lexists(value), f"{value} does not exist", "it does")
+            there = os.path.lexists(value)
+            result(not there, f"{value} does not exist", "it exists" if there else "nothing there")
         elif kind == "runs":
             cmd, _, want = value.partition("=")
             rc, out = run(*cmd.split(" "))
