@@ -100,14 +100,15 @@ const BASE: &str = "FROM quay.io/jupyter/base-notebook:2024-12-02\n";
 
 #[test]
 fn the_summary_counts_what_the_manifest_holds() {
-    // jcx refuses, after the walk counted them, a `file` whose source is missing (it becomes a
-    // block) and a block holding `${{` (it becomes a comment): the summary follows both (it
-    // used to count them as mapped and as a block).
-    let df =
-        format!("{BASE}COPY missing.sh /usr/local/bin/x.sh\nRUN echo '${{{{ x }}}}' > /tmp/x\n");
+    // jcx refuses, after the walk counted them, a pip requirement that is a local wheel (it
+    // becomes a block) and a block holding `${{` (it becomes a comment): the summary follows
+    // both (it used to count them as mapped and as a block).
+    let df = format!(
+        "{BASE}RUN pip install --no-cache-dir /tmp/local.whl\nRUN echo '${{{{ x }}}}' > /tmp/x\n"
+    );
     let i = import(&[("Dockerfile", &df)]);
     assert!(i.manifest.contains("//     RUN echo"), "{}", i.manifest);
-    assert!(i.nodes().contains("COPY missing.sh"), "{}", i.manifest);
+    assert!(i.nodes().contains("/tmp/local.whl"), "{}", i.manifest);
     assert_eq!(i.counts("Dockerfile"), (1, 1, 1), "{}", i.stdout);
 }
 

@@ -1,5 +1,6 @@
-//! `COPY` and `ADD`: files of the repository become `file` nodes (or `hook` nodes, when they
-//! land in the stacks' start-up hook directories); the requirements files a mapped
+//! `COPY` and `ADD`: files of the repository become `file` nodes (a glob copied into a
+//! directory too: `file` keeps the pattern), or `hook` nodes, when they land in the stacks'
+//! start-up hook directories; the requirements files a mapped
 //! `pip install -r` reads are absorbed; `ADD --checksum=sha256:… URL` becomes a `download`.
 //! A copy from another image or a heredoc stays in a `dockerfile` block; a copy of repository
 //! files that no node can express is kept as a comment (in a block, its file would not reach
@@ -19,6 +20,32 @@ pub fn context_path(w: &Walker<'_>, src: &str) -> String {
         (false, true) => ctx.to_string(),
         (false, false) => format!("{ctx}/{src}"),
     }
+}
+
+/// The repository path of a copy's source: in the build context jcx import found for the
+/// Dockerfile, or, when that does not hold it but the repository root does, at the root (a
+/// context import could not read, such as a workflow's `${{ matrix.… }}`), with a warning.
+/// `None` when neither holds it (for a glob: nothing matches).
+fn source_path(w: &mut Walker<'_>, i: &Instr, s: &str) -> Option<String> {
+    let exists = |p: &str| {
+        if p.contains(['*', '?', '[']) {
+            !crate::nodes::repo_path::expand(w.src.root, p).is_empty()
+        } else {
+            w.src.root.join(p).exists()
+        }
+    };
+    let repo = context_path(w, s);
+    if exists(&repo) {
+        return Some(repo);
+    }
+    let at_root = s.trim_start_matches("./").trim_end_matches('/');
+    if repo == at_root || at_root.is_empty() || !exists(at_root) {
+        return None;
+    }
+    let o = w.origin(i.first, i.last);
+    let ctx = w.src.context.trim_matches('/').to_string();
+    w.warn(Kind::Changed, o, format!("`{s}` is not in `{ctx}/`, the build context jcx import assumed, but is in the repository root: copied from there"));
+    Some(at_root.to_string())
 }
 
 pub(super) fn words(args: &str) -> Option<Vec<String>> {
@@ -98,11 +125,22 @@ pub fn copy(w: &mut Walker<'_>, i: &Instr) {
             "the copy belongs to a user jcx's `file` cannot name (root or the notebook user)",
         );
     };
+    // BuildKit reads a source relative to the context root, with or without a leading `/`.
+    let all: Vec<String> = all
+        .iter()
+        .map(|s| match s.trim_start_matches('/') {
+            "" => ".".to_string(),
+            t => t.to_string(),
+        })
+        .collect();
     let mut sources = Vec::new();
     for s in &all {
-        if s.contains(['*', '?', '[', '$']) || s.split('/').any(|p| p == "..") || s.starts_with('/')
-        {
-            return w.drop_instr(i, &format!("`{s}` is not a path jcx's `file` can copy (globs, variables and paths outside the build context are not)"));
+        let glob = s.contains(['*', '?', '[']);
+        if s.contains('$') || s.contains("**") || s.split('/').any(|p| p == "..") {
+            return w.drop_instr(i, &format!("`{s}` is not a path jcx's `file` can copy (variables, `**` and paths outside the build context are not)"));
+        }
+        if glob && !dest.ends_with('/') {
+            return w.drop_instr(i, &format!("`{s}` is a glob copied to `{dest}`: jcx's `file` copies a glob into a directory (`to=` ending with `/`)"));
         }
         if i.keyword == "ADD"
             && [".tar", ".tgz", ".tar.gz", ".tar.xz", ".tar.bz2", ".txz"]
@@ -114,7 +152,13 @@ pub fn copy(w: &mut Walker<'_>, i: &Instr) {
                 &format!("`ADD {s}` unpacks the archive; jcx's `file` copies it as it is"),
             );
         }
-        sources.push(context_path(w, s));
+        let Some(repo) = source_path(w, i, s) else {
+            return w.drop_instr(
+                i,
+                &format!("`{s}` is not in the repository: the copy would fail the build"),
+            );
+        };
+        sources.push(repo);
     }
     let step = w.steps.len();
     for (s, repo) in all.iter().zip(&sources) {
@@ -194,7 +238,7 @@ fn file_item(
     for (dir, stage) in HOOK_DIRS {
         if let Some(hook) = target
             .strip_prefix(dir)
-            .filter(|h| !h.contains('/') && !is_dir)
+            .filter(|h| !h.contains('/') && !is_dir && !h.contains(['*', '?', '[']))
         {
             let mut item = Item::new(
                 Entry::Hook {
