@@ -29,6 +29,7 @@ pub fn trigger_paths(manifest: &Manifest, app: &App) -> Vec<String> {
         .chain(
             app.files
                 .iter()
+                .filter(|f| f.content.is_none())
                 .map(|f| (f.src.as_str(), f.directory))
                 .chain(super::stages::stage_files(manifest, app))
                 .map(|(src, directory)| {
