@@ -56,7 +56,15 @@ pub fn subtract(app: &mut App, ancestors: &[&App]) {
     // An inline file is generated per app (`src/<app>/…`): the same text counts as the same
     // file. An append is in the image once any ancestor made it.
     let same = |f: &FileCopy, g: &FileCopy| match (&f.content, &g.content) {
-        (Some(_), Some(_)) => FileCopy { src: String::new(), ..f.clone() } == FileCopy { src: String::new(), ..g.clone() },
+        (Some(_), Some(_)) => {
+            FileCopy {
+                src: String::new(),
+                ..f.clone()
+            } == FileCopy {
+                src: String::new(),
+                ..g.clone()
+            }
+        }
         _ => f == g,
     };
     app.files.retain(|f| {

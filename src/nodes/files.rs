@@ -204,9 +204,13 @@ fn check_append(cx: &mut Checker<'_>, f: &RawFile) {
         && root.join(src.v.trim_end_matches('/')).is_dir()
     {
         cx.push(
-            Problem::error(Code::InvalidFile, src.span, format!("`{}` is a directory", src.v))
-                .label("not a file")
-                .help("`append=#true` appends one file of the repository: name the file"),
+            Problem::error(
+                Code::InvalidFile,
+                src.span,
+                format!("`{}` is a directory", src.v),
+            )
+            .label("not a file")
+            .help("`append=#true` appends one file of the repository: name the file"),
         );
     }
 }
@@ -284,7 +288,12 @@ pub(super) fn check_dest(cx: &mut Checker<'_>, to: &Sp<String>) {
 /// A path in the image (`what` labels it, `is_not` says what it fails to be): absolute, or
 /// starting with `${HOME}`/`${CONDA_DIR}`, the stacks' variables only, no `..`, blanks, quotes
 /// or glob characters. The rules of `file to=`, shared by `dir`, `symlink` and `remove`.
-pub(super) fn check_image_path(cx: &mut Checker<'_>, to: &Sp<String>, what: &str, is_not: &str) -> bool {
+pub(super) fn check_image_path(
+    cx: &mut Checker<'_>,
+    to: &Sp<String>,
+    what: &str,
+    is_not: &str,
+) -> bool {
     if !cx.safe(to, &format!("the {what}"), false) {
         return false;
     }
@@ -302,7 +311,11 @@ pub(super) fn check_image_path(cx: &mut Checker<'_>, to: &Sp<String>, what: &str
         cx.push(
             Problem::error(Code::InvalidFile, to.span, format!("`{}` is not {is_not}", to.v.escape_debug()))
                 .label(what.to_string())
-                .help("write an absolute path in the image, such as `/etc/jupyter/` (a trailing `/` puts the file inside that directory); it may start with `${HOME}`, `${CONDA_DIR}` or use `${NB_USER}`, and has no spaces, quotes or other `$`"),
+                .help(if what == "destination" {
+                    "write an absolute path in the image, such as `/etc/jupyter/` (a trailing `/` puts the file inside that directory); it may start with `${HOME}`, `${CONDA_DIR}` or use `${NB_USER}`, and has no spaces, quotes or other `$`"
+                } else {
+                    "write an absolute path in the image, such as `/opt/tools`; it may start with `${HOME}`, `${CONDA_DIR}` or use `${NB_USER}`, and has no `..`, spaces, quotes, glob characters or other `$`"
+                }),
         );
     }
     !bad
@@ -350,10 +363,20 @@ fn check_dir_mode(cx: &mut Checker<'_>, m: &Sp<String>, f: &RawFile) {
 /// The name of an inline file in `src/<app>/`: `file-N-NAME`, N counting the app's inline
 /// files from 1, NAME the destination's last component in letters, digits, `.`, `_`, `-`.
 fn inline_name(n: usize, to: &str) -> String {
-    let base = to.rsplit('/').next().unwrap_or(to).replace("${NB_USER}", "NB_USER");
+    let base = to
+        .rsplit('/')
+        .next()
+        .unwrap_or(to)
+        .replace("${NB_USER}", "NB_USER");
     let base: String = base
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     format!("file-{n}-{}", if base.is_empty() { "file" } else { &base })
 }
@@ -523,8 +546,17 @@ fn jcx_writers(app: &App) -> Vec<Writer> {
     let mut owners = Vec::new();
     for d in &app.downloads {
         if let Some(to) = &d.to {
-            let writes = if d.kind == "file" { Writes::File } else { Writes::Tree };
-            owners.push(writer(to, format!("the download `{}`", d.name), writes, true));
+            let writes = if d.kind == "file" {
+                Writes::File
+            } else {
+                Writes::Tree
+            };
+            owners.push(writer(
+                to,
+                format!("the download `{}`", d.name),
+                writes,
+                true,
+            ));
         }
     }
     for k in &app.kernels {
@@ -536,12 +568,26 @@ fn jcx_writers(app: &App) -> Vec<Writer> {
         ));
     }
     for c in &app.stage_copies {
-        let writes = if c.to.ends_with('/') { Writes::Tree } else { Writes::File };
-        owners.push(writer(&c.to, format!("`copy-from {}`", c.stage), writes, true));
+        let writes = if c.to.ends_with('/') {
+            Writes::Tree
+        } else {
+            Writes::File
+        };
+        owners.push(writer(
+            &c.to,
+            format!("`copy-from {}`", c.stage),
+            writes,
+            true,
+        ));
     }
     if let Some(j) = &app.jupyter {
         for (name, to, _) in crate::render::jupyter_files(j) {
-            owners.push(writer(to, format!("the `jupyter` block's {name}"), Writes::File, false));
+            owners.push(writer(
+                to,
+                format!("the `jupyter` block's {name}"),
+                Writes::File,
+                false,
+            ));
         }
     }
     for h in &app.hooks {
@@ -570,7 +616,9 @@ pub fn check_destinations(cx: &mut Checker<'_>, r: &Resolved, app: &App) {
             let d = canonical_dest(d);
             owners
                 .iter()
-                .filter(|o| o.writes == Writes::File || (o.writes == Writes::Append && !f.appends()))
+                .filter(|o| {
+                    o.writes == Writes::File || (o.writes == Writes::Append && !f.appends())
+                })
                 .find(|o| o.path == d)
                 .map(|o| (o.path.clone(), o.who.clone()))
         });
@@ -592,7 +640,11 @@ pub fn check_destinations(cx: &mut Checker<'_>, r: &Resolved, app: &App) {
                     .help(help),
             );
         }
-        let writes = if f.appends() { Writes::Append } else { Writes::File };
+        let writes = if f.appends() {
+            Writes::Append
+        } else {
+            Writes::File
+        };
         owners.extend(
             dests
                 .iter()

@@ -216,9 +216,13 @@ fn check_dir(cx: &mut Checker<'_>, v: &Value) {
             && !super::files::owner_can_enter(&m.v)
         {
             cx.push(
-                Problem::error(Code::InvalidFile, m.span, format!("mode {} makes the directory impossible to enter", m.v))
-                    .label("no execute bit")
-                    .help("give a directory its owner's `x` bit, such as `0700` or `0755`"),
+                Problem::error(
+                    Code::InvalidFile,
+                    m.span,
+                    format!("mode {} makes the directory impossible to enter", m.v),
+                )
+                .label("no execute bit")
+                .help("give a directory its owner's `x` bit, such as `0700` or `0755`"),
             );
         }
     }
@@ -235,9 +239,13 @@ fn check_symlink(cx: &mut Checker<'_>, v: &Value) {
         ) && l.target.v.split('/').any(|c| c == ".")
         {
             cx.push(
-                Problem::error(Code::InvalidFile, l.target.span, "the target has a `.` component")
-                    .label("target")
-                    .help("write the target plainly, without `/./`"),
+                Problem::error(
+                    Code::InvalidFile,
+                    l.target.span,
+                    "the target has a `.` component",
+                )
+                .label("target")
+                .help("write the target plainly, without `/./`"),
             );
         }
     }
@@ -309,9 +317,19 @@ pub(super) fn check_collisions(cx: &mut Checker<'_>, r: &Resolved, mut writers: 
             if protected(&canon) {
                 continue;
             }
-            if let Some(w) = writers.iter().find(|w| w.before && at_or_under(&w.path, &canon)) {
-                collision(cx, p.span, format!("`remove \"{}\"` deletes `{}`, which {} writes before it", p.v, w.path, w.who),
-                    "the removals run after the `file` copies, the downloads and the package steps: remove only what the base image has, or drop the other node");
+            if let Some(w) = writers
+                .iter()
+                .find(|w| w.before && at_or_under(&w.path, &canon))
+            {
+                collision(
+                    cx,
+                    p.span,
+                    format!(
+                        "`remove \"{}\"` deletes `{}`, which {} writes before it",
+                        p.v, w.path, w.who
+                    ),
+                    "the removals run after the `file` copies, the downloads and the package steps: remove only what the base image has, or drop the other node",
+                );
             }
         }
     }
@@ -326,8 +344,15 @@ pub(super) fn check_collisions(cx: &mut Checker<'_>, r: &Resolved, mut writers: 
                 matches!(w.writes, Writes::File | Writes::Append) && at_or_under(&canon, &w.path)
             });
             if let Some(w) = file {
-                collision(cx, p.span, format!("`dir \"{}\"` needs a directory where {} writes the file `{}`", p.v, w.who, w.path),
-                    "a path is a file or a directory, not both: give the directory or the file another path");
+                collision(
+                    cx,
+                    p.span,
+                    format!(
+                        "`dir \"{}\"` needs a directory where {} writes the file `{}`",
+                        p.v, w.who, w.path
+                    ),
+                    "a path is a file or a directory, not both: give the directory or the file another path",
+                );
             }
             let same = |o: &Option<Sp<String>>, q: &Option<Sp<String>>| {
                 o.as_ref().map(|x| &x.v) == q.as_ref().map(|x| &x.v)
@@ -336,10 +361,17 @@ pub(super) fn check_collisions(cx: &mut Checker<'_>, r: &Resolved, mut writers: 
                 && !(same(&first.owner, &d.owner) && same(&first.mode, &d.mode))
             {
                 cx.push(
-                    Problem::error(Code::FileCollision, p.span, format!("`dir \"{}\"` is given again with another owner or mode", p.v))
-                        .label("given again here")
-                        .also(fp.span, "first given here")
-                        .help("a directory has one owner and one mode: keep one of the two"),
+                    Problem::error(
+                        Code::FileCollision,
+                        p.span,
+                        format!(
+                            "`dir \"{}\"` is given again with another owner or mode",
+                            p.v
+                        ),
+                    )
+                    .label("given again here")
+                    .also(fp.span, "first given here")
+                    .help("a directory has one owner and one mode: keep one of the two"),
                 );
             }
             dirs.push((canon, d, p));
@@ -360,16 +392,29 @@ pub(super) fn check_collisions(cx: &mut Checker<'_>, r: &Resolved, mut writers: 
             continue;
         }
         if let Some(w) = writers.iter().find(|w| at_or_under(&w.path, &canon)) {
-            collision(cx, l.link.span, format!("`symlink \"{}\"` replaces `{}`, which {} writes", l.link.v, w.path, w.who),
-                "a link takes the place of what is at its path (and what is under it): link another path, or drop the other node");
+            collision(
+                cx,
+                l.link.span,
+                format!(
+                    "`symlink \"{}\"` replaces `{}`, which {} writes",
+                    l.link.v, w.path, w.who
+                ),
+                "a link takes the place of what is at its path (and what is under it): link another path, or drop the other node",
+            );
         } else if let Some((other, first)) = links
             .iter()
             .find(|(c, f)| at_or_under(&canon, c) && (*c != canon || f.target.v != l.target.v))
         {
             let message = if *other == canon {
-                format!("`symlink \"{}\"` is given again with another target", l.link.v)
+                format!(
+                    "`symlink \"{}\"` is given again with another target",
+                    l.link.v
+                )
             } else {
-                format!("`symlink \"{}\"` lies under the link `{}`", l.link.v, first.link.v)
+                format!(
+                    "`symlink \"{}\"` lies under the link `{}`",
+                    l.link.v, first.link.v
+                )
             };
             cx.push(
                 Problem::error(Code::FileCollision, l.link.span, message)

@@ -59,7 +59,9 @@ pub fn render_index(manifest: &Manifest, app: &App) -> String {
         "\n#\n# Files of this directory jcx generated that cannot carry this header (JSON has no\n# comments). `jcx compile` and `jcx check` treat them as generated through this list.\n",
     );
     if app.files.iter().any(|f| f.content.is_some()) {
-        s.push_str("# Inline files (`file content=`) hold exactly their text, so no header either.\n");
+        s.push_str(
+            "# Inline files (`file content=`) hold exactly their text, so no header either.\n",
+        );
     }
     for name in headerless(app) {
         s.push_str(&name);
@@ -320,7 +322,11 @@ fn owned_chain(path: &str) -> Vec<String> {
         return vec![path.to_string()];
     };
     let canon = crate::nodes::files::canonical_dest(path);
-    let root = if tree == "${CONDA_DIR}" { "${CONDA_DIR}" } else { "/home/${NB_USER}" };
+    let root = if tree == "${CONDA_DIR}" {
+        "${CONDA_DIR}"
+    } else {
+        "/home/${NB_USER}"
+    };
     let mut out = vec![path.to_string()];
     let mut at = canon.as_str();
     while let Some((parent, _)) = at.rsplit_once('/') {
@@ -342,10 +348,16 @@ fn fs_ctx(app: &App, copies_fix: &[&'static str]) -> Option<FsCtx> {
     }
     let mut commands = Vec::new();
     if !fs.removes.is_empty() {
-        commands.push(format!("rm -rf {}", quoted_paths(fs.removes.iter().map(String::as_str))));
+        commands.push(format!(
+            "rm -rf {}",
+            quoted_paths(fs.removes.iter().map(String::as_str))
+        ));
     }
     if !fs.dirs.is_empty() {
-        commands.push(format!("mkdir -p {}", quoted_paths(fs.dirs.iter().map(|d| d.path.as_str()))));
+        commands.push(format!(
+            "mkdir -p {}",
+            quoted_paths(fs.dirs.iter().map(|d| d.path.as_str()))
+        ));
         let mut notebook: Vec<String> = Vec::new();
         for d in fs.dirs.iter().filter(|d| !d.root_owned) {
             for p in owned_chain(&d.path) {
@@ -355,20 +367,34 @@ fn fs_ctx(app: &App, copies_fix: &[&'static str]) -> Option<FsCtx> {
             }
         }
         if !notebook.is_empty() {
-            commands.push(format!("chown \"${{NB_UID}}:${{NB_GID}}\" {}", quoted_paths(notebook.iter().map(String::as_str))));
+            commands.push(format!(
+                "chown \"${{NB_UID}}:${{NB_GID}}\" {}",
+                quoted_paths(notebook.iter().map(String::as_str))
+            ));
         }
-        let root: Vec<&str> = fs.dirs.iter().filter(|d| d.root_owned).map(|d| d.path.as_str()).collect();
+        let root: Vec<&str> = fs
+            .dirs
+            .iter()
+            .filter(|d| d.root_owned)
+            .map(|d| d.path.as_str())
+            .collect();
         if !root.is_empty() {
             commands.push(format!("chown root:root {}", quoted_paths(root)));
         }
         let mut modes: Vec<&str> = Vec::new();
         for d in &fs.dirs {
-            if let Some(m) = &d.mode && !modes.contains(&m.as_str()) {
+            if let Some(m) = &d.mode
+                && !modes.contains(&m.as_str())
+            {
                 modes.push(m);
             }
         }
         for m in modes {
-            let paths = fs.dirs.iter().filter(|d| d.mode.as_deref() == Some(m)).map(|d| d.path.as_str());
+            let paths = fs
+                .dirs
+                .iter()
+                .filter(|d| d.mode.as_deref() == Some(m))
+                .map(|d| d.path.as_str());
             commands.push(format!("chmod {m} {}", quoted_paths(paths)));
         }
     }
@@ -388,7 +414,10 @@ fn fs_ctx(app: &App, copies_fix: &[&'static str]) -> Option<FsCtx> {
         .filter(|l| crate::model::stacks_tree(l).is_some())
         .collect();
     if !in_trees.is_empty() {
-        commands.push(format!("chown -h \"${{NB_UID}}:${{NB_GID}}\" {}", quoted_paths(in_trees)));
+        commands.push(format!(
+            "chown -h \"${{NB_UID}}:${{NB_GID}}\" {}",
+            quoted_paths(in_trees)
+        ));
     }
     let mut fix: Vec<&'static str> = copies_fix.to_vec();
     let touched = fs
