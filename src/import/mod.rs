@@ -15,6 +15,8 @@ pub mod dockerfile;
 pub mod draft;
 mod fetch;
 mod files;
+mod fscmd;
+mod fsmap;
 mod kdl;
 mod map;
 mod pipmap;

@@ -285,6 +285,22 @@ pub(super) fn check_dest(cx: &mut Checker<'_>, to: &Sp<String>) {
     check_image_path(cx, to, "destination", "a destination jcx can copy to");
 }
 
+/// Whether `p` is a path in the image as `file to=` takes it: absolute, or starting with
+/// `${HOME}`/`${CONDA_DIR}`, the stacks' variables only, no `..`, blanks, quotes or glob
+/// characters.
+pub fn image_path_ok(p: &str) -> bool {
+    let mut rest = p.to_string();
+    for var in DEST_VARIABLES {
+        rest = rest.replace(var, "v");
+    }
+    let starts_ok = p.starts_with('/') || DEST_VARIABLES.iter().any(|v| p.starts_with(v));
+    starts_ok
+        && !rest.split('/').any(|c| c == "..")
+        && !rest
+            .chars()
+            .any(|c| "\"$\\`'*?[]{}".contains(c) || c.is_control() || c.is_whitespace())
+}
+
 /// A path in the image (`what` labels it, `is_not` says what it fails to be): absolute, or
 /// starting with `${HOME}`/`${CONDA_DIR}`, the stacks' variables only, no `..`, blanks, quotes
 /// or glob characters. The rules of `file to=`, shared by `dir`, `symlink` and `remove`.
@@ -297,16 +313,7 @@ pub(super) fn check_image_path(
     if !cx.safe(to, &format!("the {what}"), false) {
         return false;
     }
-    let mut rest = to.v.clone();
-    for var in DEST_VARIABLES {
-        rest = rest.replace(var, "v");
-    }
-    let starts_ok = to.v.starts_with('/') || DEST_VARIABLES.iter().any(|v| to.v.starts_with(v));
-    let bad = !starts_ok
-        || rest.split('/').any(|c| c == "..")
-        || rest
-            .chars()
-            .any(|c| "\"$\\`'*?[]{}".contains(c) || c.is_control() || c.is_whitespace());
+    let bad = !image_path_ok(&to.v);
     if bad {
         cx.push(
             Problem::error(Code::InvalidFile, to.span, format!("`{}` is not {is_not}", to.v.escape_debug()))

@@ -159,6 +159,17 @@ fn protected(canon: &str) -> bool {
         || (parts.len() == 3 && parts[0].is_empty() && parts[1] == "usr")
 }
 
+/// No empty or `.` component (a trailing `/` aside).
+fn plain_components(trimmed: &str) -> bool {
+    trimmed == "/" || !trimmed.split('/').skip(1).any(|c| c.is_empty() || c == ".")
+}
+
+/// Whether `p` passes every rule of a `remove`, `dir` or `symlink` path (for `jcx import`).
+pub fn usable_path(p: &str) -> bool {
+    let t = trimmed(p);
+    super::files::image_path_ok(p) && plain_components(&t) && !protected(&canonical_dest(&t))
+}
+
 /// The rules of a path of `remove`, `dir` or `symlink`: those of `file to=`, no `.` or empty
 /// component, and not a protected directory. `what` names the node.
 fn check_path(cx: &mut Checker<'_>, p: &Sp<String>, what: &str) -> bool {
@@ -170,7 +181,7 @@ fn check_path(cx: &mut Checker<'_>, p: &Sp<String>, what: &str) -> bool {
     } else {
         &p.v
     };
-    if trimmed != "/" && trimmed.split('/').skip(1).any(|c| c.is_empty() || c == ".") {
+    if !plain_components(trimmed) {
         cx.push(
             Problem::error(
                 Code::InvalidFile,
@@ -333,8 +344,26 @@ pub(super) fn check_collisions(cx: &mut Checker<'_>, r: &Resolved, mut writers: 
             }
         }
     }
+    let dirs = check_dirs(cx, r, &writers);
+    for (canon, p) in dirs {
+        writers.push(Writer {
+            path: canon,
+            who: format!("`dir \"{}\"`", p.v),
+            writes: Writes::Dir,
+            before: false,
+        });
+    }
+    check_links(cx, r, &writers);
+}
+
+/// Each `dir` against the files jcx writes and the other `dir` nodes; the directories, canonical.
+fn check_dirs<'a>(
+    cx: &mut Checker<'_>,
+    r: &'a Resolved,
+    writers: &[Writer],
+) -> Vec<(String, &'a Sp<String>)> {
     let mut dirs: Vec<(String, &RawDir, &Sp<String>)> = Vec::new();
-    for d in s.items::<RawDir>(&DIR) {
+    for d in r.settings.items::<RawDir>(&DIR) {
         for p in &d.paths {
             let canon = canonical_dest(&p.v);
             if protected(&canon) {
@@ -377,16 +406,13 @@ pub(super) fn check_collisions(cx: &mut Checker<'_>, r: &Resolved, mut writers: 
             dirs.push((canon, d, p));
         }
     }
-    for (canon, _, p) in &dirs {
-        writers.push(Writer {
-            path: canon.clone(),
-            who: format!("`dir \"{}\"`", p.v),
-            writes: Writes::Dir,
-            before: false,
-        });
-    }
+    dirs.into_iter().map(|(c, _, p)| (c, p)).collect()
+}
+
+/// Each `symlink` against everything jcx writes (directories included) and the other links.
+fn check_links(cx: &mut Checker<'_>, r: &Resolved, writers: &[Writer]) {
     let mut links: Vec<(String, &RawSymlink)> = Vec::new();
-    for l in s.items::<RawSymlink>(&SYMLINK) {
+    for l in r.settings.items::<RawSymlink>(&SYMLINK) {
         let canon = canonical_dest(&l.link.v);
         if protected(&canon) {
             continue;
