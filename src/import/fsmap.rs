@@ -25,8 +25,8 @@ use crate::nodes::fs::usable_path;
 /// What becomes of one command of a `RUN`.
 #[derive(Debug)]
 pub enum Fs {
-    /// These items: a file-system change. `true` when a later instruction mentions one of its
-    /// paths: the blocks after it then go after jcx's file-system step.
+    /// These items: a file-system change. `true` when a later instruction uses one of its paths:
+    /// the blocks after it then go after jcx's file-system step.
     Items(Vec<Item>, bool),
     /// Folded into an item of an earlier command (of this `RUN` or of an earlier instruction).
     Folded,
@@ -42,6 +42,39 @@ fn short(s: &str) -> String {
     } else {
         s.to_string()
     }
+}
+
+/// Configuration the package steps read (apt, pip, conda, the certificates of downloads). jcx
+/// runs those steps before its file-system step, so a change to these stays where it was, in
+/// a block.
+fn feeds_jcx_steps(p: &str) -> bool {
+    const READ: &[&str] = &[
+        "/etc/apt",
+        "/etc/dpkg",
+        "/var/lib/dpkg",
+        "/etc/ssl",
+        "/etc/ca-certificates",
+        "/etc/ca-certificates.conf",
+        "/usr/local/share/ca-certificates",
+        "/usr/share/ca-certificates",
+        "/etc/pip.conf",
+        "/etc/xdg/pip",
+        "/etc/conda",
+        "/root",
+        "/home/${NB_USER}/.pip",
+        "/home/${NB_USER}/.config/pip",
+        "/home/${NB_USER}/.condarc",
+        "/home/${NB_USER}/.mambarc",
+        "/home/${NB_USER}/.conda",
+        "${CONDA_DIR}/.condarc",
+        "${CONDA_DIR}/condarc",
+        "${CONDA_DIR}/condarc.d",
+        "${CONDA_DIR}/.mambarc",
+        "${CONDA_DIR}/pip.conf",
+    ];
+    let c = canonical_dest(p);
+    READ.iter()
+        .any(|r| c == *r || c.starts_with(&format!("{r}/")))
 }
 
 /// The ways a Dockerfile may spell a path (for "does this command mention it").
@@ -196,7 +229,11 @@ fn attempt(
             }
         }
         let pin = cmd.paths().into_iter().find_map(|p| {
-            if pinned(p, k) {
+            if let Some(j) = (k + 1..units.len()).find(|&j| kept[j] && !settled(&texts[j])) {
+                Some(format!("`{}` stays with the commands after it in this `RUN` (`{}` stays in a block)", short(&texts[k]), short(&texts[j])))
+            } else if feeds_jcx_steps(p) {
+                Some(format!("`{}` changes configuration that jcx's package steps read, and they run before its file-system step", short(&texts[k])))
+            } else if pinned(p, k) {
                 Some(format!("`{}` stays with the commands of this `RUN` that use `{p}`", short(&texts[k])))
             } else if later_block_mentions(w, p) {
                 Some(format!("`{}` stays in a block: an earlier block that now comes after jcx's file-system step uses `{p}`", short(&texts[k])))
@@ -218,11 +255,56 @@ fn attempt(
                 map_one(w, f, k, cmd)
             }
         };
-        if let Some(Fs::Items(_, later)) = &mut out[k] {
+    }
+    for (k, cmd) in cmds.iter().enumerate() {
+        if let (Some(cmd), Some(Fs::Items(_, later))) = (cmd, &mut out[k]) {
             *later = cmd.paths().iter().any(|p| mentioned_after(w, i, p));
         }
     }
     out
+}
+
+/// Whether a command leaves no block behind: jcx maps it (apt, conda, pip, extensions) or
+/// already does it (clean-up, `fix-permissions`), or it changes nothing (`cd`, `set`).
+fn settled(text: &str) -> bool {
+    let Some(words) = shell::split(text)
+        .first()
+        .and_then(|u| u.words(&Default::default()))
+    else {
+        return false;
+    };
+    let w = commands::command_words(&words);
+    commands::apt(&words).is_some()
+        || commands::conda(&words).is_some()
+        || commands::extensions(&words).is_some()
+        || matches!(commands::pip(&words), Ok(Some(_)))
+        || commands::fix_permissions(&words)
+        || commands::cleanup_rm(&words, &[])
+        || words.iter().all(|x| commands::is_assignment(x))
+        || w.first()
+            .is_some_and(|c| matches!(c.as_str(), "set" | "cd" | "true" | ":" | "umask" | "export"))
+}
+
+/// Whether an instruction after `i` uses `p` (it may need what the file-system step makes,
+/// so it must not come before that step): it names the path, or runs what reads it
+/// (`locale-gen` reads `/etc/locale.gen`).
+fn mentioned_after(w: &Walker<'_>, i: &Instr, p: &str) -> bool {
+    const READERS: &[(&str, &str)] = &[
+        ("/etc/locale.gen", "locale-gen"),
+        ("/etc/default/locale", "update-locale"),
+        ("/etc/timezone", "tzdata"),
+        ("/etc/localtime", "tzdata"),
+        ("/etc/ld.so.conf.d", "ldconfig"),
+    ];
+    let Some(rest) = w.df.lines.get(i.last..) else {
+        return false;
+    };
+    let rest = rest.join("\n");
+    let c = canonical_dest(p);
+    mentions(&rest, p)
+        || READERS.iter().any(|(path, reader)| {
+            (c == *path || c.starts_with(&format!("{path}/"))) && rest.contains(reader)
+        })
 }
 
 /// Where a command of a `RUN` is mapped: what the `RUN` made so far and the results so far.
@@ -310,14 +392,6 @@ fn map_one(w: &mut Walker<'_>, f: Fold<'_>, k: usize, cmd: &Cmd) -> Option<Fs> {
             paths,
         } => fold_mode(w, f.out, f.made, paths, *recursive, spec),
     }
-}
-
-/// Whether an instruction after `i` mentions `p` (it may use what the file-system step makes,
-/// so it must not come before that step).
-fn mentioned_after(w: &Walker<'_>, i: &Instr, p: &str) -> bool {
-    w.df.lines
-        .get(i.last..)
-        .is_some_and(|rest| mentions(&rest.join("\n"), p))
 }
 
 /// `echo … > FILE`: a new inline file, or text folded into the one this `RUN` (or, for an
@@ -714,7 +788,11 @@ fn inline_instruction(
     let Some(path) = path_word(file, &vars) else {
         return false;
     };
-    if jupyter_config(&path) || later_block_mentions(w, &path) || w.copies.contains_key(&path) {
+    if jupyter_config(&path)
+        || feeds_jcx_steps(&path)
+        || later_block_mentions(w, &path)
+        || w.copies.contains_key(&path)
+    {
         return false;
     }
     let o = w.origin(i.first, i.last);
@@ -727,13 +805,16 @@ fn inline_instruction(
     } else {
         owner(w, &path, root, &o, "the file")
     };
-    let later = mentioned_after(w, i, &path);
     let entry = Entry::Inline {
         to: path,
         content: body.to_string(),
         root: r,
         mode: mode.filter(|m| m != "0644"),
         append,
+    };
+    let later = match &entry {
+        Entry::Inline { to, .. } => mentioned_after(w, i, to),
+        _ => true,
     };
     w.mapped(i, vec![item(entry, &o)]);
     if later {
