@@ -155,7 +155,7 @@ pub fn plan(
     // Commands that stay in a block pin the paths they mention; that can leave more commands
     // in the block, so until nothing changes.
     let mut kept: Vec<bool> = cmds.iter().map(Option::is_none).collect();
-    for _ in 0..units.len().max(1) {
+    for _ in 0..=units.len() {
         let mut trial = w.steps.clone();
         std::mem::swap(&mut trial, &mut w.steps);
         let warnings = w.warnings.len();
@@ -231,6 +231,8 @@ fn attempt(
         let pin = cmd.paths().into_iter().find_map(|p| {
             if let Some(j) = (k + 1..units.len()).find(|&j| kept[j] && !settled(&texts[j])) {
                 Some(format!("`{}` stays with the commands after it in this `RUN` (`{}` stays in a block)", short(&texts[k]), short(&texts[j])))
+            } else if matches!(cmd, Cmd::Rm { .. } | Cmd::Link { .. }) && mentioned_before(w, i, p) {
+                Some(format!("`{}` stays in a block: an earlier instruction uses `{p}`, so it is not (only) the base image's", short(&texts[k])))
             } else if feeds_jcx_steps(p) {
                 Some(format!("`{}` changes configuration that jcx's package steps read, and they run before its file-system step", short(&texts[k])))
             } else if pinned(p, k) {
@@ -304,6 +306,20 @@ fn mentioned_after(w: &Walker<'_>, i: &Instr, p: &str) -> bool {
     mentions(&rest, p)
         || READERS.iter().any(|(path, reader)| {
             (c == *path || c.starts_with(&format!("{path}/"))) && rest.contains(reader)
+        })
+}
+
+/// Whether an instruction before `i` names `p`: then it is the Dockerfile's own (a removal of
+/// it is clean-up, a link over it replaces it), and that instruction may end up in a block after
+/// jcx's file-system step.
+fn mentioned_before(w: &Walker<'_>, i: &Instr, p: &str) -> bool {
+    w.df.lines
+        .get(..i.first.saturating_sub(1))
+        .is_some_and(|before| {
+            before
+                .iter()
+                .filter(|l| !l.trim_start().starts_with('#'))
+                .any(|l| mentions(l, p))
         })
 }
 
