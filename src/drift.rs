@@ -66,6 +66,13 @@ fn setting_for(path: &str, line: &str) -> &'static str {
     if path.ends_with("requirements.txt") {
         return "pip";
     }
+    let name = path.rsplit('/').next().unwrap_or(path);
+    if name.starts_with("file-") {
+        return "file";
+    }
+    if name.starts_with("hook-") {
+        return "hook";
+    }
     if path.ends_with(".yaml") {
         return if l.starts_with("- ") || l.contains("branches") {
             "branches"

@@ -91,6 +91,7 @@ codes! {
     InvalidFile => "jcx::invalid_file",
     MissingFile => "jcx::missing_file",
     FileCollision => "jcx::file_collision",
+    ProtectedPath => "jcx::protected_path",
     InvalidLabel => "jcx::invalid_label",
     InvalidDownload => "jcx::invalid_download",
     InvalidChecksum => "jcx::invalid_checksum",

@@ -295,6 +295,11 @@ pub struct FileCopy {
     pub directory: bool,
     /// `src` is a glob pattern (BuildKit expands it; the allowlist and `paths` name it).
     pub glob: bool,
+    /// The text of an inline file (`content=`): jcx generates it at `src` (in `src/<app>/`).
+    pub content: Option<String>,
+    /// `append=#true`: the file-system step appends it to `to`, a file of the base image,
+    /// instead of a COPY replacing it.
+    pub append: bool,
 }
 
 impl FileCopy {
@@ -303,6 +308,37 @@ impl FileCopy {
     pub fn stacks_tree(&self) -> Option<&'static str> {
         stacks_tree(&self.to)
     }
+}
+
+/// The file-system changes of an app, made by one root step after the `file` copies: the
+/// removals, then the directories, the appends (`file append=#true`), then the links.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct FsChanges {
+    /// Paths of the base image removed (`rm -rf`), without a trailing `/`.
+    pub removes: Vec<String>,
+    pub dirs: Vec<MakeDir>,
+    pub symlinks: Vec<Symlink>,
+}
+
+impl FsChanges {
+    pub fn is_empty(&self) -> bool {
+        self.removes.is_empty() && self.dirs.is_empty() && self.symlinks.is_empty()
+    }
+}
+
+/// `dir`: a directory created with its parents; owner and mode apply to it alone.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MakeDir {
+    pub path: String,
+    pub root_owned: bool,
+    pub mode: Option<String>,
+}
+
+/// `symlink`: `link` points at `target`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Symlink {
+    pub link: String,
+    pub target: String,
 }
 
 /// `"${CONDA_DIR}"` or `"/home/${NB_USER}"` when `dest` lies in one of those trees.
@@ -722,6 +758,8 @@ pub struct App {
     pub runs_on: Vec<String>,
     pub platforms: Vec<String>,
     pub files: Vec<FileCopy>,
+    /// Directories, symbolic links and removals (`dir`, `symlink`, `remove`).
+    pub fs: FsChanges,
     pub downloads: Vec<Download>,
     pub apt_repositories: Vec<AptRepository>,
     pub labels: Vec<(String, String)>,

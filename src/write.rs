@@ -494,6 +494,10 @@ pub fn write(
     if !refused.is_empty() {
         return Err(Error::NotGenerated { paths: refused });
     }
+    // Before writing: an index about to be rewritten still names the header-less files it no
+    // longer lists, which are stale.
+    let expected: BTreeSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
+    let stale_files = stale_among(&scanned, &expected, Some(manifest));
     let mut made_dirs: HashSet<&Path> = HashSet::new();
     for (f, path) in to_write {
         let dir = path.parent().unwrap_or(Path::new("."));
@@ -504,8 +508,7 @@ pub fn write(
         write_atomic(path, f.contents.as_bytes(), Replacing::Generated)?;
         report.written.push(f.path.clone());
     }
-    let expected: BTreeSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
-    for stale in stale_among(&scanned, &expected, Some(manifest)) {
+    for stale in stale_files {
         let path = guard.join(&stale)?;
         match fs::remove_file(&path) {
             Ok(()) => {}

@@ -512,3 +512,38 @@ fn a_closed_stdout_pipe_ends_quietly() {
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
     }
 }
+
+/// Inline files (`file content=`) are header-less, named by the index: a hand edit is reported
+/// changed, and one whose node goes is stale and removed while the index (still written for the
+/// others) no longer names it.
+#[test]
+fn inline_files_are_checked_and_go_stale_with_their_node() {
+    let dir = setup();
+    let with = MANIFEST.replace(
+        "    apt htop\n",
+        "    apt htop\n    file to=\"/etc/motd\" owner=root content=\"Welcome\"\n    file to=\"/etc/issue\" owner=root content=\"Lab\"\n",
+    );
+    fs::write(dir.path().join("apps.kdl"), &with).unwrap();
+    jcx(dir.path()).arg("compile").assert().success();
+    let motd = dir.path().join("src/beta/file-1-motd");
+    let issue = dir.path().join("src/beta/file-2-issue");
+    assert_eq!(fs::read_to_string(&motd).unwrap(), "Welcome\n");
+    jcx(dir.path()).arg("check").assert().code(0);
+
+    fs::write(&motd, "Hello\n").unwrap();
+    let out = stdout(dir.path(), &["check"], 1);
+    assert!(out.contains("changed: src/beta/file-1-motd"), "{out}");
+    assert!(out.contains("likely `file`"), "{out}");
+    jcx(dir.path()).arg("compile").assert().success();
+
+    let without = with.replace(
+        "    file to=\"/etc/issue\" owner=root content=\"Lab\"\n",
+        "",
+    );
+    fs::write(dir.path().join("apps.kdl"), &without).unwrap();
+    let out = stdout(dir.path(), &["check"], 1);
+    assert!(out.contains("stale: src/beta/file-2-issue"), "{out}");
+    jcx(dir.path()).arg("compile").assert().success();
+    assert!(!issue.exists() && motd.exists());
+    jcx(dir.path()).arg("check").assert().code(0);
+}

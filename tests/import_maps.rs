@@ -107,7 +107,8 @@ fn the_summary_counts_what_the_manifest_holds() {
         "{BASE}RUN pip install --no-cache-dir /tmp/local.whl\nRUN echo '${{{{ x }}}}' > /tmp/x\n"
     );
     let i = import(&[("Dockerfile", &df)]);
-    assert!(i.manifest.contains("//     RUN echo"), "{}", i.manifest);
+    // The inline file jcx refuses falls back to a block writing it, refused too: a comment.
+    assert!(i.manifest.contains("//     ${{ x }}"), "{}", i.manifest);
     assert!(i.nodes().contains("/tmp/local.whl"), "{}", i.manifest);
     assert_eq!(i.counts("Dockerfile"), (1, 1, 1), "{}", i.stdout);
 }
@@ -210,7 +211,7 @@ jobs:
 fn reserved_variables_are_decided_one_by_one() {
     // A custom user (kept as `env`), the stacks' own HOME (nothing to do), a HOME jcx cannot
     // set (a comment), the user creation that needs the new values before jcx's ENV lines (a
-    // comment), and the lines that stand without them (a block, as before).
+    // comment), and the lines that stand without them (mapped, as before).
     let df = format!(
         "{BASE}USER root
 ENV NB_USER=grader NB_UID=10001
@@ -244,10 +245,10 @@ RUN echo \"${{NB_USER}}\" > /etc/notebook-user
         "{}",
         i.manifest
     );
-    // The block after the package step (`at=after-system`) is kept; the one that reads
-    // NB_USER there would see `jovyan`: a comment.
+    // The line that stands without them is mapped (an inline file); the one that reads
+    // NB_USER after the package step would see `jovyan`: a comment.
     assert!(
-        nodes.contains("RUN echo hello > /etc/motd"),
+        nodes.contains("file to=\"/etc/motd\" owner=root content=hello"),
         "{}",
         i.manifest
     );
@@ -263,7 +264,7 @@ RUN echo \"${{NB_USER}}\" > /etc/notebook-user
         "{}",
         i.stderr
     );
-    assert_eq!(i.counts("Dockerfile"), (5, 1, 5), "{}", i.stdout);
+    assert_eq!(i.counts("Dockerfile"), (6, 0, 5), "{}", i.stdout);
 }
 
 #[test]

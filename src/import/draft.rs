@@ -84,6 +84,24 @@ pub enum Entry {
     RemoveKernel(String),
     /// One command's part of the app's `jupyter { … }` node.
     Jupyter(super::jupytermap::Jup),
+    /// `file to= content=` (`append=#true`): a file written inline.
+    Inline {
+        to: String,
+        content: String,
+        root: bool,
+        mode: Option<String>,
+        append: bool,
+    },
+    Remove(String),
+    Dir {
+        path: String,
+        root: bool,
+        mode: Option<String>,
+    },
+    Symlink {
+        link: String,
+        target: String,
+    },
     Download {
         name: String,
         url: String,
@@ -134,6 +152,9 @@ pub const ORDER: &[(&str, bool)] = &[
     ("runs-on", true),
     ("platforms", true),
     ("file", false),
+    ("remove", false),
+    ("dir", false),
+    ("symlink", false),
     ("copy-from", false),
     ("download", false),
     ("jupyter", false),
@@ -166,7 +187,10 @@ impl Entry {
             Entry::Branches(_) => "branches",
             Entry::RunsOn(_) => "runs-on",
             Entry::Platforms(_) => "platforms",
-            Entry::File { .. } => "file",
+            Entry::File { .. } | Entry::Inline { .. } => "file",
+            Entry::Remove(_) => "remove",
+            Entry::Dir { .. } => "dir",
+            Entry::Symlink { .. } => "symlink",
             Entry::CopyFrom { .. } => "copy-from",
             Entry::RemoveKernel(_) => "remove-kernel",
             Entry::Jupyter(_) => "jupyter",

@@ -375,5 +375,8 @@ fn heredoc(w: &mut Walker<'_>, i: &Instr) {
             }
         }
     }
+    if super::fsmap::copy_heredoc(w, i) {
+        return;
+    }
     w.escape(i, "a `COPY` of a heredoc is kept as it is");
 }

@@ -415,6 +415,30 @@ fn raw_block(text: &str, indent: &str) -> String {
     out
 }
 
+/// The text of an inline file as a KDL string jcx reads back exactly (jcx ends the file with a
+/// newline): a multi-line raw string when that is exact, else a quoted string with escapes.
+fn content_value(content: &str, indent: &str) -> String {
+    let text = content.strip_suffix('\n').unwrap_or(content);
+    if text.contains('\n') && raw_safe(text) {
+        let raw = raw_block(text, indent);
+        let back = ::kdl::KdlDocument::parse_v2(&format!("n {raw}"))
+            .ok()
+            .and_then(|d| {
+                d.nodes()
+                    .first()?
+                    .entries()
+                    .first()?
+                    .value()
+                    .as_string()
+                    .map(str::to_string)
+            });
+        if back.as_deref() == Some(text) {
+            return raw;
+        }
+    }
+    kdl_value(text)
+}
+
 /// One node as written (no indentation before it; continuation lines indented for `indent`).
 pub fn node_text(e: &Entry, indent: &str) -> String {
     let q = |s: &str| kdl_value(s);
@@ -475,6 +499,37 @@ pub fn node_text(e: &Entry, indent: &str) -> String {
             }
             s
         }
+        Entry::Inline {
+            to,
+            content,
+            root,
+            mode,
+            append,
+        } => {
+            let mut s = format!("file to={}", q(to));
+            if *root {
+                s.push_str(" owner=root");
+            }
+            if let Some(m) = mode {
+                s.push_str(&format!(" mode={}", q(m)));
+            }
+            if *append {
+                s.push_str(" append=#true");
+            }
+            format!("{s} content={}", content_value(content, indent))
+        }
+        Entry::Remove(p) => format!("remove {}", q(p)),
+        Entry::Dir { path, root, mode } => {
+            let mut s = format!("dir {}", q(path));
+            if *root {
+                s.push_str(" owner=root");
+            }
+            if let Some(m) = mode {
+                s.push_str(&format!(" mode={}", q(m)));
+            }
+            s
+        }
+        Entry::Symlink { link, target } => format!("symlink {} to={}", q(link), q(target)),
         Entry::Download {
             name,
             url,

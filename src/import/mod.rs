@@ -17,6 +17,8 @@ pub mod dockerfile;
 pub mod draft;
 mod fetch;
 mod files;
+mod fscmd;
+mod fsmap;
 mod jupytermap;
 mod kdl;
 mod map;

@@ -34,6 +34,9 @@ pub fn run(w: &mut Walker<'_>, i: &Instr) {
         return w.escape(i, "a `RUN` in JSON form is kept as it is");
     }
     if !i.heredocs.is_empty() {
+        if super::fsmap::heredoc_run(w, i) {
+            return;
+        }
         return w.escape(i, "a `RUN` with a heredoc script is kept as it is");
     }
     let mut mounts = BTreeMap::new();
@@ -70,6 +73,8 @@ pub fn run(w: &mut Walker<'_>, i: &Instr) {
     let mut vars = w.vars.clone();
     let mut fetched: Vec<String> = Vec::new();
     let downloads = super::fetch::find(&units, &i.args, &vars);
+    let in_downloads: Vec<usize> = downloads.iter().flat_map(|d| d.units.clone()).collect();
+    let mut fs = super::fsmap::plan(w, i, &units, &in_downloads, &mounts);
     let results: Vec<Res> = units
         .iter()
         .enumerate()
@@ -77,7 +82,15 @@ pub fn run(w: &mut Walker<'_>, i: &Instr) {
             |(n, u)| match downloads.iter().find(|d| d.units.contains(&n)) {
                 Some(d) if d.units[0] == n => download(w, i, &units, d),
                 Some(_) => Res::Mapped(Vec::new(), 1),
-                None => classify(w, i, u, &mut vars, &mut fetched, &mounts),
+                None => match fs[n].take() {
+                    Some(super::fsmap::Fs::Items(items, later)) => {
+                        Res::Mapped(items, if later { 3 } else { 0 })
+                    }
+                    Some(super::fsmap::Fs::Folded) => Res::Mapped(Vec::new(), 0),
+                    Some(super::fsmap::Fs::Nothing) => Res::Neutral,
+                    Some(super::fsmap::Fs::Kept(why)) => Res::Escape(why),
+                    None => classify(w, i, u, &mut vars, &mut fetched, &mounts),
+                },
             },
         )
         .collect();

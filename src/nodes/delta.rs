@@ -10,7 +10,7 @@
 
 use std::collections::HashSet;
 
-use crate::model::{App, AptRepository, Json, Jupyter};
+use crate::model::{App, AptRepository, FileCopy, Json, Jupyter};
 
 /// Takes out of `app` (a whole model) what its `ancestors` (whole models, nearest first)
 /// already put into the parent image.
@@ -53,9 +53,37 @@ pub fn subtract(app: &mut App, ancestors: &[&App]) {
     if app.workdir == workdir {
         app.workdir = None;
     }
+    // An inline file is generated per app (`src/<app>/…`): the same text counts as the same
+    // file. An append is in the image once any ancestor made it.
+    let same = |f: &FileCopy, g: &FileCopy| match (&f.content, &g.content) {
+        (Some(_), Some(_)) => {
+            FileCopy {
+                src: String::new(),
+                ..f.clone()
+            } == FileCopy {
+                src: String::new(),
+                ..g.clone()
+            }
+        }
+        _ => f == g,
+    };
     app.files.retain(|f| {
-        nearest(&|a| a.files.iter().any(|g| g.to == f.to))
-            .is_none_or(|a| !a.files.iter().any(|g| g == f))
+        if f.append {
+            return !ancestors.iter().any(|a| a.files.iter().any(|g| same(f, g)));
+        }
+        nearest(&|a| a.files.iter().any(|g| !g.append && g.to == f.to))
+            .is_none_or(|a| !a.files.iter().any(|g| same(f, g)))
+    });
+    app.fs
+        .removes
+        .retain(|p| !ancestors.iter().any(|a| a.fs.removes.contains(p)));
+    app.fs.dirs.retain(|d| {
+        nearest(&|a| a.fs.dirs.iter().any(|g| g.path == d.path))
+            .is_none_or(|a| !a.fs.dirs.contains(d))
+    });
+    app.fs.symlinks.retain(|l| {
+        nearest(&|a| a.fs.symlinks.iter().any(|g| g.link == l.link))
+            .is_none_or(|a| !a.fs.symlinks.contains(l))
     });
     app.hooks.retain(|h| {
         nearest(&|a| {

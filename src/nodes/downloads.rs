@@ -60,7 +60,7 @@ impl RawDownload {
     }
 }
 
-fn prop_value<T>(
+pub(super) fn prop_value<T>(
     en: &mut Entries<'_>,
     key: &str,
     expected: &str,

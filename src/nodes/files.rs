@@ -3,14 +3,18 @@
 //! directory); each app's `Dockerfile.dockerignore` lets only the files it names through, so a
 //! `COPY` can never refer to a file that does not reach the build, and the file must exist
 //! when the manifest is compiled or checked.
+//!
+//! `file to="/DEST" content="TEXT"` writes a file given in the manifest: jcx generates it into
+//! `src/<app>/file-N-NAME` and copies it the same way. `append=#true` (with either kind)
+//! appends to a file of the base image instead, in the root file-system step (`super::fs`).
 
 use std::path::Path;
 
-use kdl::KdlNode;
+use kdl::{KdlNode, KdlValue};
 use miette::SourceSpan;
 
 use super::check::Checker;
-use super::decode::{Entries, no_children};
+use super::decode::{Entries, no_children, string_of};
 use super::identity::Resolved;
 use super::raw::{RawSettings, Sp, Value};
 use super::repo_path::{self, Naming};
@@ -36,21 +40,82 @@ const DEST_VARIABLES: &[&str] = &["${NB_USER}", "${HOME}", "${CONDA_DIR}"];
 #[derive(Debug, Clone)]
 pub struct RawFile {
     pub span: SourceSpan,
-    pub src: Sp<String>,
+    /// A path of the images repository; `None` for inline `content=`.
+    pub src: Option<Sp<String>>,
+    pub content: Option<Sp<String>>,
     pub to: Option<Sp<String>>,
     pub owner: Option<Sp<String>>,
     pub mode: Option<Sp<String>>,
+    pub append: Option<Sp<bool>>,
+}
+
+impl RawFile {
+    pub fn appends(&self) -> bool {
+        self.append.as_ref().is_some_and(|a| a.v)
+    }
+
+    /// How messages name the node: `file "SRC"` or `file content=…`.
+    pub fn label(&self) -> String {
+        match &self.src {
+            Some(s) => format!("file \"{}\"", s.v.escape_debug()),
+            None => match &self.to {
+                Some(to) => format!("file to=\"{}\" content=…", to.v.escape_debug()),
+                None => "file content=…".to_string(),
+            },
+        }
+    }
 }
 
 fn read(node: &KdlNode, problems: &mut Vec<Problem>) -> Option<Value> {
     let mut en = Entries::new(node, problems);
-    let src = en.one_string("a path in the images repository", problems);
+    let src = if en.args.is_empty() {
+        None
+    } else {
+        let e = en.args.remove(0);
+        string_of(e, "`file`", problems)
+    };
+    let content = en
+        .prop("content")
+        .and_then(|e| string_of(e, "property `content`", problems));
     let to = en.prop_string("to", problems);
     let owner = en.prop_string("owner", problems);
     let mode = en.prop_string("mode", problems);
-    en.finish(&["to", "owner", "mode"], problems);
+    let append = super::downloads::prop_value(
+        &mut en,
+        "append",
+        "#true or #false",
+        "write `append=#true` to add to the end of a file of the base image",
+        |v| match v {
+            KdlValue::Bool(b) => Some(*b),
+            _ => None,
+        },
+        problems,
+    );
+    let given_src = node.entries().iter().any(|e| e.name().is_none());
+    let given_content = node
+        .entries()
+        .iter()
+        .any(|e| e.name().is_some_and(|n| n.value() == "content"));
+    en.finish(&["to", "content", "owner", "mode", "append"], problems);
     no_children(node, problems);
-    if to.is_none() && src.is_some() {
+    if given_src == given_content {
+        let (code, label) = if given_src {
+            (Code::InvalidFile, "both given")
+        } else {
+            (Code::MissingArgument, "path or content missing")
+        };
+        problems.push(
+            Problem::error(
+                code,
+                node.span(),
+                "`file` takes either a path of the images repository or `content=`, one of the two",
+            )
+            .label(label)
+            .help("`file \"jupyter/overrides.json\" to=\"/etc/jupyter/\"` copies a file of the repository; `file to=\"/etc/motd\" content=\"Welcome\"` writes the text given"),
+        );
+        return None;
+    }
+    if to.is_none() && (src.is_some() || content.is_some()) {
         problems.push(
             Problem::error(
                 Code::MissingArgument,
@@ -61,74 +126,152 @@ fn read(node: &KdlNode, problems: &mut Vec<Problem>) -> Option<Value> {
             .help("for example `file \"jupyter/overrides.json\" to=\"/opt/conda/share/jupyter/lab/settings/\"`"),
         );
     }
+    if src.is_none() && content.is_none() {
+        return None;
+    }
     let file = RawFile {
         span: node.span(),
-        src: src?,
+        src,
+        content,
         to,
         owner,
         mode,
+        append,
     };
     Some(Value::Items(vec![Box::new(file)]))
 }
 
 fn check(cx: &mut Checker<'_>, v: &Value) {
     for f in v.items::<RawFile>() {
-        repo_path::check(cx, &f.src, true, Naming::Node);
+        if let Some(src) = &f.src {
+            repo_path::check(cx, src, true, Naming::Node);
+        }
+        if let Some(c) = &f.content {
+            check_content(cx, c, f);
+        }
         if let Some(to) = &f.to {
             check_dest(cx, to);
-            if repo_path::is_glob(&f.src.v) && !to.v.ends_with('/') {
+            if let Some(src) = &f.src
+                && repo_path::is_glob(&src.v)
+                && !to.v.ends_with('/')
+                && !f.appends()
+            {
                 cx.push(
                     Problem::error(
                         Code::InvalidFile,
                         to.span,
                         format!(
                             "`file \"{}\"` is a glob, so `to=` must be a directory",
-                            f.src.v.escape_debug()
+                            src.v.escape_debug()
                         ),
                     )
                     .label("no trailing `/`")
-                    .also(f.src.span, "glob pattern")
+                    .also(src.span, "glob pattern")
                     .help(format!(
                         "a glob copies every file it matches into a directory: write `to=\"{}/\"`",
                         to.v.trim_end_matches('/')
                     )),
                 );
             }
+            if (f.content.is_some() || f.appends()) && to.v.ends_with('/') {
+                cx.push(
+                    Problem::error(Code::InvalidFile, to.span, format!("`{}` names a directory, not a file", to.v.escape_debug()))
+                        .label("trailing `/`")
+                        .help(if f.appends() {
+                            "`append=#true` adds to one file: name it, such as `to=\"${HOME}/.bashrc\"`"
+                        } else {
+                            "an inline file needs its name: write the whole path, such as `to=\"/etc/motd\"`"
+                        }),
+                );
+            }
         }
-        if let Some(o) = &f.owner
-            && !matches!(o.v.as_str(), "notebook" | "root")
+        if f.appends() {
+            check_append(cx, f);
+            continue;
+        }
+        if let Some(o) = &f.owner {
+            check_owner(cx, o, f.to.as_ref());
+        }
+        if let Some(m) = &f.mode
+            && check_octal(cx, m)
         {
-            cx.push(
-                Problem::error(
-                    Code::InvalidFile,
-                    o.span,
-                    format!("unknown owner `{}`", o.v.escape_debug()),
-                )
-                .label("owner")
-                .help("expected `notebook` (the default: the notebook user, who can change the file) or `root`"),
-            );
-        }
-        if let Some(m) = &f.mode {
-            check_mode(cx, m, f);
-        }
-        if let (Some(o), Some(to)) = (&f.owner, &f.to)
-            && o.v == "root"
-            && let Some(tree) = crate::model::stacks_tree(&to.v)
-        {
-            cx.push(
-                Problem::error(
-                    Code::InvalidFile,
-                    o.span,
-                    format!("`{}` lies in `{tree}`, which belongs to the notebook user", to.v),
-                )
-                .label("root-owned")
-                .also(to.span, "destination")
-                .help("the stacks keep HOME and CONDA_DIR writable by the notebook user's group: copy there with `owner=notebook` (the default), or copy root-owned files elsewhere, such as `/etc/jupyter/`"),
-            );
+            check_dir_mode(cx, m, f);
         }
     }
 }
 
+/// The text of an inline file: any text of printable characters, newlines and tabs.
+fn check_content(cx: &mut Checker<'_>, c: &Sp<String>, f: &RawFile) {
+    if !cx.safe(c, "the file content", true) {
+        return;
+    }
+    if f.appends() && c.v.is_empty() {
+        cx.push(
+            Problem::error(Code::InvalidFile, c.span, "nothing to append")
+                .label("empty")
+                .help("write the lines to append, or remove the node"),
+        );
+    }
+}
+
+/// `append=#true`: the file keeps its owner and mode, and the source is one file.
+fn check_append(cx: &mut Checker<'_>, f: &RawFile) {
+    for p in [&f.owner, &f.mode].into_iter().flatten() {
+        cx.push(
+            Problem::error(Code::InvalidFile, p.span, "an appended file keeps its own owner and mode")
+                .label("not with `append=#true`")
+                .help("remove `owner=`/`mode=`: appending changes only the file's content. To set them, write the whole file instead (without `append`)"),
+        );
+    }
+    if let Some(src) = &f.src
+        && (repo_path::is_glob(&src.v) || cx.root.is_some_and(|root| on_disk(root, &src.v).1))
+    {
+        let what = if repo_path::is_glob(&src.v) {
+            "a glob"
+        } else {
+            "a directory"
+        };
+        cx.push(
+            Problem::error(
+                Code::InvalidFile,
+                src.span,
+                format!("`{}` is {what}", src.v),
+            )
+            .label("not one file")
+            .help("`append=#true` appends one file of the repository: name the file"),
+        );
+    }
+}
+
+/// `owner=`: `notebook` or `root`, and not `root` in HOME or CONDA_DIR (`to`, when given).
+pub(super) fn check_owner(cx: &mut Checker<'_>, o: &Sp<String>, to: Option<&Sp<String>>) {
+    if !matches!(o.v.as_str(), "notebook" | "root") {
+        cx.push(
+            Problem::error(
+                Code::InvalidFile,
+                o.span,
+                format!("unknown owner `{}`", o.v.escape_debug()),
+            )
+            .label("owner")
+            .help("expected `notebook` (the default: the notebook user, who can change the file) or `root`"),
+        );
+    }
+    if let Some(to) = to
+        && o.v == "root"
+        && let Some(tree) = crate::model::stacks_tree(&to.v)
+    {
+        cx.push(
+            Problem::error(
+                Code::InvalidFile,
+                o.span,
+                format!("`{}` lies in `{tree}`, which belongs to the notebook user", to.v),
+            )
+            .label("root-owned")
+            .also(to.span, "path in the image")
+            .help("the stacks keep HOME and CONDA_DIR writable by the notebook user's group: leave them to the notebook user (`owner=notebook`, the default), or put root-owned files elsewhere, such as `/etc/jupyter/`"),
+        );
+    }
+}
 /// A relative path inside the repository, written as COPY reads it literally (no glob): the
 /// rules of [`super::repo_path`].
 pub(super) fn check_src(cx: &mut Checker<'_>, src: &Sp<String>) {
@@ -136,29 +279,54 @@ pub(super) fn check_src(cx: &mut Checker<'_>, src: &Sp<String>) {
 }
 
 pub(super) fn check_dest(cx: &mut Checker<'_>, to: &Sp<String>) {
-    if !cx.safe(to, "the destination", false) {
-        return;
-    }
-    let mut rest = to.v.clone();
+    check_image_path(cx, to, "destination", "a destination jcx can copy to");
+}
+
+/// Whether `p` is a path in the image as `file to=` takes it: absolute, or starting with
+/// `${HOME}`/`${CONDA_DIR}`, the stacks' variables only, no `..`, blanks, quotes or glob
+/// characters.
+pub fn image_path_ok(p: &str) -> bool {
+    let mut rest = p.to_string();
     for var in DEST_VARIABLES {
         rest = rest.replace(var, "v");
     }
-    let starts_ok = to.v.starts_with('/') || DEST_VARIABLES.iter().any(|v| to.v.starts_with(v));
-    let bad = !starts_ok
-        || rest.split('/').any(|c| c == "..")
-        || rest
+    let starts_ok = p.starts_with('/') || DEST_VARIABLES.iter().any(|v| p.starts_with(v));
+    starts_ok
+        && !rest.split('/').any(|c| c == "..")
+        && !rest
             .chars()
-            .any(|c| "\"$\\`'*?[]{}".contains(c) || c.is_control() || c.is_whitespace());
-    if bad {
-        cx.push(
-            Problem::error(Code::InvalidFile, to.span, format!("`{}` is not a destination jcx can copy to", to.v.escape_debug()))
-                .label("destination")
-                .help("write an absolute path in the image, such as `/etc/jupyter/` (a trailing `/` puts the file inside that directory); it may start with `${HOME}`, `${CONDA_DIR}` or use `${NB_USER}`, and has no spaces, quotes or other `$`"),
-        );
-    }
+            .any(|c| "\"$\\`'*?[]{}".contains(c) || c.is_control() || c.is_whitespace())
 }
 
-fn check_mode(cx: &mut Checker<'_>, m: &Sp<String>, f: &RawFile) {
+/// A path in the image (`what` labels it, `is_not` says what it fails to be): absolute, or
+/// starting with `${HOME}`/`${CONDA_DIR}`, the stacks' variables only, no `..`, blanks, quotes
+/// or glob characters. The rules of `file to=`, shared by `dir`, `symlink` and `remove`.
+pub(super) fn check_image_path(
+    cx: &mut Checker<'_>,
+    to: &Sp<String>,
+    what: &str,
+    is_not: &str,
+) -> bool {
+    if !cx.safe(to, &format!("the {what}"), false) {
+        return false;
+    }
+    let bad = !image_path_ok(&to.v);
+    if bad {
+        cx.push(
+            Problem::error(Code::InvalidFile, to.span, format!("`{}` is not {is_not}", to.v.escape_debug()))
+                .label(what.to_string())
+                .help(if what == "destination" {
+                    "write an absolute path in the image, such as `/etc/jupyter/` (a trailing `/` puts the file inside that directory); it may start with `${HOME}`, `${CONDA_DIR}` or use `${NB_USER}`, and has no spaces, quotes or other `$`"
+                } else {
+                    "write an absolute path in the image, such as `/opt/tools`; it may start with `${HOME}`, `${CONDA_DIR}` or use `${NB_USER}`, and has no `..`, spaces, quotes, glob characters or other `$`"
+                }),
+        );
+    }
+    !bad
+}
+
+/// `mode=`: 3 or 4 octal digits.
+pub(super) fn check_octal(cx: &mut Checker<'_>, m: &Sp<String>) -> bool {
     let octal = (3..=4).contains(&m.v.len()) && m.v.bytes().all(|c| (b'0'..=b'7').contains(&c));
     if !octal {
         cx.push(
@@ -172,32 +340,92 @@ fn check_mode(cx: &mut Checker<'_>, m: &Sp<String>, f: &RawFile) {
                 "write octal permissions as a string, such as `mode=\"0644\"` or `mode=\"0755\"`",
             ),
         );
-        return;
     }
+    octal
+}
+
+/// Whether an octal mode (checked) lets its owner enter a directory.
+pub(super) fn owner_can_enter(mode: &str) -> bool {
+    (mode.as_bytes()[mode.len() - 3] - b'0') & 1 == 1
+}
+
+fn check_dir_mode(cx: &mut Checker<'_>, m: &Sp<String>, f: &RawFile) {
     // COPY --chmod applies to directories too: a directory without `x` cannot be entered.
-    let is_dir = cx.root.is_some_and(|root| on_disk(root, &f.src.v).1);
-    let owner_x = m.v.as_bytes()[m.v.len() - 3] - b'0';
-    if is_dir && owner_x & 1 == 0 {
+    let Some(src) = &f.src else { return };
+    let is_dir = cx.root.is_some_and(|root| on_disk(root, &src.v).1);
+    if is_dir && !owner_can_enter(&m.v) {
         cx.push(
-            Problem::error(Code::InvalidFile, m.span, format!("mode {} makes the directory `{}` impossible to enter", m.v, f.src.v))
+            Problem::error(Code::InvalidFile, m.span, format!("mode {} makes the directory `{}` impossible to enter", m.v, src.v))
                 .label("no execute bit")
                 .help("a mode applies to the directory and everything in it: give directories `x` (`0755`), or leave `mode` out"),
         );
     }
 }
 
-/// The files an app copies, in manifest order (inherited first).
-pub fn model(s: &RawSettings, root: Option<&Path>) -> Vec<FileCopy> {
+/// The name of an inline file in `src/<app>/`: `file-N-NAME`, N counting the app's inline
+/// files from 1, NAME the destination's last component in letters, digits, `.`, `_`, `-`.
+fn inline_name(n: usize, to: &str) -> String {
+    let base = to
+        .rsplit('/')
+        .next()
+        .unwrap_or(to)
+        .replace("${NB_USER}", "NB_USER");
+    let base: String = base
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("file-{n}-{}", if base.is_empty() { "file" } else { &base })
+}
+
+/// The text jcx generates for an inline file: the content, ending in a newline (unless empty).
+pub fn inline_text(content: &str) -> String {
+    if content.is_empty() || content.ends_with('\n') {
+        content.to_string()
+    } else {
+        format!("{content}\n")
+    }
+}
+
+/// The files an app copies or appends, in manifest order (inherited first).
+pub fn model(s: &RawSettings, root: Option<&Path>, app: &str) -> Vec<FileCopy> {
+    let mut inline = 0;
     s.items::<RawFile>(&FILE)
         .filter_map(|f| {
             let to = f.to.as_ref()?;
+            let (src, content) = match (&f.src, &f.content) {
+                (Some(src), _) => (src.v.trim_end_matches('/').to_string(), None),
+                (None, Some(c)) => {
+                    inline += 1;
+                    (
+                        format!("src/{app}/{}", inline_name(inline, &to.v)),
+                        Some(inline_text(&c.v)),
+                    )
+                }
+                (None, None) => return None,
+            };
+            let directory = content.is_none() && root.is_some_and(|r| on_disk(r, &src).1);
+            let glob = content.is_none() && repo_path::is_glob(&src);
+            let mode = match (&f.mode, &content) {
+                (Some(m), _) => Some(m.v.clone()),
+                // A generated file's bits would be those of whoever ran `jcx compile`.
+                (None, Some(_)) if !f.appends() => Some("0644".to_string()),
+                (None, _) => None,
+            };
             Some(FileCopy {
-                src: f.src.v.trim_end_matches('/').to_string(),
+                src,
                 to: to.v.clone(),
                 root_owned: f.owner.as_ref().is_some_and(|o| o.v == "root"),
-                mode: f.mode.as_ref().map(|m| m.v.clone()),
-                directory: root.is_some_and(|r| on_disk(r, &f.src.v).1),
-                glob: repo_path::is_glob(&f.src.v),
+                mode,
+                directory,
+                glob,
+                content,
+                append: f.appends(),
             })
         })
         .collect()
@@ -206,19 +434,37 @@ pub fn model(s: &RawSettings, root: Option<&Path>) -> Vec<FileCopy> {
 fn explain(cx: &mut Ctx<'_>, r: &Resolved, _app: &App) {
     for f in r.settings.items::<RawFile>(&FILE) {
         let to = f.to.as_ref().map_or("?", |t| t.v.as_str());
-        let owner = f.owner.as_ref().map_or("notebook", |o| o.v.as_str());
-        let mode = f
-            .mode
-            .as_ref()
-            .map_or(String::new(), |m| format!(", mode {}", m.v));
+        let what = match (&f.src, &f.content) {
+            (Some(s), _) => s.v.clone(),
+            (None, Some(c)) => {
+                let n = c.v.lines().count();
+                format!("inline text ({n} line{})", if n == 1 { "" } else { "s" })
+            }
+            (None, None) => "?".to_string(),
+        };
         let o = cx.origin(f.span);
-        cx.push("file", format!("{} -> {to} ({owner}{mode})", f.src.v), o);
+        if f.appends() {
+            cx.push("file", format!("{what} appended to {to}"), o);
+            continue;
+        }
+        let owner = f.owner.as_ref().map_or("notebook", |o| o.v.as_str());
+        let mode = match (&f.mode, &f.content) {
+            (Some(m), _) => format!(", mode {}", m.v),
+            (None, Some(_)) => ", mode 0644".to_string(),
+            (None, None) => String::new(),
+        };
+        cx.push("file", format!("{what} -> {to} ({owner}{mode})"), o);
     }
 }
 
 /// A destination in the image, spelled one way: the stacks' variables and the paths they
-/// stand for compare equal (`/opt/conda/x` is `${CONDA_DIR}/x`).
-fn canonical_dest(dest: &str) -> String {
+/// stand for compare equal (`/opt/conda/x` is `${CONDA_DIR}/x`), without a trailing `/`.
+pub fn canonical_dest(dest: &str) -> String {
+    let dest = if dest.len() > 1 {
+        dest.trim_end_matches('/')
+    } else {
+        dest
+    };
     for (alias, canon) in [
         ("/opt/conda", "${CONDA_DIR}"),
         ("${HOME}", "/home/${NB_USER}"),
@@ -248,8 +494,8 @@ fn on_disk(root: &Path, src: &str) -> (Vec<String>, bool) {
 /// repository (when the repository is at hand), every file under it; for a glob, the same for
 /// each match.
 fn file_dests(f: &RawFile, to: &str, root: Option<&Path>) -> Vec<String> {
-    let src = f.src.v.trim_end_matches('/');
-    let Some(root) = root else {
+    let src = f.src.as_ref().map_or("", |s| s.v.trim_end_matches('/'));
+    let Some(root) = root.filter(|_| !src.is_empty()) else {
         return vec![single_dest(src, to)];
     };
     let (matches, _) = on_disk(root, src);
@@ -296,55 +542,150 @@ fn single_dest(src: &str, to: &str) -> String {
     }
 }
 
-/// A `file` must not land where jcx itself writes (a Jupyter JSON file, a hook, a download)
-/// or where another `file` already did: the later `COPY` would silently replace the earlier
-/// one, and which one wins would depend on the layer order, not on the manifest.
-pub fn check_destinations(cx: &mut Checker<'_>, r: &Resolved, app: &App) {
-    let mut owners: Vec<(String, String)> = Vec::new();
+/// What jcx writes at a path of the image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Writes {
+    /// A file, by a COPY or a step of jcx.
+    File,
+    /// Files inside this directory (an unpacked download, a kernel's environment, a copy out
+    /// of a builder stage).
+    Tree,
+    /// Lines appended to a file (`file append=#true`).
+    Append,
+    /// A directory (`dir`).
+    Dir,
+}
+
+/// A path jcx writes, canonical ([`canonical_dest`]); `before` when it is written before the
+/// file-system step (so a `remove` would delete it).
+#[derive(Debug, Clone)]
+pub(super) struct Writer {
+    pub path: String,
+    pub who: String,
+    pub writes: Writes,
+    pub before: bool,
+}
+
+fn writer(path: &str, who: String, writes: Writes, before: bool) -> Writer {
+    Writer {
+        path: canonical_dest(path),
+        who,
+        writes,
+        before,
+    }
+}
+
+/// What jcx itself writes for the app, besides `file` nodes.
+fn jcx_writers(app: &App) -> Vec<Writer> {
+    let mut owners = Vec::new();
+    for d in &app.downloads {
+        if let Some(to) = &d.to {
+            let writes = if d.kind == "file" {
+                Writes::File
+            } else {
+                Writes::Tree
+            };
+            owners.push(writer(
+                to,
+                format!("the download `{}`", d.name),
+                writes,
+                true,
+            ));
+        }
+    }
+    for k in &app.kernels {
+        owners.push(writer(
+            &format!("${{CONDA_DIR}}/envs/{}", k.name),
+            format!("the kernel `{}`", k.name),
+            Writes::Tree,
+            true,
+        ));
+    }
+    for c in &app.stage_copies {
+        let writes = if c.to.ends_with('/') {
+            Writes::Tree
+        } else {
+            Writes::File
+        };
+        owners.push(writer(
+            &c.to,
+            format!("`copy-from {}`", c.stage),
+            writes,
+            true,
+        ));
+    }
     if let Some(j) = &app.jupyter {
         for (name, to, _) in crate::render::jupyter_files(j) {
-            owners.push((canonical_dest(to), format!("the `jupyter` block's {name}")));
+            owners.push(writer(
+                to,
+                format!("the `jupyter` block's {name}"),
+                Writes::File,
+                false,
+            ));
         }
     }
     for h in &app.hooks {
-        owners.push((
-            format!("/usr/local/bin/{}.d/{}", h.stage, h.name),
+        owners.push(writer(
+            &format!("/usr/local/bin/{}.d/{}", h.stage, h.name),
             format!("the hook `{}`", h.name),
+            Writes::File,
+            false,
         ));
     }
-    for d in &app.downloads {
-        if let (Some(to), "file") = (&d.to, d.kind) {
-            owners.push((canonical_dest(to), format!("the download `{}`", d.name)));
-        }
-    }
+    owners
+}
+
+/// A `file` must not land where jcx itself writes (a Jupyter JSON file, a hook, a download)
+/// or where another `file` already did: the later `COPY` would silently replace the earlier
+/// one, and which one wins would depend on the layer order, not on the manifest. An appended
+/// file is one jcx does not write otherwise. Then the file-system nodes (`super::fs`) are
+/// checked against everything written.
+pub fn check_destinations(cx: &mut Checker<'_>, r: &Resolved, app: &App) {
+    let mut owners = jcx_writers(app);
     for f in r.settings.items::<RawFile>(&FILE) {
         let Some(to) = &f.to else { continue };
         let dests = file_dests(f, &to.v, cx.root);
+        let label = f.label();
         let clash = dests.iter().find_map(|d| {
             let d = canonical_dest(d);
             owners
                 .iter()
-                .find(|(o, _)| *o == d)
-                .map(|(o, who)| (o.clone(), who.clone()))
+                .filter(|o| {
+                    o.writes == Writes::File || (o.writes == Writes::Append && !f.appends())
+                })
+                .find(|o| o.path == d)
+                .map(|o| (o.path.clone(), o.who.clone()))
         });
         if let Some((path, who)) = clash {
-            cx.push(
-                Problem::error(
-                    Code::FileCollision,
-                    to.span,
-                    format!("`file \"{}\"` writes `{path}`, which {who} also writes", f.src.v.escape_debug()),
+            let (message, help) = if f.appends() {
+                (
+                    format!("`{label}` appends to `{path}`, which {who} writes"),
+                    "append to a file of the base image; to add to a file jcx writes, write the lines there",
                 )
-                .label("same path in the image")
-                .help("one of the two would silently replace the other: give this file another destination, or drop the other (for Jupyter settings, write them in `jupyter { … }` instead of copying a file)"),
+            } else {
+                (
+                    format!("`{label}` writes `{path}`, which {who} also writes"),
+                    "one of the two would silently replace the other: give this file another destination, or drop the other (for Jupyter settings, write them in `jupyter { … }` instead of copying a file)",
+                )
+            };
+            cx.push(
+                Problem::error(Code::FileCollision, to.span, message)
+                    .label("same path in the image")
+                    .help(help),
             );
         }
-        owners.extend(dests.into_iter().map(|d| {
-            (
-                canonical_dest(&d),
-                format!("`file \"{}\"`", f.src.v.escape_debug()),
-            )
-        }));
+        let writes = if f.appends() {
+            Writes::Append
+        } else {
+            Writes::File
+        };
+        owners.extend(
+            dests
+                .iter()
+                .map(|d| writer(d, format!("`{label}`"), writes, !f.appends())),
+        );
     }
+    super::fs::check_collisions(cx, r, owners);
 }
 
 /// A package file read and parsed once per path, however many nodes name it: from the cache

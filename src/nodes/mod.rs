@@ -28,6 +28,7 @@ pub mod dockerfile;
 pub mod downloads;
 pub mod env;
 pub mod files;
+pub mod fs;
 pub mod hooks;
 pub mod identity;
 pub mod image_tags;
@@ -100,6 +101,9 @@ pub static SETTINGS: &[&Setting] = &[
     &publish::SIGN,
     &publish::LIST_PACKAGES,
     &files::FILE,
+    &fs::REMOVE,
+    &fs::DIR,
+    &fs::SYMLINK,
     &copy_from::COPY_FROM,
     &downloads::DOWNLOAD,
     &jupyter::JUPYTER,
@@ -454,6 +458,12 @@ mod tests {
         ("sign", "sign #true"),
         ("list-packages", "list-packages #false"),
         ("file", r#"file "apps.kdl" to="/etc/jcx/""#),
+        ("remove", r#"remove "/home/jovyan/work""#),
+        ("dir", r#"dir "/data" mode="0775""#),
+        (
+            "symlink",
+            r#"symlink "/usr/local/bin/py" to="/opt/conda/bin/python""#,
+        ),
         (
             "copy-from",
             r#"copy-from tools "/out/tool" to="/usr/local/bin/tool" owner=root"#,

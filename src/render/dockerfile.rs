@@ -34,8 +34,8 @@ pub fn jupyter_files(j: &Jupyter) -> Vec<(&'static str, &'static str, &Json)> {
     .collect()
 }
 
-/// The files of `src/<app>/` that carry no header, by name: the Jupyter JSON files and the
-/// kernels' kernel.json files.
+/// The files of `src/<app>/` that carry no header, by name: the Jupyter JSON files, the
+/// kernels' kernel.json files and the inline files (`file content=`, exactly their text).
 pub(crate) fn headerless(app: &App) -> Vec<String> {
     let jupyter = app.jupyter.as_ref().map_or_else(Vec::new, |j| {
         jupyter_files(j).iter().map(|f| f.0.to_string()).collect()
@@ -44,7 +44,13 @@ pub(crate) fn headerless(app: &App) -> Vec<String> {
         .kernels
         .iter()
         .map(|k| format!("kernel-{}.json", k.name));
-    jupyter.into_iter().chain(kernels).collect()
+    let dir = format!("src/{}/", app.name);
+    let inline = app
+        .files
+        .iter()
+        .filter(|f| f.content.is_some())
+        .filter_map(|f| f.src.strip_prefix(&dir).map(str::to_string));
+    jupyter.into_iter().chain(kernels).chain(inline).collect()
 }
 
 pub fn render_index(manifest: &Manifest, app: &App) -> String {
@@ -52,6 +58,11 @@ pub fn render_index(manifest: &Manifest, app: &App) -> String {
     s.push_str(
         "\n#\n# Files of this directory jcx generated that cannot carry this header (JSON has no\n# comments). `jcx compile` and `jcx check` treat them as generated through this list.\n",
     );
+    if app.files.iter().any(|f| f.content.is_some()) {
+        s.push_str(
+            "# Inline files (`file content=`) hold exactly their text, so no header either.\n",
+        );
+    }
     for name in headerless(app) {
         s.push_str(&name);
         s.push('\n');
@@ -227,7 +238,12 @@ struct DockerfileCtx<'a> {
     pip: bool,
     pypi_index_url: &'static str,
     env: Vec<String>,
-    files: &'a [FileCopy],
+    /// The files COPYed (repository and inline files; not the appends).
+    files: Vec<&'a FileCopy>,
+    /// Some of them are inline files of the manifest.
+    inline_files: bool,
+    /// The root file-system step (`remove`, `dir`, appends, `symlink`).
+    fs: Option<FsCtx>,
     downloads: &'a [Download],
     apt_repositories: Vec<AptRepositoryCtx<'a>>,
     /// The stacks' trees notebook-owned files went into, for `fix-permissions` (COPY creates
@@ -260,6 +276,163 @@ struct DockerfileCtx<'a> {
     stage_args: Vec<String>,
     /// `copy-from`: what it takes out of them.
     stage_copies: Vec<super::stages::StageCopyCtx>,
+}
+
+/// The stacks' trees notebook-owned copies (`file`, `copy-from`) went into, in the order
+/// `fix-permissions` is given them.
+fn copies_fix(app: &App) -> Vec<&'static str> {
+    let mut trees: Vec<&'static str> = app
+        .files
+        .iter()
+        .filter(|f| !f.root_owned && !f.append)
+        .filter_map(FileCopy::stacks_tree)
+        .chain(
+            app.stage_copies
+                .iter()
+                .filter(|c| !c.root_owned)
+                .filter_map(|c| crate::model::stacks_tree(&c.to)),
+        )
+        .collect();
+    trees.sort_unstable();
+    trees.dedup();
+    trees
+}
+
+/// The root file-system step: the files it appends (bind-mounted from the build context), and
+/// its commands in order.
+#[derive(Serialize)]
+struct FsCtx {
+    /// (path in the build context, mount point).
+    mounts: Vec<(String, String)>,
+    commands: Vec<String>,
+}
+
+fn quoted_paths<'a>(paths: impl IntoIterator<Item = &'a str>) -> String {
+    paths
+        .into_iter()
+        .map(|p| format!("\"{p}\""))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `dir` in HOME or CONDA_DIR: the directory and the parents `mkdir -p` may create below the
+/// tree, all the notebook user's (as everything in those trees is).
+fn owned_chain(path: &str) -> Vec<String> {
+    let Some(tree) = crate::model::stacks_tree(path) else {
+        return vec![path.to_string()];
+    };
+    let canon = crate::nodes::files::canonical_dest(path);
+    let root = if tree == "${CONDA_DIR}" {
+        "${CONDA_DIR}"
+    } else {
+        "/home/${NB_USER}"
+    };
+    let mut out = vec![path.to_string()];
+    let mut at = canon.as_str();
+    while let Some((parent, _)) = at.rsplit_once('/') {
+        if parent.len() <= root.len() {
+            break;
+        }
+        out.insert(0, parent.to_string());
+        at = parent;
+    }
+    out
+}
+
+/// `None` when the app removes, creates, appends and links nothing.
+fn fs_ctx(app: &App, copies_fix: &[&'static str]) -> Option<FsCtx> {
+    let appends: Vec<&FileCopy> = app.files.iter().filter(|f| f.append).collect();
+    let fs = &app.fs;
+    if fs.is_empty() && appends.is_empty() {
+        return None;
+    }
+    let mut commands = Vec::new();
+    if !fs.removes.is_empty() {
+        commands.push(format!(
+            "rm -rf {}",
+            quoted_paths(fs.removes.iter().map(String::as_str))
+        ));
+    }
+    if !fs.dirs.is_empty() {
+        commands.push(format!(
+            "mkdir -p {}",
+            quoted_paths(fs.dirs.iter().map(|d| d.path.as_str()))
+        ));
+        let mut notebook: Vec<String> = Vec::new();
+        for d in fs.dirs.iter().filter(|d| !d.root_owned) {
+            for p in owned_chain(&d.path) {
+                if !notebook.contains(&p) {
+                    notebook.push(p);
+                }
+            }
+        }
+        if !notebook.is_empty() {
+            commands.push(format!(
+                "chown \"${{NB_UID}}:${{NB_GID}}\" {}",
+                quoted_paths(notebook.iter().map(String::as_str))
+            ));
+        }
+        let root: Vec<&str> = fs
+            .dirs
+            .iter()
+            .filter(|d| d.root_owned)
+            .map(|d| d.path.as_str())
+            .collect();
+        if !root.is_empty() {
+            commands.push(format!("chown root:root {}", quoted_paths(root)));
+        }
+        let mut modes: Vec<&str> = Vec::new();
+        for d in &fs.dirs {
+            if let Some(m) = &d.mode
+                && !modes.contains(&m.as_str())
+            {
+                modes.push(m);
+            }
+        }
+        for m in modes {
+            let paths = fs
+                .dirs
+                .iter()
+                .filter(|d| d.mode.as_deref() == Some(m))
+                .map(|d| d.path.as_str());
+            commands.push(format!("chmod {m} {}", quoted_paths(paths)));
+        }
+    }
+    let mut mounts = Vec::new();
+    for (i, f) in appends.iter().enumerate() {
+        let at = format!("/tmp/jcx-append/{}", i + 1);
+        commands.push(format!("cat {at} >> \"{}\"", f.to));
+        mounts.push((f.src.clone(), at));
+    }
+    for l in &fs.symlinks {
+        commands.push(format!("ln -sfnT \"{}\" \"{}\"", l.target, l.link));
+    }
+    let in_trees: Vec<&str> = fs
+        .symlinks
+        .iter()
+        .map(|l| l.link.as_str())
+        .filter(|l| crate::model::stacks_tree(l).is_some())
+        .collect();
+    if !in_trees.is_empty() {
+        commands.push(format!(
+            "chown -h \"${{NB_UID}}:${{NB_GID}}\" {}",
+            quoted_paths(in_trees)
+        ));
+    }
+    let mut fix: Vec<&'static str> = copies_fix.to_vec();
+    let touched = fs
+        .dirs
+        .iter()
+        .map(|d| d.path.as_str())
+        .chain(appends.iter().map(|f| f.to.as_str()))
+        .chain(fs.symlinks.iter().map(|l| l.link.as_str()));
+    fix.extend(touched.filter_map(crate::model::stacks_tree));
+    fix.sort_unstable();
+    fix.dedup();
+    if !fix.is_empty() {
+        commands.push(format!("fix-permissions {}", quoted_paths(fix)));
+    }
+    Some(FsCtx { mounts, commands })
 }
 
 /// The default of the Dockerfile's BASE_IMAGE: the base image, or for an app built on another
@@ -298,6 +471,7 @@ pub fn render_dockerfile(manifest: &Manifest, app: &App) -> Result<String> {
         requirements: t.requirements.iter().map(|r| shell_quote(r)).collect(),
         unpinned: t.unpinned,
     });
+    let files_fix = copies_fix(app);
     let ctx = DockerfileCtx {
         header: header(manifest, Some(&app.name)),
         description: app.description.as_deref(),
@@ -333,7 +507,9 @@ pub fn render_dockerfile(manifest: &Manifest, app: &App) -> Result<String> {
             .iter()
             .map(|(k, v)| format!("{k}={}", dockerfile_env_value(v)))
             .collect(),
-        files: &app.files,
+        files: app.files.iter().filter(|f| !f.append).collect(),
+        inline_files: app.files.iter().any(|f| !f.append && f.content.is_some()),
+        fs: fs_ctx(app, &files_fix),
         downloads: &app.downloads,
         apt_repositories: app
             .apt_repositories
@@ -351,22 +527,10 @@ pub fn render_dockerfile(manifest: &Manifest, app: &App) -> Result<String> {
                 }
             })
             .collect(),
-        files_fix: {
-            let mut trees: Vec<&'static str> = app
-                .files
-                .iter()
-                .filter(|f| !f.root_owned)
-                .filter_map(FileCopy::stacks_tree)
-                .chain(
-                    app.stage_copies
-                        .iter()
-                        .filter(|c| !c.root_owned)
-                        .filter_map(|c| crate::model::stacks_tree(&c.to)),
-                )
-                .collect();
-            trees.sort_unstable();
-            trees.dedup();
-            trees
+        files_fix: if app.fs.is_empty() && !app.files.iter().any(|f| f.append) {
+            files_fix
+        } else {
+            Vec::new()
         },
         jupyter: app.jupyter.as_ref().map_or_else(Vec::new, |j| {
             jupyter_files(j)
@@ -521,7 +685,12 @@ pub fn render_dockerignore(manifest: &Manifest, app: &App) -> String {
 /// `file` sources, what its `dockerfile` blocks' `COPY`/`ADD` read, and its stages' `file`
 /// sources; with whether each names (or, a glob, matches) a directory.
 pub fn copied_paths<'a>(manifest: &'a Manifest, app: &'a App) -> Vec<(&'a str, bool)> {
-    let files = app.files.iter().map(|f| (f.src.as_str(), f.directory));
+    // Inline files are generated in `src/<app>/` and let in with the other generated files.
+    let files = app
+        .files
+        .iter()
+        .filter(|f| f.content.is_none())
+        .map(|f| (f.src.as_str(), f.directory));
     let blocks = app
         .dockerfile
         .iter()

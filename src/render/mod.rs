@@ -248,6 +248,14 @@ pub fn render(manifest: &Manifest, manifest_in_repo: &str) -> Result<Vec<Generat
                 });
             }
         }
+        for f in &app.files {
+            if let Some(text) = &f.content {
+                files.push(GeneratedFile {
+                    path: f.src.clone(),
+                    contents: text.clone(),
+                });
+            }
+        }
         for h in &app.hooks {
             if let Some(script) = &h.script {
                 files.push(GeneratedFile {

@@ -238,6 +238,42 @@ def image(expect, app):
             # Why the server setting matters: without it, jupyter_client lists ipykernel's own.
             if value == "python3":
                 result(value in default, "without the server's config, jupyter_client would list python3 again", f"listed: {default}")
+        elif kind == "content":
+            path, _, want = value.partition("=")
+            want = want.replace("\\n", "\n")
+            try:
+                got = open(path, encoding="utf-8").read()
+            except OSError as e:
+                got = str(e)
+            result(got == want, f"file {path} holds exactly {want!r}", f"found {got!r}")
+        elif kind == "appended":
+            path, _, line = value.partition("=")
+            try:
+                lines = open(path, encoding="utf-8").read().split("\n")
+                ok = lines[-1] == "" and lines[-2] == line and lines.count(line) == 1 and len(lines) > 2
+                found = f"{len(lines) - 1} lines, last {lines[-2]!r}, {lines.count(line)} time(s)"
+            except (OSError, IndexError) as e:
+                ok, found = False, str(e)
+            result(ok, f"{path} ends with {line!r} once, after its own content", found)
+        elif kind == "dir":
+            path, _, want = value.partition("=")
+            try:
+                import pwd
+                st = os.lstat(path)
+                kind_ok = stat.S_ISDIR(st.st_mode)
+                got = f"{pwd.getpwuid(st.st_uid).pw_name} {stat.S_IMODE(st.st_mode):o}"
+            except (OSError, KeyError) as e:
+                kind_ok, got = False, str(e)
+            result(kind_ok and got == want, f"directory {path} is owned by and has mode {want}", f"found {got}")
+        elif kind == "symlink":
+            path, _, want = value.partition("=")
+            try:
+                got = os.readlink(path)
+            except OSError as e:
+                got = str(e)
+            result(got == want, f"{path} links to {want}", f"found {got!r}")
+        elif kind == "absent":
+            result(not os.path.lexists(value), f"{value} does not exist")
         elif kind == "torch":
             rc, out = run(sys.executable, "-c", "import torch, torch.version; print(torch.__version__, torch.version.cuda)")
             result(rc == 0 and out.split()[:1] == [value], f"import torch: __version__ is {value}", out)
