@@ -10,7 +10,7 @@
 
 use std::collections::HashSet;
 
-use crate::model::{App, AptRepository, Json, Jupyter};
+use crate::model::{App, AptRepository, Json, Jupyter, Setup};
 
 /// Takes out of `app` (a whole model) what its `ancestors` (whole models, nearest first)
 /// already put into the parent image.
@@ -102,6 +102,73 @@ pub fn subtract(app: &mut App, ancestors: &[&App]) {
     if let Some(j) = app.jupyter.take() {
         app.jupyter = jupyter(ancestors, j);
     }
+    setup(app, ancestors);
+}
+
+/// The parent image's time zone, locales, conda settings, removals and image configuration.
+fn setup(app: &mut App, ancestors: &[&App]) {
+    let nearest = |f: &dyn Fn(&Setup) -> bool| {
+        ancestors
+            .iter()
+            .map(|a| &a.setup)
+            .find(|s| f(s))
+            .cloned()
+            .unwrap_or_default()
+    };
+    let installs_pip = app.installs_requirements_txt() || !app.pip_files.is_empty();
+    let s = &mut app.setup;
+    if s.timezone == nearest(&|a| a.timezone.is_some()).timezone {
+        s.timezone = None;
+    }
+    if s.locales == nearest(&|a| !a.locales.is_empty()).locales {
+        s.locales.clear();
+    }
+    s.conda_config.retain(|c| {
+        nearest(&|a| a.conda_config.iter().any(|d| d.key == c.key))
+            .conda_config
+            .iter()
+            .all(|d| d != c)
+    });
+    // A package some ancestor removed (and none installed again since) is gone from the parent
+    // image; this image's own pip step could bring it back as a dependency, so it is removed
+    // again then, without failing when it is absent.
+    let mut again = Vec::new();
+    s.pip_remove.retain(|p| {
+        let name = super::pip::normalize_pkg(p);
+        let removed = ancestors
+            .iter()
+            .find(|a| {
+                a.setup
+                    .pip_remove
+                    .iter()
+                    .any(|q| super::pip::normalize_pkg(q) == name)
+                    || a.pip
+                        .iter()
+                        .any(|q| super::pip::requirement_name(q).as_deref() == Some(&name))
+            })
+            .is_some_and(|a| {
+                a.setup
+                    .pip_remove
+                    .iter()
+                    .any(|q| super::pip::normalize_pkg(q) == name)
+            });
+        if removed && installs_pip {
+            again.push(p.clone());
+        }
+        !removed
+    });
+    s.pip_remove_again = again;
+    let entrypoint = nearest(&|a| a.entrypoint.is_some()).entrypoint;
+    let new_entrypoint = s.entrypoint.is_some() && s.entrypoint != entrypoint;
+    if !new_entrypoint {
+        s.entrypoint = None;
+    }
+    // A new ENTRYPOINT resets the inherited CMD: the image writes its CMD again then.
+    if !new_entrypoint && s.cmd == nearest(&|a| a.cmd.is_some()).cmd {
+        s.cmd = None;
+    }
+    s.expose
+        .retain(|p| !ancestors.iter().any(|a| a.setup.expose.contains(p)));
 }
 
 /// The spec of package `p`'s name that the nearest ancestor naming it installed.
