@@ -77,8 +77,11 @@ fn read_expose(node: &KdlNode, problems: &mut Vec<Problem>) -> Option<Value> {
                     Code::WrongType,
                     e.span(),
                     format!(
-                        "`expose` takes port numbers, not {}",
-                        super::decode::type_name(other)
+                        "`expose` takes whole port numbers or strings, not {}",
+                        match other {
+                            KdlValue::Float(_) => "a decimal number",
+                            _ => super::decode::type_name(other),
+                        }
                     ),
                 )
                 .label("not a port")
@@ -209,7 +212,7 @@ pub fn check_app(cx: &mut Checker<'_>, r: &Resolved) {
                     "this ENTRYPOINT replaces the stacks' `tini -g -- start.sh`",
                 )
                 .label("no start.sh")
-                .help("JupyterHub's spawners keep the image's ENTRYPOINT: without `start.sh` no start-up hook runs (`start-notebook.d`, `before-notebook.d`), NB_UID/NB_USER changes and `GRANT_SUDO` are ignored, and no init process reaps zombies. Keep `\"tini\" \"-g\" \"--\" \"start.sh\"` first, or silence this by writing the entrypoint you mean with `start.sh`"),
+                .help("JupyterHub's spawners keep the image's ENTRYPOINT: without `start.sh` no start-up hook runs (`start-notebook.d`, `before-notebook.d`), NB_UID/NB_USER changes and `GRANT_SUDO` are ignored, and no init process reaps zombies. Keep `\"tini\" \"-g\" \"--\" \"start.sh\"` first: a wrapper of yours can follow it"),
             ),
         }
     }
