@@ -146,7 +146,9 @@ fn settings(w: &mut W, items: &[Shared]) {
             continue;
         }
         match *setting {
-            "apt" | "mamba" | "branches" | "runs-on" | "platforms" => list(w, setting, &group),
+            "apt" | "mamba" | "branches" | "runs-on" | "platforms" | "pip-remove" | "expose" => {
+                list(w, setting, &group)
+            }
             "code-server" => code_server(w, &group, items),
             "extensions"
                 if !items
@@ -156,7 +158,9 @@ fn settings(w: &mut W, items: &[Shared]) {
                 code_server(w, &[], items)
             }
             "extensions" => {}
-            "pip" | "env" | "labels" | "build-args" => children(w, setting, &group),
+            "pip" | "env" | "labels" | "build-args" | "conda-config" => {
+                children(w, setting, &group)
+            }
             _ => {
                 for s in group {
                     one(w, s);
@@ -176,7 +180,10 @@ fn list(w: &mut W, name: &str, group: &[&Shared]) {
             Entry::Branches(v) | Entry::RunsOn(v) | Entry::Platforms(v) => v.clone(),
             _ => Vec::new(),
         };
-        let text: Vec<String> = values.iter().map(|v| kdl_value(v)).collect();
+        let text: Vec<String> = match &s.item.entry {
+            Entry::Small(x) => x.list_kdl(),
+            _ => values.iter().map(|v| kdl_value(v)).collect(),
+        };
         let joined = text.join(" ");
         if w.line_len() + 1 + joined.len() > WIDTH && w.line_len() > INDENT.len() + name.len() {
             w.push(" \\\n");
@@ -243,6 +250,7 @@ fn children(w: &mut W, name: &str, group: &[&Shared]) {
             Entry::Env(k, v) | Entry::Label(k, v) | Entry::BuildArg(k, v) => {
                 format!("{} {}", kdl_value(k), kdl_value(v))
             }
+            Entry::Small(x) => x.child_text(),
             _ => String::new(),
         };
         w.spanned(&text, refs(s));
@@ -388,6 +396,7 @@ pub fn node_text(e: &Entry, indent: &str) -> String {
             format!("free-disk-space {}", if *b { "#true" } else { "#false" })
         }
         Entry::Timeout(n) => format!("timeout-minutes {n}"),
+        Entry::Small(x) => x.node_text(),
     }
 }
 

@@ -218,6 +218,7 @@ pub fn walk(src: &AppSource<'_>) -> AppResult {
     for i in stage {
         instruction(&mut w, &instrs[i]);
     }
+    super::smallmap::settle(&mut w);
     super::resolve::finish(&mut w, &mut result);
     result
 }
@@ -248,6 +249,7 @@ fn instruction(w: &mut Walker<'_>, i: &Instr) {
                 w.escape(i, "jcx's Dockerfile uses `SHELL [\"/bin/bash\", \"-o\", \"pipefail\", \"-c\"]`; this SHELL also applies to jcx's steps after the block");
             }
         }
+        "CMD" | "ENTRYPOINT" | "EXPOSE" if super::smallmap::instruction(w, i) => {}
         "CMD" | "ENTRYPOINT" | "EXPOSE" | "VOLUME" | "HEALTHCHECK" | "STOPSIGNAL" | "ONBUILD"
         | "MAINTAINER" => {
             let k = i.keyword.clone();

@@ -161,6 +161,11 @@ fn classify(
         }
         None => {}
     }
+    match super::smallmap::unit(w, i, u, vars, &origin) {
+        Some(Ok((items, stage))) => return Res::Mapped(items, stage),
+        Some(Err(why)) => return Res::Escape(why),
+        None => {}
+    }
     let Some(words) = u.words(vars) else {
         return Res::Escape(format!(
             "`{}` is a shell construct jcx import does not map",

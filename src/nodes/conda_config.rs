@@ -243,6 +243,29 @@ fn merge(base: &mut Value, over: &Value) {
     base.extend(over.clone());
 }
 
+/// The type of a key's value, for `jcx import` (which reads `conda config` command lines).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueKind {
+    Flag,
+    Whole,
+    Seconds,
+    Text,
+    /// `#true` or a path (`ssl_verify`).
+    FlagOrText,
+    List,
+}
+
+pub fn value_kind(key: &str) -> Option<ValueKind> {
+    Some(match kind_of(key)? {
+        Kind::Bool => ValueKind::Flag,
+        Kind::Int => ValueKind::Whole,
+        Kind::Number => ValueKind::Seconds,
+        Kind::Choice(_) | Kind::Text | Kind::Url => ValueKind::Text,
+        Kind::TrueOrPath => ValueKind::FlagOrText,
+        Kind::List(_) => ValueKind::List,
+    })
+}
+
 fn kind_of(key: &str) -> Option<Kind> {
     KEYS.iter().find(|(k, _)| *k == key).map(|(_, kind)| *kind)
 }

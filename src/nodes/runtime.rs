@@ -125,7 +125,7 @@ fn check_command(cx: &mut Checker<'_>, v: &Value) {
 }
 
 /// `8888`, `8888/tcp`, `9000/udp`.
-fn port_ok(p: &str) -> bool {
+pub fn port_ok(p: &str) -> bool {
     let (num, proto) = p.split_once('/').unwrap_or((p, "tcp"));
     matches!(proto, "tcp" | "udp")
         && !num.starts_with('0')
