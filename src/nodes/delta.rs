@@ -398,6 +398,54 @@ app c {
     }
 
     #[test]
+    fn the_child_keeps_the_parent_images_small_settings() {
+        let apps = models(
+            r#"manifest-version 1
+registry "ghcr.io" namespace=lab
+defaults { base "quay.io/jupyter/scipy-notebook:python-3.11"; }
+app a {
+    timezone "Europe/Berlin"
+    locale "de_DE.UTF-8"
+    conda-config { channel_priority strict; channels conda-forge; }
+    pip-remove nbclassic
+    entrypoint "tini" "-g" "--" "start.sh"
+    cmd "start-notebook.py"
+    expose 8888
+}
+app b extends=a {
+    base app=a
+    image-suffix b
+    conda-config { channels conda-forge bioconda; }
+    expose 9000
+}
+app c extends=a {
+    base app=a
+    image-suffix c
+    entrypoint "tini" "-g" "--" "start.sh" "/usr/local/bin/wrap"
+    pip { - "idna==3.7"; }
+}
+"#,
+        );
+        let (b, c) = (&apps[1].setup, &apps[2].setup);
+        // Everything the parent image has is left out; a changed list is written whole.
+        assert!(b.timezone.is_none() && b.locales.is_empty() && b.pip_remove.is_empty());
+        assert!(b.cmd.is_none() && b.entrypoint.is_none());
+        assert_eq!(b.expose, ["9000"]);
+        assert_eq!(b.conda_config.len(), 1);
+        assert_eq!(b.conda_config[0].values, ["conda-forge", "bioconda"]);
+        assert!(b.pip_remove_again.is_empty());
+        // A new ENTRYPOINT resets the inherited CMD: the same CMD is written again. A pip step
+        // of its own could bring a removed package back: it is removed again.
+        assert_eq!(
+            c.cmd.as_deref(),
+            Some(&["start-notebook.py".to_string()][..])
+        );
+        assert!(c.entrypoint.is_some());
+        assert_eq!(c.pip_remove_again, ["nbclassic"]);
+        assert!(c.pip_remove.is_empty());
+    }
+
+    #[test]
     fn json_merge() {
         let obj = |pairs: &[(&str, Json)]| {
             Json::Object(
