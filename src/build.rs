@@ -373,9 +373,9 @@ pub fn execute(loaded: &Loaded, out: &Path, opts: &Options) -> Result<Option<Str
     let total = steps.len();
     for (i, s) in steps.iter().enumerate() {
         if opts.dry_run {
-            println!("{}", shell_line(&s.build));
+            crate::cli::outln!("{}", shell_line(&s.build));
             for p in &s.push {
-                println!("{}", shell_line(p));
+                crate::cli::outln!("{}", shell_line(p));
             }
             continue;
         }

@@ -18,6 +18,39 @@ pub const EXIT_OK: u8 = 0;
 pub const EXIT_DRIFT: u8 = 1;
 pub const EXIT_ERROR: u8 = 2;
 
+/// `print!` that ends the process quietly when stdout is a closed pipe (`jcx list | head`):
+/// the reader has what it wanted, so that is not an error. Any other write error is reported.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::cli::write_stdout(&format!($($arg)*))
+    };
+}
+
+/// `println!` with the same handling of a closed pipe as [`out!`].
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::cli::write_stdout(&format!("{}\n", format!($($arg)*)))
+    };
+}
+
+pub(crate) use outln;
+
+/// Writes to stdout; a closed pipe ends the process with success, another error with
+/// [`EXIT_ERROR`].
+pub(crate) fn write_stdout(text: &str) {
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(i32::from(EXIT_OK));
+        }
+        eprintln!("error: cannot write to standard output: {e}");
+        std::process::exit(i32::from(EXIT_ERROR));
+    }
+}
+
 #[derive(Debug, Parser)]
 #[command(
     name = "jcx",
@@ -506,13 +539,14 @@ fn run_fmt(manifest: &Path, check_only: bool) -> Result<u8, Error> {
         return Ok(EXIT_OK);
     }
     if check_only {
-        print!(
+        out!(
             "{}",
             crate::write::unified_diff(&source.name, &source.text, &formatted)
         );
-        println!(
+        outln!(
             "{} is not formatted; run `jcx fmt {}`",
-            source.name, source.name
+            source.name,
+            source.name
         );
         return Ok(EXIT_DRIFT);
     }
@@ -521,7 +555,7 @@ fn run_fmt(manifest: &Path, check_only: bool) -> Result<u8, Error> {
         formatted.as_bytes(),
         crate::write::Replacing::Source,
     )?;
-    println!("formatted {}", source.name);
+    outln!("formatted {}", source.name);
     Ok(EXIT_OK)
 }
 
@@ -578,9 +612,9 @@ fn run_import(dir: Option<PathBuf>, output: Option<PathBuf>, force: bool) -> u8 
             };
             let summary = crate::import::summary(&imported, &dir, written);
             if written.is_some() {
-                print!("{summary}");
+                out!("{summary}");
             } else {
-                print!("{}", imported.text);
+                out!("{}", imported.text);
                 eprint!("{summary}");
             }
             EXIT_OK
@@ -601,8 +635,8 @@ pub fn run(mut cli: Cli) -> u8 {
             match crate::edit::init(&dir) {
                 Ok(path) => {
                     let shown = path.display();
-                    println!("wrote {shown}");
-                    println!(
+                    outln!("wrote {shown}");
+                    outln!(
                         "next: edit it, then `jcx compile {shown}` and commit the manifest with the generated files"
                     );
                     EXIT_OK
@@ -618,12 +652,12 @@ pub fn run(mut cli: Cli) -> u8 {
             let manifest = manifest_or_default(manifest);
             match crate::edit::new_app(&manifest, &app, from.as_deref()) {
                 Ok(added) => {
-                    print!(
+                    out!(
                         "added to {}:\n{}",
                         added.path.display(),
                         added.block.trim_start_matches('\n')
                     );
-                    println!(
+                    outln!(
                         "next: fill it in, then `jcx compile {}`",
                         added.path.display()
                     );
@@ -646,12 +680,12 @@ pub fn run(mut cli: Cli) -> u8 {
             Ok(loaded) => {
                 let rows = crate::explain::list(&loaded);
                 if json {
-                    println!(
+                    outln!(
                         "{}",
                         serde_json::to_string_pretty(&rows).unwrap_or_default()
                     );
                 } else {
-                    print!("{}", crate::explain::list_table(&rows));
+                    out!("{}", crate::explain::list_table(&rows));
                 }
                 EXIT_OK
             }
@@ -667,9 +701,9 @@ pub fn run(mut cli: Cli) -> u8 {
             {
                 Ok(e) => {
                     if json {
-                        println!("{}", serde_json::to_string_pretty(&e).unwrap_or_default());
+                        outln!("{}", serde_json::to_string_pretty(&e).unwrap_or_default());
                     } else {
-                        print!("{}", crate::explain::explain_text(&e));
+                        out!("{}", crate::explain::explain_text(&e));
                     }
                     EXIT_OK
                 }
@@ -685,7 +719,7 @@ pub fn run(mut cli: Cli) -> u8 {
             });
             match result {
                 Ok(Some(image)) => {
-                    println!("{image}");
+                    outln!("{image}");
                     EXIT_OK
                 }
                 Ok(None) => EXIT_OK,
@@ -711,12 +745,12 @@ pub fn run(mut cli: Cli) -> u8 {
                     if !quiet {
                         let out = common.out();
                         for w in &report.written {
-                            println!("wrote {}", shown_path(&out, w));
+                            outln!("wrote {}", shown_path(&out, w));
                         }
                         for r in &report.removed {
-                            println!("removed {}", shown_path(&out, r));
+                            outln!("removed {}", shown_path(&out, r));
                         }
-                        println!(
+                        outln!(
                             "{} written, {} unchanged, {} removed",
                             report.written.len(),
                             report.unchanged.len(),

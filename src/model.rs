@@ -291,7 +291,10 @@ pub struct FileCopy {
     pub root_owned: bool,
     /// Octal, for `COPY --chmod`.
     pub mode: Option<String>,
+    /// A directory of the repository, or a glob matching one.
     pub directory: bool,
+    /// `src` is a glob pattern (BuildKit expands it; the allowlist and `paths` name it).
+    pub glob: bool,
 }
 
 impl FileCopy {
@@ -580,6 +583,9 @@ pub struct DockerfileBlock {
     /// Where the block goes: `start`, `after-system`, `before-pip` or `end`.
     pub at: &'static str,
     pub lines: Vec<String>,
+    /// The repository paths its `COPY` and `ADD` read (a file, a directory or a glob pattern),
+    /// with whether it names (or matches) a directory: the allowlist and `paths` name them.
+    pub sources: Vec<(String, bool)>,
 }
 
 /// A builder stage: its own base and steps, built before the app; only the files an app's

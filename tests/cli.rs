@@ -493,3 +493,22 @@ fn kernel_files_are_checked_and_go_stale_with_their_kernel() {
     assert!(!spec.exists() && !reqs.exists());
     jcx(dir.path()).arg("check").assert().code(0);
 }
+
+/// `jcx list | head -0`: a reader that closed the pipe is not an error (no panic, exit 0).
+#[test]
+fn a_closed_stdout_pipe_ends_quietly() {
+    let dir = setup();
+    for args in [&["list"][..], &["explain", "alpha"][..], &["compile"][..]] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = std::process::Command::new(support::jcx_bin())
+            .current_dir(dir.path())
+            .args(args)
+            .stdout(writer)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}

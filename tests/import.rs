@@ -332,3 +332,60 @@ fn a_directory_without_dockerfiles_is_an_error() {
     assert!(r.stderr.contains("no Dockerfile found"), "{}", r.stderr);
     assert!(!tmp.path().join("apps.kdl").exists());
 }
+
+/// A copy of repository files becomes `file` (a glob copied into a directory too, a leading `/`
+/// read as BuildKit does, from the context root); a copy of a file the repository does not
+/// hold is kept as a comment, never a block whose build would fail.
+#[test]
+fn copies_of_repository_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    for (path, text) in [
+        ("notebooks/intro.ipynb", "{}\n"),
+        ("notebooks/extra.ipynb", "{}\n"),
+        ("scripts/setup.sh", "#!/bin/sh\n"),
+    ] {
+        fs::create_dir_all(d.join(path).parent().unwrap()).unwrap();
+        fs::write(d.join(path), text).unwrap();
+    }
+    fs::write(
+        d.join("Dockerfile"),
+        "FROM quay.io/jupyter/base-notebook:2024-12-02\n\
+         COPY --chown=${NB_UID}:${NB_GID} notebooks/*.ipynb /home/jovyan/work/\n\
+         COPY /scripts/setup.sh /usr/local/bin/setup.sh\n\
+         COPY config/missing.py /etc/jupyter/\n",
+    )
+    .unwrap();
+    let r = run(d, &["import"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let manifest = fs::read_to_string(d.join("apps.kdl")).unwrap();
+    assert!(
+        manifest.contains("file \"notebooks/*.ipynb\" to=\"/home/jovyan/work/\"\n"),
+        "{manifest}"
+    );
+    assert!(
+        manifest.contains("file \"scripts/setup.sh\" to=\"/usr/local/bin/setup.sh\" owner=root"),
+        "{manifest}"
+    );
+    assert!(
+        manifest.contains("// COPY config/missing.py /etc/jupyter/")
+            && !manifest.contains("dockerfile"),
+        "{manifest}"
+    );
+    assert!(
+        r.stderr
+            .contains("`config/missing.py` is not in the repository"),
+        "{}",
+        r.stderr
+    );
+    let c = run(d, &["compile"]);
+    assert_eq!(c.code, 0, "{}", c.stderr);
+    // The one app's allowlist lets the glob in.
+    let app = fs::read_dir(d.join("src"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap();
+    let ignore = fs::read_to_string(app.path().join("Dockerfile.dockerignore")).unwrap();
+    assert!(ignore.contains("\n!notebooks/*.ipynb\n"), "{ignore}");
+}

@@ -106,6 +106,34 @@ const LINES: &[&str] = &[
     "RUN curl -fsSL -o /tmp/t https://example.org/t && echo \"a2c097180dd884a8d50c956ee16a9cec070f30a7947cf4ebf87d5f36213e9ed7  /tmp/t\" | sha256sum -c - && install -m 755 /tmp/t /usr/local/bin/t && rm /tmp/t",
     "RUN wget -O /tmp/a.tgz https://example.org/a.tgz && sha256sum -c <<< \"a2c097180dd884a8d50c956ee16a9cec070f30a7947cf4ebf87d5f36213e9ed7 /tmp/a.tgz\" && mkdir -p /opt/a && tar -xzf /tmp/a.tgz -C /opt/a",
     "RUN curl -o x.deb https://example.org/x.deb && echo \"a2c097180dd884a8d50c956ee16a9cec070f30a7947cf4ebf87d5f36213e9ed7 x.deb\" | sha256sum --check && dpkg -i x.deb && mv x.deb /home/jovyan/x",
+    // Build stages, Jupyter, pip/conda and reserved variables (the import round of #12).
+    "FROM docker.io/library/debian:bookworm-slim AS tools",
+    "FROM tools AS more",
+    "FROM alpine:3.20 AS small",
+    "COPY --from=tools /out/ /usr/local/bin/",
+    "COPY --from=more --chown=${NB_UID}:${NB_GID} /x ${HOME}/x",
+    "COPY --from=0 /a /b",
+    "COPY --from=ghcr.io/astral-sh/uv:0.5.11 /uv /uvx /bin/",
+    "COPY --from=ghcr.io/astral-sh/uv:latest /uv /bin/",
+    "COPY --from=tools $X /y",
+    "RUN jupyter labextension disable @jupyterlab/extensionmanager-extension",
+    "RUN jupyter serverextension enable --py --sys-prefix x.y && jupyter server extension disable z",
+    "RUN jupyter kernelspec remove -f python3 && jupyter kernelspec list",
+    "RUN echo '{\"ServerApp\":{\"default_url\":\"/lab\",\"x\":[]}}' > /opt/conda/etc/jupyter/jupyter_server_config.d/a.json",
+    "RUN echo '{\"a:b\":{\"c\":[1,{\"d\":null}]}}' > /opt/conda/share/jupyter/lab/settings/overrides.json",
+    "RUN echo '{\"bad\": ' > /opt/conda/share/jupyter/lab/settings/overrides.json",
+    "RUN echo \"c.ServerApp.x = ['a', (1, 2)]\" >> /etc/jupyter/jupyter_server_config.py",
+    "RUN printf 'c.A.b = True\\nc.lower.c = r\"x\"\\n' >> /etc/jupyter/jupyter_notebook_config.py",
+    "RUN uv pip install --system 'polars==1.9' bad==",
+    "RUN mamba env update -n base -f /tmp/environment.yml",
+    "COPY environment.yml /tmp/environment.yml",
+    "RUN if [ -n \"$Y\" ]; then pip install $Y; else echo none; fi",
+    "RUN if [ ! \"$Y\" = 2 ]; then apt-get upgrade -y; fi",
+    "ENV NB_USER=grader NB_UID=10001",
+    "ENV HOME=/home/${NB_USER}",
+    "ARG NB_GID=100",
+    "RUN useradd -u ${NB_UID} ${NB_USER}",
+    "COPY file.txt /usr/local/bin/before-notebook.d/",
 ];
 
 const REQUIREMENTS: &[&str] = &[
@@ -221,6 +249,11 @@ proptest! {
         std::fs::write(app.join("Dockerfile"), lines.join(sep)).unwrap();
         std::fs::write(app.join("file.txt"), "x").unwrap();
         std::fs::write(app.join("noop.txt"), "").unwrap();
+        std::fs::write(
+            app.join("environment.yml"),
+            "channels: [conda-forge]\ndependencies:\n  - numpy\n",
+        )
+        .unwrap();
         if let Some(r) = reqs {
             std::fs::write(app.join("requirements.txt"), r).unwrap();
         }

@@ -54,6 +54,10 @@ pub struct Instruction {
     pub command: String,
     /// Its arguments after any `--flags`, trimmed, continuation lines joined.
     pub args: String,
+    /// Its builder flags (`--from=build`), as BuildKit's flag parser gets them.
+    pub flags: Vec<String>,
+    /// The arguments are the JSON form (`COPY ["a", "/b/"]`).
+    pub json: bool,
     /// For `ONBUILD`, the instruction it registers.
     pub trigger: Option<String>,
     /// The terminators of the heredocs whose bodies follow it, in order.
@@ -473,6 +477,8 @@ impl<'a> Reader<'a> {
         self.instructions.push(Instruction {
             command: node.command.clone(),
             args: node.args.clone(),
+            flags: node.flags.clone(),
+            json: node.json,
             trigger: node.child.as_ref().map(|c| c.command.clone()),
             heredocs: heredocs.iter().map(|h| h.name.clone()).collect(),
             line: self.offset + start,

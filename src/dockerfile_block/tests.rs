@@ -353,6 +353,18 @@ fn flags_are_split_byte_by_byte() {
     );
     // U+00E0 is C3 A0: Go's byte-wise IsSpace ends the flag at A0.
     assert_eq!(split_command("RUN --x\u{e0}[\"a\"]").1, "[\"a\"]");
+    assert_eq!(
+        split_command_with_flags("COPY --from=\"build\" --chmod=0755 a /b/"),
+        (
+            "COPY".into(),
+            vec!["--from=build".into(), "--chmod=0755".into()],
+            "a /b/".into()
+        )
+    );
+    assert_eq!(split_command_with_flags("COPY --link").1, vec!["--link"]);
+    let r = read("COPY --chown=1000:100 [\"a b\", \"/c/\"]");
+    assert_eq!(r.instructions[0].flags, vec!["--chown=1000:100"]);
+    assert!(r.instructions[0].json);
 }
 
 #[test]

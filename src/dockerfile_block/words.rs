@@ -38,6 +38,8 @@ pub(super) fn trim_continuation(line: &str) -> (String, bool) {
 pub(super) struct Node {
     pub(super) command: String,
     pub(super) args: String,
+    /// The builder flags (`--from=x`), unquoted as BuildKit's flag parser reads them.
+    pub(super) flags: Vec<String>,
     pub(super) json: bool,
     pub(super) child: Option<Box<Node>>,
 }
@@ -66,7 +68,7 @@ pub(super) enum Failure {
 /// BuildKit's `newNodeFromLine`: the instruction name, its flags and its arguments, parsed
 /// the way that instruction's line parser does.
 pub(super) fn node_from_line(line: &str) -> Result<Node, Failure> {
-    let (command, args) = split_command(line);
+    let (command, flags, args) = split_command_with_flags(line);
     if !command.is_ascii() {
         // Go lowercases with Unicode case folding (`K`, U+212A, becomes `k`): such a name may
         // be a known instruction to BuildKit, with heredocs of its own.
@@ -76,6 +78,7 @@ pub(super) fn node_from_line(line: &str) -> Result<Node, Failure> {
     let mut node = Node {
         command,
         args,
+        flags,
         json: false,
         child: None,
     };
@@ -112,24 +115,36 @@ pub(super) fn go_byte_space(b: u8) -> bool {
 
 /// BuildKit's `splitCommand`: the name up to the first run of `[\t\v\f\r ]`, then the
 /// arguments after the builder flags (`--mount=...`), trimmed.
+#[cfg(test)]
 pub(super) fn split_command(line: &str) -> (String, String) {
+    let (command, _, args) = split_command_with_flags(line);
+    (command, args)
+}
+
+/// [`split_command`] with the builder flags.
+pub(super) fn split_command_with_flags(line: &str) -> (String, Vec<String>, String) {
     let t = line.trim_matches(char::is_whitespace);
     let is_sep = |c: char| matches!(c, '\t' | '\x0b' | '\x0c' | '\r' | ' ');
     let Some(at) = t.find(is_sep) else {
-        return (t.to_string(), String::new());
+        return (t.to_string(), Vec::new(), String::new());
     };
     let command = t[..at].to_string();
     let rest = t[at..].trim_start_matches(is_sep);
-    let args = extract_builder_flags(rest.as_bytes());
+    let (flags, args) = extract_builder_flags(rest.as_bytes());
     // The arguments may start inside a UTF-8 sequence (see `go_byte_space`): Go keeps the
     // bytes, which can then neither be blank nor `[`; the replacement character keeps that.
     let args = String::from_utf8_lossy(args);
-    (command, args.trim_matches(char::is_whitespace).to_string())
+    (
+        command,
+        flags,
+        args.trim_matches(char::is_whitespace).to_string(),
+    )
 }
 
 /// BuildKit's `extractBuilderFlags`, byte for byte: skips the leading `--flag` words (quotes
-/// and `\` escapes inside them) and returns the rest of the line. Only that rest matters here.
-pub(super) fn extract_builder_flags(line: &[u8]) -> &[u8] {
+/// and `\` escapes inside them) and returns them (without quotes and escapes, as BuildKit's flag
+/// parser gets them) and the rest of the line.
+pub(super) fn extract_builder_flags(line: &[u8]) -> (Vec<String>, &[u8]) {
     #[derive(PartialEq)]
     enum Phase {
         Spaces,
@@ -138,6 +153,7 @@ pub(super) fn extract_builder_flags(line: &[u8]) -> &[u8] {
     }
     let mut phase = Phase::Spaces;
     let mut word: Vec<u8> = Vec::new();
+    let mut flags: Vec<String> = Vec::new();
     let mut pos = 0;
     while pos < line.len() {
         let mut ch = line[pos];
@@ -148,7 +164,7 @@ pub(super) fn extract_builder_flags(line: &[u8]) -> &[u8] {
                     continue;
                 }
                 if ch != b'-' || pos + 1 == line.len() || line[pos + 1] != b'-' {
-                    return &line[pos..];
+                    return (flags, &line[pos..]);
                 }
                 phase = Phase::Word;
                 continue; // the same byte, now in a word
@@ -156,8 +172,9 @@ pub(super) fn extract_builder_flags(line: &[u8]) -> &[u8] {
             Phase::Word => {
                 if go_byte_space(ch) {
                     if word == b"--" {
-                        return &line[pos..];
+                        return (flags, &line[pos..]);
                     }
+                    flags.push(String::from_utf8_lossy(&word).into_owned());
                     word.clear();
                     phase = Phase::Spaces;
                 } else if ch == b'\'' || ch == b'"' {
@@ -187,7 +204,10 @@ pub(super) fn extract_builder_flags(line: &[u8]) -> &[u8] {
         }
         pos += 1;
     }
-    &[]
+    if !word.is_empty() && word != b"--" {
+        flags.push(String::from_utf8_lossy(&word).into_owned());
+    }
+    (flags, &[])
 }
 
 /// BuildKit's `parseMaybeJSON`/`parseMaybeJSONToList`: whether the arguments are the JSON

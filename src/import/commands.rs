@@ -8,7 +8,7 @@ pub fn command_words(words: &[String]) -> &[String] {
     let mut w = words;
     loop {
         match w.first() {
-            Some(first) if first == "sudo" || first == "env" => w = &w[1..],
+            Some(first) if first == "sudo" || first == "env" || first == "eatmydata" => w = &w[1..],
             Some(first) if is_assignment(first) && w.len() > 1 => w = &w[1..],
             _ => return w,
         }
@@ -127,7 +127,23 @@ pub fn conda(words: &[String]) -> Option<Conda> {
     while i < w.len() {
         let a = w[i].as_str();
         match a {
-            "-y" | "--yes" | "-q" | "--quiet" | "--freeze-installed" | "--override-channels" => {}
+            "-y"
+            | "--yes"
+            | "-q"
+            | "--quiet"
+            | "--freeze-installed"
+            | "--override-channels"
+            | "--satisfied-skip-solve" => {}
+            // `-Sy`: short flags together (`-S` skips the solver when the specs are met).
+            _ if a.len() > 1
+                && a.starts_with('-')
+                && a[1..].bytes().all(|b| matches!(b, b'y' | b'q' | b'S')) => {}
+            "-p" | "--prefix" => {
+                i += 1;
+                if w.get(i)?.trim_end_matches('/') != "/opt/conda" {
+                    return None;
+                }
+            }
             "-c" | "--channel" => {
                 i += 1;
                 channels.push(w.get(i)?.clone());

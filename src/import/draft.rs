@@ -53,6 +53,8 @@ pub enum Entry {
     Apt(String),
     AptRecommends(bool),
     Mamba(String),
+    /// `mamba environment="FILE"`.
+    MambaEnv(String),
     CodeServer(String),
     Extension(String),
     Pip(Pip),
@@ -70,6 +72,18 @@ pub enum Entry {
         root: bool,
         mode: Option<String>,
     },
+    /// `copy-from STAGE "/PATH" to=…`.
+    CopyFrom {
+        stage: String,
+        src: String,
+        to: String,
+        root: bool,
+        mode: Option<String>,
+    },
+    /// `remove-kernel NAME`.
+    RemoveKernel(String),
+    /// One command's part of the app's `jupyter { … }` node.
+    Jupyter(super::jupytermap::Jup),
     Download {
         name: String,
         url: String,
@@ -117,6 +131,7 @@ pub const ORDER: &[(&str, bool)] = &[
     ("pip", false),
     ("pip-pre", true),
     ("pip-remove", false),
+    ("remove-kernel", false),
     ("env", false),
     ("labels", false),
     ("build-args", false),
@@ -128,7 +143,9 @@ pub const ORDER: &[(&str, bool)] = &[
     ("runs-on", true),
     ("platforms", true),
     ("file", false),
+    ("copy-from", false),
     ("download", false),
+    ("jupyter", false),
     ("hook", false),
     ("dockerfile", false),
     ("free-disk-space", true),
@@ -146,7 +163,7 @@ impl Entry {
             Entry::Cuda(_) => "cuda",
             Entry::Apt(_) => "apt",
             Entry::AptRecommends(_) => "apt-recommends",
-            Entry::Mamba(_) => "mamba",
+            Entry::Mamba(_) | Entry::MambaEnv(_) => "mamba",
             Entry::CodeServer(_) => "code-server",
             Entry::Extension(_) => "extensions",
             Entry::Pip(_) => "pip",
@@ -159,6 +176,9 @@ impl Entry {
             Entry::RunsOn(_) => "runs-on",
             Entry::Platforms(_) => "platforms",
             Entry::File { .. } => "file",
+            Entry::CopyFrom { .. } => "copy-from",
+            Entry::RemoveKernel(_) => "remove-kernel",
+            Entry::Jupyter(_) => "jupyter",
             Entry::Download { .. } => "download",
             Entry::Hook { .. } => "hook",
             Entry::Dockerfile { .. } => "dockerfile",
@@ -227,6 +247,9 @@ pub struct Item {
     /// What the item becomes when jcx refuses it, tried in order (a `file` instead of a
     /// `hook`, a `dockerfile` block); a comment after the last.
     pub fallback: Vec<Entry>,
+    /// Other lines it stands for (a block joined from several pieces): counted with `origin`
+    /// when the item is demoted.
+    pub also: Vec<Origin>,
 }
 
 impl Item {
@@ -236,6 +259,7 @@ impl Item {
             origin,
             note: None,
             fallback: Vec::new(),
+            also: Vec::new(),
         }
     }
 }
@@ -286,6 +310,16 @@ impl fmt::Display for Warning {
     }
 }
 
+/// What became of one line of a hand-made file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// A comment or blank line.
+    Other,
+    Mapped,
+    Escaped,
+    Dropped,
+}
+
 /// Line counts of one hand-made file.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Counts {
@@ -295,4 +329,42 @@ pub struct Counts {
     pub dropped: usize,
     /// Comment and blank lines.
     pub other: usize,
+    /// The status of each counted line (1-based), so that a demotion after the walk (an item
+    /// jcx refused) moves its lines: to *blocks* from *mapped*, to *comments* from either.
+    pub lines: std::collections::BTreeMap<usize, Status>,
+}
+
+impl Counts {
+    /// Moves the lines of `origin` to `to` (never back: a comment stays a comment, a block
+    /// does not become mapped).
+    pub fn demote(&mut self, origin: &Origin, to: Status) {
+        if origin.file != self.file || origin.first == 0 {
+            return;
+        }
+        for l in origin.first..=origin.last {
+            let Some(s) = self.lines.get_mut(&l) else {
+                continue;
+            };
+            let rank = |s: Status| match s {
+                Status::Other => 0,
+                Status::Mapped => 1,
+                Status::Escaped => 2,
+                Status::Dropped => 3,
+            };
+            if rank(to) <= rank(*s) || *s == Status::Other {
+                continue;
+            }
+            match *s {
+                Status::Mapped => self.mapped -= 1,
+                Status::Escaped => self.escaped -= 1,
+                _ => {}
+            }
+            match to {
+                Status::Escaped => self.escaped += 1,
+                Status::Dropped => self.dropped += 1,
+                _ => {}
+            }
+            *s = to;
+        }
+    }
 }

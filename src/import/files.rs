@@ -1,5 +1,6 @@
-//! `COPY` and `ADD`: files of the repository become `file` nodes (or `hook` nodes, when they
-//! land in the stacks' start-up hook directories); the requirements files a mapped
+//! `COPY` and `ADD`: files of the repository become `file` nodes (a glob copied into a
+//! directory too: `file` keeps the pattern), or `hook` nodes, when they land in the stacks'
+//! start-up hook directories; the requirements files a mapped
 //! `pip install -r` reads are absorbed; `ADD --checksum=sha256:… URL` becomes a `download`.
 //! A copy from another image or a heredoc stays in a `dockerfile` block; a copy of repository
 //! files that no node can express is kept as a comment (in a block, its file would not reach
@@ -21,7 +22,33 @@ pub fn context_path(w: &Walker<'_>, src: &str) -> String {
     }
 }
 
-fn words(args: &str) -> Option<Vec<String>> {
+/// The repository path of a copy's source: in the build context jcx import found for the
+/// Dockerfile, or, when that does not hold it but the repository root does, at the root (a
+/// context import could not read, such as a workflow's `${{ matrix.… }}`), with a warning.
+/// `None` when neither holds it (for a glob: nothing matches).
+fn source_path(w: &mut Walker<'_>, i: &Instr, s: &str) -> Option<String> {
+    let exists = |p: &str| {
+        if p.contains(['*', '?', '[']) {
+            !crate::nodes::repo_path::expand(w.src.root, p).is_empty()
+        } else {
+            w.src.root.join(p).exists()
+        }
+    };
+    let repo = context_path(w, s);
+    if exists(&repo) {
+        return Some(repo);
+    }
+    let at_root = s.trim_start_matches("./").trim_end_matches('/');
+    if repo == at_root || at_root.is_empty() || !exists(at_root) {
+        return None;
+    }
+    let o = w.origin(i.first, i.last);
+    let ctx = w.src.context.trim_matches('/').to_string();
+    w.warn(Kind::Changed, o, format!("`{s}` is not in `{ctx}/`, the build context jcx import assumed, but is in the repository root: copied from there"));
+    Some(at_root.to_string())
+}
+
+pub(super) fn words(args: &str) -> Option<Vec<String>> {
     if args.starts_with('[') {
         return serde_json::from_str::<Vec<String>>(args).ok();
     }
@@ -31,7 +58,7 @@ fn words(args: &str) -> Option<Vec<String>> {
 /// Variables a destination may keep as they are: `file to=` accepts them.
 const STACK_VARS: [&str; 3] = ["HOME", "CONDA_DIR", "NB_USER"];
 
-fn dest_path(w: &Walker<'_>, dest: &str) -> Option<String> {
+pub(super) fn dest_path(w: &Walker<'_>, dest: &str) -> Option<String> {
     let refs = shell::references(dest);
     let dest = if refs.iter().all(|r| STACK_VARS.contains(&r.as_str())) {
         dest.replace("$HOME", "${HOME}")
@@ -54,7 +81,7 @@ fn dest_path(w: &Walker<'_>, dest: &str) -> Option<String> {
 }
 
 /// Who owns the copy: `Some(true)` root, `Some(false)` the notebook user, `None` someone else.
-fn owner(chown: Option<&str>) -> Option<bool> {
+pub(super) fn owner(chown: Option<&str>) -> Option<bool> {
     match chown {
         None => Some(true),
         Some(c) => match super::map::user_of(c) {
@@ -73,17 +100,7 @@ const HOOK_DIRS: [(&str, &str); 2] = [
 /// `COPY` or `ADD`.
 pub fn copy(w: &mut Walker<'_>, i: &Instr) {
     if let Some(from) = i.flag("from") {
-        let from = from.to_ascii_lowercase();
-        if w.dropped_stages.contains(&from) || from.bytes().all(|b| b.is_ascii_digit()) {
-            return w.drop_instr(
-                i,
-                &format!("it copies from the build stage `{from}`, which is kept as a comment"),
-            );
-        }
-        return w.escape(
-            i,
-            &format!("a copy from the image `{from}` is kept as it is"),
-        );
+        return super::buildstages::copy_from(w, i, from);
     }
     if !i.heredocs.is_empty() {
         return heredoc(w, i);
@@ -108,11 +125,22 @@ pub fn copy(w: &mut Walker<'_>, i: &Instr) {
             "the copy belongs to a user jcx's `file` cannot name (root or the notebook user)",
         );
     };
+    // BuildKit reads a source relative to the context root, with or without a leading `/`.
+    let all: Vec<String> = all
+        .iter()
+        .map(|s| match s.trim_start_matches('/') {
+            "" => ".".to_string(),
+            t => t.to_string(),
+        })
+        .collect();
     let mut sources = Vec::new();
     for s in &all {
-        if s.contains(['*', '?', '[', '$']) || s.split('/').any(|p| p == "..") || s.starts_with('/')
-        {
-            return w.drop_instr(i, &format!("`{s}` is not a path jcx's `file` can copy (globs, variables and paths outside the build context are not)"));
+        let glob = s.contains(['*', '?', '[']);
+        if s.contains('$') || s.contains("**") || s.split('/').any(|p| p == "..") {
+            return w.drop_instr(i, &format!("`{s}` is not a path jcx's `file` can copy (variables, `**` and paths outside the build context are not)"));
+        }
+        if glob && !dest.ends_with('/') {
+            return w.drop_instr(i, &format!("`{s}` is a glob copied to `{dest}`: jcx's `file` copies a glob into a directory (`to=` ending with `/`)"));
         }
         if i.keyword == "ADD"
             && [".tar", ".tgz", ".tar.gz", ".tar.xz", ".tar.bz2", ".txz"]
@@ -124,7 +152,13 @@ pub fn copy(w: &mut Walker<'_>, i: &Instr) {
                 &format!("`ADD {s}` unpacks the archive; jcx's `file` copies it as it is"),
             );
         }
-        sources.push(context_path(w, s));
+        let Some(repo) = source_path(w, i, s) else {
+            return w.drop_instr(
+                i,
+                &format!("`{s}` is not in the repository: the copy would fail the build"),
+            );
+        };
+        sources.push(repo);
     }
     let step = w.steps.len();
     for (s, repo) in all.iter().zip(&sources) {
@@ -204,12 +238,12 @@ fn file_item(
     for (dir, stage) in HOOK_DIRS {
         if let Some(hook) = target
             .strip_prefix(dir)
-            .filter(|h| !h.contains('/') && !is_dir)
+            .filter(|h| !h.contains('/') && !is_dir && !h.contains(['*', '?', '[']))
         {
             let mut item = Item::new(
                 Entry::Hook {
                     stage: stage.to_string(),
-                    name: hook.to_string(),
+                    name: hook_name(w, hook, o),
                     file: Some(src.clone()),
                     script: None,
                 },
@@ -237,6 +271,27 @@ fn file_item(
         },
         Some(o.clone()),
     )
+}
+
+/// A hook's name as jcx takes it (`NN-NAME`): a name that starts with a letter becomes
+/// `90-NAME`, which keeps its place after the hooks named with digits (the stacks' own, such as
+/// `10activate-conda-env.sh`, and the repository's), where the start script ran it; `20x.sh`
+/// becomes `20-x.sh`. Other names stay (jcx refuses them, and the hook becomes a `file`).
+fn hook_name(w: &mut Walker<'_>, name: &str, o: &super::draft::Origin) -> String {
+    let b = name.as_bytes();
+    let renamed = if b.first().is_some_and(u8::is_ascii_alphabetic) {
+        format!("90-{name}")
+    } else if b.len() > 2
+        && b[0].is_ascii_digit()
+        && b[1].is_ascii_digit()
+        && b[2].is_ascii_alphabetic()
+    {
+        format!("{}-{}", &name[..2], &name[2..])
+    } else {
+        return name.to_string();
+    };
+    w.warn(Kind::Changed, o.clone(), format!("the hook `{name}` is named `{renamed}`: jcx's hook names start with two digits and `-`, the order the start script runs them in; `90-` keeps it after the hooks named with digits, as its name did"));
+    renamed
 }
 
 /// `ADD [--checksum=sha256:HEX] URL DEST`.
@@ -301,10 +356,11 @@ fn heredoc(w: &mut Walker<'_>, i: &Instr) {
                 .filter(|n| !n.is_empty() && !n.contains('/'))
             {
                 let o = w.origin(i.first, i.last);
+                let name = hook_name(w, name, &o);
                 let mut item = Item::new(
                     Entry::Hook {
                         stage: stage.to_string(),
-                        name: name.to_string(),
+                        name,
                         file: None,
                         script: Some(h.body.clone()),
                     },

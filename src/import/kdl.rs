@@ -2,6 +2,7 @@
 //! between tokens, a blank line after each top-level block), remembering which bytes stand for
 //! which imported items, so that an item jcx refuses can be found from its diagnostic's span.
 
+use super::buildstages::{StageBase, StageDraft, StageStep};
 use super::draft::{Entry, Item, ORDER, Origin};
 use super::shape::{Shaped, Shared};
 use crate::edit::kdl_value;
@@ -12,6 +13,8 @@ pub enum Target {
     Items(Vec<(usize, usize)>),
     Mirror,
     Registry,
+    /// A top-level `stage` (its index in `Top::stages`).
+    Stage(usize),
 }
 
 #[derive(Debug, Default)]
@@ -40,6 +43,15 @@ pub struct Top {
     pub username_secret: Option<String>,
     pub password_secret: Option<String>,
     pub mirror: Option<(String, Origin)>,
+    pub stages: Vec<TopStage>,
+}
+
+/// A `stage`, or, once jcx refused it, the comment it became.
+#[derive(Debug, Clone)]
+pub struct TopStage {
+    pub draft: StageDraft,
+    /// Why jcx refused it: written as a comment, with the original lines.
+    pub refused: Option<String>,
 }
 
 const WIDTH: usize = 100;
@@ -112,6 +124,10 @@ pub fn write(top: &Top, shaped: &Shaped) -> Written {
         w.spanned(&format!("pypi {}", kdl_value(url)), Target::Mirror);
         w.push("\n}\n");
     }
+    for (k, st) in top.stages.iter().enumerate() {
+        w.push("\n");
+        stage(&mut w, st, k);
+    }
     if !shaped.defaults.is_empty() {
         w.push("\ndefaults {\n");
         settings(&mut w, &shaped.defaults);
@@ -135,6 +151,73 @@ pub fn write(top: &Top, shaped: &Shaped) -> Written {
     w.out
 }
 
+/// `stage NAME { … }`, or the comment it became.
+fn stage(w: &mut W, st: &TopStage, k: usize) {
+    let d = &st.draft;
+    if let Some(note) = &st.refused {
+        w.comment("", note);
+        let text = if d.lines.is_empty() {
+            stage_text(d)
+        } else {
+            d.lines.join("\n")
+        };
+        w.comment("", &text);
+        return;
+    }
+    if let Some(o) = &d.origin {
+        w.comment("", &format!("The build stage of {o}."));
+    }
+    w.spanned(&stage_text(d), Target::Stage(k));
+    w.push("\n");
+}
+
+fn stage_text(d: &StageDraft) -> String {
+    let q = |s: &str| kdl_value(s);
+    let mut out = format!("stage {} {{\n", q(&d.name));
+    let line = |out: &mut String, s: &str| {
+        out.push_str(INDENT);
+        out.push_str(s);
+        out.push('\n');
+    };
+    match &d.base {
+        StageBase::Image(i) => line(&mut out, &format!("base {}", q(i))),
+        StageBase::Stage(p) => line(&mut out, &format!("base stage={}", q(p))),
+    }
+    for step in &d.steps {
+        match step {
+            StageStep::Apt(p) => {
+                let mut s = String::from("apt");
+                let mut len = INDENT.len() + 3;
+                for v in p {
+                    let v = q(v);
+                    if len + 1 + v.len() > WIDTH && len > INDENT.len() + 3 {
+                        s.push_str(&format!(" \\\n{INDENT}{INDENT}"));
+                        len = 2 * INDENT.len();
+                    } else {
+                        s.push(' ');
+                        len += 1;
+                    }
+                    len += v.len();
+                    s.push_str(&v);
+                }
+                line(&mut out, &s);
+            }
+            StageStep::Env(vars) => {
+                line(&mut out, "env {");
+                for (k, v) in vars {
+                    line(&mut out, &format!("{INDENT}{} {}", q(k), q(v)));
+                }
+                line(&mut out, "}");
+            }
+            StageStep::File { src, to } => line(&mut out, &format!("file {} to={}", q(src), q(to))),
+            StageStep::Workdir(d) => line(&mut out, &format!("workdir {}", q(d))),
+            StageStep::Run(r) => line(&mut out, &format!("run {}", raw_block(r, INDENT))),
+        }
+    }
+    out.push('}');
+    out
+}
+
 /// The settings of one block, in `ORDER`.
 fn settings(w: &mut W, items: &[Shared]) {
     for (setting, _) in ORDER {
@@ -146,9 +229,20 @@ fn settings(w: &mut W, items: &[Shared]) {
             continue;
         }
         match *setting {
-            "apt" | "mamba" | "branches" | "runs-on" | "platforms" | "pip-remove" | "expose" => {
-                list(w, setting, &group)
+            "mamba" => {
+                let (files, specs): (Vec<&Shared>, Vec<&Shared>) = group
+                    .iter()
+                    .partition(|s| matches!(s.item.entry, Entry::MambaEnv(_)));
+                if !specs.is_empty() {
+                    list(w, setting, &specs);
+                }
+                for s in files {
+                    one(w, s);
+                }
             }
+            "apt" | "remove-kernel" | "branches" | "runs-on" | "platforms" | "pip-remove"
+            | "expose" => list(w, setting, &group),
+            "jupyter" => jupyter(w, &group),
             "code-server" => code_server(w, &group, items),
             "extensions"
                 if !items
@@ -176,7 +270,7 @@ fn list(w: &mut W, name: &str, group: &[&Shared]) {
     w.push(name);
     for s in group {
         let values: Vec<String> = match &s.item.entry {
-            Entry::Apt(v) | Entry::Mamba(v) => vec![v.clone()],
+            Entry::Apt(v) | Entry::Mamba(v) | Entry::RemoveKernel(v) => vec![v.clone()],
             Entry::Branches(v) | Entry::RunsOn(v) | Entry::Platforms(v) => v.clone(),
             _ => Vec::new(),
         };
@@ -227,6 +321,26 @@ fn code_server(w: &mut W, group: &[&Shared], all: &[Shared]) {
     w.push("\n");
     w.push(INDENT);
     w.push("}\n");
+}
+
+/// The app's one `jupyter` node, merged from its parts; each line spans the parts it holds.
+fn jupyter(w: &mut W, group: &[&Shared]) {
+    let parts: Vec<&super::jupytermap::Jup> = group
+        .iter()
+        .filter_map(|s| match &s.item.entry {
+            Entry::Jupyter(p) => Some(p),
+            _ => None,
+        })
+        .collect();
+    w.push(INDENT);
+    for (line, owners) in super::jupytermap::node_lines(&parts, INDENT) {
+        let refs: Vec<(usize, usize)> = owners
+            .iter()
+            .flat_map(|k| group[*k].refs.iter().copied())
+            .collect();
+        w.spanned(&line, Target::Items(refs));
+        w.push("\n");
+    }
 }
 
 /// A string that must stay a string even when it looks like a number (`"11.8"`).
@@ -320,6 +434,7 @@ pub fn node_text(e: &Entry, indent: &str) -> String {
             format!("apt-recommends {}", if *b { "#true" } else { "#false" })
         }
         Entry::Mamba(v) => format!("mamba {}", q(v)),
+        Entry::MambaEnv(f) => format!("mamba environment={}", q(f)),
         Entry::CodeServer(v) => format!("code-server {}", q(v)),
         Entry::Extension(v) => format!("code-server {{ extensions {}; }}", q(v)),
         Entry::Pip(p) => format!("pip {{ - {}; }}", q(&p.text)),
@@ -339,6 +454,24 @@ pub fn node_text(e: &Entry, indent: &str) -> String {
             mode,
         } => {
             let mut s = format!("file {} to={}", q(src), q(to));
+            if *root {
+                s.push_str(" owner=root");
+            }
+            if let Some(m) = mode {
+                s.push_str(&format!(" mode={}", q(m)));
+            }
+            s
+        }
+        Entry::RemoveKernel(v) => format!("remove-kernel {}", q(v)),
+        Entry::Jupyter(part) => super::jupytermap::text(part, indent),
+        Entry::CopyFrom {
+            stage,
+            src,
+            to,
+            root,
+            mode,
+        } => {
+            let mut s = format!("copy-from {} {} to={}", q(stage), q(src), q(to));
             if *root {
                 s.push_str(" owner=root");
             }

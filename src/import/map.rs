@@ -32,15 +32,10 @@ pub struct AppResult {
     pub counts: Vec<Counts>,
     pub mirror: Option<(String, Origin)>,
     pub error: Option<String>,
+    pub stages: Vec<super::buildstages::StageDraft>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
-    Other,
-    Mapped,
-    Escaped,
-    Dropped,
-}
+pub use super::draft::Status;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum User {
@@ -72,6 +67,8 @@ pub enum Step {
         env: bool,
         name: String,
         value: Option<String>,
+        /// The value with the variables known at that point expanded.
+        expanded: Option<String>,
         at: usize,
         user: User,
         origin: Origin,
@@ -100,8 +97,11 @@ pub struct Walker<'a> {
     pub mirror: Option<(String, Origin)>,
     pub counts: Vec<Counts>,
     pub workdir: Option<(String, Origin)>,
-    /// Dropped stage names (`COPY --from=` them is dropped too).
-    pub dropped_stages: Vec<String>,
+    /// Build stages by their Dockerfile name (lowercase) or index: the `stage` written for
+    /// one, `None` for one kept as a comment (a `COPY --from=` it is dropped too).
+    pub stage_names: BTreeMap<String, Option<String>>,
+    /// The `stage` nodes found.
+    pub stages: Vec<super::buildstages::StageDraft>,
     /// `ARG`s before the first `FROM` (with the workflow's values): an `ARG NAME` after it
     /// brings one into the stage.
     pub pre_args: Vars,
@@ -200,7 +200,8 @@ pub fn walk(src: &AppSource<'_>) -> AppResult {
         mirror: None,
         counts: Vec::new(),
         workdir: None,
-        dropped_stages: Vec::new(),
+        stage_names: BTreeMap::new(),
+        stages: Vec::new(),
         pre_args: Vars::new(),
     };
     let mut result = AppResult::default();
@@ -249,9 +250,9 @@ fn instruction(w: &mut Walker<'_>, i: &Instr) {
                 w.escape(i, "jcx's Dockerfile uses `SHELL [\"/bin/bash\", \"-o\", \"pipefail\", \"-c\"]`; this SHELL also applies to jcx's steps after the block");
             }
         }
+        "MAINTAINER" => super::resolve::maintainer(w, i),
         "CMD" | "ENTRYPOINT" | "EXPOSE" if super::smallmap::instruction(w, i) => {}
-        "CMD" | "ENTRYPOINT" | "EXPOSE" | "VOLUME" | "HEALTHCHECK" | "STOPSIGNAL" | "ONBUILD"
-        | "MAINTAINER" => {
+        "CMD" | "ENTRYPOINT" | "EXPOSE" | "VOLUME" | "HEALTHCHECK" | "STOPSIGNAL" | "ONBUILD" => {
             let k = i.keyword.clone();
             w.escape(i, &format!("jcx has no setting for `{k}`"));
         }
@@ -279,7 +280,15 @@ fn user(w: &mut Walker<'_>, i: &Instr) {
 }
 
 fn workdir(w: &mut Walker<'_>, i: &Instr) {
-    let dir = i.args.trim().trim_matches('"').to_string();
+    let mut dir = i.args.trim().trim_matches('"').to_string();
+    // `WORKDIR $WORKDIR` of an `ARG WORKDIR=/mnt`: the build argument's value.
+    if shell::references(&dir)
+        .iter()
+        .any(|r| !matches!(r.as_str(), "HOME" | "NB_USER" | "CONDA_DIR"))
+        && let Some(v) = shell::unquote(i.args.trim(), &w.vars).filter(|v| !v.contains('$'))
+    {
+        dir = v;
+    }
     let dir = if dir.starts_with('/') || dir.starts_with('$') {
         dir
     } else {

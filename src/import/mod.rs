@@ -10,16 +10,21 @@
 //! comment) and the manifest written again, so import never writes a manifest that does not
 //! compile. Every line that is not mapped is named in a warning.
 
+mod buildstages;
 mod commands;
+mod conditions;
 pub mod dockerfile;
 pub mod draft;
 mod fetch;
 mod files;
+mod jupytermap;
 mod kdl;
 mod map;
+mod pipconda;
 mod pipmap;
 mod repo;
 pub mod requirements;
+mod reserved;
 mod resolve;
 mod run;
 mod shape;
@@ -35,9 +40,10 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Code, Error, Result, SourcedProblem};
 use crate::source::Source;
+use buildstages::{StageBase, StageDraft};
 pub use draft::{Counts, Kind, Warning};
 use draft::{Draft, Entry, Item, Origin};
-use kdl::{Target, Top};
+use kdl::{Target, Top, TopStage};
 
 /// What `jcx import` produced.
 #[derive(Debug)]
@@ -86,8 +92,11 @@ pub fn import(dir: &Path) -> Result<Imported> {
     let mut pushes = Vec::new();
     let mut mirrors: Vec<(String, Origin)> = Vec::new();
     let mut leftovers = Vec::new();
+    let mut stages = Vec::new();
     for (app, build) in apps.iter().zip(&builds) {
-        let (draft, push) = one_app(dir, app, *build, &mut warnings, &mut counts, &mut mirrors)?;
+        let (mut draft, push, found) =
+            one_app(dir, app, *build, &mut warnings, &mut counts, &mut mirrors)?;
+        merge_stages(found, &app.name, &mut draft.items, &mut stages);
         if let Some((wf, _)) = build {
             pushes.push((app.name.clone(), push, Origin::new(&wf.path, 0, 0)));
             if wf.path != format!(".github/workflows/build-push-{}.yaml", app.name) {
@@ -103,6 +112,7 @@ pub fn import(dir: &Path) -> Result<Imported> {
     leftovers.dedup();
     let mut top = Top {
         header: HEADER.iter().map(|s| s.to_string()).collect(),
+        stages,
         ..Top::default()
     };
     match repo::registry(&pushes, &mut warnings) {
@@ -116,12 +126,20 @@ pub fn import(dir: &Path) -> Result<Imported> {
     }
     top.mirror = mirror(&mirrors, &mut warnings);
     distinct_images(&mut drafts, &mut warnings);
+    let mut moves = Vec::new();
     for d in &mut drafts {
         for item in &mut d.items {
-            unprintable(item, &mut warnings);
+            unprintable(item, &mut warnings, &mut moves);
         }
     }
-    let (text, jcx_warnings) = settle(dir, &mut top, &mut drafts, &mut warnings)?;
+    let (text, jcx_warnings) = settle(dir, &mut top, &mut drafts, &mut warnings, &mut moves)?;
+    for (origins, to) in &moves {
+        for c in counts.iter_mut() {
+            for o in origins {
+                c.demote(o, *to);
+            }
+        }
+    }
     warnings
         .sort_by(|a, b| (&a.origin.file, a.origin.first).cmp(&(&b.origin.file, b.origin.first)));
     Ok(Imported {
@@ -171,7 +189,7 @@ fn one_app(
     warnings: &mut Vec<Warning>,
     counts: &mut Vec<Counts>,
     mirrors: &mut Vec<(String, Origin)>,
-) -> Result<(Draft, Option<repo::Push>)> {
+) -> Result<(Draft, Option<repo::Push>, Vec<StageDraft>)> {
     let text = repo::read_text(dir, &app.dockerfile).ok_or_else(|| {
         usage(
             format!(
@@ -239,7 +257,60 @@ fn one_app(
             items: dedupe(items),
         },
         push,
+        result.stages,
     ))
+}
+
+/// Adds an app's stages to the manifest's: a stage equal to one already there (the same
+/// name, or the same image for a stage made for `COPY --from=IMAGE`) is shared; a name taken
+/// by another stage gets the app's name before it. The app's `copy-from` follow the renames.
+fn merge_stages(found: Vec<StageDraft>, app: &str, items: &mut [Item], top: &mut Vec<TopStage>) {
+    let mut renames: BTreeMap<String, String> = BTreeMap::new();
+    for mut s in found {
+        let original = s.name.clone();
+        if let StageBase::Stage(p) = &mut s.base
+            && let Some(r) = renames.get(p)
+        {
+            *p = r.clone();
+        }
+        let same = top.iter().find(|t| {
+            t.draft.base == s.base
+                && t.draft.steps == s.steps
+                && (t.draft.name == s.name || (s.origin.is_none() && t.draft.origin.is_none()))
+        });
+        let name = match same {
+            Some(t) => t.draft.name.clone(),
+            None => {
+                let taken = |n: &str| top.iter().any(|t| t.draft.name == n);
+                if taken(&s.name) {
+                    let wanted = buildstages::stage_name(&format!("{app}-{}", s.name));
+                    let mut name = wanted.clone();
+                    let mut n = 2;
+                    while taken(&name) {
+                        name = format!("{wanted}-{n}");
+                        n += 1;
+                    }
+                    s.name = name;
+                }
+                let name = s.name.clone();
+                top.push(TopStage {
+                    draft: s,
+                    refused: None,
+                });
+                name
+            }
+        };
+        if name != original {
+            renames.insert(original, name);
+        }
+    }
+    for item in items {
+        if let Entry::CopyFrom { stage, .. } = &mut item.entry
+            && let Some(r) = renames.get(stage)
+        {
+            *stage = r.clone();
+        }
+    }
 }
 
 /// The image name an app pushes: `image-name`, or the base image's name with `image-suffix`.
@@ -262,7 +333,11 @@ fn image_of(d: &Draft) -> String {
 
 /// A block or an inline hook with characters no raw string can hold becomes a comment (jcx
 /// refuses such blocks anyway).
-fn unprintable(item: &mut Item, warnings: &mut Vec<Warning>) {
+fn unprintable(
+    item: &mut Item,
+    warnings: &mut Vec<Warning>,
+    moves: &mut Vec<(Vec<Origin>, draft::Status)>,
+) {
     let text = match &item.entry {
         Entry::Dockerfile { lines, .. } => lines.join("\n"),
         Entry::Hook {
@@ -277,6 +352,10 @@ fn unprintable(item: &mut Item, warnings: &mut Vec<Warning>) {
         .origin
         .clone()
         .unwrap_or_else(|| Origin::new("apps.kdl", 0, 0));
+    moves.push((
+        item.origin.iter().chain(&item.also).cloned().collect(),
+        draft::Status::Dropped,
+    ));
     warnings.push(Warning {
         kind: Kind::Dropped,
         origin: origin.clone(),
@@ -322,6 +401,16 @@ fn dedupe(items: Vec<Item>) -> Vec<Item> {
         {
             out.retain(|i| i.entry.setting() != item.entry.setting());
         }
+        // A later `LABEL`, or `ENV` that does not read the earlier value, replaces it.
+        match &item.entry {
+            Entry::Label(k, _) => {
+                out.retain(|i| !matches!(&i.entry, Entry::Label(x, _) if x == k));
+            }
+            Entry::Env(k, v) if !shell::references(v).contains(k) => {
+                out.retain(|i| !matches!(&i.entry, Entry::Env(x, _) if x == k));
+            }
+            _ => {}
+        }
         if !out.iter().any(|i| i.entry == item.entry) {
             out.push(item);
         }
@@ -335,6 +424,7 @@ fn settle(
     top: &mut Top,
     drafts: &mut [Draft],
     warnings: &mut Vec<Warning>,
+    moves: &mut Vec<(Vec<Origin>, draft::Status)>,
 ) -> Result<(String, Vec<SourcedProblem>)> {
     let limit = 10 + drafts.iter().map(|d| d.items.len() * 3).sum::<usize>();
     for _ in 0..limit {
@@ -366,9 +456,12 @@ fn settle(
                             continue;
                         }
                         done.push((a, m));
-                        demote(&mut drafts[a].items[m], &p.problem, warnings)?;
+                        demote(&mut drafts[a].items[m], &p.problem, warnings, moves)?;
                         acted = true;
                     }
+                }
+                Some(Target::Stage(k)) => {
+                    acted |= refuse_stage(&mut top.stages[*k], &p.problem, warnings, moves);
                 }
                 Some(Target::Mirror) => {
                     if let Some((url, o)) = top.mirror.take() {
@@ -411,12 +504,49 @@ fn settle(
     ))
 }
 
+/// A `stage` jcx refuses becomes a comment (what copies from it follows, as jcx then refuses
+/// each `copy-from` of an unknown stage). `false` when it already was one.
+fn refuse_stage(
+    st: &mut TopStage,
+    problem: &crate::error::Problem,
+    warnings: &mut Vec<Warning>,
+    moves: &mut Vec<(Vec<Origin>, draft::Status)>,
+) -> bool {
+    if st.refused.is_some() {
+        return false;
+    }
+    let why = format!(
+        "jcx refuses `stage {}` ({}: {})",
+        st.draft.name, problem.code, problem.message
+    );
+    let origin = st
+        .draft
+        .origin
+        .clone()
+        .unwrap_or_else(|| Origin::new("apps.kdl", 0, 0));
+    warnings.push(Warning {
+        kind: Kind::Dropped,
+        origin: origin.clone(),
+        message: format!("{why}; kept as a comment, and what copies from it follows"),
+    });
+    moves.extend(
+        st.draft
+            .origin
+            .clone()
+            .map(|o| (vec![o], draft::Status::Dropped)),
+    );
+    st.refused = Some(format!("Not carried over ({origin}): {why}."));
+    true
+}
+
 /// Replaces a refused item by its next fallback, or by a comment.
 fn demote(
     item: &mut Item,
     problem: &crate::error::Problem,
     warnings: &mut Vec<Warning>,
+    moves: &mut Vec<(Vec<Origin>, draft::Status)>,
 ) -> Result<()> {
+    let lines: Vec<Origin> = item.origin.iter().chain(&item.also).cloned().collect();
     let origin = item
         .origin
         .clone()
@@ -439,6 +569,7 @@ fn demote(
     if !item.fallback.is_empty() {
         let next = item.fallback.remove(0);
         let kind = if matches!(next, Entry::Dockerfile { .. }) {
+            moves.push((lines, draft::Status::Escaped));
             Kind::Escaped
         } else {
             Kind::Changed
@@ -461,6 +592,7 @@ fn demote(
             None,
         ));
     }
+    moves.push((lines, draft::Status::Dropped));
     warnings.push(Warning {
         kind: Kind::Dropped,
         origin: origin.clone(),

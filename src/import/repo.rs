@@ -170,8 +170,22 @@ pub fn match_builds<'w>(
                         || wf.path.ends_with(&format!("-{}.yml", a.name))
                 })
             });
+            let pushes = |b: &Build| b.push.as_ref().is_none_or(|p| p.v.trim() != "false");
             match hit {
                 Some(a) if out[a].is_none() => out[a] = Some((wf, b)),
+                // A build that pushes (`push: true`) rather than one that only builds (the
+                // pull-request build of a matrix job, say).
+                Some(a) if !pushes(out[a].expect("some").1) && pushes(b) => {
+                    let (old_wf, old) = out[a].replace((wf, b)).expect("some");
+                    warnings.push(Warning {
+                        kind: Kind::Dropped,
+                        origin: Origin::new(&old_wf.path, old.line, old.line),
+                        message: format!(
+                            "a build of app `{}` that does not push: jcx generates one workflow per app, which builds pull requests without pushing",
+                            apps[a].name
+                        ),
+                    });
+                }
                 Some(a) => warnings.push(Warning {
                     kind: Kind::Dropped,
                     origin: Origin::new(&wf.path, b.line, b.line),

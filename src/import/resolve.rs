@@ -22,7 +22,7 @@ fn docker_value(v: &str) -> String {
 }
 
 /// `NAME=value` pairs (or the legacy `NAME value` form) of ENV, ARG and LABEL.
-fn pairs(i: &Instr) -> Option<Vec<(String, Option<String>)>> {
+pub(super) fn pairs(i: &Instr) -> Option<Vec<(String, Option<String>)>> {
     let words: Vec<String> = shell::tokenize(&i.args)
         .into_iter()
         .map(|t| match t.tok {
@@ -63,15 +63,18 @@ pub fn var(w: &mut Walker<'_>, i: &Instr) {
                 .or(value)
                 .or_else(|| w.pre_args.get(&name).cloned())
         };
+        let mut expanded = None;
         if let Some(v) = &value {
-            let expanded = shell::unquote(&format!("\"{}\"", v.replace('"', "\\\"")), &w.vars)
+            let e = shell::unquote(&format!("\"{}\"", v.replace('"', "\\\"")), &w.vars)
                 .unwrap_or_else(|| v.clone());
-            w.vars.insert(name.clone(), expanded);
+            w.vars.insert(name.clone(), e.clone());
+            expanded = Some(e);
         }
         w.steps.push(Step::Var {
             env,
             name,
             value,
+            expanded,
             at: w.at,
             user: w.user.clone(),
             origin: o.clone(),
@@ -100,6 +103,19 @@ pub fn label(w: &mut Walker<'_>, i: &Instr) {
         })
         .collect();
     w.mapped(i, items);
+}
+
+/// `MAINTAINER NAME`: the label it stands for, `maintainer`.
+pub fn maintainer(w: &mut Walker<'_>, i: &Instr) {
+    let v = i.args.trim().to_string();
+    let o = w.origin(i.first, i.last);
+    let mut item = Item::new(Entry::Label("maintainer".into(), v.clone()), Some(o));
+    item.fallback = vec![Entry::Dockerfile {
+        root: false,
+        at: "end",
+        lines: vec![format!("LABEL maintainer={}", quoted(&v))],
+    }];
+    w.mapped(i, vec![item]);
 }
 
 fn quoted(v: &str) -> String {
@@ -217,7 +233,8 @@ fn decide_var(
 }
 
 pub fn finish(w: &mut Walker<'_>, result: &mut AppResult) {
-    let steps = std::mem::take(&mut w.steps);
+    let mut steps = std::mem::take(&mut w.steps);
+    super::reserved::settle(w, &mut steps);
     let refs = references(&steps);
     let mut out: Vec<Step> = Vec::new();
     for (k, step) in steps.into_iter().enumerate() {
@@ -229,6 +246,7 @@ pub fn finish(w: &mut Walker<'_>, result: &mut AppResult) {
                 at,
                 user,
                 origin,
+                ..
             } => decide_var(w, &refs, k, env, name, value, at, user, origin, &mut out),
             Step::Copy(piece, items) => {
                 let consumed = items.iter().any(
@@ -263,7 +281,10 @@ pub fn finish(w: &mut Walker<'_>, result: &mut AppResult) {
         file: w.src.path.clone(),
         ..Counts::default()
     };
-    for s in &w.status {
+    for (n, s) in w.status.iter().enumerate() {
+        if *s != Status::Other {
+            c.lines.insert(n + 1, *s);
+        }
         match s {
             Status::Other => c.other += 1,
             Status::Mapped => c.mapped += 1,
@@ -274,6 +295,7 @@ pub fn finish(w: &mut Walker<'_>, result: &mut AppResult) {
     result.counts = std::iter::once(c).chain(w.counts.drain(..)).collect();
     result.warnings = std::mem::take(&mut w.warnings);
     result.mirror = w.mirror.take();
+    result.stages = std::mem::take(&mut w.stages);
 }
 
 /// Items in order; consecutive pieces of one place and user joined into one block.
@@ -327,6 +349,7 @@ fn block_item(w: &mut Walker<'_>, pieces: Vec<Piece>) -> Item {
         lines,
     };
     let mut item = Item::new(entry, Some(first.origin.clone()));
+    item.also = pieces[1..].iter().map(|p| p.origin.clone()).collect();
     item.note = Some(format!(
         "From {} (see the warnings of `jcx import`):",
         join_origins(&origins)

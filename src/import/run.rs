@@ -127,24 +127,19 @@ fn classify(
     let origin = unit_origin(w, i, u);
     let text = u.text(&i.args);
     if let Some((_, body)) = shell::if_file_then(&u.tokens) {
-        let parts = shell::split_tokens(&body);
-        let mut all = Vec::new();
-        let mut stage = 0;
-        for p in parts {
-            let sub = Unit {
-                tokens: p,
-                sep: None,
+        return branch(w, i, &body, vars, fetched, mounts);
+    }
+    if let Some(d) = super::conditions::decide(&u.tokens, vars) {
+        let res = branch(w, i, &d.body, vars, fetched, mounts);
+        if !matches!(res, Res::Escape(_)) {
+            let ran = if d.body.is_empty() {
+                "nothing runs"
+            } else {
+                "its branch is mapped"
             };
-            match classify(w, i, &sub, vars, fetched, mounts) {
-                Res::Mapped(it, s) => {
-                    all.extend(it);
-                    stage = stage.max(s);
-                }
-                Res::Boiler(_) | Res::Neutral => {}
-                Res::Escape(why) => return Res::Escape(why),
-            }
+            w.warn(Kind::Changed, origin, format!("`if [ {} ]` is {} with the values jcx import read for its variables (build arguments' defaults, the workflow's `build-args`), so {ran}: a build argument no longer changes it", d.test, d.holds));
         }
-        return Res::Mapped(all, stage);
+        return res;
     }
     if let Some((var, list, body)) = shell::for_loop(&u.tokens) {
         return for_extensions(&var, &list, &body, vars, &origin).unwrap_or_else(|| {
@@ -165,6 +160,13 @@ fn classify(
         Some(Ok((items, stage))) => return Res::Mapped(items, stage),
         Some(Err(why)) => return Res::Escape(why),
         None => {}
+    }
+    if let Some(m) = super::jupytermap::classify(&u.tokens, vars, &origin) {
+        w.warnings.extend(m.warnings);
+        if m.entries.is_empty() {
+            return Res::Boiler(Fam::Other);
+        }
+        return Res::Mapped(items(m.entries, &origin), 0);
     }
     let Some(words) = u.words(vars) else {
         return Res::Escape(format!(
@@ -207,6 +209,9 @@ fn known(
             short(&words.join(" "))
         ));
     }
+    if let Some(r) = nothing_to_do(w, words, origin) {
+        return r;
+    }
     match commands::apt(words) {
         Some(Apt::Install {
             packages,
@@ -229,6 +234,14 @@ fn known(
             );
         }
         Some(Conda::Clean) => return Res::Boiler(Fam::Conda),
+        None => {}
+    }
+    match super::pipconda::env_update(w, words, mounts) {
+        Some(Ok(repo)) => {
+            w.consumed.insert(repo.clone());
+            return Res::Mapped(items(vec![Entry::MambaEnv(repo)], origin), 2);
+        }
+        Some(Err(why)) => return Res::Escape(why),
         None => {}
     }
     if let Some(ext) = commands::extensions(words) {
@@ -261,7 +274,8 @@ fn known(
             .any(|w| w.starts_with("/var/lib/apt") || w.starts_with("/var/cache/apt"));
         return Res::Boiler(if apt { Fam::Apt } else { Fam::Other });
     }
-    match commands::pip(words) {
+    let uv = super::pipconda::uv_as_pip(words);
+    match commands::pip(uv.as_deref().unwrap_or(words)) {
         Ok(Some(p)) => pip(w, i, u, p, origin, mounts),
         Ok(None) => Res::Escape(format!(
             "jcx has no setting for `{}`",
@@ -271,6 +285,54 @@ fn known(
             "`pip install {opt}`: jcx's `pip` has no such option"
         )),
     }
+}
+
+/// Commands that change nothing jcx's image needs: a message in the build log, the clean-up
+/// of caches jcx's steps never leave, and `apt-get upgrade` (dropped, with a warning).
+fn nothing_to_do(w: &mut Walker<'_>, words: &[String], origin: &Origin) -> Option<Res> {
+    // A message in the build log (`echo Installing…`): nothing in the image.
+    if matches!(words.first().map(String::as_str), Some("echo")) {
+        return Some(Res::Boiler(Fam::Other));
+    }
+    // Caches jcx's steps never leave behind.
+    if matches!(
+        commands::command_words(words)
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .as_slice(),
+        ["uv", "cache", "clean" | "prune"]
+            | ["pip" | "pip3", "cache", "purge"]
+            | ["npm", "cache", "clean", "--force"]
+            | ["yarn", "cache", "clean"]
+    ) {
+        return Some(Res::Boiler(Fam::Other));
+    }
+    if apt_upgrade(words) {
+        w.warn(
+            Kind::Changed,
+            origin.clone(),
+            format!("`{}` is dropped: jcx's image takes its system packages from the pinned base image (a newer base tag brings the updates), so that a rebuild gives the same image", short(&words.join(" "))),
+        );
+        return Some(Res::Boiler(Fam::Apt));
+    }
+    None
+}
+
+/// `apt-get upgrade -y` (also `dist-upgrade`, `full-upgrade`, `apt upgrade`).
+fn apt_upgrade(words: &[String]) -> bool {
+    let w = commands::command_words(words);
+    let args: Vec<&str> = w
+        .iter()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .map(String::as_str)
+        .collect();
+    matches!(w.first().map(String::as_str), Some("apt-get" | "apt"))
+        && matches!(
+            args.as_slice(),
+            ["upgrade" | "dist-upgrade" | "full-upgrade"]
+        )
 }
 
 fn base_name(p: &str) -> &str {
@@ -283,6 +345,38 @@ fn short(s: &str) -> String {
     } else {
         s.to_string()
     }
+}
+
+/// The commands of a branch that runs (`if … then BODY`): mapped together, or the whole
+/// compound command kept when one of them is not.
+fn branch(
+    w: &mut Walker<'_>,
+    i: &Instr,
+    body: &[shell::Token],
+    vars: &mut Vars,
+    fetched: &mut Vec<String>,
+    mounts: &BTreeMap<String, String>,
+) -> Res {
+    if body.is_empty() {
+        return Res::Boiler(Fam::Other);
+    }
+    let mut all = Vec::new();
+    let mut stage = 0;
+    for p in shell::split_tokens(body) {
+        let sub = Unit {
+            tokens: p,
+            sep: None,
+        };
+        match classify(w, i, &sub, vars, fetched, mounts) {
+            Res::Mapped(it, s) => {
+                all.extend(it);
+                stage = stage.max(s);
+            }
+            Res::Boiler(_) | Res::Neutral => {}
+            Res::Escape(why) => return Res::Escape(why),
+        }
+    }
+    Res::Mapped(all, stage)
 }
 
 /// `for EXT in a b; do code-server --install-extension $EXT; done`.
@@ -400,6 +494,7 @@ fn read_requirements(w: &mut Walker<'_>, repo: &str, out: &mut Vec<Sourced>, dep
     let (lines, other) = requirements::read(&text);
     let total = text.lines().count();
     let mut dropped = 0;
+    let mut statuses = std::collections::BTreeMap::new();
     for line in lines {
         let n = line.line();
         if let Line::Option {
@@ -422,6 +517,9 @@ fn read_requirements(w: &mut Walker<'_>, repo: &str, out: &mut Vec<Sourced>, dep
         if matches!(&line, Line::Option { name, .. } if !matches!(name.as_str(), "index-url" | "extra-index-url" | "pre" | "editable"))
         {
             dropped += 1;
+            statuses.insert(n, super::map::Status::Dropped);
+        } else {
+            statuses.insert(n, super::map::Status::Mapped);
         }
         out.push(Sourced {
             line,
@@ -435,6 +533,7 @@ fn read_requirements(w: &mut Walker<'_>, repo: &str, out: &mut Vec<Sourced>, dep
             escaped: 0,
             dropped,
             other,
+            lines: statuses,
         });
     }
     true

@@ -241,7 +241,13 @@ pub fn words_of(tokens: &[Token], vars: &Vars) -> Option<Vec<String>> {
         if w == "{" || w == "}" || w == "!" {
             return None;
         }
-        out.push(unquote(w, vars)?);
+        let value = unquote(w, vars)?;
+        if w.contains('$') && !w.contains(['\'', '"', '\\']) {
+            // An unquoted expansion is split into fields; an empty one is no word at all.
+            out.extend(value.split_whitespace().map(str::to_string));
+        } else {
+            out.push(value);
+        }
     }
     (!out.is_empty()).then_some(out)
 }

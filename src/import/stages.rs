@@ -62,6 +62,10 @@ pub fn final_stage(
         }
     }
     chain.reverse();
+    let needed = needed(&stages, &chain, instrs, w);
+    for &c in &chain {
+        register(w, &stages[c], c, None);
+    }
     for (n, s) in stages.iter().enumerate() {
         if chain.contains(&n) {
             continue;
@@ -73,11 +77,30 @@ pub fn final_stage(
             .map_or(instrs[s.from].last, |m| instrs[*m].last);
         let origin = w.origin(first, last_line);
         let name = s.alias.clone().unwrap_or_else(|| n.to_string());
-        w.warn(Kind::Dropped, origin.clone(), format!("build stage `{name}` is kept as a comment: jcx builds one stage, so what the final stage copies from it must become a `file`, a `download` or a `dockerfile` block"));
+        let converted = needed.contains(&n).then(|| {
+            let image = shell::unquote(&s.image, &w.pre_args).unwrap_or_else(|| s.image.clone());
+            let members: Vec<&Instr> = s.members.iter().map(|m| &instrs[*m]).collect();
+            super::buildstages::convert(w, &name, &image, &instrs[s.from], &members)
+        });
+        let why = match converted {
+            Some(Ok(stage)) => {
+                w.mark(first, last_line, Status::Mapped);
+                register(w, s, n, Some(stage.name.clone()));
+                w.stages.push(stage);
+                continue;
+            }
+            Some(Err(why)) => format!("jcx's `stage` cannot hold it: {why}"),
+            None => "the final stage copies nothing from it (jcx builds one image per Dockerfile: another target would be an app of its own)".to_string(),
+        };
+        w.warn(
+            Kind::Dropped,
+            origin.clone(),
+            format!("build stage `{name}` is kept as a comment: {why}"),
+        );
         w.mark(first, last_line, Status::Dropped);
         let lines = w.df.lines[first - 1..last_line.min(w.df.lines.len())].to_vec();
         w.steps.push(super::map::Step::Drop(origin, lines));
-        w.dropped_stages.push(name);
+        register(w, s, n, None);
     }
     let root = &stages[chain[0]];
     let from = &instrs[root.from];
@@ -90,6 +113,47 @@ pub fn final_stage(
         walk.extend(stages[c].members.iter().copied());
     }
     Some(walk)
+}
+
+/// Records what became of a stage, by its name and its index (`COPY --from=0`).
+fn register(w: &mut Walker<'_>, s: &Stage, n: usize, written: Option<String>) {
+    if let Some(a) = &s.alias {
+        w.stage_names.insert(a.clone(), written.clone());
+    }
+    w.stage_names.insert(n.to_string(), written);
+}
+
+/// The stages (indexes) the final chain copies from, and the stages those are built on.
+fn needed(stages: &[Stage], chain: &[usize], instrs: &[Instr], w: &Walker<'_>) -> Vec<usize> {
+    let find = |name: &str| {
+        let name = name.to_ascii_lowercase();
+        stages
+            .iter()
+            .position(|s| s.alias.as_deref() == Some(name.as_str()))
+            .or_else(|| name.parse::<usize>().ok().filter(|n| *n < stages.len()))
+    };
+    let mut out: Vec<usize> = Vec::new();
+    for &c in chain {
+        for &m in &stages[c].members {
+            if let Some(n) = instrs[m].flag("from").and_then(find)
+                && !chain.contains(&n)
+                && !out.contains(&n)
+            {
+                out.push(n);
+            }
+        }
+    }
+    let mut k = 0;
+    while k < out.len() {
+        let image = shell::unquote(&stages[out[k]].image, &w.pre_args).unwrap_or_default();
+        if let Some(p) = find(&image)
+            && !out.contains(&p)
+        {
+            out.push(p);
+        }
+        k += 1;
+    }
+    out
 }
 
 fn pre_arg(w: &mut Walker<'_>, i: &Instr) {

@@ -137,7 +137,85 @@ fn triggers(on: &Node) -> Triggers {
 }
 
 fn read_job(job: &Node, wf_env: &Env, builds: &mut Vec<Build>) {
-    let mut env = wf_env.clone();
+    for combo in matrix(job) {
+        let mut env = wf_env.clone();
+        env.extend(combo);
+        read_job_once(job, env, builds);
+    }
+}
+
+/// The most combinations of a matrix jcx import reads.
+const MAX_COMBINATIONS: usize = 64;
+
+/// The combinations of a job's `strategy.matrix`, each as `matrix.KEY` (and `matrix.KEY.SUB`
+/// for an item that is a mapping) -> value; one empty combination without a matrix, or with
+/// one jcx import cannot read (`${{ fromJSON(…) }}`). An `include` item with keys of its own
+/// only extends every combination; one that names a matrix key is a combination of its own.
+fn matrix(job: &Node) -> Vec<Env> {
+    let Some(m) = job.get("strategy").and_then(|s| s.get("matrix")) else {
+        return vec![Env::new()];
+    };
+    let mut combos = vec![Env::new()];
+    let mut keys = Vec::new();
+    for (key, values) in m.entries() {
+        if key == "include" || key == "exclude" {
+            continue;
+        }
+        let Y::Seq(items) = &values.v else {
+            return vec![Env::new()];
+        };
+        keys.push(key.clone());
+        let mut next = Vec::new();
+        for c in &combos {
+            for item in items {
+                let mut c = c.clone();
+                flatten(&format!("matrix.{key}"), item, &mut c);
+                next.push(c);
+            }
+        }
+        if next.len() > MAX_COMBINATIONS {
+            return vec![Env::new()];
+        }
+        combos = next;
+    }
+    if keys.is_empty() {
+        combos.clear();
+    }
+    for inc in m.get("include").map(Node::items).unwrap_or_default() {
+        let mut extra = Env::new();
+        for (k, v) in inc.entries() {
+            flatten(&format!("matrix.{k}"), v, &mut extra);
+        }
+        if inc.entries().iter().any(|(k, _)| keys.contains(k)) || combos.is_empty() {
+            combos.push(extra);
+        } else {
+            for c in &mut combos {
+                c.extend(extra.clone());
+            }
+        }
+    }
+    combos.truncate(MAX_COMBINATIONS);
+    if combos.is_empty() {
+        combos.push(Env::new());
+    }
+    combos
+}
+
+fn flatten(prefix: &str, node: &Node, out: &mut Env) {
+    match &node.v {
+        Y::Str(s) => {
+            out.insert(prefix.to_string(), s.clone());
+        }
+        Y::Map(m) => {
+            for (k, v) in m {
+                flatten(&format!("{prefix}.{k}"), v, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn read_job_once(job: &Node, mut env: Env, builds: &mut Vec<Build>) {
     add_env(&mut env, job.get("env"));
     let runs_on = job.get("runs-on").map(|n| At {
         v: n.items()
@@ -407,6 +485,9 @@ pub fn resolve(s: &str, env: &Env) -> String {
 }
 
 fn expression(e: &str, env: &Env) -> String {
+    if e.starts_with("matrix.") {
+        return env.get(e).cloned().unwrap_or_else(|| "{?}".into());
+    }
     if let Some(name) = e.strip_prefix("env.") {
         return env.get(name).cloned().unwrap_or_else(|| "{?}".into());
     }
@@ -491,5 +572,47 @@ jobs:
         assert_eq!(login.username.as_ref().unwrap().v, "{secret:USER}");
         assert_eq!(b.unknown_steps[0].v, "step `notify`");
         assert_eq!(b.context.as_ref().unwrap().v, "./src/x");
+    }
+
+    #[test]
+    fn expands_a_matrix() {
+        let text = r#"jobs:
+  b:
+    strategy:
+      matrix:
+        py: ["3.11", "3.12"]
+        image:
+          - {name: a, context: ./a}
+          - {name: b, context: ./b}
+        include:
+          - {extra: x}
+    steps:
+      - uses: docker/build-push-action@v6
+        with:
+          context: ${{ matrix.image.context }}
+          build-args: PY=${{ matrix.py }}-${{ matrix.extra }}
+"#;
+        let doc = crate::import::yaml::parse(text).unwrap();
+        let wf = read("w.yml", &doc).unwrap();
+        let got: Vec<(String, String)> = wf
+            .builds
+            .iter()
+            .map(|b| {
+                (
+                    b.context.as_ref().unwrap().v.clone(),
+                    b.build_args[0].v.1.clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("./a", "3.11-x"),
+                ("./b", "3.11-x"),
+                ("./a", "3.12-x"),
+                ("./b", "3.12-x")
+            ]
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+        );
     }
 }

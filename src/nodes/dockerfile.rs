@@ -115,6 +115,9 @@ fn check_block(cx: &mut Checker<'_>, d: &RawDockerfile) {
         );
     }
     let reading = crate::dockerfile_block::read(&d.text.v);
+    if reading.issues.is_empty() {
+        super::block_copy::check(cx, &d.text, &reading);
+    }
     for found in reading.issues {
         let span = cx.line_span(d.text.span, found.line, &d.text.v);
         let issue = found.issue;
@@ -156,12 +159,13 @@ fn check_block(cx: &mut Checker<'_>, d: &RawDockerfile) {
     }
 }
 
-pub fn model(s: &RawSettings) -> Vec<DockerfileBlock> {
+pub fn model(s: &RawSettings, root: Option<&std::path::Path>) -> Vec<DockerfileBlock> {
     s.items::<RawDockerfile>(&DOCKERFILE)
         .map(|d| DockerfileBlock {
             as_root: d.as_root,
             at: d.at,
             lines: crate::dockerfile_block::read(&d.text.v).lines,
+            sources: super::block_copy::context_paths(&d.text.v, root),
         })
         .collect()
 }

@@ -13,6 +13,7 @@ use super::check::Checker;
 use super::decode::{Entries, no_children};
 use super::identity::Resolved;
 use super::raw::{RawSettings, Sp, Value};
+use super::repo_path::{self, Naming};
 use super::setting::{Explain, Inherit, Setting, Shape};
 use crate::error::{Code, Problem};
 use crate::explain::Ctx;
@@ -72,9 +73,27 @@ fn read(node: &KdlNode, problems: &mut Vec<Problem>) -> Option<Value> {
 
 fn check(cx: &mut Checker<'_>, v: &Value) {
     for f in v.items::<RawFile>() {
-        check_src(cx, &f.src);
+        repo_path::check(cx, &f.src, true, Naming::Node);
         if let Some(to) = &f.to {
             check_dest(cx, to);
+            if repo_path::is_glob(&f.src.v) && !to.v.ends_with('/') {
+                cx.push(
+                    Problem::error(
+                        Code::InvalidFile,
+                        to.span,
+                        format!(
+                            "`file \"{}\"` is a glob, so `to=` must be a directory",
+                            f.src.v.escape_debug()
+                        ),
+                    )
+                    .label("no trailing `/`")
+                    .also(f.src.span, "glob pattern")
+                    .help(format!(
+                        "a glob copies every file it matches into a directory: write `to=\"{}/\"`",
+                        to.v.trim_end_matches('/')
+                    )),
+                );
+            }
         }
         if let Some(o) = &f.owner
             && !matches!(o.v.as_str(), "notebook" | "root")
@@ -110,41 +129,10 @@ fn check(cx: &mut Checker<'_>, v: &Value) {
     }
 }
 
-/// A relative path inside the repository, written as COPY reads it literally.
+/// A relative path inside the repository, written as COPY reads it literally (no glob): the
+/// rules of [`super::repo_path`].
 pub(super) fn check_src(cx: &mut Checker<'_>, src: &Sp<String>) {
-    if !cx.safe(src, "the file path", false) {
-        return;
-    }
-    let p = src.v.as_str();
-    let bad = p.is_empty()
-        || p.starts_with('/')
-        || p.contains('\\')
-        || p.split('/').any(|c| c == ".." || c == ".git")
-        || p.chars()
-            .any(|c| "\"$*?[]{}`'".contains(c) || c.is_control() || c.is_whitespace());
-    if bad {
-        cx.push(
-            Problem::error(Code::InvalidFile, src.span, format!("`{}` is not a path jcx can copy", p.escape_debug()))
-                .label("file path")
-                .help("write a path relative to the images repository (where the generated `src/` lies), without `..`, `.git`, quotes, `$` or glob characters, such as `jupyter/overrides.json`"),
-        );
-        return;
-    }
-    let Some(root) = cx.root else { return };
-    let on_disk = root.join(p.trim_end_matches('/'));
-    match std::fs::symlink_metadata(&on_disk) {
-        Ok(m) if m.file_type().is_symlink() => cx.push(
-            Problem::error(Code::InvalidFile, src.span, format!("`{p}` is a symbolic link"))
-                .label("symbolic link")
-                .help("the build copies the link, not its target: name the file itself"),
-        ),
-        Ok(_) => {}
-        Err(_) => cx.push(
-            Problem::error(Code::MissingFile, src.span, format!("`{p}` does not exist"))
-                .label("no such file or directory")
-                .help("paths are relative to the images repository, the directory jcx compiles into (where `src/` is generated): create the file there, or fix the path"),
-        ),
-    }
+    repo_path::check(cx, src, false, Naming::Node);
 }
 
 pub(super) fn check_dest(cx: &mut Checker<'_>, to: &Sp<String>) {
@@ -187,9 +175,7 @@ fn check_mode(cx: &mut Checker<'_>, m: &Sp<String>, f: &RawFile) {
         return;
     }
     // COPY --chmod applies to directories too: a directory without `x` cannot be entered.
-    let is_dir = cx
-        .root
-        .is_some_and(|root| root.join(f.src.v.trim_end_matches('/')).is_dir());
+    let is_dir = cx.root.is_some_and(|root| on_disk(root, &f.src.v).1);
     let owner_x = m.v.as_bytes()[m.v.len() - 3] - b'0';
     if is_dir && owner_x & 1 == 0 {
         cx.push(
@@ -210,7 +196,8 @@ pub fn model(s: &RawSettings, root: Option<&Path>) -> Vec<FileCopy> {
                 to: to.v.clone(),
                 root_owned: f.owner.as_ref().is_some_and(|o| o.v == "root"),
                 mode: f.mode.as_ref().map(|m| m.v.clone()),
-                directory: root.is_some_and(|r| r.join(f.src.v.trim_end_matches('/')).is_dir()),
+                directory: root.is_some_and(|r| on_disk(r, &f.src.v).1),
+                glob: repo_path::is_glob(&f.src.v),
             })
         })
         .collect()
@@ -244,35 +231,69 @@ fn canonical_dest(dest: &str) -> String {
     dest.to_string()
 }
 
+/// The repository paths a `file` source names (itself, or a glob's matches) and whether one
+/// of them is a directory.
+fn on_disk(root: &Path, src: &str) -> (Vec<String>, bool) {
+    let src = src.trim_end_matches('/');
+    let matches = if repo_path::is_glob(src) {
+        repo_path::expand(root, src)
+    } else {
+        vec![src.to_string()]
+    };
+    let dir = matches.iter().any(|m| root.join(m).is_dir());
+    (matches, dir)
+}
+
 /// The image paths a `file` node writes: its destination, or, for a directory of the
-/// repository (when the repository is at hand), every file under it.
+/// repository (when the repository is at hand), every file under it; for a glob, the same for
+/// each match.
 fn file_dests(f: &RawFile, to: &str, root: Option<&Path>) -> Vec<String> {
     let src = f.src.v.trim_end_matches('/');
-    let base = src.rsplit('/').next().unwrap_or(src);
-    let Some(dir) = root.map(|r| r.join(src)).filter(|d| d.is_dir()) else {
-        return vec![if to.ends_with('/') {
-            format!("{to}{base}")
-        } else {
-            to.to_string()
-        }];
+    let Some(root) = root else {
+        return vec![single_dest(src, to)];
     };
-    // COPY of a directory copies its contents into `to`.
-    let to = to.trim_end_matches('/');
-    walkdir::WalkDir::new(&dir)
-        .sort_by_file_name()
-        .into_iter()
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_file())
-        .filter_map(|e| {
-            let rel = e
-                .path()
-                .strip_prefix(&dir)
-                .ok()?
-                .to_str()?
-                .replace('\\', "/");
-            Some(format!("{to}/{rel}"))
-        })
-        .collect()
+    let (matches, _) = on_disk(root, src);
+    let mut dests = Vec::new();
+    for m in &matches {
+        let dir = root.join(m);
+        if !dir.is_dir() {
+            dests.push(if repo_path::is_glob(src) {
+                single_dest(m, &format!("{}/", to.trim_end_matches('/')))
+            } else {
+                single_dest(m, to)
+            });
+            continue;
+        }
+        // COPY of a directory copies its contents into `to`.
+        let to = to.trim_end_matches('/');
+        dests.extend(
+            walkdir::WalkDir::new(&dir)
+                .sort_by_file_name()
+                .into_iter()
+                .filter_map(Result::ok)
+                .filter(|e| e.file_type().is_file())
+                .filter_map(|e| {
+                    let rel = e
+                        .path()
+                        .strip_prefix(&dir)
+                        .ok()?
+                        .to_str()?
+                        .replace('\\', "/");
+                    Some(format!("{to}/{rel}"))
+                }),
+        );
+    }
+    dests
+}
+
+/// Where one file lands: inside `to` when it ends with `/`, else at `to`.
+fn single_dest(src: &str, to: &str) -> String {
+    let base = src.rsplit('/').next().unwrap_or(src);
+    if to.ends_with('/') {
+        format!("{to}{base}")
+    } else {
+        to.to_string()
+    }
 }
 
 /// A `file` must not land where jcx itself writes (a Jupyter JSON file, a hook, a download)

@@ -634,7 +634,7 @@ pub fn build_app(
         workdir: super::metadata::workdir(s),
         apt_recommends: s.flag(&packages::APT_RECOMMENDS).is_some_and(|f| f.v),
         pip_pre: s.flag(&super::pip::PIP_PRE).is_some_and(|f| f.v),
-        dockerfile: dockerfile::model(s),
+        dockerfile: dockerfile::model(s, cx.root),
         setup: crate::model::Setup {
             timezone: super::locale::timezone(s),
             locales: super::locale::locales(s),

@@ -15,6 +15,7 @@
 //! or `explain` miss it.
 
 pub mod apt_repository;
+pub mod block_copy;
 pub mod chain;
 pub mod check;
 pub mod code_server;
@@ -41,6 +42,7 @@ pub mod pip;
 pub mod pip_remove;
 pub mod publish;
 pub mod raw;
+pub mod repo_path;
 pub mod reqfile;
 pub mod runtime;
 pub mod setting;

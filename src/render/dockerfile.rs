@@ -511,19 +511,34 @@ pub fn render_dockerignore(manifest: &Manifest, app: &App) -> String {
     for h in &app.hooks {
         s.push_str(&format!("!{}\n", h.src(&app.name)));
     }
-    let files = app.files.iter().map(|f| (f.src.as_str(), f.directory));
-    let mut listed: Vec<(&str, bool)> = Vec::new();
-    for f in files.chain(super::stages::stage_files(manifest, app)) {
-        if listed.contains(&f) {
-            continue;
-        }
-        listed.push(f);
-        s.push_str(&format!("!{}\n", f.0));
-        if f.1 {
-            s.push_str(&format!("!{}/**\n", f.0));
+    for (src, directory) in copied_paths(manifest, app) {
+        s.push_str(&format!("!{src}\n"));
+        if directory {
+            s.push_str(&format!("!{src}/**\n"));
         }
     }
     s
+}
+
+/// The repository paths the app's Dockerfile copies besides jcx's own files, each once: its
+/// `file` sources, what its `dockerfile` blocks' `COPY`/`ADD` read, and its stages' `file`
+/// sources; with whether each names (or, a glob, matches) a directory.
+pub fn copied_paths<'a>(manifest: &'a Manifest, app: &'a App) -> Vec<(&'a str, bool)> {
+    let files = app.files.iter().map(|f| (f.src.as_str(), f.directory));
+    let blocks = app
+        .dockerfile
+        .iter()
+        .flat_map(|b| b.sources.iter().map(|(p, d)| (p.as_str(), *d)));
+    let mut listed: Vec<(&str, bool)> = Vec::new();
+    for f in files
+        .chain(blocks)
+        .chain(super::stages::stage_files(manifest, app))
+    {
+        if !listed.contains(&f) {
+            listed.push(f);
+        }
+    }
+    listed
 }
 
 /// The pip requirements of a kernel's environment, one per line as written (the same

@@ -60,6 +60,8 @@ struct ProfileCtx {
     default: bool,
     /// The whole `image:` field, indented.
     image: String,
+    /// Which builds move the image's tag (a YAML comment above it).
+    moved_by: String,
     gpu_resource: Option<String>,
     gpus: String,
 }
@@ -87,6 +89,7 @@ pub fn render_profiles(manifest: &Manifest, hub: &JupyterHub) -> Result<String> 
                 .map(|d| yaml_field(6, "description", &html_escape(d))),
             default: p.default,
             image: yaml_field(8, "image", &image_ref(p)),
+            moved_by: p.moved_by.clone(),
             gpu_resource: (p.gpus > 0).then(|| yaml_quote(&p.gpu_resource)),
             gpus: yaml_quote(&p.gpus.to_string()),
         })

@@ -27,17 +27,9 @@ pub fn trigger_paths(manifest: &Manifest, app: &App) -> Vec<String> {
         .chain(app.hooks.iter().filter_map(|h| h.file.clone()))
         .chain(app.package_files().into_iter().map(String::from))
         .chain(
-            app.files
-                .iter()
-                .map(|f| (f.src.as_str(), f.directory))
-                .chain(super::stages::stage_files(manifest, app))
-                .map(|(src, directory)| {
-                    if directory {
-                        format!("{src}/**")
-                    } else {
-                        src.to_string()
-                    }
-                }),
+            super::dockerfile::copied_paths(manifest, app)
+                .into_iter()
+                .flat_map(|(src, directory)| filter_patterns(src, directory)),
         )
         .chain(app.paths.iter().cloned());
     for p in all {
@@ -46,6 +38,40 @@ pub fn trigger_paths(manifest: &Manifest, app: &App) -> Vec<String> {
         }
     }
     paths
+}
+
+/// The `paths` filter patterns for a copied repository path. A glob's `?` and `[…]` mean
+/// something else to GitHub's filters (`?` makes the character before it optional), so they
+/// become `*`: the filter may then also fire for a neighbour, never miss a copied file. A
+/// directory is everything under it; a glob that matches a directory is both.
+fn filter_patterns(src: &str, directory: bool) -> Vec<String> {
+    let glob = crate::nodes::repo_path::is_glob(src);
+    let mut pattern = String::new();
+    let mut class = false;
+    for c in src.chars() {
+        let c = match c {
+            '[' => {
+                class = true;
+                '*'
+            }
+            ']' if class => {
+                class = false;
+                continue;
+            }
+            _ if class => continue,
+            '?' => '*',
+            c => c,
+        };
+        // `**` crosses directories in a filter: runs of `*` stay one.
+        if !(c == '*' && pattern.ends_with('*')) {
+            pattern.push(c);
+        }
+    }
+    match (directory, glob) {
+        (true, true) => vec![pattern.clone(), format!("{pattern}/**")],
+        (true, false) => vec![format!("{pattern}/**")],
+        (false, _) => vec![pattern],
+    }
 }
 
 /// How the workflow of a chain says what it does (after the header).
@@ -169,4 +195,19 @@ pub fn render_check_workflow(
     };
     let yaml = render_with(&envs().1, "jcx-check.yaml", CHECK_WORKFLOW_PATH, ctx)?;
     Ok(Some(waive_long_uses_lines(&yaml)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::filter_patterns;
+
+    #[test]
+    fn copied_paths_as_filter_patterns() {
+        assert_eq!(filter_patterns("etc/motd.txt", false), ["etc/motd.txt"]);
+        assert_eq!(filter_patterns("tools", true), ["tools/**"]);
+        assert_eq!(filter_patterns("nb/*.ipynb", false), ["nb/*.ipynb"]);
+        assert_eq!(filter_patterns("data-?.csv", false), ["data-*.csv"]);
+        assert_eq!(filter_patterns("x[0-9]*/a", false), ["x*/a"]);
+        assert_eq!(filter_patterns("nb/*", true), ["nb/*", "nb/*/**"]);
+    }
 }

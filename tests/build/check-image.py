@@ -184,6 +184,9 @@ def image(expect, app):
             except (OSError, KeyError) as e:
                 got = str(e)
             result(got == want, f"copied {path} is owned by and has mode {want}", f"found {got}")
+        elif kind == "absent":
+            there = os.path.lexists(value)
+            result(not there, f"{value} does not exist", "it exists" if there else "nothing there")
         elif kind == "runs":
             cmd, _, want = value.partition("=")
             rc, out = run(*cmd.split(" "))

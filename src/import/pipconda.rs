@@ -1,0 +1,145 @@
+//! pip and conda commands beyond the plain installs `commands` reads:
+//!
+//! - `uv pip install [--system] …` is read as `pip install …` (the same packages, checked the
+//!   same way; `--system` is uv's way of naming the image's Python, the one pip installs into);
+//! - `mamba|conda|micromamba env update [-n base] -f FILE` becomes `mamba environment="FILE"`
+//!   when FILE is an `environment.yml` of the repository (found through the `COPY` that put it
+//!   into the image) that jcx accepts, and the update is the base environment's.
+
+use std::collections::BTreeMap;
+
+use super::commands::command_words;
+use super::map::Walker;
+
+/// uv's own options that change nothing pip would do differently.
+const UV_ONLY: [&str; 4] = [
+    "--system",
+    "--no-cache",
+    "--break-system-packages",
+    "--no-progress",
+];
+
+/// `uv pip install …` as the words of `pip install …`.
+pub fn uv_as_pip(words: &[String]) -> Option<Vec<String>> {
+    let w = command_words(words);
+    if w.len() < 3 || w[0] != "uv" || w[1] != "pip" || w[2] != "install" {
+        return None;
+    }
+    let mut out = vec!["pip".to_string(), "install".to_string()];
+    out.extend(
+        w[3..]
+            .iter()
+            .filter(|a| !UV_ONLY.contains(&a.as_str()))
+            .cloned(),
+    );
+    Some(out)
+}
+
+/// `mamba env update [-n base | -p ${CONDA_DIR}] -f FILE`: `None` when it is not such a
+/// command, `Some(Err(why))` when it is one jcx cannot take, `Some(Ok(path))` with the
+/// repository path of the file.
+pub fn env_update(
+    w: &Walker<'_>,
+    words: &[String],
+    mounts: &BTreeMap<String, String>,
+) -> Option<Result<String, String>> {
+    let c = command_words(words);
+    if !matches!(c.first()?.as_str(), "mamba" | "conda" | "micromamba")
+        || c.get(1)? != "env"
+        || c.get(2)? != "update"
+    {
+        return None;
+    }
+    let mut file = None;
+    let mut base = false;
+    let mut i = 3;
+    while i < c.len() {
+        let a = c[i].as_str();
+        let (flag, inline) = match a.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
+            _ => (a, None),
+        };
+        let mut value = || {
+            inline.clone().or_else(|| {
+                i += 1;
+                c.get(i).cloned()
+            })
+        };
+        match flag {
+            "-y" | "--yes" | "-q" | "--quiet" => {}
+            "-f" | "--file" => file = Some(value()?),
+            "-n" | "--name" => {
+                if value()? != "base" {
+                    return Some(Err(format!(
+                        "`{}` updates an environment other than base; jcx's `mamba environment=` updates the base environment",
+                        c.join(" ")
+                    )));
+                }
+                base = true;
+            }
+            "-p" | "--prefix" => {
+                let p = value()?;
+                if !matches!(
+                    p.trim_end_matches('/'),
+                    "/opt/conda" | "${CONDA_DIR}" | "$CONDA_DIR"
+                ) {
+                    return Some(Err(format!(
+                        "`{}` updates an environment other than base; jcx's `mamba environment=` updates the base environment",
+                        c.join(" ")
+                    )));
+                }
+                base = true;
+            }
+            _ => {
+                return Some(Err(format!(
+                    "`{a}`: jcx's `mamba environment=` has no such option"
+                )));
+            }
+        }
+        i += 1;
+    }
+    let file = file?;
+    let path = if file.starts_with('/') {
+        file.clone()
+    } else {
+        format!(
+            "{}/{file}",
+            w.cwd.clone().unwrap_or_else(|| "/home/${NB_USER}".into())
+        )
+    };
+    let Some(repo) = mounts
+        .get(&path)
+        .cloned()
+        .or_else(|| w.copies.get(&path).map(|(r, _)| r.clone()))
+    else {
+        return Some(Err(format!(
+            "`{file}`: jcx import cannot tell which file of the repository it is"
+        )));
+    };
+    Some(check(w, &repo, base))
+}
+
+/// The repository's environment file, if jcx accepts it for the base environment.
+fn check(w: &Walker<'_>, repo: &str, base: bool) -> Result<String, String> {
+    let text = super::repo::read_text(w.src.root, repo)
+        .ok_or_else(|| format!("`{repo}` cannot be read"))?;
+    let env = crate::nodes::conda_env::read(repo, &text);
+    if let Some(p) = env.problems.iter().find(|p| p.is_error()) {
+        return Err(format!(
+            "jcx refuses `{repo}` as `mamba environment=` ({}: {})",
+            p.code, p.message
+        ));
+    }
+    if !base
+        && let Some(p) = env
+            .placement
+            .iter()
+            .find(|p| p.key == "prefix" || p.value != "base")
+    {
+        return Err(format!(
+            "without `--name base`, conda updates the environment `{}: {}` of `{repo}`, not base",
+            p.key, p.value
+        ));
+    }
+    Ok(repo.to_string())
+}

@@ -1,0 +1,633 @@
+//! `jcx import` maps what the language can express (issue #12), through the binary in small
+//! hand-made repositories written into temporary directories: build stages, Jupyter commands,
+//! pip and conda beyond the plain installs, reserved variables, and the import bugs found on
+//! real repositories (docs/coverage.md). Every imported manifest must also compile.
+
+use std::fs;
+use std::path::Path;
+
+use assert_cmd::Command;
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(dir: &Path, args: &[&str]) -> Run {
+    let out = Command::cargo_bin("jcx")
+        .unwrap()
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env("COLUMNS", "100")
+        .args(args)
+        .output()
+        .unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+/// A repository of `(path, text)` files, imported: the manifest, the warnings and the summary.
+struct Imported {
+    dir: tempfile::TempDir,
+    manifest: String,
+    stderr: String,
+    stdout: String,
+}
+
+impl Imported {
+    /// The summary line of one file: (mapped, blocks, comments).
+    fn counts(&self, file: &str) -> (usize, usize, usize) {
+        let line = self
+            .stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{file}:")))
+            .unwrap_or_else(|| panic!("no summary for {file}:\n{}", self.stdout));
+        let n = |what: &str| -> usize {
+            let before = line.split(what).next().unwrap();
+            before
+                .rsplit(|c: char| !c.is_ascii_digit())
+                .find(|s| !s.is_empty())
+                .unwrap()
+                .parse()
+                .unwrap()
+        };
+        (
+            n(" mapped to settings"),
+            n(" into dockerfile blocks"),
+            n(" kept as comments"),
+        )
+    }
+
+    /// The manifest without its comment lines.
+    fn nodes(&self) -> String {
+        self.manifest
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("//"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+fn import(files: &[(&str, &str)]) -> Imported {
+    let dir = tempfile::tempdir().unwrap();
+    for (path, text) in files {
+        let p = dir.path().join(path);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(p, text).unwrap();
+    }
+    let r = run(dir.path(), &["import"]);
+    assert_eq!(r.code, 0, "import failed: {}", r.stderr);
+    let manifest = fs::read_to_string(dir.path().join("apps.kdl")).unwrap();
+    let c = run(dir.path(), &["compile", "--force"]);
+    assert_eq!(
+        c.code, 0,
+        "the imported manifest does not compile:\n{manifest}\n{}",
+        c.stderr
+    );
+    Imported {
+        dir,
+        manifest,
+        stderr: r.stderr,
+        stdout: r.stdout,
+    }
+}
+
+const BASE: &str = "FROM quay.io/jupyter/base-notebook:2024-12-02\n";
+
+#[test]
+fn the_summary_counts_what_the_manifest_holds() {
+    // jcx refuses, after the walk counted them, a pip requirement that is a local wheel (it
+    // becomes a block) and a block holding `${{` (it becomes a comment): the summary follows
+    // both (it used to count them as mapped and as a block).
+    let df = format!(
+        "{BASE}RUN pip install --no-cache-dir /tmp/local.whl\nRUN echo '${{{{ x }}}}' > /tmp/x\n"
+    );
+    let i = import(&[("Dockerfile", &df)]);
+    assert!(i.manifest.contains("//     RUN echo"), "{}", i.manifest);
+    assert!(i.nodes().contains("/tmp/local.whl"), "{}", i.manifest);
+    assert_eq!(i.counts("Dockerfile"), (1, 1, 1), "{}", i.stdout);
+}
+
+#[test]
+fn a_hook_without_a_number_is_named_to_keep_its_place() {
+    let df = format!("{BASE}COPY create-ssh-key.sh /usr/local/bin/before-notebook.d/\n");
+    let i = import(&[
+        ("Dockerfile", &df),
+        (
+            "create-ssh-key.sh",
+            "ssh-keygen -q -N '' -f ~/.ssh/id_ed25519\n",
+        ),
+    ]);
+    assert!(
+        i.nodes()
+            .contains(r#"hook before-notebook "90-create-ssh-key.sh" file=create-ssh-key.sh"#),
+        "{}",
+        i.manifest
+    );
+    assert!(
+        i.stderr
+            .contains("the hook `create-ssh-key.sh` is named `90-create-ssh-key.sh`"),
+        "{}",
+        i.stderr
+    );
+    assert_eq!(i.counts("Dockerfile"), (2, 0, 0));
+}
+
+#[test]
+fn a_matrix_build_context_is_resolved() {
+    // The workflow builds both images with the repository root as context: their COPY
+    // sources are paths of the root, not of the Dockerfiles' directories.
+    let wf = r#"name: build
+on:
+  push:
+    branches: [main]
+  pull_request:
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    strategy:
+      matrix:
+        image:
+          - name: one
+            context: .
+            file: one/Dockerfile
+          - name: two
+            context: .
+            file: two/Dockerfile
+    steps:
+      - uses: actions/checkout@v4
+      - name: Build (pull requests)
+        if: github.event_name == 'pull_request'
+        uses: docker/build-push-action@v6
+        with:
+          context: ${{ matrix.image.context }}
+          file: ${{ matrix.image.file }}
+          push: false
+      - uses: docker/login-action@v3
+        with:
+          username: ${{ secrets.HUB_USER }}
+          password: ${{ secrets.HUB_TOKEN }}
+      - uses: docker/build-push-action@v6
+        with:
+          context: ${{ matrix.image.context }}
+          file: ${{ matrix.image.file }}
+          push: true
+          tags: docker.io/lab/jupyter-${{ matrix.image.name }}:latest
+"#;
+    let one = format!("{BASE}COPY scripts/setup.sh /usr/local/bin/setup.sh\n");
+    let two = format!("{BASE}COPY scripts/setup.sh /opt/setup.sh\n");
+    let i = import(&[
+        (".github/workflows/build.yml", wf),
+        ("one/Dockerfile", &one),
+        ("two/Dockerfile", &two),
+        ("scripts/setup.sh", "echo set up\n"),
+    ]);
+    let nodes = i.nodes();
+    assert!(
+        nodes.contains(r#"file "scripts/setup.sh" to="/usr/local/bin/setup.sh""#),
+        "{}",
+        i.manifest
+    );
+    assert!(
+        nodes.contains(r#"file "scripts/setup.sh" to="/opt/setup.sh""#),
+        "{}",
+        i.manifest
+    );
+    assert!(nodes.contains("image-name jupyter-one"), "{}", i.manifest);
+    assert!(
+        i.stderr.contains("a build of app `two` that does not push"),
+        "{}",
+        i.stderr
+    );
+    assert_eq!(i.counts("one/Dockerfile"), (2, 0, 0));
+}
+
+#[test]
+fn reserved_variables_are_decided_one_by_one() {
+    // A custom user (kept as `env`), the stacks' own HOME (nothing to do), a HOME jcx cannot
+    // set (a comment), the user creation that needs the new values before jcx's ENV lines (a
+    // comment), and the lines that stand without them (a block, as before).
+    let df = format!(
+        "{BASE}USER root
+ENV NB_USER=grader NB_UID=10001
+ENV HOME=/home/${{NB_USER}}
+RUN useradd --uid ${{NB_UID}} ${{NB_USER}} && \\
+    chmod 600 /etc/shadow
+ENV CONDA_DIR=/srv/conda
+RUN echo \"$CONDA_DIR\" > /etc/conda-dir
+RUN apt-get update && apt-get install -y --no-install-recommends git
+RUN echo hello > /etc/motd
+RUN echo \"${{NB_USER}}\" > /etc/notebook-user
+"
+    );
+    let i = import(&[("Dockerfile", &df)]);
+    let nodes = i.nodes();
+    assert!(nodes.contains("NB_USER grader"), "{}", i.manifest);
+    assert!(nodes.contains("NB_UID \"10001\""), "{}", i.manifest);
+    assert!(!nodes.contains("HOME"), "{}", i.manifest);
+    assert!(
+        i.manifest.contains("// ENV CONDA_DIR=\"/srv/conda\""),
+        "{}",
+        i.manifest
+    );
+    assert!(
+        i.manifest.contains("//     chmod 600 /etc/shadow"),
+        "{}",
+        i.manifest
+    );
+    assert!(
+        i.manifest.contains("// RUN echo \"$CONDA_DIR\""),
+        "{}",
+        i.manifest
+    );
+    // The block after the package step (`at=after-system`) is kept; the one that reads
+    // NB_USER there would see `jovyan`: a comment.
+    assert!(
+        nodes.contains("RUN echo hello > /etc/motd"),
+        "{}",
+        i.manifest
+    );
+    assert!(
+        i.manifest
+            .contains("// RUN echo \"${NB_USER}\" > /etc/notebook-user"),
+        "{}",
+        i.manifest
+    );
+    assert!(
+        i.stderr
+            .contains("jcx refuses `ENV CONDA_DIR=/srv/conda` (jcx::reserved_env)"),
+        "{}",
+        i.stderr
+    );
+    assert_eq!(i.counts("Dockerfile"), (5, 1, 5), "{}", i.stdout);
+}
+
+#[test]
+fn build_arguments_expand_as_the_shell_does() {
+    // An unquoted empty expansion is no word at all; a list is split into words; `WORKDIR
+    // $WORKDIR` takes the build argument's value.
+    let df = format!(
+        "{BASE}ARG EXTRA=\"\"\nARG TOOLS=\"git vim\"\nARG WORKDIR=/srv/work\nUSER root\nRUN apt-get update && apt-get install -y --no-install-recommends $TOOLS\nUSER ${{NB_USER}}\nRUN pip install --no-cache-dir numpy $EXTRA\nWORKDIR $WORKDIR\n"
+    );
+    let i = import(&[("Dockerfile", &df)]);
+    let nodes = i.nodes();
+    assert!(nodes.contains("apt git vim"), "{}", i.manifest);
+    assert!(nodes.contains("- numpy"), "{}", i.manifest);
+    assert!(nodes.contains("workdir \"/srv/work\""), "{}", i.manifest);
+    assert!(!nodes.contains("dockerfile"), "{}", i.manifest);
+}
+
+#[test]
+fn build_stages_become_stages_and_copy_from() {
+    let df = "ARG DEBIAN=bookworm-slim
+FROM docker.io/library/debian:${DEBIAN} AS build
+ARG VERSION=1.2
+ENV CFLAGS=-O2
+WORKDIR /src
+RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev && rm -rf /var/lib/apt/lists/*
+COPY tools/hello.c ./
+RUN mkdir -p /out && \\
+    gcc $CFLAGS -DVERSION=\"$VERSION\" -o /out/hello hello.c
+
+FROM build AS docs
+RUN mkdir -p /out/doc && echo hello > /out/doc/README
+
+FROM docker.io/library/debian:bookworm-slim AS unused
+RUN echo nothing
+
+FROM quay.io/jupyter/base-notebook:2024-12-02
+COPY --from=ghcr.io/astral-sh/uv:0.5.11 /uv /uvx /bin/
+COPY --from=ghcr.io/astral-sh/ruff:latest /ruff /bin/
+COPY --from=build /out/hello /usr/local/bin/hello
+COPY --from=docs --chown=${NB_UID}:${NB_GID} /out/doc/ /home/jovyan/doc/
+RUN hello > /tmp/hello.txt
+";
+    let i = import(&[
+        ("Dockerfile", df),
+        ("tools/hello.c", "int main(void) { return 0; }\n"),
+    ]);
+    let nodes = i.nodes();
+    for want in [
+        "stage build {",
+        r#"base "docker.io/library/debian:bookworm-slim""#,
+        "VERSION \"1.2\"",
+        "CFLAGS -O2",
+        r#"workdir "/src""#,
+        "apt gcc libc6-dev",
+        r#"file "tools/hello.c" to="/src/hello.c""#,
+        "gcc $CFLAGS",
+        "stage docs {",
+        "base stage=build",
+        "stage uv {",
+        r#"base "ghcr.io/astral-sh/uv:0.5.11""#,
+        r#"copy-from uv "/uv" to="/bin/" owner=root"#,
+        r#"copy-from uv "/uvx" to="/bin/" owner=root"#,
+        r#"copy-from build "/out/hello" to="/usr/local/bin/hello" owner=root"#,
+        r#"copy-from docs "/out/doc/" to="/home/jovyan/doc/""#,
+        // Unpinned: jcx's stages need a pinned image, so the copy stays a block.
+        "COPY --from=ghcr.io/astral-sh/ruff:latest /ruff /bin/",
+    ] {
+        assert!(nodes.contains(want), "no `{want}` in\n{}", i.manifest);
+    }
+    assert!(!nodes.contains("stage unused"), "{}", i.manifest);
+    assert!(i.manifest.contains("// RUN echo nothing"), "{}", i.manifest);
+    assert!(
+        i.stderr
+            .contains("the image `ghcr.io/astral-sh/ruff:latest` is not pinned"),
+        "{}",
+        i.stderr
+    );
+    // The block that runs the copied program comes after the copies.
+    let generated = fs::read_to_string(
+        i.dir
+            .path()
+            .join(format!("src/{}/Dockerfile", app_name(&i))),
+    )
+    .unwrap();
+    let copy = generated.find("COPY --from=jcx-stage-build").unwrap();
+    let run = generated.find("RUN hello > /tmp/hello.txt").unwrap();
+    assert!(copy < run, "{generated}");
+    assert_eq!(i.counts("Dockerfile"), (15, 2, 2), "{}", i.stdout);
+}
+
+/// The app name import gave the temporary directory's top Dockerfile.
+fn app_name(i: &Imported) -> String {
+    let line = i.manifest.lines().find(|l| l.starts_with("app ")).unwrap();
+    line.split_whitespace()
+        .nth(1)
+        .unwrap()
+        .trim_matches('"')
+        .to_string()
+}
+
+#[test]
+fn jupyter_commands_and_config_writes_become_jupyter() {
+    let df = format!(
+        r#"{BASE}RUN jupyter labextension disable @jupyterlab/extensionmanager-extension && \
+    jupyter server extension enable --sys-prefix jupyter_server_proxy && \
+    jupyter serverextension enable --py --sys-prefix dask_labextension && \
+    jupyter labextension list
+RUN echo '{{"ServerApp":{{"default_url":"/lab/tree/welcome.ipynb","terminado_settings":{{"shell_command":["/bin/bash"]}}}}}}' > /opt/conda/etc/jupyter/jupyter_server_config.d/welcome.json
+RUN LAB=/opt/conda/share/jupyter/lab/settings && mkdir -p "$LAB" && \
+    echo '{{"@jupyterlab/apputils-extension:themes":{{"theme":"JupyterLab Dark"}}}}' > "$LAB/overrides.json"
+RUN printf '\
+c.ContentsManager.allow_hidden = True\n\
+c.FileContentsManager.delete_to_trash = False\n' >> /etc/jupyter/jupyter_server_config.py
+RUN jupyter kernelspec remove -f python3
+RUN echo "c.ServerApp.tornado_settings = {{'headers': os.environ}}" >> /etc/jupyter/jupyter_server_config.py
+RUN jupyter nbextension enable --py widgetsnbextension --sys-prefix
+"#
+    );
+    let i = import(&[("Dockerfile", &df)]);
+    let want = r#"    jupyter {
+        server {
+            ServerApp {
+                jpserver_extensions {
+                    jupyter_server_proxy #true
+                    dask_labextension #true
+                }
+                default_url "/lab/tree/welcome.ipynb"
+                terminado_settings {
+                    shell_command {
+                        - "/bin/bash"
+                    }
+                }
+            }
+            ContentsManager {
+                allow_hidden #true
+            }
+            FileContentsManager {
+                delete_to_trash #false
+            }
+        }
+        lab-settings "@jupyterlab/apputils-extension:themes" {
+            theme "JupyterLab Dark"
+        }
+        extension "@jupyterlab/extensionmanager-extension" enabled=#false
+    }"#;
+    assert!(i.manifest.contains(want), "{}", i.manifest);
+    let nodes = i.nodes();
+    assert!(nodes.contains("remove-kernel python3"), "{}", i.manifest);
+    // Not literal, and the classic notebook's nbextension: blocks.
+    assert!(
+        nodes.contains("tornado_settings = {'headers': os.environ}"),
+        "{}",
+        i.manifest
+    );
+    assert!(
+        nodes.contains("RUN jupyter nbextension enable"),
+        "{}",
+        i.manifest
+    );
+    assert!(nodes.contains(r#"mkdir -p "$LAB""#), "{}", i.manifest);
+    assert!(
+        i.stderr
+            .contains("`jupyter serverextension enable` configured the classic notebook server"),
+        "{}",
+        i.stderr
+    );
+    // The generated JSON holds what the commands wrote.
+    let app = app_name(&i);
+    let server = fs::read_to_string(
+        i.dir
+            .path()
+            .join(format!("src/{app}/jupyter_server_config.json")),
+    )
+    .unwrap();
+    assert!(
+        server.contains(r#""jupyter_server_proxy": true"#),
+        "{server}"
+    );
+    assert!(
+        server.contains(r#""ensure_native_kernel": false"#),
+        "{server}"
+    );
+    assert_eq!(i.counts("Dockerfile"), (11, 3, 0), "{}", i.stdout);
+}
+
+#[test]
+fn uv_pip_and_environment_files_map_to_pip_and_mamba() {
+    let df = format!(
+        "{BASE}COPY environment.yml /tmp/environment.yml
+RUN mamba env update --name base -f /tmp/environment.yml && mamba clean -afy
+COPY other.yml /tmp/other.yml
+RUN conda env update -f /tmp/other.yml
+RUN uv pip install --system --no-cache \"polars==1.9.0\" rich
+RUN conda install -Sy -c bioconda samtools=1.20
+"
+    );
+    let env = "channels:\n  - conda-forge\ndependencies:\n  - numpy=1.26\n  - pip:\n      - rich\n";
+    let other = "name: other\ndependencies:\n  - scipy\n";
+    let i = import(&[
+        ("Dockerfile", &df),
+        ("environment.yml", env),
+        ("other.yml", other),
+    ]);
+    let nodes = i.nodes();
+    assert!(
+        nodes.contains("mamba \"bioconda::samtools=1.20\""),
+        "{}",
+        i.manifest
+    );
+    assert!(
+        nodes.contains("mamba environment=environment.yml"),
+        "{}",
+        i.manifest
+    );
+    assert!(nodes.contains("- \"polars==1.9.0\""), "{}", i.manifest);
+    assert!(nodes.contains("- rich"), "{}", i.manifest);
+    // The file conda would install as its own environment `other`: a block, with its copy.
+    assert!(
+        nodes.contains("RUN conda env update -f /tmp/other.yml"),
+        "{}",
+        i.manifest
+    );
+    assert!(
+        nodes.contains("file other.yml to=\"/tmp/other.yml\" owner=root"),
+        "{}",
+        i.manifest
+    );
+    assert!(!nodes.contains("/tmp/environment.yml"), "{}", i.manifest);
+    assert!(
+        i.stderr
+            .contains("conda updates the environment `name: other`"),
+        "{}",
+        i.stderr
+    );
+    assert_eq!(i.counts("Dockerfile"), (6, 1, 0), "{}", i.stdout);
+}
+
+#[test]
+fn apt_upgrade_is_dropped_with_a_warning() {
+    let df = format!(
+        "{BASE}USER root\nRUN apt-get update && apt-get upgrade --yes && apt-get install -y --no-install-recommends git && apt-get clean\n"
+    );
+    let i = import(&[("Dockerfile", &df)]);
+    assert!(i.nodes().contains("apt git"), "{}", i.manifest);
+    assert!(!i.nodes().contains("dockerfile"), "{}", i.manifest);
+    assert!(
+        i.stderr.contains("`apt-get upgrade --yes` is dropped"),
+        "{}",
+        i.stderr
+    );
+    assert_eq!(i.counts("Dockerfile"), (3, 0, 0), "{}", i.stdout);
+}
+
+#[test]
+fn a_test_of_known_build_arguments_is_decided() {
+    let df = format!(
+        "{BASE}ARG EXTRA_PIP=\"\"\nARG WITH_GIT=true\nUSER root
+RUN if [ \"$WITH_GIT\" = true ]; then apt-get update && apt-get install -y --no-install-recommends git; fi
+USER ${{NB_UID}}
+RUN pip install --no-cache-dir rich && \\
+    if [ -n \"$EXTRA_PIP\" ]; then pip install $EXTRA_PIP; fi && \\
+    uv cache clean && npm cache clean --force
+RUN if [ -n \"$UNKNOWN\" ]; then echo \"$UNKNOWN\" > /tmp/x; fi
+"
+    );
+    let i = import(&[("Dockerfile", &df)]);
+    let nodes = i.nodes();
+    assert!(nodes.contains("apt git"), "{}", i.manifest);
+    assert!(nodes.contains("- rich"), "{}", i.manifest);
+    // A variable import does not know: kept.
+    assert!(
+        nodes.contains("RUN if [ -n \"$UNKNOWN\" ]"),
+        "{}",
+        i.manifest
+    );
+    assert!(!nodes.contains("EXTRA_PIP"), "{}", i.manifest);
+    assert!(
+        i.stderr
+            .contains("`if [ -n \"$EXTRA_PIP\" ]` is false with the values jcx import read"),
+        "{}",
+        i.stderr
+    );
+    assert_eq!(i.counts("Dockerfile"), (9, 1, 0), "{}", i.stdout);
+}
+
+#[test]
+fn log_messages_maintainer_and_later_labels() {
+    let df = format!(
+        "{BASE}MAINTAINER Lab <lab@example.org>\nLABEL org.opencontainers.image.title=base\nUSER root\nRUN echo \"installing git\" && eatmydata apt-get install -y --no-install-recommends git\nLABEL org.opencontainers.image.title=teacher\n"
+    );
+    let i = import(&[("Dockerfile", &df)]);
+    let nodes = i.nodes();
+    assert!(
+        nodes.contains("maintainer \"Lab <lab@example.org>\""),
+        "{}",
+        i.manifest
+    );
+    assert!(
+        nodes.contains("org.opencontainers.image.title teacher"),
+        "{}",
+        i.manifest
+    );
+    assert!(!nodes.contains("image.title base"), "{}", i.manifest);
+    assert!(nodes.contains("apt git"), "{}", i.manifest);
+    assert!(!nodes.contains("dockerfile"), "{}", i.manifest);
+    assert_eq!(i.counts("Dockerfile"), (6, 0, 0), "{}", i.stdout);
+}
+
+#[test]
+fn a_stage_jcx_refuses_is_a_comment_with_its_copies() {
+    // The stage copies a file the repository does not have (jcx::missing_file): the stage
+    // becomes a comment, its copy too; the image stage stays.
+    let df = "FROM docker.io/library/debian:bookworm-slim AS build
+COPY missing.c /src/
+RUN gcc -o /out/x /src/missing.c
+
+FROM quay.io/jupyter/base-notebook:2024-12-02
+COPY --from=build /out/x /usr/local/bin/x
+COPY --from=ghcr.io/astral-sh/uv:0.5.11 /uv /bin/uv
+";
+    let i = import(&[("Dockerfile", df)]);
+    let nodes = i.nodes();
+    assert!(!nodes.contains("stage build"), "{}", i.manifest);
+    assert!(
+        i.manifest.contains("// COPY missing.c /src/"),
+        "{}",
+        i.manifest
+    );
+    assert!(
+        i.manifest.contains("// copy-from build \"/out/x\""),
+        "{}",
+        i.manifest
+    );
+    assert!(
+        nodes.contains("copy-from uv \"/uv\" to=\"/bin/uv\" owner=root"),
+        "{}",
+        i.manifest
+    );
+    assert!(
+        i.stderr.contains("jcx refuses `stage build`"),
+        "{}",
+        i.stderr
+    );
+    assert_eq!(i.counts("Dockerfile"), (2, 0, 4), "{}", i.stdout);
+}
+
+#[test]
+fn a_stage_that_runs_nothing_needs_no_shell() {
+    // A distroless or Alpine image whose files are copied: a stage with only its base. One
+    // that runs commands on Alpine stays a comment (jcx's stages run bash).
+    let df = "FROM docker.io/library/alpine:3.20 AS certs
+RUN apk add --no-cache ca-certificates
+
+FROM quay.io/jupyter/base-notebook:2024-12-02
+COPY --from=docker.io/library/busybox:1.36 /bin/busybox /usr/local/bin/busybox
+COPY --from=certs /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/extra.crt
+";
+    let i = import(&[("Dockerfile", df)]);
+    let nodes = i.nodes();
+    assert!(
+        nodes.contains(r#"base "docker.io/library/busybox:1.36""#),
+        "{}",
+        i.manifest
+    );
+    assert!(!nodes.contains("stage certs"), "{}", i.manifest);
+    assert!(i.stderr.contains("jcx's stages run bash"), "{}", i.stderr);
+}
