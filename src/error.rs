@@ -124,6 +124,13 @@ codes! {
     BaseAppCycle => "jcx::base_app_cycle",
     BaseAppInDefaults => "jcx::base_app_in_defaults",
     ParentMismatch => "jcx::parent_mismatch",
+    InvalidCondaConfig => "jcx::invalid_conda_config",
+    InvalidPipRemove => "jcx::invalid_pip_remove",
+    InvalidCommand => "jcx::invalid_command",
+    InvalidPort => "jcx::invalid_port",
+    EntrypointOverride => "jcx::entrypoint_override",
+    InvalidTimezone => "jcx::invalid_timezone",
+    InvalidLocale => "jcx::invalid_locale",
 }
 
 impl fmt::Display for Code {

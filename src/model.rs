@@ -770,6 +770,8 @@ pub struct App {
     /// pip may choose pre-releases for the general requirements.
     pub pip_pre: bool,
     pub dockerfile: Vec<DockerfileBlock>,
+    /// Time zone, locales, conda configuration, pip removals, CMD/ENTRYPOINT/EXPOSE.
+    pub setup: Setup,
     pub jupyter: Option<Jupyter>,
     /// Sorted by stage and name, the order the stacks run them in.
     pub hooks: Vec<Hook>,
@@ -789,6 +791,38 @@ pub struct App {
     /// The first app of its chain of `base app=` links (the app itself when it has no parent):
     /// the whole chain builds in that app's workflow.
     pub chain_root: String,
+}
+
+/// Small settings of the image: its time zone and locales (root steps after apt), its conda
+/// configuration (before the conda steps), pip packages of the base image it removes (after the
+/// pip steps), and how it starts (the last instructions).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Setup {
+    /// A tz database name (`Europe/Berlin`).
+    pub timezone: Option<String>,
+    /// `ll_CC.UTF-8` locales; the first is the default (`LANG`, `LC_ALL`, `LANGUAGE`).
+    pub locales: Vec<String>,
+    /// Written with `conda config --system`, in manifest order.
+    pub conda_config: Vec<CondaSetting>,
+    /// Removed with `pip uninstall`; each must be installed.
+    pub pip_remove: Vec<String>,
+    /// Removed again in an image built on another app that removed them, when this image's own
+    /// pip step could have brought them back (not an error when they are absent).
+    pub pip_remove_again: Vec<String>,
+    pub cmd: Option<Vec<String>>,
+    pub entrypoint: Option<Vec<String>>,
+    /// `8888`, `9000/udp`.
+    pub expose: Vec<String>,
+}
+
+/// One `conda-config` key: a value for `conda config --set`, or a list prepended with
+/// `conda config --prepend` (first item first).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CondaSetting {
+    pub key: String,
+    pub list: bool,
+    /// As conda reads them on its command line (`true`, `5`, `strict`).
+    pub values: Vec<String>,
 }
 
 /// The app an app is built on (`base app=NAME`), as the child's build needs it.

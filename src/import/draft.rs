@@ -126,6 +126,8 @@ pub enum Entry {
     Comment(Vec<String>),
     FreeDiskSpace(bool),
     Timeout(u32),
+    /// `conda-config`, `pip-remove`, `cmd`, `entrypoint`, `expose`, `timezone`, `locale`.
+    Small(super::smallmap::Small),
 }
 
 /// The order settings are written in (the order of `jcx explain`), and whether each is one
@@ -138,16 +140,23 @@ pub const ORDER: &[(&str, bool)] = &[
     ("cuda", true),
     ("apt", false),
     ("apt-recommends", true),
+    ("timezone", true),
+    ("locale", true),
     ("mamba", false),
+    ("conda-config", false),
     ("code-server", true),
     ("extensions", false),
     ("pip", false),
     ("pip-pre", true),
+    ("pip-remove", false),
     ("remove-kernel", false),
     ("env", false),
     ("labels", false),
     ("build-args", false),
     ("workdir", true),
+    ("cmd", true),
+    ("entrypoint", true),
+    ("expose", false),
     ("branches", true),
     ("runs-on", true),
     ("platforms", true),
@@ -200,6 +209,7 @@ impl Entry {
             Entry::Comment(_) => "comment",
             Entry::FreeDiskSpace(_) => "free-disk-space",
             Entry::Timeout(_) => "timeout-minutes",
+            Entry::Small(s) => s.setting(),
         }
     }
 
@@ -220,6 +230,9 @@ impl Entry {
             Entry::Env(k, _) | Entry::Label(k, _) | Entry::BuildArg(k, _) => format!("{s} {k}"),
             Entry::Download { name, .. } => format!("{s} {name}"),
             Entry::Hook { stage, name, .. } => format!("{s} {stage} {name}"),
+            Entry::Small(x) if x.name().is_some() => {
+                format!("{s} {}", x.name().unwrap_or_default())
+            }
             _ if self.single() => s.to_string(),
             _ => format!("{s} {self:?}"),
         }

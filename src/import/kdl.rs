@@ -240,9 +240,8 @@ fn settings(w: &mut W, items: &[Shared]) {
                     one(w, s);
                 }
             }
-            "apt" | "remove-kernel" | "branches" | "runs-on" | "platforms" => {
-                list(w, setting, &group)
-            }
+            "apt" | "remove-kernel" | "branches" | "runs-on" | "platforms" | "pip-remove"
+            | "expose" => list(w, setting, &group),
             "jupyter" => jupyter(w, &group),
             "code-server" => code_server(w, &group, items),
             "extensions"
@@ -253,7 +252,9 @@ fn settings(w: &mut W, items: &[Shared]) {
                 code_server(w, &[], items)
             }
             "extensions" => {}
-            "pip" | "env" | "labels" | "build-args" => children(w, setting, &group),
+            "pip" | "env" | "labels" | "build-args" | "conda-config" => {
+                children(w, setting, &group)
+            }
             _ => {
                 for s in group {
                     one(w, s);
@@ -273,7 +274,10 @@ fn list(w: &mut W, name: &str, group: &[&Shared]) {
             Entry::Branches(v) | Entry::RunsOn(v) | Entry::Platforms(v) => v.clone(),
             _ => Vec::new(),
         };
-        let text: Vec<String> = values.iter().map(|v| kdl_value(v)).collect();
+        let text: Vec<String> = match &s.item.entry {
+            Entry::Small(x) => x.list_kdl(),
+            _ => values.iter().map(|v| kdl_value(v)).collect(),
+        };
         let joined = text.join(" ");
         if w.line_len() + 1 + joined.len() > WIDTH && w.line_len() > INDENT.len() + name.len() {
             w.push(" \\\n");
@@ -360,6 +364,7 @@ fn children(w: &mut W, name: &str, group: &[&Shared]) {
             Entry::Env(k, v) | Entry::Label(k, v) | Entry::BuildArg(k, v) => {
                 format!("{} {}", kdl_value(k), kdl_value(v))
             }
+            Entry::Small(x) => x.child_text(),
             _ => String::new(),
         };
         w.spanned(&text, refs(s));
@@ -579,6 +584,7 @@ pub fn node_text(e: &Entry, indent: &str) -> String {
             format!("free-disk-space {}", if *b { "#true" } else { "#false" })
         }
         Entry::Timeout(n) => format!("timeout-minutes {n}"),
+        Entry::Small(x) => x.node_text(),
     }
 }
 

@@ -219,6 +219,7 @@ pub fn walk(src: &AppSource<'_>) -> AppResult {
     for i in stage {
         instruction(&mut w, &instrs[i]);
     }
+    super::smallmap::settle(&mut w);
     super::resolve::finish(&mut w, &mut result);
     result
 }
@@ -250,6 +251,7 @@ fn instruction(w: &mut Walker<'_>, i: &Instr) {
             }
         }
         "MAINTAINER" => super::resolve::maintainer(w, i),
+        "CMD" | "ENTRYPOINT" | "EXPOSE" if super::smallmap::instruction(w, i) => {}
         "CMD" | "ENTRYPOINT" | "EXPOSE" | "VOLUME" | "HEALTHCHECK" | "STOPSIGNAL" | "ONBUILD" => {
             let k = i.keyword.clone();
             w.escape(i, &format!("jcx has no setting for `{k}`"));

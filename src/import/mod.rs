@@ -31,6 +31,7 @@ mod resolve;
 mod run;
 mod shape;
 pub mod shell;
+mod smallmap;
 mod stages;
 mod triggers;
 pub mod workflow;

@@ -74,7 +74,11 @@ pub fn run(w: &mut Walker<'_>, i: &Instr) {
     let mut fetched: Vec<String> = Vec::new();
     let downloads = super::fetch::find(&units, &i.args, &vars);
     let in_downloads: Vec<usize> = downloads.iter().flat_map(|d| d.units.clone()).collect();
-    let mut fs = super::fsmap::plan(w, i, &units, &in_downloads, &mounts);
+    // Time zone and locale commands are `timezone`/`locale`'s, not file-system commands.
+    let not_fs: Vec<usize> = (0..units.len())
+        .filter(|&n| in_downloads.contains(&n) || super::smallmap::claims(&units[n], &vars))
+        .collect();
+    let mut fs = super::fsmap::plan(w, i, &units, &not_fs, &mounts);
     let results: Vec<Res> = units
         .iter()
         .enumerate()
@@ -167,6 +171,11 @@ fn classify(
                     .into(),
             );
         }
+        None => {}
+    }
+    match super::smallmap::unit(w, i, u, vars, &origin) {
+        Some(Ok((items, stage))) => return Res::Mapped(items, stage),
+        Some(Err(why)) => return Res::Escape(why),
         None => {}
     }
     if let Some(m) = super::jupytermap::classify(&u.tokens, vars, &origin) {

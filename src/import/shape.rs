@@ -68,7 +68,7 @@ fn named(e: &Entry) -> bool {
             | Entry::BuildArg(..)
             | Entry::Download { .. }
             | Entry::Hook { .. }
-    )
+    ) || matches!(e, Entry::Small(x) if x.name().is_some())
 }
 
 /// The app each app extends (an index), if any.

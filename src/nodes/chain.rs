@@ -428,6 +428,16 @@ pub fn check_against_parent(
             .help("apps built on apps build all their platforms in one job each (with QEMU): the parent's one image, by digest, is what its children build on. Remove `native-runners`, or build one platform"),
         );
     }
+    for (span, message) in super::conda_config::dropped_by_child(r, parent) {
+        cx.push(
+            mismatch(span, link, message)
+                .label("drops a value of the parent image")
+                .help(format!(
+                    "a `conda-config` list is put before the values the image already has: the image of `{}` keeps its values. List them too, or build the app on an image",
+                    link.v
+                )),
+        );
+    }
 }
 
 /// Where a setting's value is written, for settings of a simple shape.

@@ -401,6 +401,13 @@ fn pip_entry(fc: &mut FileCheck<'_>, r: &Node) -> Option<FileReq> {
 /// A channel name (`conda-forge`, `conda-forge/label/x`) or an `https://` URL without
 /// credentials.
 fn check_channel(fc: &mut FileCheck<'_>, c: &Sp<String>) {
+    if let Some(p) = channel_problem(c) {
+        fc.push(p);
+    }
+}
+
+/// What is wrong with a channel (of an environment file or of `conda-config`), if anything.
+pub fn channel_problem(c: &Sp<String>) -> Option<Problem> {
     let v = c.v.as_str();
     let name_ok = |s: &str| {
         !s.is_empty()
@@ -420,17 +427,17 @@ fn check_channel(fc: &mut FileCheck<'_>, c: &Sp<String>) {
                 .bytes()
                 .all(|b| b.is_ascii_graphic() && !b"\"'`$\\{}<>|".contains(&b))
         {
-            return;
+            return None;
         }
         "a channel URL has no credentials (`user@`), spaces or quotes: it is read by every build"
     } else if v.contains("://") || v.starts_with(['/', '.', '~']) {
         "a channel is a name (`conda-forge`) or an `https://` URL: conda checks no signature, so `http://` could be replaced on the way, and local paths do not exist in the image build"
     } else if name_ok(v) {
-        return;
+        return None;
     } else {
         "a channel is a name such as `conda-forge` (letters, digits, `_.-`, and `/label/...`), or an `https://` URL"
     };
-    fc.push(
+    Some(
         Problem::error(
             Code::InvalidChannel,
             c.span,
@@ -438,7 +445,7 @@ fn check_channel(fc: &mut FileCheck<'_>, c: &Sp<String>) {
         )
         .label("channel")
         .help(help),
-    );
+    )
 }
 
 /// A conda match spec as an environment file writes it: `[channel::]name[ version[ build]]`,

@@ -10,7 +10,7 @@
 
 use std::collections::HashSet;
 
-use crate::model::{App, AptRepository, FileCopy, Json, Jupyter};
+use crate::model::{App, AptRepository, FileCopy, Json, Jupyter, Setup};
 
 /// Takes out of `app` (a whole model) what its `ancestors` (whole models, nearest first)
 /// already put into the parent image.
@@ -130,6 +130,73 @@ pub fn subtract(app: &mut App, ancestors: &[&App]) {
     if let Some(j) = app.jupyter.take() {
         app.jupyter = jupyter(ancestors, j);
     }
+    setup(app, ancestors);
+}
+
+/// The parent image's time zone, locales, conda settings, removals and image configuration.
+fn setup(app: &mut App, ancestors: &[&App]) {
+    let nearest = |f: &dyn Fn(&Setup) -> bool| {
+        ancestors
+            .iter()
+            .map(|a| &a.setup)
+            .find(|s| f(s))
+            .cloned()
+            .unwrap_or_default()
+    };
+    let installs_pip = app.installs_requirements_txt() || !app.pip_files.is_empty();
+    let s = &mut app.setup;
+    if s.timezone == nearest(&|a| a.timezone.is_some()).timezone {
+        s.timezone = None;
+    }
+    if s.locales == nearest(&|a| !a.locales.is_empty()).locales {
+        s.locales.clear();
+    }
+    s.conda_config.retain(|c| {
+        nearest(&|a| a.conda_config.iter().any(|d| d.key == c.key))
+            .conda_config
+            .iter()
+            .all(|d| d != c)
+    });
+    // A package some ancestor removed (and none installed again since) is gone from the parent
+    // image; this image's own pip step could bring it back as a dependency, so it is removed
+    // again then, without failing when it is absent.
+    let mut again = Vec::new();
+    s.pip_remove.retain(|p| {
+        let name = super::pip::normalize_pkg(p);
+        let removed = ancestors
+            .iter()
+            .find(|a| {
+                a.setup
+                    .pip_remove
+                    .iter()
+                    .any(|q| super::pip::normalize_pkg(q) == name)
+                    || a.pip
+                        .iter()
+                        .any(|q| super::pip::requirement_name(q).as_deref() == Some(&name))
+            })
+            .is_some_and(|a| {
+                a.setup
+                    .pip_remove
+                    .iter()
+                    .any(|q| super::pip::normalize_pkg(q) == name)
+            });
+        if removed && installs_pip {
+            again.push(p.clone());
+        }
+        !removed
+    });
+    s.pip_remove_again = again;
+    let entrypoint = nearest(&|a| a.entrypoint.is_some()).entrypoint;
+    let new_entrypoint = s.entrypoint.is_some() && s.entrypoint != entrypoint;
+    if !new_entrypoint {
+        s.entrypoint = None;
+    }
+    // A new ENTRYPOINT resets the inherited CMD: the image writes its CMD again then.
+    if !new_entrypoint && s.cmd == nearest(&|a| a.cmd.is_some()).cmd {
+        s.cmd = None;
+    }
+    s.expose
+        .retain(|p| !ancestors.iter().any(|a| a.setup.expose.contains(p)));
 }
 
 /// The spec of package `p`'s name that the nearest ancestor naming it installed.
@@ -356,6 +423,54 @@ app c {
         assert_eq!(c.parent.as_ref().unwrap().app, "b");
         assert_eq!(c.chain_root, "a");
         assert_eq!(c.image, "ghcr.io/lab/scipy-notebook-c");
+    }
+
+    #[test]
+    fn the_child_keeps_the_parent_images_small_settings() {
+        let apps = models(
+            r#"manifest-version 1
+registry "ghcr.io" namespace=lab
+defaults { base "quay.io/jupyter/scipy-notebook:python-3.11"; }
+app a {
+    timezone "Europe/Berlin"
+    locale "de_DE.UTF-8"
+    conda-config { channel_priority strict; channels conda-forge; }
+    pip-remove nbclassic
+    entrypoint "tini" "-g" "--" "start.sh"
+    cmd "start-notebook.py"
+    expose 8888
+}
+app b extends=a {
+    base app=a
+    image-suffix b
+    conda-config { channels conda-forge bioconda; }
+    expose 9000
+}
+app c extends=a {
+    base app=a
+    image-suffix c
+    entrypoint "tini" "-g" "--" "start.sh" "/usr/local/bin/wrap"
+    pip { - "idna==3.7"; }
+}
+"#,
+        );
+        let (b, c) = (&apps[1].setup, &apps[2].setup);
+        // Everything the parent image has is left out; a changed list is written whole.
+        assert!(b.timezone.is_none() && b.locales.is_empty() && b.pip_remove.is_empty());
+        assert!(b.cmd.is_none() && b.entrypoint.is_none());
+        assert_eq!(b.expose, ["9000"]);
+        assert_eq!(b.conda_config.len(), 1);
+        assert_eq!(b.conda_config[0].values, ["conda-forge", "bioconda"]);
+        assert!(b.pip_remove_again.is_empty());
+        // A new ENTRYPOINT resets the inherited CMD: the same CMD is written again. A pip step
+        // of its own could bring a removed package back: it is removed again.
+        assert_eq!(
+            c.cmd.as_deref(),
+            Some(&["start-notebook.py".to_string()][..])
+        );
+        assert!(c.entrypoint.is_some());
+        assert_eq!(c.pip_remove_again, ["nbclassic"]);
+        assert!(c.pip_remove.is_empty());
     }
 
     #[test]

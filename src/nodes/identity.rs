@@ -582,7 +582,8 @@ pub fn build_app(
     let code_server = code_server::model(cx, r);
     let curl = code_server.is_some() || s.has(&super::downloads::DOWNLOAD);
     let gnupg = s.has(&super::apt_repository::APT_REPOSITORY);
-    let apt = packages::apt_model(s, curl || gnupg, gnupg);
+    let mut apt = packages::apt_model(s, curl || gnupg, gnupg);
+    super::locale::add_apt(s, &mut apt);
     let image_base = s
         .text(&IMAGE_NAME)
         .map_or(base.name.clone(), |n| n.v.clone());
@@ -635,6 +636,16 @@ pub fn build_app(
         apt_recommends: s.flag(&packages::APT_RECOMMENDS).is_some_and(|f| f.v),
         pip_pre: s.flag(&super::pip::PIP_PRE).is_some_and(|f| f.v),
         dockerfile: dockerfile::model(s, cx.root),
+        setup: crate::model::Setup {
+            timezone: super::locale::timezone(s),
+            locales: super::locale::locales(s),
+            conda_config: super::conda_config::model(s),
+            pip_remove: super::pip_remove::model(cx, r),
+            pip_remove_again: Vec::new(),
+            cmd: super::runtime::command(s, &super::runtime::CMD),
+            entrypoint: super::runtime::command(s, &super::runtime::ENTRYPOINT),
+            expose: super::runtime::ports(s),
+        },
         jupyter: super::jupyter::model(s),
         hooks: super::hooks::model(s),
         kernels,

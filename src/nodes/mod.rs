@@ -19,6 +19,7 @@ pub mod block_copy;
 pub mod chain;
 pub mod check;
 pub mod code_server;
+pub mod conda_config;
 pub mod conda_env;
 pub mod copy_from;
 pub mod cuda;
@@ -35,13 +36,16 @@ pub mod image_tags;
 pub mod jupyter;
 pub mod jupyterhub;
 pub mod kernels;
+pub mod locale;
 pub mod metadata;
 pub mod packages;
 pub mod pip;
+pub mod pip_remove;
 pub mod publish;
 pub mod raw;
 pub mod repo_path;
 pub mod reqfile;
+pub mod runtime;
 pub mod setting;
 pub mod sources;
 pub mod stages;
@@ -74,16 +78,23 @@ pub static SETTINGS: &[&Setting] = &[
     &packages::APT,
     &packages::APT_RECOMMENDS,
     &apt_repository::APT_REPOSITORY,
+    &locale::TIMEZONE,
+    &locale::LOCALE,
     &packages::MAMBA,
+    &conda_config::CONDA_CONFIG,
     &code_server::CODE_SERVER,
     &pip::PIP,
     &pip::PIP_PRE,
+    &pip_remove::PIP_REMOVE,
     &kernels::KERNEL,
     &kernels::REMOVE_KERNEL,
     &env::ENV,
     &metadata::LABELS,
     &metadata::BUILD_ARGS,
     &metadata::WORKDIR,
+    &runtime::CMD,
+    &runtime::ENTRYPOINT,
+    &runtime::EXPOSE,
     &workflow::BRANCHES,
     &triggers::GIT_TAGS,
     &triggers::RELEASE,
@@ -339,6 +350,7 @@ fn manifest(
         let variant = variant_of.get(r.name.v.as_str()).copied();
         let mark = cx.problems.len();
         packages::check_channels(cx, r, mirrors.conda.is_some());
+        runtime::check_app(cx, r);
         let app_built = identity::build_app(cx, r, registries.as_deref(), parent);
         held.take(cx.problems, mark, variant);
         whole[i] = app_built.map(|mut app| {
@@ -422,13 +434,20 @@ mod tests {
             "apt-repository",
             r#"apt-repository tools "https://apt.example.org/debian" suite=stable components=main key="https://apt.example.org/key.gpg" fingerprint="0123 4567 89AB CDEF 0123  4567 89AB CDEF 0123 4567" { packages tool; }"#,
         ),
+        ("timezone", r#"timezone "Europe/Berlin""#),
+        ("locale", r#"locale "de_DE.UTF-8" "C.UTF-8""#),
         ("mamba", "mamba nodejs"),
+        (
+            "conda-config",
+            r#"conda-config { channel_priority strict; channels conda-forge bioconda; remote_max_retries 5; }"#,
+        ),
         (
             "code-server",
             r#"code-server "4.22.1" { extensions ms-python.python; }"#,
         ),
         ("pip", r#"pip { - "requests==2.32.3"; }"#),
         ("pip-pre", "pip-pre #true"),
+        ("pip-remove", "pip-remove jupyter-server-terminals"),
         (
             "kernel",
             r#"kernel py310 display-name="Python 3.10" { python "3.10"; mamba "numpy<2"; pip { - "idna==3.7"; }; }"#,
@@ -438,6 +457,12 @@ mod tests {
         ("labels", r#"labels { "org.example.course" "ml-101"; }"#),
         ("build-args", r#"build-args { COURSE_YEAR "2026"; }"#),
         ("workdir", r#"workdir "/home/jovyan/work""#),
+        (
+            "cmd",
+            r#"cmd "start-notebook.py" "--ServerApp.default_url=/lab""#,
+        ),
+        ("entrypoint", r#"entrypoint "tini" "-g" "--" "start.sh""#),
+        ("expose", r#"expose 8888 "9000/udp""#),
         ("branches", "branches dev"),
         ("git-tags", r#"git-tags "v*""#),
         ("release", "release #true"),

@@ -277,6 +277,7 @@ fn explain_apt(cx: &mut Ctx<'_>, r: &Resolved, _app: &App) {
             },
         );
     }
+    super::locale::explain_apt(cx, s);
     if repos && !s.words(&APT).iter().any(|a| is_gnupg(&a.v)) {
         cx.push(
             "apt",

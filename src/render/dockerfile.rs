@@ -276,6 +276,8 @@ struct DockerfileCtx<'a> {
     stage_args: Vec<String>,
     /// `copy-from`: what it takes out of them.
     stage_copies: Vec<super::stages::StageCopyCtx>,
+    /// Time zone, locales, conda configuration, pip removals, CMD/ENTRYPOINT/EXPOSE.
+    setup: super::setup::SetupCtx<'a>,
 }
 
 /// The stacks' trees notebook-owned copies (`file`, `copy-from`) went into, in the order
@@ -582,6 +584,7 @@ pub fn render_dockerfile(manifest: &Manifest, app: &App) -> Result<String> {
         stages,
         stage_args,
         stage_copies: super::stages::copies_ctx(app),
+        setup: super::setup::setup_ctx(&app.setup),
     };
     let text = render_with(&envs().0, "Dockerfile", &app.dockerfile_path(), ctx)?;
     check_dockerfile(&text, stage_count).map_err(|message| Error::Render {

@@ -199,6 +199,7 @@ mod build_job;
 mod chain;
 mod dockerfile;
 mod jupyterhub;
+mod setup;
 mod stages;
 mod workflow;
 

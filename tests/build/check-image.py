@@ -274,6 +274,55 @@ def image(expect, app):
             result(got == want, f"{path} links to {want}", f"found {got!r}")
         elif kind == "absent":
             result(not os.path.lexists(value), f"{value} does not exist")
+        elif kind == "timezone":
+            zone, _, abbrs = value.partition("=")
+            link = os.path.realpath("/etc/localtime")
+            result(link == f"/usr/share/zoneinfo/{zone}", f"/etc/localtime is the zone file of {zone}", link)
+            try:
+                named = open("/etc/timezone", encoding="utf-8").read().strip()
+            except OSError as e:
+                named = str(e)
+            result(named == zone, f"/etc/timezone names {zone}", named)
+            result(env.get("TZ") == zone, f"TZ is {zone}", f"found {env.get('TZ')!r}")
+            # Without TZ too: what programs that read only /etc/localtime see.
+            for with_tz in (True, False):
+                e = dict(env) if with_tz else {k: v for k, v in env.items() if k != "TZ"}
+                p = subprocess.run(["date", "+%Z"], capture_output=True, text=True, env=e)
+                got = p.stdout.strip()
+                result(got in abbrs.split(), f"date +%Z {'with' if with_tz else 'without'} TZ is one of {abbrs}", got or p.stderr.strip())
+        elif kind == "locale":
+            rc, out = run("locale", "-a")
+            result(value in out.split(), f"locale -a lists {value}", out.replace("\n", " "))
+        elif kind == "default-locale":
+            name, _, weekday = value.partition("=")
+            for var in ("LANG", "LC_ALL", "LANGUAGE"):
+                result(env.get(var) == name, f"{var} is {name}", f"found {env.get(var)!r}")
+            # The default locale is usable: a program's messages and dates use it.
+            rc, out = run("date", "-d", "2024-01-01", "+%A")
+            result(rc == 0 and out == weekday, f"date in the default locale says {weekday!r}", out)
+            import locale
+            try:
+                got = locale.setlocale(locale.LC_ALL, "")
+            except locale.Error as e:
+                got = str(e)
+            result(got == name, f"Python's setlocale(LC_ALL, '') gives {name}", got)
+        elif kind == "conda-config":
+            key, _, want = value.partition("=")
+            rc, out = run("conda", "config", "--show", key)
+            lines = out.splitlines()
+            if lines and lines[0] == f"{key}:":
+                got = " ".join(l.strip()[2:] for l in lines[1:] if l.strip().startswith("- "))
+            else:
+                got = lines[0].partition(": ")[2] if lines else out
+            result(rc == 0 and got == want, f"conda config --show {key} is {want!r}", f"found {got!r}")
+        elif kind == "image-config":
+            import json
+            key, _, want = value.partition("=")
+            config = json.load(open("/tmp/jcx-bt/image.json", encoding="utf-8"))["Docker"]["config"]
+            got = config.get(key)
+            if isinstance(got, dict):
+                got = sorted(got)
+            result(got == json.loads(want), f"the image's {key} is {want}", f"found {json.dumps(got)}")
         elif kind == "torch":
             rc, out = run(sys.executable, "-c", "import torch, torch.version; print(torch.__version__, torch.version.cuda)")
             result(rc == 0 and out.split()[:1] == [value], f"import torch: __version__ is {value}", out)
