@@ -188,6 +188,14 @@ impl<'a> Reader<'a> {
         t
     }
 
+    /// Reads a token hidden from the kdl crate as a mistake of its own: it does not extend
+    /// the text read before it (the span of a commented-out tail, see `sd_tail`).
+    fn bump_hidden(&mut self) {
+        let end = self.prev_end;
+        self.bump();
+        self.prev_end = end;
+    }
+
     pub(super) fn text(&self, t: Token) -> &'a str {
         &self.src[t.start..t.end]
     }
@@ -298,23 +306,13 @@ impl<'a> Reader<'a> {
     /// break, `;`, a line comment, the end, or a `}` that closes the enclosing block), with
     /// the `{ }` blocks inside it. Nothing in it is checked further.
     pub(super) fn skip_rest(&mut self, from: usize) {
-        self.skip_until(from, true);
-    }
-
-    /// Like [`Self::skip_rest`], but through the end of the line: `;` included.
-    fn skip_line(&mut self, from: usize) {
-        self.skip_until(from, false);
-    }
-
-    fn skip_until(&mut self, from: usize, at_semicolon: bool) {
         let mut depth = 0usize;
         let mut end = from.max(self.prev_end);
         loop {
             let t = self.peek();
             match t.tok {
                 Tok::Eof => break,
-                Tok::Semi if depth == 0 && at_semicolon => break,
-                Tok::Newline | Tok::LineComment if depth == 0 => break,
+                Tok::Newline | Tok::Semi | Tok::LineComment if depth == 0 => break,
                 Tok::RBrace if depth == 0 => break,
                 Tok::RBrace => depth -= 1,
                 Tok::LBrace => depth += 1,
@@ -326,6 +324,32 @@ impl<'a> Reader<'a> {
         self.consumed(from, end);
         if end > from {
             self.masks.push(Mask::Blank(from..end));
+        }
+    }
+
+    /// Blanks what follows a block's node on its line from `from` (for the kdl crate it would
+    /// join that node): through the `;` that ends the node (kept: it ends the node for the
+    /// crate too), and past the `}` that close no block the crate sees (reported as stray, or
+    /// the end of a block with no node before it, hidden like its `{`).
+    fn skip_joined(&mut self, mut from: usize) {
+        loop {
+            self.skip_rest(from);
+            let t = self.peek();
+            match t.tok {
+                Tok::Semi => {
+                    self.bump();
+                    return;
+                }
+                Tok::RBrace if self.stack.last().is_none_or(|f| f.nameless) => {
+                    self.bump();
+                    match self.stack.pop() {
+                        Some(frame) => self.close(frame, t),
+                        None => self.report(m::stray_brace(t.start), Mask::Blank(t.start..t.end)),
+                    }
+                    from = t.end;
+                }
+                _ => return,
+            }
         }
     }
 
@@ -393,7 +417,7 @@ impl<'a> Reader<'a> {
                         self.report(m::slashdash_tail(start..end), mask);
                         if !self.src[end..t.start].contains(['\n', '\r']) {
                             // On the same line, the rest would join the block's node.
-                            self.skip_line(t.start);
+                            self.skip_joined(t.start);
                             continue;
                         }
                     }
@@ -600,7 +624,7 @@ impl<'a> Reader<'a> {
             match t.tok {
                 Tok::Semi if cx.slashdashed => {
                     // Hidden from the kdl crate, where it is then a space inside this node.
-                    self.bump();
+                    self.bump_hidden();
                     self.report(m::slashdash_semicolon(t.start), Mask::Blank(t.start..t.end));
                     blanked = true;
                 }
@@ -610,14 +634,14 @@ impl<'a> Reader<'a> {
                 }
                 Tok::RBrace if self.stack.is_empty() => {
                     // Hidden from the kdl crate, where it is then a space inside this node.
-                    self.bump();
+                    self.bump_hidden();
                     self.report(m::stray_brace(t.start), Mask::Blank(t.start..t.end));
                     blanked = true;
                 }
                 Tok::RBrace if self.stack.last().is_some_and(|f| f.nameless) => {
                     // The end of a block with no node before it: hidden like its `{`, so
                     // for the kdl crate this node goes on.
-                    self.bump();
+                    self.bump_hidden();
                     self.stack.pop();
                     self.masks.push(Mask::Blank(t.start..t.end));
                     blanked = true;
@@ -652,6 +676,13 @@ impl<'a> Reader<'a> {
                             return;
                         }
                         first_after_block = false;
+                        continue;
+                    }
+                    if phase != Phase::Entries && ends_node(target.tok) {
+                        // `a { } /- ;`: nothing to comment out (the `;` ends the node).
+                        self.bump_hidden();
+                        self.report(m::dangling_slashdash(t.start), Mask::Blank(t.start..t.end));
+                        blanked = true;
                         continue;
                     }
                     if phase != Phase::Entries {
