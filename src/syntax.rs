@@ -552,6 +552,12 @@ mod differential {
             "a{} /-b{}\n;}\"s\"",
             "{ a{} /-b{} c } \"s\"",
             "a{} /-b{} c; d #x",
+            "app  {\n} /- y {\napp } x;\n",
+            "app  {\n} /- y;\napp ;\n",
+            "a{} /-b{} \\\n x",
+            "a{} /-b{} \\\n ; x",
+            "a{} /-b{} /*\n*/ x",
+            "a{} /-b{} // c\n x",
             "{ a{} /-b{} c }\n\"s\"",
             "{ a{}/-b c } \"s\"",
             "/-a{}/-;}\"s\"",
@@ -605,6 +611,23 @@ mod differential {
                 "a{} /-b{} c; d #x",
                 &[(tail, "/-b{}"), ("unknown keyword `#x`", "#x")],
             ),
+            // A line break in the tail, or after it, ends the block's node: `c` is a node of
+            // its own.
+            (
+                "a{} /-b{\n} c #x;",
+                &[(tail, "/-b{\n}"), ("unknown keyword `#x`", "#x")],
+            ),
+            (
+                "a{} /-b;\nc #x;",
+                &[
+                    (tail, "/-b"),
+                    (semicolon_in_tail, ";"),
+                    ("unknown keyword `#x`", "#x"),
+                ],
+            ),
+            // Escaped, or in a block comment, it does not.
+            ("a{} /-b{} \\\n c #x", &[(tail, "/-b{}")]),
+            ("a{} /-b{} /*\n*/ c #x", &[(tail, "/-b{}")]),
             ("{ a{} /-b{} c } \"s\"", &[(nameless, "{"), (tail, "/-b{}")]),
         ];
         for (text, expected) in cases {

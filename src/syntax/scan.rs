@@ -88,6 +88,7 @@ pub fn scan(src: &str) -> Scan {
         yaml: None,
         sd_tail: None,
         prev_end: 0,
+        line_break: None,
         entry_slashdash: None,
         stopped: false,
         block_to_eof: None,
@@ -126,6 +127,9 @@ pub(super) struct Reader<'a> {
     pub(super) sd_tail: Option<(usize, usize, usize)>,
     /// The end of the last token that is not a space, a line break or a comment.
     pub(super) prev_end: usize,
+    /// Where the last line break (or line comment) read is; an escaped line break, or one
+    /// in a comment or a string, does not end a line.
+    pub(super) line_break: Option<usize>,
     /// The `/-` of the entry being read, if it is commented out: an entry hidden as a whole
     /// is hidden with it.
     pub(super) entry_slashdash: Option<usize>,
@@ -174,6 +178,9 @@ impl<'a> Reader<'a> {
         self.buf.pop_front();
         if !is_line_space(t.tok) {
             self.prev_end = t.end;
+        }
+        if matches!(t.tok, Tok::Newline | Tok::LineComment) {
+            self.line_break = Some(t.start);
         }
         if t.tok == Tok::Forbidden {
             let c = self.src[t.start..].chars().next().unwrap_or(' ');
@@ -415,8 +422,10 @@ impl<'a> Reader<'a> {
                         self.sd_tail = None;
                         let mask = Mask::BlankKeepLines(start..end);
                         self.report(m::slashdash_tail(start..end), mask);
-                        if !self.src[end..t.start].contains(['\n', '\r']) {
-                            // On the same line, the rest would join the block's node.
+                        // The tail is blanked but for its line breaks: with none in it, and
+                        // none after it, the rest would join the block's node.
+                        let line_ended = self.line_break.is_some_and(|at| at >= end);
+                        if !line_ended && !self.src[start..end].contains(['\n', '\r']) {
                             self.skip_joined(t.start);
                             continue;
                         }
