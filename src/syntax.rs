@@ -536,8 +536,104 @@ mod differential {
             "torch 2.3.1",
             "# comment\na",
             "a r\"x\"",
+            "a{}/-;}\"s\"",
+            "a{} /- ; \"s\"",
+            "a{}/-;;\"s\"",
+            "a{};}\"s\"",
+            "a{} } b",
+            "a{}\n} b",
+            "a{}/-\n;}\"s\"",
+            "a{}/-;\n}\"s\"",
+            "a{}/-}\"s\"",
+            "a{} /-b;}\"s\"",
+            "a{} /-b c } \"s\"",
+            "a{} /-b{} c } \"s\"",
+            "a{} /-b{};}\"s\"",
+            "a{} /-b{}\n;}\"s\"",
+            "{ a{} /-b{} c } \"s\"",
+            "a{} /-b{} c; d #x",
+            "app  {\n} /- y {\napp } x;\n",
+            "app  {\n} /- y;\napp ;\n",
+            "a{} /-b{} \\\n x",
+            "a{} /-b{} \\\n ; x",
+            "a{} /-b{} /*\n*/ x",
+            "a{} /-b{} // c\n x",
+            "{ a{} /-b{} c }\n\"s\"",
+            "{ a{}/-b c } \"s\"",
+            "/-a{}/-;}\"s\"",
         ] {
             check(text);
+        }
+    }
+
+    /// What the pre-scan reports on `text`: each finding's message and the text it points at.
+    fn findings(text: &str) -> Vec<(String, &str)> {
+        scan::scan(text)
+            .findings
+            .into_iter()
+            .map(|f| (f.message, &text[f.span]))
+            .collect()
+    }
+
+    #[test]
+    fn after_a_block_on_its_line() {
+        let dangling = "`/-` comments out nothing";
+        let stray = "`}` closes no block";
+        let extra_semicolon = "`;` with no node before it";
+        let tail = "a commented-out node after a node's `{ }` block, with more nodes after it";
+        let semicolon_in_tail = "`;` after a commented-out node";
+        let nameless = "a `{` block with no node before it";
+        let after = "text after a node's `{ }` block";
+        let cases: &[(&str, &[(&str, &str)])] = &[
+            ("a{}/-;}\"s\"", &[(dangling, "/-"), (stray, "}")]),
+            ("a{} /- ; \"s\"", &[(dangling, "/-")]),
+            ("a{}/-;;\"s\"", &[(dangling, "/-"), (extra_semicolon, ";")]),
+            ("a{};}\"s\"", &[(stray, "}")]),
+            ("a{} } b", &[(stray, "}"), (after, "b")]),
+            (
+                "a{}/-\n;}\"s\"",
+                &[(dangling, "/-"), (extra_semicolon, ";"), (stray, "}")],
+            ),
+            (
+                "a{}/-}\"s\"",
+                &[(dangling, "/-"), (stray, "}"), (after, "\"s\"")],
+            ),
+            // The commented-out node goes on: `}` and `"s"` are part of it.
+            ("a{} /-b;}\"s\"", &[(semicolon_in_tail, ";"), (stray, "}")]),
+            ("a{} /-b c } \"s\"", &[(stray, "}")]),
+            ("a{} /-b{} c } \"s\"", &[(tail, "/-b{}"), (stray, "}")]),
+            (
+                "a{} /-b{};}\"s\"",
+                &[(tail, "/-b{}"), (semicolon_in_tail, ";"), (stray, "}")],
+            ),
+            // After `;`, a node of its own (checked).
+            (
+                "a{} /-b{} c; d #x",
+                &[(tail, "/-b{}"), ("unknown keyword `#x`", "#x")],
+            ),
+            // A line break in the tail, or after it, ends the block's node: `c` is a node of
+            // its own.
+            (
+                "a{} /-b{\n} c #x;",
+                &[(tail, "/-b{\n}"), ("unknown keyword `#x`", "#x")],
+            ),
+            (
+                "a{} /-b;\nc #x;",
+                &[
+                    (tail, "/-b"),
+                    (semicolon_in_tail, ";"),
+                    ("unknown keyword `#x`", "#x"),
+                ],
+            ),
+            // Escaped, or in a block comment, it does not.
+            ("a{} /-b{} \\\n c #x", &[(tail, "/-b{}")]),
+            ("a{} /-b{} /*\n*/ c #x", &[(tail, "/-b{}")]),
+            ("{ a{} /-b{} c } \"s\"", &[(nameless, "{"), (tail, "/-b{}")]),
+        ];
+        for (text, expected) in cases {
+            let expected: Vec<(String, &str)> =
+                expected.iter().map(|(m, s)| (m.to_string(), *s)).collect();
+            assert_eq!(findings(text), expected, "{text:?}");
         }
     }
 }

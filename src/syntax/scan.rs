@@ -88,6 +88,7 @@ pub fn scan(src: &str) -> Scan {
         yaml: None,
         sd_tail: None,
         prev_end: 0,
+        line_break: None,
         entry_slashdash: None,
         stopped: false,
         block_to_eof: None,
@@ -126,6 +127,9 @@ pub(super) struct Reader<'a> {
     pub(super) sd_tail: Option<(usize, usize, usize)>,
     /// The end of the last token that is not a space, a line break or a comment.
     pub(super) prev_end: usize,
+    /// Where the last line break (or line comment) read is; an escaped line break, or one
+    /// in a comment or a string, does not end a line.
+    pub(super) line_break: Option<usize>,
     /// The `/-` of the entry being read, if it is commented out: an entry hidden as a whole
     /// is hidden with it.
     pub(super) entry_slashdash: Option<usize>,
@@ -175,6 +179,9 @@ impl<'a> Reader<'a> {
         if !is_line_space(t.tok) {
             self.prev_end = t.end;
         }
+        if matches!(t.tok, Tok::Newline | Tok::LineComment) {
+            self.line_break = Some(t.start);
+        }
         if t.tok == Tok::Forbidden {
             let c = self.src[t.start..].chars().next().unwrap_or(' ');
             let issue = Issue {
@@ -186,6 +193,14 @@ impl<'a> Reader<'a> {
             self.masks.push(Mask::Blank(t.start..t.end));
         }
         t
+    }
+
+    /// Reads a token hidden from the kdl crate as a mistake of its own: it does not extend
+    /// the text read before it (the span of a commented-out tail, see `sd_tail`).
+    fn bump_hidden(&mut self) {
+        let end = self.prev_end;
+        self.bump();
+        self.prev_end = end;
     }
 
     pub(super) fn text(&self, t: Token) -> &'a str {
@@ -298,23 +313,13 @@ impl<'a> Reader<'a> {
     /// break, `;`, a line comment, the end, or a `}` that closes the enclosing block), with
     /// the `{ }` blocks inside it. Nothing in it is checked further.
     pub(super) fn skip_rest(&mut self, from: usize) {
-        self.skip_until(from, true);
-    }
-
-    /// Like [`Self::skip_rest`], but through the end of the line: `;` included.
-    fn skip_line(&mut self, from: usize) {
-        self.skip_until(from, false);
-    }
-
-    fn skip_until(&mut self, from: usize, at_semicolon: bool) {
         let mut depth = 0usize;
         let mut end = from.max(self.prev_end);
         loop {
             let t = self.peek();
             match t.tok {
                 Tok::Eof => break,
-                Tok::Semi if depth == 0 && at_semicolon => break,
-                Tok::Newline | Tok::LineComment if depth == 0 => break,
+                Tok::Newline | Tok::Semi | Tok::LineComment if depth == 0 => break,
                 Tok::RBrace if depth == 0 => break,
                 Tok::RBrace => depth -= 1,
                 Tok::LBrace => depth += 1,
@@ -326,6 +331,32 @@ impl<'a> Reader<'a> {
         self.consumed(from, end);
         if end > from {
             self.masks.push(Mask::Blank(from..end));
+        }
+    }
+
+    /// Blanks what follows a block's node on its line from `from` (for the kdl crate it would
+    /// join that node): through the `;` that ends the node (kept: it ends the node for the
+    /// crate too), and past the `}` that close no block the crate sees (reported as stray, or
+    /// the end of a block with no node before it, hidden like its `{`).
+    fn skip_joined(&mut self, mut from: usize) {
+        loop {
+            self.skip_rest(from);
+            let t = self.peek();
+            match t.tok {
+                Tok::Semi => {
+                    self.bump();
+                    return;
+                }
+                Tok::RBrace if self.stack.last().is_none_or(|f| f.nameless) => {
+                    self.bump();
+                    match self.stack.pop() {
+                        Some(frame) => self.close(frame, t),
+                        None => self.report(m::stray_brace(t.start), Mask::Blank(t.start..t.end)),
+                    }
+                    from = t.end;
+                }
+                _ => return,
+            }
         }
     }
 
@@ -391,9 +422,11 @@ impl<'a> Reader<'a> {
                         self.sd_tail = None;
                         let mask = Mask::BlankKeepLines(start..end);
                         self.report(m::slashdash_tail(start..end), mask);
-                        if !self.src[end..t.start].contains(['\n', '\r']) {
-                            // On the same line, the rest would join the block's node.
-                            self.skip_line(t.start);
+                        // The tail is blanked but for its line breaks: with none in it, and
+                        // none after it, the rest would join the block's node.
+                        let line_ended = self.line_break.is_some_and(|at| at >= end);
+                        if !line_ended && !self.src[start..end].contains(['\n', '\r']) {
+                            self.skip_joined(t.start);
                             continue;
                         }
                     }
@@ -600,7 +633,7 @@ impl<'a> Reader<'a> {
             match t.tok {
                 Tok::Semi if cx.slashdashed => {
                     // Hidden from the kdl crate, where it is then a space inside this node.
-                    self.bump();
+                    self.bump_hidden();
                     self.report(m::slashdash_semicolon(t.start), Mask::Blank(t.start..t.end));
                     blanked = true;
                 }
@@ -610,14 +643,14 @@ impl<'a> Reader<'a> {
                 }
                 Tok::RBrace if self.stack.is_empty() => {
                     // Hidden from the kdl crate, where it is then a space inside this node.
-                    self.bump();
+                    self.bump_hidden();
                     self.report(m::stray_brace(t.start), Mask::Blank(t.start..t.end));
                     blanked = true;
                 }
                 Tok::RBrace if self.stack.last().is_some_and(|f| f.nameless) => {
                     // The end of a block with no node before it: hidden like its `{`, so
                     // for the kdl crate this node goes on.
-                    self.bump();
+                    self.bump_hidden();
                     self.stack.pop();
                     self.masks.push(Mask::Blank(t.start..t.end));
                     blanked = true;
@@ -652,6 +685,13 @@ impl<'a> Reader<'a> {
                             return;
                         }
                         first_after_block = false;
+                        continue;
+                    }
+                    if phase != Phase::Entries && ends_node(target.tok) {
+                        // `a { } /- ;`: nothing to comment out (the `;` ends the node).
+                        self.bump_hidden();
+                        self.report(m::dangling_slashdash(t.start), Mask::Blank(t.start..t.end));
+                        blanked = true;
                         continue;
                     }
                     if phase != Phase::Entries {
