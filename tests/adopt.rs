@@ -7,8 +7,6 @@ mod support;
 use std::fs;
 use std::path::Path;
 
-use assert_cmd::Command;
-
 const MANIFEST: &str = r#"manifest-version 1
 registry "ghcr.io" namespace=lab
 defaults { base "quay.io/jupyter/scipy-notebook:python-3.11"; }
@@ -20,25 +18,10 @@ app beta extends=alpha {
 }
 "#;
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
+use support::Run;
 
 fn run(dir: &Path, args: &[&str]) -> Run {
-    let out = Command::new(support::jcx_bin())
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env("COLUMNS", "400")
-        .args(args)
-        .output()
-        .unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    }
+    support::run_wide(dir, args, 400)
 }
 
 /// An images repository (a git repository: `.git` marks its root) with the manifest.

@@ -3,10 +3,10 @@
 //! generated allowlist or workflow no longer lets it in; a new file a glob matches changes
 //! nothing generated.
 
+mod support;
+
 use std::fs;
 use std::path::Path;
-
-use assert_cmd::Command;
 
 const MANIFEST: &str = r##"manifest-version 1
 registry "ghcr.io" namespace=lab
@@ -23,27 +23,7 @@ app lab {
 const IGNORE: &str = "src/lab/Dockerfile.dockerignore";
 const WORKFLOW: &str = ".github/workflows/build-push-lab.yaml";
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn run(dir: &Path, args: &[&str]) -> Run {
-    let out = Command::cargo_bin("jcx")
-        .unwrap()
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env("COLUMNS", "100")
-        .args(args)
-        .output()
-        .unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    }
-}
+use support::run;
 
 fn write(d: &Path, path: &str, text: &str) {
     fs::create_dir_all(d.join(path).parent().unwrap()).unwrap();

@@ -3,32 +3,11 @@
 //! pip and conda beyond the plain installs, reserved variables, and the import bugs found on
 //! real repositories (docs/coverage.md). Every imported manifest must also compile.
 
+mod support;
+
 use std::fs;
-use std::path::Path;
 
-use assert_cmd::Command;
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn run(dir: &Path, args: &[&str]) -> Run {
-    let out = Command::cargo_bin("jcx")
-        .unwrap()
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env("COLUMNS", "100")
-        .args(args)
-        .output()
-        .unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    }
-}
+use support::run;
 
 /// A repository of `(path, text)` files, imported: the manifest, the warnings and the summary.
 struct Imported {

@@ -2,10 +2,10 @@
 //! end to end on the built binary: `jcx check` fails when one is edited into an invalid state or
 //! deleted, and says where, in every output format; and how they are inherited.
 
+mod support;
+
 use std::fs;
 use std::path::Path;
-
-use assert_cmd::Command;
 
 const MANIFEST: &str = r#"manifest-version 1
 registry "ghcr.io" namespace=lab
@@ -24,27 +24,7 @@ const LOCK: &str = "# pip-compile --generate-hashes\niniconfig==2.0.0 \\\n    --
 
 const ENV: &str = "channels:\n  - conda-forge\ndependencies:\n  - toolz=0.12.1\n  - pip\n  - pip:\n      - tabulate==0.9.0\n";
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn run(dir: &Path, args: &[&str]) -> Run {
-    let out = Command::cargo_bin("jcx")
-        .unwrap()
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env("COLUMNS", "100")
-        .args(args)
-        .output()
-        .unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    }
-}
+use support::{Run, run};
 
 fn repository() -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
