@@ -455,10 +455,7 @@ pub fn is_env_spec(s: &str) -> bool {
     let Some(spec) = super::packages::without_channel(s, b"-_./") else {
         return false;
     };
-    let name_end = spec
-        .find(|c: char| !(c.is_ascii_alphanumeric() || "-_.".contains(c)))
-        .unwrap_or(spec.len());
-    let (name, rest) = spec.split_at(name_end);
+    let (name, rest) = spec.split_at(super::packages::name_end(spec));
     let b = name.as_bytes();
     !name.is_empty()
         && name.len() <= 100

@@ -10,6 +10,7 @@
 
 use std::collections::HashSet;
 
+use super::packages::conda_name;
 use crate::model::{App, AptRepository, FileCopy, Json, Jupyter, Setup};
 
 /// Takes out of `app` (a whole model) what its `ancestors` (whole models, nearest first)
@@ -214,15 +215,6 @@ fn in_image<'a>(
 /// `vim=2:9.1-1` -> `vim`.
 fn apt_name(p: &str) -> &str {
     p.split('=').next().unwrap_or(p)
-}
-
-/// `conda-forge::numpy>=1.26` -> `numpy`.
-fn conda_name(p: &str) -> &str {
-    let p = p.split_once("::").map_or(p, |(_, rest)| rest);
-    let end = p
-        .find(|c: char| !(c.is_ascii_alphanumeric() || "-_.".contains(c)))
-        .unwrap_or(p.len());
-    &p[..end]
 }
 
 /// Whether the nearest ancestor that requires `p`'s package required exactly `p` (any

@@ -14,6 +14,7 @@ use super::check::{Checker, FileCache, WordRule, lowercase_name_ok};
 use super::conda_env::Target;
 use super::decode::{Entries, did_you_mean, name_span, no_children, unknown_node};
 use super::identity::{Resolved, is_python_version};
+use super::packages::conda_name;
 use super::pip::{Pip, RawPip, RawPipFile, TORCH_FAMILY, parse_pip};
 use super::raw::{RawSettings, Sp, Value};
 use super::reqfile::{Placed, check_placed};
@@ -397,15 +398,6 @@ fn check_files(cx: &mut Checker<'_>, k: &RawKernel) {
 pub fn environment_files(s: &RawSettings) -> impl Iterator<Item = &Sp<String>> {
     s.items::<RawKernel>(&KERNEL)
         .filter_map(|k| k.environment.as_ref())
-}
-
-/// The package name of a simple conda spec (`conda-forge::numpy>=1` -> `numpy`).
-fn conda_name(spec: &str) -> &str {
-    let spec = spec.split_once("::").map_or(spec, |(_, s)| s);
-    let end = spec
-        .find(|c: char| !(c.is_ascii_alphanumeric() || "-_.".contains(c)))
-        .unwrap_or(spec.len());
-    &spec[..end]
 }
 
 fn check_remove(cx: &mut Checker<'_>, v: &Value) {

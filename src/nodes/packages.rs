@@ -332,15 +332,25 @@ pub fn without_channel<'a>(s: &'a str, extra: &[u8]) -> Option<&'a str> {
     }
 }
 
+/// The package name of a conda spec (`conda-forge::numpy>=1.26` -> `numpy`): after any
+/// `channel::`, up to the first character a name cannot hold.
+pub fn conda_name(spec: &str) -> &str {
+    let spec = spec.split_once("::").map_or(spec, |(_, rest)| rest);
+    &spec[..name_end(spec)]
+}
+
+/// Where the package name at the start of a conda spec (without its channel) ends.
+pub(super) fn name_end(spec: &str) -> usize {
+    spec.find(|c: char| !(c.is_ascii_alphanumeric() || "-_.".contains(c)))
+        .unwrap_or(spec.len())
+}
+
 /// A conda MatchSpec in its simple forms: `[channel::]name[ op version[,op version]][=build]`.
 pub fn is_conda_spec(s: &str) -> bool {
     let Some(spec) = without_channel(s, b"-_.") else {
         return false;
     };
-    let name_end = spec
-        .find(|c: char| !(c.is_ascii_alphanumeric() || "-_.".contains(c)))
-        .unwrap_or(spec.len());
-    let (name, version) = spec.split_at(name_end);
+    let (name, version) = spec.split_at(name_end(spec));
     if name.is_empty() || !name.as_bytes()[0].is_ascii_alphanumeric() || name.len() > 100 {
         return false;
     }

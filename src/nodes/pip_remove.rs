@@ -73,15 +73,6 @@ fn check(cx: &mut Checker<'_>, v: &Value) {
     }
 }
 
-/// The package name of a conda spec (`conda-forge::numpy>=1` -> `numpy`).
-fn conda_name(spec: &str) -> &str {
-    let s = spec.split_once("::").map_or(spec, |(_, rest)| rest);
-    let end = s
-        .find(|c: char| !(c.is_ascii_alphanumeric() || "-_.".contains(c)))
-        .unwrap_or(s.len());
-    &s[..end]
-}
-
 /// The packages the app removes, each once (as first written), after the rules that need the
 /// whole app: not one it installs with `pip` or `mamba`, not the PyTorch family of a `cuda` app.
 pub fn model(cx: &mut Checker<'_>, r: &Resolved) -> Vec<String> {
@@ -105,7 +96,7 @@ pub fn model(cx: &mut Checker<'_>, r: &Resolved) -> Vec<String> {
         }
     }
     for m in s.items::<Sp<String>>(&super::packages::MAMBA) {
-        let name = super::pip::normalize_pkg(conda_name(&m.v));
+        let name = super::pip::normalize_pkg(super::packages::conda_name(&m.v));
         installs.push((name, m.span, "`mamba`"));
     }
     let cuda = super::cuda::cuda_of(s).is_some();
