@@ -368,11 +368,13 @@ pub fn expand(root: &Path, pattern_path: &str) -> Vec<String> {
     found
 }
 
-/// The pattern under the first directory (the shallowest) where it matches something.
-fn suggest_glob(root: &Path, pattern: &str) -> Option<String> {
-    let mut dirs: Vec<String> = walkdir::WalkDir::new(root)
-        .min_depth(1)
-        .max_depth(6)
+/// What a suggestion looks through: the repository's entries from `min` to `max` levels deep
+/// (the first 20,000, without `.git` and `node_modules`), as `/`-separated paths relative to
+/// `root`, each with whether it is a directory.
+fn walk(root: &Path, min: usize, max: usize) -> impl Iterator<Item = (String, bool)> + '_ {
+    walkdir::WalkDir::new(root)
+        .min_depth(min)
+        .max_depth(max)
         .into_iter()
         .filter_entry(|e| {
             let n = e.file_name().to_string_lossy();
@@ -380,16 +382,22 @@ fn suggest_glob(root: &Path, pattern: &str) -> Option<String> {
         })
         .take(20_000)
         .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_dir())
-        .filter_map(|e| {
-            Some(
-                e.path()
-                    .strip_prefix(root)
-                    .ok()?
-                    .to_str()?
-                    .replace('\\', "/"),
-            )
+        .filter_map(move |e| {
+            let rel = e
+                .path()
+                .strip_prefix(root)
+                .ok()?
+                .to_str()?
+                .replace('\\', "/");
+            Some((rel, e.file_type().is_dir()))
         })
+}
+
+/// The pattern under the first directory (the shallowest) where it matches something.
+fn suggest_glob(root: &Path, pattern: &str) -> Option<String> {
+    let mut dirs: Vec<String> = walk(root, 1, 6)
+        .filter(|(_, is_dir)| *is_dir)
+        .map(|(rel, _)| rel)
         .collect();
     dirs.sort_by_key(|d| (d.matches('/').count(), d.clone()));
     dirs.into_iter()
@@ -401,24 +409,9 @@ fn suggest_glob(root: &Path, pattern: &str) -> Option<String> {
 /// relative to `src/<app>/` or another build context), else a near name in the same directory.
 pub fn suggest(root: &Path, missing: &str) -> Option<String> {
     let suffix = format!("/{missing}");
-    let mut under: Vec<String> = walkdir::WalkDir::new(root)
-        .max_depth(8)
-        .into_iter()
-        .filter_entry(|e| {
-            let n = e.file_name().to_string_lossy();
-            n != ".git" && n != "node_modules"
-        })
-        .take(20_000)
-        .filter_map(Result::ok)
-        .filter_map(|e| {
-            let rel = e
-                .path()
-                .strip_prefix(root)
-                .ok()?
-                .to_str()?
-                .replace('\\', "/");
-            rel.ends_with(&suffix).then_some(rel)
-        })
+    let mut under: Vec<String> = walk(root, 0, 8)
+        .map(|(rel, _)| rel)
+        .filter(|rel| rel.ends_with(&suffix))
         .collect();
     under.sort_by_key(|p| (p.len(), p.clone()));
     if let Some(first) = under.first() {
