@@ -174,12 +174,7 @@ fn step(
             let mut env = Vec::new();
             for (name, value) in pairs {
                 let value = if k == "ARG" {
-                    w.src
-                        .build_args
-                        .get(&name)
-                        .cloned()
-                        .or(value)
-                        .or_else(|| w.pre_args.get(&name).cloned())
+                    super::resolve::arg_value(w, &name, value)
                 } else {
                     value
                 };

@@ -45,6 +45,17 @@ pub(super) fn pairs(i: &Instr) -> Option<Vec<(String, Option<String>)>> {
         .collect()
 }
 
+/// The value an `ARG NAME[=default]` has in the build: the workflow's `build-args`, else its
+/// default, else the value an `ARG` before `FROM` gave it.
+pub fn arg_value(w: &Walker<'_>, name: &str, default: Option<String>) -> Option<String> {
+    w.src
+        .build_args
+        .get(name)
+        .cloned()
+        .or(default)
+        .or_else(|| w.pre_args.get(name).cloned())
+}
+
 /// `ENV` or `ARG`: decided at the end.
 pub fn var(w: &mut Walker<'_>, i: &Instr) {
     let Some(pairs) = pairs(i) else {
@@ -56,12 +67,7 @@ pub fn var(w: &mut Walker<'_>, i: &Instr) {
         let value = if env {
             value
         } else {
-            w.src
-                .build_args
-                .get(&name)
-                .cloned()
-                .or(value)
-                .or_else(|| w.pre_args.get(&name).cloned())
+            arg_value(w, &name, value)
         };
         let mut expanded = None;
         if let Some(v) = &value {
