@@ -444,6 +444,18 @@ fn content_value(content: &str, indent: &str) -> String {
     kdl_value(text)
 }
 
+/// ` owner=root` and ` mode="…"` of a node that writes into the image, as far as they are set.
+fn owner_mode(root: bool, mode: &Option<String>) -> String {
+    let mut s = String::new();
+    if root {
+        s.push_str(" owner=root");
+    }
+    if let Some(m) = mode {
+        s.push_str(&format!(" mode={}", kdl_value(m)));
+    }
+    s
+}
+
 /// One node as written (no indentation before it; continuation lines indented for `indent`).
 pub fn node_text(e: &Entry, indent: &str) -> String {
     let q = |s: &str| kdl_value(s);
@@ -477,14 +489,7 @@ pub fn node_text(e: &Entry, indent: &str) -> String {
             root,
             mode,
         } => {
-            let mut s = format!("file {} to={}", q(src), q(to));
-            if *root {
-                s.push_str(" owner=root");
-            }
-            if let Some(m) = mode {
-                s.push_str(&format!(" mode={}", q(m)));
-            }
-            s
+            format!("file {} to={}{}", q(src), q(to), owner_mode(*root, mode))
         }
         Entry::RemoveKernel(v) => format!("remove-kernel {}", q(v)),
         Entry::Jupyter(part) => super::jupytermap::text(part, indent),
@@ -495,14 +500,8 @@ pub fn node_text(e: &Entry, indent: &str) -> String {
             root,
             mode,
         } => {
-            let mut s = format!("copy-from {} {} to={}", q(stage), q(src), q(to));
-            if *root {
-                s.push_str(" owner=root");
-            }
-            if let Some(m) = mode {
-                s.push_str(&format!(" mode={}", q(m)));
-            }
-            s
+            let at = format!("{} {} to={}", q(stage), q(src), q(to));
+            format!("copy-from {at}{}", owner_mode(*root, mode))
         }
         Entry::Inline {
             to,
@@ -511,13 +510,7 @@ pub fn node_text(e: &Entry, indent: &str) -> String {
             mode,
             append,
         } => {
-            let mut s = format!("file to={}", q(to));
-            if *root {
-                s.push_str(" owner=root");
-            }
-            if let Some(m) = mode {
-                s.push_str(&format!(" mode={}", q(m)));
-            }
+            let mut s = format!("file to={}{}", q(to), owner_mode(*root, mode));
             if *append {
                 s.push_str(" append=#true");
             }
@@ -525,14 +518,7 @@ pub fn node_text(e: &Entry, indent: &str) -> String {
         }
         Entry::Remove(p) => format!("remove {}", q(p)),
         Entry::Dir { path, root, mode } => {
-            let mut s = format!("dir {}", q(path));
-            if *root {
-                s.push_str(" owner=root");
-            }
-            if let Some(m) = mode {
-                s.push_str(&format!(" mode={}", q(m)));
-            }
-            s
+            format!("dir {}{}", q(path), owner_mode(*root, mode))
         }
         Entry::Symlink { link, target } => format!("symlink {} to={}", q(link), q(target)),
         Entry::Download {
