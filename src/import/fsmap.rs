@@ -36,14 +36,6 @@ pub enum Fs {
     Kept(String),
 }
 
-fn short(s: &str) -> String {
-    if s.chars().count() > 60 {
-        format!("{}…", s.chars().take(59).collect::<String>())
-    } else {
-        s.to_string()
-    }
-}
-
 /// Configuration the package steps read (apt, pip, conda, the certificates of downloads). jcx
 /// runs those steps before its file-system step, so a change to these stays where it was, in
 /// a block.
@@ -230,15 +222,15 @@ fn attempt(
         }
         let pin = cmd.paths().into_iter().find_map(|p| {
             if let Some(j) = (k + 1..units.len()).find(|&j| kept[j] && !settled(&texts[j])) {
-                Some(format!("`{}` stays with the commands after it in this `RUN` (`{}` stays in a block)", short(&texts[k]), short(&texts[j])))
+                Some(format!("`{}` stays with the commands after it in this `RUN` (`{}` stays in a block)", super::run::short(&texts[k]), super::run::short(&texts[j])))
             } else if matches!(cmd, Cmd::Rm { .. } | Cmd::Link { .. }) && mentioned_before(w, i, p) {
-                Some(format!("`{}` stays in a block: an earlier instruction uses `{p}`, so it is not (only) the base image's", short(&texts[k])))
+                Some(format!("`{}` stays in a block: an earlier instruction uses `{p}`, so it is not (only) the base image's", super::run::short(&texts[k])))
             } else if feeds_jcx_steps(p) {
-                Some(format!("`{}` changes configuration that jcx's package steps read, and they run before its file-system step", short(&texts[k])))
+                Some(format!("`{}` changes configuration that jcx's package steps read, and they run before its file-system step", super::run::short(&texts[k])))
             } else if pinned(p, k) {
-                Some(format!("`{}` stays with the commands of this `RUN` that use `{p}`", short(&texts[k])))
+                Some(format!("`{}` stays with the commands of this `RUN` that use `{p}`", super::run::short(&texts[k])))
             } else if later_block_mentions(w, p) {
-                Some(format!("`{}` stays in a block: an earlier block that now comes after jcx's file-system step uses `{p}`", short(&texts[k])))
+                Some(format!("`{}` stays in a block: an earlier block that now comes after jcx's file-system step uses `{p}`", super::run::short(&texts[k])))
             } else {
                 None
             }

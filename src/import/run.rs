@@ -356,7 +356,8 @@ fn base_name(p: &str) -> &str {
     p.rsplit('/').next().unwrap_or(p)
 }
 
-fn short(s: &str) -> String {
+/// A command as a warning quotes it: at most 60 characters.
+pub(super) fn short(s: &str) -> String {
     if s.chars().count() > 60 {
         format!("{}…", s.chars().take(59).collect::<String>())
     } else {
