@@ -225,10 +225,16 @@ pub fn fetch(words: &[String]) -> Option<(String, String)> {
     }
     let mut url = None;
     let mut out = None;
+    let mut dir: Option<String> = None;
+    // curl writes to stdout unless told `-o FILE` or `-O` (the URL's file name); wget writes
+    // the URL's file name unless told otherwise.
+    let mut remote_name = tool == "wget";
+    let short = |a: &str| a.starts_with('-') && !a.starts_with("--");
+    let out_flag = if tool == "curl" { 'o' } else { 'O' };
     let mut i = 1;
     while i < w.len() {
         let a = w[i].as_str();
-        if (tool == "curl" && a == "-o") || (tool == "wget" && a == "-O") || a == "--output" {
+        if a == "--output" || a == "--output-document" || (short(a) && a.ends_with(out_flag)) {
             i += 1;
             out = Some(w.get(i)?.clone());
         } else if let Some(v) = a
@@ -236,16 +242,21 @@ pub fn fetch(words: &[String]) -> Option<(String, String)> {
             .or_else(|| a.strip_prefix("--output-document="))
         {
             out = Some(v.to_string());
+        } else if tool == "wget" && (a == "-P" || a == "--directory-prefix") {
+            i += 1;
+            dir = Some(w.get(i)?.clone());
+        } else if let Some(v) = a
+            .strip_prefix("--directory-prefix=")
+            .filter(|_| tool == "wget")
+        {
+            dir = Some(v.to_string());
         } else if a.contains("://") {
             url = Some(a.to_string());
-        } else if tool == "curl" && a.starts_with('-') && !a.starts_with("--") && a.contains('o') {
-            // `-fsSLo FILE`: the value of -o is the next word.
-            if a.ends_with('o') {
-                i += 1;
-                out = Some(w.get(i)?.clone());
-            } else {
-                return None;
-            }
+        } else if short(a) && a[1..].contains(out_flag) {
+            // `-oFILE`, `-ofoo`: not read.
+            return None;
+        } else if tool == "curl" && (a == "--remote-name" || short(a) && a.contains('O')) {
+            remote_name = true;
         } else if matches!(
             a,
             "--retry" | "-w" | "--connect-timeout" | "--max-time" | "-t" | "--tries"
@@ -257,7 +268,18 @@ pub fn fetch(words: &[String]) -> Option<(String, String)> {
         i += 1;
     }
     let url = url?;
-    let file = out.unwrap_or_else(|| url.rsplit('/').next().unwrap_or_default().to_string());
+    let file = match out {
+        Some(o) if o == "-" => return None,
+        Some(o) => o,
+        None if remote_name => {
+            let name = url.rsplit('/').next().unwrap_or_default();
+            match dir {
+                Some(d) => format!("{}/{name}", d.trim_end_matches('/')),
+                None => name.to_string(),
+            }
+        }
+        None => return None,
+    };
     Some((url, file))
 }
 
@@ -284,6 +306,13 @@ pub fn deb_install(words: &[String]) -> Option<String> {
             let rest: Vec<&String> = w[1..].iter().filter(|a| !a.starts_with('-')).collect();
             (rest.len() == 2 && rest[0] == "install" && rest[1].ends_with(".deb"))
                 .then(|| rest[1].clone())
+        }
+        // `gdebi -n FILE`: like `apt-get install ./FILE`, the dependencies from the image's
+        // apt sources.
+        "gdebi" => {
+            let files: Vec<&String> = w[1..].iter().filter(|a| !a.starts_with('-')).collect();
+            let batch = w.iter().any(|a| a == "-n" || a == "--non-interactive");
+            (batch && files.len() == 1 && files[0].ends_with(".deb")).then(|| files[0].clone())
         }
         _ => None,
     }
@@ -439,6 +468,17 @@ mod tests {
         assert_eq!(
             fetch(&w("curl -fOL https://github.com/coder/code-server/releases/download/v4.22.1/code-server_4.22.1_amd64.deb")),
             Some(("https://github.com/coder/code-server/releases/download/v4.22.1/code-server_4.22.1_amd64.deb".into(), "code-server_4.22.1_amd64.deb".into()))
+        );
+        // To standard output: no file.
+        assert_eq!(fetch(&w("wget -qO - https://example.org/key.asc")), None);
+        assert_eq!(fetch(&w("curl -fsSL https://example.org/key.asc")), None);
+        assert_eq!(
+            fetch(&w("wget -P /tmp -q https://example.org/a/b.tgz")),
+            Some(("https://example.org/a/b.tgz".into(), "/tmp/b.tgz".into()))
+        );
+        assert_eq!(
+            deb_install(&w("gdebi --non-interactive --quiet r_1_amd64.deb")),
+            Some("r_1_amd64.deb".into())
         );
         assert_eq!(
             code_server_url(

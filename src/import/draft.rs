@@ -105,7 +105,8 @@ pub enum Entry {
     Download {
         name: String,
         url: String,
-        sha256: String,
+        /// `None`: no checksum in the original (`unverified=#true`).
+        sha256: Option<String>,
         kind: &'static str,
         to: Option<String>,
         mode: Option<String>,

@@ -11,6 +11,8 @@ use super::shell::{Unit, Vars};
 /// A download found in a chain: the indexes of its commands and its entry.
 #[derive(Debug, Clone)]
 pub struct Found {
+    /// The fetching command.
+    pub at: usize,
     pub units: Vec<usize>,
     pub entry: Entry,
 }
@@ -87,6 +89,13 @@ fn place(words: &[String], file: &str) -> Option<Placement> {
     }
 }
 
+/// A file fetched to its final place: an absolute path outside the scratch directories.
+fn direct(file: &str) -> Option<Placement> {
+    let scratch = ["/tmp/", "/var/tmp/", "/root/"];
+    (file.starts_with('/') && !scratch.iter().any(|d| file.starts_with(d)) && !file.ends_with('/'))
+        .then(|| ("file", Some(file.to_string()), Some("0644".into()), None))
+}
+
 fn octal(m: &str) -> Option<String> {
     let m = m.trim_start_matches('0');
     (m.len() == 3 && m.bytes().all(|b| (b'0'..=b'7').contains(&b))).then(|| format!("0{m}"))
@@ -115,18 +124,25 @@ pub fn find(units: &[Unit], line: &str, vars: &Vars) -> Vec<Found> {
         if commands::code_server_url(&url).is_some() || url.contains('$') || file.contains('$') {
             continue;
         }
-        let Some((j, sha)) = (i + 1..units.len())
-            .find_map(|j| checksum(&units[j].text(line), &file).map(|s| (j, s)))
-        else {
-            continue;
-        };
-        let Some((k, (kind, to, mut mode, strip))) = (j + 1..units.len()).find_map(|k| {
+        // The checksum, when a `sha256sum -c` checks the file; without one the download is
+        // still mapped, as `unverified=#true`, which jcx warns about.
+        let check = (i + 1..units.len())
+            .find_map(|j| checksum(&units[j].text(line), &file).map(|s| (j, s)));
+        let after = check.as_ref().map_or(i, |(j, _)| *j);
+        let placed = (after + 1..units.len()).find_map(|k| {
             words[k]
                 .as_deref()
                 .and_then(|w| place(w, &file))
                 .map(|p| (k, p))
-        }) else {
+        });
+        // Fetched straight to where it stays (`curl -o /opt/x/tool URL`).
+        let placed = placed.or_else(|| direct(&file).map(|p| (after, p)));
+        let Some((k, (kind, to, mut mode, strip))) = placed else {
             continue;
+        };
+        let (j, sha) = match check {
+            Some((j, s)) => (j, Some(s)),
+            None => (i, None),
         };
         let mut group = vec![i, j, k];
         // `mkdir -p` of the directory jcx's step creates itself.
@@ -161,6 +177,7 @@ pub fn find(units: &[Unit], line: &str, vars: &Vars) -> Vec<Found> {
         group.sort_unstable();
         group.dedup();
         out.push(Found {
+            at: i,
             units: group,
             entry: Entry::Download {
                 name: super::files::download_name(base(&url)),
@@ -174,6 +191,23 @@ pub fn find(units: &[Unit], line: &str, vars: &Vars) -> Vec<Found> {
         });
     }
     out
+}
+
+/// Gives each download of one app its own name (jcx refuses a name declared twice): a second
+/// `topcat` (from `topcat` after `topcat-full.jar`) becomes `topcat-2`.
+pub fn unique_names(items: &mut [super::draft::Item]) {
+    let mut seen = std::collections::BTreeSet::new();
+    for item in items {
+        if let Entry::Download { name, .. } = &mut item.entry {
+            let mut n = 2;
+            let mut candidate = name.clone();
+            while !seen.insert(candidate.clone()) {
+                candidate = format!("{name}-{n}");
+                n += 1;
+            }
+            *name = candidate;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -190,15 +224,52 @@ mod tests {
         assert!(
             matches!(&found[0].entry, Entry::Download { name, kind: "file", to: Some(t), mode: Some(m), .. } if name == "yq" && t == "/usr/local/bin/yq" && m == "0755")
         );
+        // Without a checksum: `unverified`, placed the same way.
         let unchecked = "curl -o /tmp/x https://example.org/x && install /tmp/x /usr/local/bin/x";
-        assert!(
-            find(
-                &super::super::shell::split(unchecked),
-                unchecked,
-                &Vars::new()
-            )
-            .is_empty()
+        let found = find(
+            &super::super::shell::split(unchecked),
+            unchecked,
+            &Vars::new(),
         );
+        assert!(
+            matches!(&found[..], [Found { entry: Entry::Download { sha256: None, to: Some(t), .. }, .. }] if t == "/usr/local/bin/x"),
+            "{found:?}"
+        );
+        // Fetched where it stays, two in one chain sharing their directory's `mkdir`; a
+        // scratch file that nothing places is not a download jcx can write.
+        let direct = "mkdir -p /opt/t && curl -fsSL https://example.org/t-full.jar -o /opt/t/t-full.jar && curl -fsSL https://example.org/t -o /opt/t/t && chmod +x /opt/t/t && curl -fLo /tmp/w.whl https://example.org/w.whl";
+        let found = find(&super::super::shell::split(direct), direct, &Vars::new());
+        let got: Vec<(usize, Vec<usize>, Option<String>)> = found
+            .iter()
+            .map(|f| match &f.entry {
+                Entry::Download { mode, .. } => (f.at, f.units.clone(), mode.clone()),
+                _ => unreachable!(),
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (1, vec![0, 1], Some("0644".into())),
+                (2, vec![0, 2, 3], Some("0755".into()))
+            ]
+        );
+        // wget into the working directory or a `-P` directory, installed with gdebi or tar.
+        let deb = "wget -q https://example.org/r/rs-1.deb && gdebi -n rs-1.deb && rm -f rs-1.deb";
+        let found = find(&super::super::shell::split(deb), deb, &Vars::new());
+        assert!(
+            matches!(&found[..], [Found { entry: Entry::Download { kind: "deb", .. }, units, .. }] if units == &vec![0, 1, 2]),
+            "{found:?}"
+        );
+        let tgz =
+            "wget -P /tmp https://example.org/d.tar.gz && tar -xf /tmp/d.tar.gz -C /usr/local/d";
+        let found = find(&super::super::shell::split(tgz), tgz, &Vars::new());
+        assert!(
+            matches!(&found[..], [Found { entry: Entry::Download { kind: "tar", to: Some(t), .. }, .. }] if t == "/usr/local/d"),
+            "{found:?}"
+        );
+        // curl without `-o`/`-O` writes to its output: no file.
+        let piped = "curl -fsSL https://example.org/k.asc > /tmp/k && install /tmp/k /usr/local/k";
+        assert!(find(&super::super::shell::split(piped), piped, &Vars::new()).is_empty());
         let tar = "wget -O /tmp/q.tgz https://example.org/q-1.0.tgz && sha256sum --check <<< \"a2c097180dd884a8d50c956ee16a9cec070f30a7947cf4ebf87d5f36213e9ed7  /tmp/q.tgz\" && tar -xzf /tmp/q.tgz -C /opt/q --strip-components=1";
         let found = find(&super::super::shell::split(tar), tar, &Vars::new());
         assert!(

@@ -294,11 +294,14 @@ fn hook_name(w: &mut Walker<'_>, name: &str, o: &super::draft::Origin) -> String
     renamed
 }
 
-/// `ADD [--checksum=sha256:HEX] URL DEST`.
+/// `ADD [--checksum=sha256:HEX] URL DEST` (without a checksum: `unverified=#true`).
 fn add_url(w: &mut Walker<'_>, i: &Instr, all: &[String], dest: &str, into_dir: bool) {
     let sum = i.flag("checksum").and_then(|c| c.strip_prefix("sha256:"));
-    let (Some(sha), [url]) = (sum, all) else {
-        return w.escape(i, "`ADD URL` without `--checksum=sha256:…`: nothing checks what it downloads; jcx's `download` needs a sha256");
+    let [url] = all else {
+        return w.escape(
+            i,
+            "`ADD` of several URLs: jcx's `download` fetches one file",
+        );
     };
     let file = url.rsplit('/').next().unwrap_or_default();
     let to = if into_dir || dest.ends_with('/') {
@@ -311,7 +314,7 @@ fn add_url(w: &mut Walker<'_>, i: &Instr, all: &[String], dest: &str, into_dir: 
         Entry::Download {
             name: download_name(file),
             url: url.clone(),
-            sha256: sha.to_ascii_lowercase(),
+            sha256: sum.map(str::to_ascii_lowercase),
             kind: "file",
             to: Some(to),
             mode: Some(i.flag("chmod").unwrap_or("0600").to_string()),

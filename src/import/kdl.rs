@@ -530,7 +530,11 @@ pub fn node_text(e: &Entry, indent: &str) -> String {
             mode,
             strip,
         } => {
-            let mut s = format!("download {} {} sha256={}", q(name), q(url), q(sha256));
+            let mut s = format!("download {} {}", q(name), q(url));
+            match sha256 {
+                Some(sum) => s.push_str(&format!(" sha256={}", q(sum))),
+                None => s.push_str(" unverified=#true"),
+            }
             if *kind != "file" {
                 s.push_str(&format!(" as={kind}"));
             }

@@ -240,6 +240,7 @@ fn one_app(
     }
     let mut items = vec![Item::new(Entry::Base(base.clone()), Some(base_origin))];
     items.extend(result.items);
+    fetch::unique_names(&mut items);
     let mut push = None;
     match build {
         Some((wf, b)) => {

@@ -82,9 +82,13 @@ pub fn run(w: &mut Walker<'_>, i: &Instr) {
     let results: Vec<Res> = units
         .iter()
         .enumerate()
-        .map(
-            |(n, u)| match downloads.iter().find(|d| d.units.contains(&n)) {
-                Some(d) if d.units[0] == n => download(w, i, &units, d),
+        .map(|(n, u)| {
+            match downloads
+                .iter()
+                .find(|d| d.at == n)
+                .or_else(|| downloads.iter().find(|d| d.units.contains(&n)))
+            {
+                Some(d) if d.at == n => download(w, i, &units, d),
                 Some(_) => Res::Mapped(Vec::new(), 1),
                 None => match fs[n].take() {
                     Some(super::fsmap::Fs::Items(items, later)) => {
@@ -95,8 +99,8 @@ pub fn run(w: &mut Walker<'_>, i: &Instr) {
                     Some(super::fsmap::Fs::Kept(why)) => Res::Escape(why),
                     None => classify(w, i, u, &mut vars, &mut fetched, &mounts),
                 },
-            },
-        )
+            }
+        })
         .collect();
     decide(w, i, &units, results);
 }
