@@ -611,3 +611,67 @@ COPY --from=certs /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/extra.crt
     assert!(!nodes.contains("stage certs"), "{}", i.manifest);
     assert!(i.stderr.contains("jcx's stages run bash"), "{}", i.stderr);
 }
+
+#[test]
+fn sources_edited_to_a_mirror_become_the_apt_mirror() {
+    let edit = format!(
+        "{BASE}USER root\nRUN sed -i 's|http://archive.ubuntu.com/ubuntu/|https://mirror.example.org/ubuntu/|g' /etc/apt/sources.list.d/ubuntu.sources && \\\n    sed -i 's|http://security.ubuntu.com/ubuntu/|https://mirror.example.org/ubuntu/|g' /etc/apt/sources.list.d/ubuntu.sources\nRUN apt-get update && apt-get install -y --no-install-recommends git && rm -rf /var/lib/apt/lists/*\n"
+    );
+    let plain = format!(
+        "{BASE}USER root\nRUN apt-get update && apt-get install -y --no-install-recommends vim\n"
+    );
+    let i = import(&[("src/a/Dockerfile", &edit), ("src/b/Dockerfile", &plain)]);
+    assert!(
+        i.nodes()
+            .contains("mirrors {\n    apt \"https://mirror.example.org/ubuntu\"\n}"),
+        "{}",
+        i.manifest
+    );
+    assert!(!i.nodes().contains("dockerfile"), "{}", i.manifest);
+    // Both archives were edited: no word about security; the other app gets the mirror too.
+    assert!(!i.stderr.contains("security.ubuntu.com"), "{}", i.stderr);
+    assert!(
+        i.stderr
+            .contains("1 of the 2 Dockerfiles edited their sources to it"),
+        "{}",
+        i.stderr
+    );
+    assert_eq!(i.counts("src/a/Dockerfile"), (5, 0, 0), "{}", i.stdout);
+    let wf = fs::read_to_string(i.dir.path().join(".github/workflows/build-push-b.yaml")).unwrap();
+    assert!(
+        wf.contains("APT_MIRROR=https://mirror.example.org/ubuntu"),
+        "{wf}"
+    );
+    // An edit that is not the whole archive's URL stays as it was.
+    let other = format!(
+        "{BASE}USER root\nRUN sed -i 's|http://archive.ubuntu.com/ubuntu/|mirror.example.org|g' /etc/apt/sources.list\n"
+    );
+    let i = import(&[("Dockerfile", &other)]);
+    assert!(!i.nodes().contains("mirrors"), "{}", i.manifest);
+    assert!(i.nodes().contains("dockerfile"), "{}", i.manifest);
+}
+
+#[test]
+fn downloads_without_a_checksum_are_written_unverified() {
+    let df = format!(
+        "{BASE}USER root\nRUN mkdir -p /opt/t && \\\n    curl -fsSL https://example.org/t/t-full.jar -o /opt/t/t-full.jar && \\\n    curl -fsSL https://example.org/t/t -o /opt/t/t && \\\n    chmod +x /opt/t/t\nRUN wget -q https://example.org/r/rs-1.0-amd64.deb && gdebi -n rs-1.0-amd64.deb && rm -f rs-1.0-amd64.deb\nADD https://example.org/data.csv /opt/data/\nUSER ${{NB_UID}}\n"
+    );
+    let i = import(&[("Dockerfile", &df)]);
+    for node in [
+        r#"download t "https://example.org/t/t-full.jar" unverified=#true to="/opt/t/t-full.jar" mode="0644""#,
+        r#"download t-2 "https://example.org/t/t" unverified=#true to="/opt/t/t" mode="0755""#,
+        r#"download rs "https://example.org/r/rs-1.0-amd64.deb" unverified=#true as=deb"#,
+        r#"download data "https://example.org/data.csv" unverified=#true to="/opt/data/data.csv" mode="0600""#,
+    ] {
+        assert!(i.nodes().contains(node), "{node}\n{}", i.manifest);
+    }
+    assert!(!i.nodes().contains("dockerfile"), "{}", i.manifest);
+    // jcx's own warning, once per download, when import checks what it wrote.
+    assert_eq!(
+        i.stderr.matches("jcx::unchecked_download").count(),
+        4,
+        "{}",
+        i.stderr
+    );
+    assert_eq!(i.counts("Dockerfile"), (9, 0, 0), "{}", i.stdout);
+}

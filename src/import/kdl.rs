@@ -11,7 +11,8 @@ use crate::edit::kdl_value;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
     Items(Vec<(usize, usize)>),
-    Mirror,
+    /// A line of `mirrors`: `true` for `apt`, `false` for `pypi`.
+    Mirror(bool),
     Registry,
     /// A top-level `stage` (its index in `Top::stages`).
     Stage(usize),
@@ -43,6 +44,7 @@ pub struct Top {
     pub username_secret: Option<String>,
     pub password_secret: Option<String>,
     pub mirror: Option<(String, Origin)>,
+    pub apt_mirror: Option<(String, Origin)>,
     pub stages: Vec<TopStage>,
 }
 
@@ -116,13 +118,22 @@ pub fn write(top: &Top, shaped: &Shaped) -> Written {
     }
     w.spanned(&reg, Target::Registry);
     w.push("\n");
-    if let Some((url, origin)) = &top.mirror {
+    if top.mirror.is_some() || top.apt_mirror.is_some() {
         w.push("\n");
-        w.comment("", &format!("The PyPI index of {origin}."));
+        for (m, what) in [(&top.mirror, "PyPI index"), (&top.apt_mirror, "apt mirror")] {
+            if let Some((_, origin)) = m {
+                w.comment("", &format!("The {what} of {origin}."));
+            }
+        }
         w.push("mirrors {\n");
-        w.push(INDENT);
-        w.spanned(&format!("pypi {}", kdl_value(url)), Target::Mirror);
-        w.push("\n}\n");
+        for (m, name, apt) in [(&top.mirror, "pypi", false), (&top.apt_mirror, "apt", true)] {
+            if let Some((url, _)) = m {
+                w.push(INDENT);
+                w.spanned(&format!("{name} {}", kdl_value(url)), Target::Mirror(apt));
+                w.push("\n");
+            }
+        }
+        w.push("}\n");
     }
     for (k, st) in top.stages.iter().enumerate() {
         w.push("\n");

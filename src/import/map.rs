@@ -31,6 +31,8 @@ pub struct AppResult {
     pub warnings: Vec<Warning>,
     pub counts: Vec<Counts>,
     pub mirror: Option<(String, Origin)>,
+    /// The apt mirror the sources were edited to (`sed -i … /etc/apt/sources.list`).
+    pub apt_mirror: Option<(String, Origin)>,
     pub error: Option<String>,
     pub stages: Vec<super::buildstages::StageDraft>,
 }
@@ -95,6 +97,9 @@ pub struct Walker<'a> {
     /// Variables the mapped commands used.
     pub mapped_refs: BTreeSet<String>,
     pub mirror: Option<(String, Origin)>,
+    pub apt_mirror: Option<(String, Origin)>,
+    /// Whether the edits to the apt mirror included `security.ubuntu.com`.
+    pub apt_security: bool,
     pub counts: Vec<Counts>,
     pub workdir: Option<(String, Origin)>,
     /// Build stages by their Dockerfile name (lowercase) or index: the `stage` written for
@@ -198,6 +203,8 @@ pub fn walk(src: &AppSource<'_>) -> AppResult {
         consumed: BTreeSet::new(),
         mapped_refs: BTreeSet::new(),
         mirror: None,
+        apt_mirror: None,
+        apt_security: false,
         counts: Vec::new(),
         workdir: None,
         stage_names: BTreeMap::new(),

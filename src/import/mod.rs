@@ -10,6 +10,7 @@
 //! comment) and the manifest written again, so import never writes a manifest that does not
 //! compile. Every line that is not mapped is named in a warning.
 
+mod aptmirror;
 mod buildstages;
 mod commands;
 mod conditions;
@@ -92,7 +93,7 @@ pub fn import(dir: &Path) -> Result<Imported> {
     let mut drafts = Vec::new();
     let mut counts = Vec::new();
     let mut pushes = Vec::new();
-    let mut mirrors: Vec<(String, Origin)> = Vec::new();
+    let mut mirrors = Mirrors::default();
     let mut leftovers = Vec::new();
     let mut stages = Vec::new();
     for (app, build) in apps.iter().zip(&builds) {
@@ -126,7 +127,21 @@ pub fn import(dir: &Path) -> Result<Imported> {
         }
         None => placeholder_registry(&mut top, &mut warnings),
     }
-    top.mirror = mirror(&mirrors, &mut warnings);
+    top.mirror = mirror(&mirrors.pypi, "PyPI index", &mut warnings);
+    top.apt_mirror = mirror(&mirrors.apt, "apt mirror", &mut warnings);
+    if let Some((url, o)) = &top.apt_mirror
+        && mirrors.apt.len() < apps.len()
+    {
+        warnings.push(Warning {
+            kind: Kind::Changed,
+            origin: o.clone(),
+            message: format!(
+                "the apt mirror `{url}` is used by every app with `apt` packages; {} of the {} Dockerfiles edited their sources to it",
+                mirrors.apt.len(),
+                apps.len()
+            ),
+        });
+    }
     distinct_images(&mut drafts, &mut warnings);
     let mut moves = Vec::new();
     for d in &mut drafts {
@@ -164,8 +179,19 @@ fn placeholder_registry(top: &mut Top, warnings: &mut Vec<Warning>) {
     });
 }
 
-/// The PyPI mirror most apps used.
-fn mirror(found: &[(String, Origin)], warnings: &mut Vec<Warning>) -> Option<(String, Origin)> {
+/// The mirrors the apps used, each with where.
+#[derive(Default)]
+struct Mirrors {
+    pypi: Vec<(String, Origin)>,
+    apt: Vec<(String, Origin)>,
+}
+
+/// The mirror (a PyPI index, an apt mirror) most apps used.
+fn mirror(
+    found: &[(String, Origin)],
+    what: &str,
+    warnings: &mut Vec<Warning>,
+) -> Option<(String, Origin)> {
     let mut count: BTreeMap<&str, usize> = BTreeMap::new();
     for (u, _) in found {
         *count.entry(u).or_default() += 1;
@@ -178,7 +204,7 @@ fn mirror(found: &[(String, Origin)], warnings: &mut Vec<Warning>) -> Option<(St
         warnings.push(Warning {
             kind: Kind::Changed,
             origin: o.clone(),
-            message: format!("the index `{u}` is replaced by `{best}`: the manifest's `mirrors` has one PyPI index for every app"),
+            message: format!("the {what} `{u}` is replaced by `{best}`: the manifest's `mirrors` has one {what} for every app"),
         });
     }
     found.iter().find(|(u, _)| *u == best).cloned()
@@ -190,7 +216,7 @@ fn one_app(
     build: Option<(&workflow::Workflow, &workflow::Build)>,
     warnings: &mut Vec<Warning>,
     counts: &mut Vec<Counts>,
-    mirrors: &mut Vec<(String, Origin)>,
+    mirrors: &mut Mirrors,
 ) -> Result<(Draft, Option<repo::Push>, Vec<StageDraft>)> {
     let text = repo::read_text(dir, &app.dockerfile).ok_or_else(|| {
         usage(
@@ -235,9 +261,8 @@ fn one_app(
     }
     let (base, base_origin) = result.base.expect("a base when there is no error");
     counts.extend(result.counts);
-    if let Some(m) = result.mirror {
-        mirrors.push(m);
-    }
+    mirrors.pypi.extend(result.mirror);
+    mirrors.apt.extend(result.apt_mirror);
     let mut items = vec![Item::new(Entry::Base(base.clone()), Some(base_origin))];
     items.extend(result.items);
     fetch::unique_names(&mut items);
@@ -466,9 +491,25 @@ fn settle(
                 Some(Target::Stage(k)) => {
                     acted |= refuse_stage(&mut top.stages[*k], &p.problem, warnings, moves);
                 }
-                Some(Target::Mirror) => {
-                    if let Some((url, o)) = top.mirror.take() {
-                        warnings.push(Warning { kind: Kind::Dropped, origin: o, message: format!("jcx refuses the index `{url}` as a PyPI mirror ({}); the manifest uses PyPI", p.problem.message) });
+                Some(Target::Mirror(apt)) => {
+                    let (taken, what, now) = if *apt {
+                        (
+                            top.apt_mirror.take(),
+                            "an apt mirror",
+                            "the base image's sources",
+                        )
+                    } else {
+                        (top.mirror.take(), "a PyPI mirror", "PyPI")
+                    };
+                    if let Some((url, o)) = taken {
+                        warnings.push(Warning {
+                            kind: Kind::Dropped,
+                            origin: o,
+                            message: format!(
+                                "jcx refuses `{url}` as {what} ({}); the manifest uses {now}",
+                                p.problem.message
+                            ),
+                        });
                         acted = true;
                     }
                 }

@@ -299,8 +299,10 @@ pub fn finish(w: &mut Walker<'_>, result: &mut AppResult) {
         }
     }
     result.counts = std::iter::once(c).chain(w.counts.drain(..)).collect();
+    super::smallmap::apt_mirror_note(w);
     result.warnings = std::mem::take(&mut w.warnings);
     result.mirror = w.mirror.take();
+    result.apt_mirror = w.apt_mirror.take();
     result.stages = std::mem::take(&mut w.stages);
 }
 

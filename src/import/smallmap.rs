@@ -140,7 +140,10 @@ pub fn claims(u: &Unit, vars: &Vars) -> bool {
     match first.as_str() {
         "locale-gen" | "dpkg-reconfigure" => true,
         "ln" | "cp" => words[1..].iter().any(zone),
-        "sed" => words.last().is_some_and(|w| w == "/etc/locale.gen"),
+        "sed" => {
+            words.last().is_some_and(|w| w == "/etc/locale.gen")
+                || super::aptmirror::read(words).is_some()
+        }
         _ => false,
     }
 }
@@ -173,7 +176,10 @@ pub fn unit(
         "ln" | "cp" => (zone_link(&words[1..])?, 1),
         "dpkg-reconfigure" => (reconfigure_tzdata(&words[1..])?, 1),
         "locale-gen" => (locale_gen(&words[1..]), 1),
-        "sed" => (uncomment_locales(&words[1..])?, 1),
+        "sed" => match super::aptmirror::read(words) {
+            Some(found) => return Some(found.map(|f| (apt_mirror(w, f, origin), 1))),
+            None => (uncomment_locales(&words[1..])?, 1),
+        },
         _ => return None,
     };
     Some(found.map(|smalls| {
@@ -183,6 +189,41 @@ pub fn unit(
             .collect();
         (items, stage)
     }))
+}
+
+/// The sources edited to a mirror: the manifest's `mirrors { apt }` (nothing in the app; the
+/// walk's end says what changes, `apt_mirror_note`).
+fn apt_mirror(w: &mut Walker<'_>, f: super::aptmirror::Found, origin: &Origin) -> Vec<Item> {
+    match &w.apt_mirror {
+        Some((url, _)) if *url != f.url => w.warn(
+            Kind::Changed,
+            origin.clone(),
+            format!(
+                "the apt mirror `{}` is dropped: this app's sources were already edited to `{url}`",
+                f.url
+            ),
+        ),
+        Some(_) => w.apt_security |= f.security,
+        None => {
+            w.apt_security = f.security;
+            w.apt_mirror = Some((f.url, origin.clone()));
+        }
+    }
+    Vec::new()
+}
+
+/// What the apt mirror of an app's Dockerfile becomes, once its edits are all read.
+pub fn apt_mirror_note(w: &mut Walker<'_>) {
+    let Some((url, origin)) = w.apt_mirror.clone() else {
+        return;
+    };
+    let mut how = format!(
+        "the apt mirror `{url}` becomes the manifest's `mirrors {{ apt }}`: it is used by the builds of jcx's workflows (the `APT_MIRROR` build argument), for the apps with `apt` packages; a build without that argument uses the base image's sources"
+    );
+    if !w.apt_security {
+        how.push_str("; it also replaces `security.ubuntu.com`, which the Dockerfile left alone");
+    }
+    w.warn(Kind::Changed, origin, how);
 }
 
 /// `echo ZONE > /etc/timezone`, `echo "de_DE.UTF-8 UTF-8" >> /etc/locale.gen`.
