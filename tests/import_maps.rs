@@ -675,3 +675,19 @@ fn downloads_without_a_checksum_are_written_unverified() {
     );
     assert_eq!(i.counts("Dockerfile"), (9, 0, 0), "{}", i.stdout);
 }
+
+#[test]
+fn log_messages_stay_only_with_the_command_they_announce() {
+    let df = format!(
+        "{BASE}USER root\nARG V=1\nRUN echo \"Installing git for $V\" && \\\n    apt-get update && apt-get install -y --no-install-recommends git && \\\n    echo \"Building ${{V}}\" && \\\n    make -C /opt/src install\n"
+    );
+    let i = import(&[("Dockerfile", &df)]);
+    assert!(i.nodes().contains("apt git"), "{}", i.manifest);
+    assert!(
+        i.nodes()
+            .contains("RUN echo \"Building ${V}\" && \\\n            make -C /opt/src install"),
+        "{}",
+        i.manifest
+    );
+    assert!(!i.nodes().contains("Installing git"), "{}", i.manifest);
+}

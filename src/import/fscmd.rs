@@ -112,6 +112,32 @@ pub fn path_word(raw: &str, vars: &Vars) -> Option<String> {
     image_path_ok(&p).then_some(p)
 }
 
+/// A word whose every `$` is `$NAME` or `${NAME}`, without a command substitution (`` ` ``,
+/// `$(…)`) or an expansion that assigns or fails (`${A:=x}`, `${A:?}`).
+fn only_plain_expansions(raw: &str) -> bool {
+    let name = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let mut rest = raw;
+    if raw.contains('`') {
+        return false;
+    }
+    while let Some(at) = rest.find('$') {
+        let after = &rest[at + 1..];
+        rest = if let Some(inner) = after.strip_prefix('{') {
+            match inner.split_once('}') {
+                Some((n, r)) if !n.is_empty() && n.chars().all(name) => r,
+                _ => return false,
+            }
+        } else {
+            let n = after.chars().take_while(|c| name(*c)).count();
+            if n == 0 {
+                return false;
+            }
+            &after[n..]
+        };
+    }
+    true
+}
+
 fn word(t: &Token) -> Option<&str> {
     match &t.tok {
         Tok::Word(w) => Some(w),
@@ -180,6 +206,14 @@ fn printf_text(args: &[String]) -> Option<String> {
 /// Reads one command of a chain.
 pub fn parse(u: &Unit, vars: &Vars) -> Option<Cmd> {
     let (raw, redirect) = split_redirect(&u.tokens)?;
+    // A message to the build log, whatever variables it names (`$NAME`, `${NAME}` expand to
+    // text and do nothing else).
+    if redirect.is_none()
+        && raw.first() == Some(&"echo")
+        && raw[1..].iter().all(|r| only_plain_expansions(r))
+    {
+        return Some(Cmd::Echo);
+    }
     let words: Vec<String> = raw
         .iter()
         .map(|r| shell::unquote(r, vars))
@@ -564,6 +598,19 @@ mod tests {
         assert!(cmd("printf 'no newline' > /etc/x").is_none());
         assert!(matches!(cmd("echo Installing things"), Some(Cmd::Echo)));
         assert!(cmd("echo $(rm -rf /)").is_none());
+        assert!(matches!(
+            cmd("echo \"Building with Python $PYTHON_VERSION\""),
+            Some(Cmd::Echo)
+        ));
+        assert!(matches!(cmd("echo ${UNKNOWN}"), Some(Cmd::Echo)));
+        for kept in [
+            "echo ${A:=x}",
+            "echo ${A:?unset}",
+            "echo `id`",
+            "echo \"$(id)\"",
+        ] {
+            assert!(cmd(kept).is_none(), "{kept}");
+        }
     }
 
     #[test]

@@ -25,6 +25,9 @@ enum Res {
     Mapped(Vec<Item>, usize),
     Boiler(Fam),
     Neutral,
+    /// A message to the build log (`echo`): kept only before a command that stays in a block,
+    /// which it announces.
+    Log,
     Escape(String),
 }
 
@@ -95,7 +98,7 @@ pub fn run(w: &mut Walker<'_>, i: &Instr) {
                         Res::Mapped(items, if later { 3 } else { 0 })
                     }
                     Some(super::fsmap::Fs::Folded) => Res::Mapped(Vec::new(), 0),
-                    Some(super::fsmap::Fs::Nothing) => Res::Neutral,
+                    Some(super::fsmap::Fs::Nothing) => Res::Log,
                     Some(super::fsmap::Fs::Kept(why)) => Res::Escape(why),
                     None => classify(w, i, u, &mut vars, &mut fetched, &mounts),
                 },
@@ -394,7 +397,7 @@ fn branch(
                 all.extend(it);
                 stage = stage.max(s);
             }
-            Res::Boiler(_) | Res::Neutral => {}
+            Res::Boiler(_) | Res::Neutral | Res::Log => {}
             Res::Escape(why) => return Res::Escape(why),
         }
     }
@@ -581,16 +584,21 @@ fn decide(w: &mut Walker<'_>, i: &Instr, units: &[Unit], results: Vec<Res>) {
         })
         .collect();
     let any_escape = !escaped_fams.is_empty();
-    let keep: Vec<bool> = results
+    let mut keep: Vec<bool> = results
         .iter()
         .map(|r| match r {
             Res::Escape(_) => true,
             Res::Neutral => any_escape,
             Res::Boiler(Fam::Other) => any_escape,
             Res::Boiler(f) => escaped_fams.contains(f),
-            Res::Mapped(..) => false,
+            Res::Mapped(..) | Res::Log => false,
         })
         .collect();
+    for n in (0..results.len()).rev() {
+        if matches!(results[n], Res::Log) {
+            keep[n] = keep.get(n + 1).copied().unwrap_or(false);
+        }
+    }
     w.mark(i.first, i.last, Status::Mapped);
     if keep.iter().all(|k| *k) && w.df.escape == '\\' {
         for (u, r) in units.iter().zip(&results) {
