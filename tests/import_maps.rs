@@ -691,3 +691,41 @@ fn log_messages_stay_only_with_the_command_they_announce() {
     );
     assert!(!i.nodes().contains("Installing git"), "{}", i.manifest);
 }
+
+#[test]
+fn a_fetched_wheel_becomes_a_requirement_with_its_url() {
+    let df = format!(
+        "{BASE}RUN curl -fL -o /tmp/tm-0.1.0-py3-none-any.whl https://example.org/r/tm-0.1.0-py3-none-any.whl && \\\n    pip install --no-cache-dir /tmp/tm-0.1.0-py3-none-any.whl && \\\n    rm -f /tmp/tm-0.1.0-py3-none-any.whl\n"
+    );
+    let i = import(&[("Dockerfile", &df)]);
+    assert!(
+        i.nodes()
+            .contains(r#"- "tm @ https://example.org/r/tm-0.1.0-py3-none-any.whl""#),
+        "{}",
+        i.manifest
+    );
+    assert_eq!(i.counts("Dockerfile"), (4, 0, 0), "{}", i.stdout);
+    let req = fs::read_to_string(
+        i.dir
+            .path()
+            .join("src")
+            .join(app_name(&i))
+            .join("requirements.txt"),
+    )
+    .unwrap();
+    assert!(
+        req.contains("tm @ https://example.org/r/tm-0.1.0-py3-none-any.whl"),
+        "{req}"
+    );
+    // A command that reads the fetched file keeps the whole download in its block.
+    let df = format!(
+        "{BASE}RUN curl -fL -o /tmp/tm-0.1.0-py3-none-any.whl https://example.org/r/tm-0.1.0-py3-none-any.whl && \\\n    unzip -l /tmp/tm-0.1.0-py3-none-any.whl && \\\n    pip install --no-cache-dir /tmp/tm-0.1.0-py3-none-any.whl\n"
+    );
+    let i = import(&[("Dockerfile", &df)]);
+    assert!(!i.nodes().contains("tm @"), "{}", i.manifest);
+    assert!(
+        i.nodes().contains("RUN curl -fL -o /tmp/tm-0.1.0"),
+        "{}",
+        i.manifest
+    );
+}

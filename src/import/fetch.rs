@@ -83,6 +83,7 @@ fn place(words: &[String], file: &str) -> Option<Placement> {
             (extract && w.iter().any(|a| is_file(a)))
                 .then(|| ("tar", Some(dir.clone()), None, (strip > 0).then_some(strip)))
         }
+        _ if wheel_install(words, file) => Some(("wheel", None, None, None)),
         _ => commands::deb_install(words)
             .filter(|d| is_file(d))
             .map(|_| ("deb", None, None, None)),
@@ -94,6 +95,39 @@ fn direct(file: &str) -> Option<Placement> {
     let scratch = ["/tmp/", "/var/tmp/", "/root/"];
     (file.starts_with('/') && !scratch.iter().any(|d| file.starts_with(d)) && !file.ends_with('/'))
         .then(|| ("file", Some(file.to_string()), Some("0644".into()), None))
+}
+
+/// Whether a word names the path `file` (a relative one also under a directory): not
+/// `/opt/t/t-full.jar` for `/opt/t/t`.
+fn names(word: &str, file: &str) -> bool {
+    let path_char = |c: char| c.is_ascii_alphanumeric() || "-_.~+@".contains(c);
+    word.match_indices(file).any(|(at, _)| {
+        let before = word[..at].chars().next_back();
+        let after = word[at + file.len()..].chars().next();
+        after.is_none_or(|c| !path_char(c))
+            && (file.starts_with('/') || before.is_none_or(|c| c == '/' || !path_char(c)))
+    })
+}
+
+/// `pip install [--no-cache-dir] FILE.whl` of the fetched wheel, and nothing else.
+fn wheel_install(words: &[String], file: &str) -> bool {
+    file.ends_with(".whl")
+        && matches!(commands::pip(words), Ok(Some(p))
+            if p.files.is_empty() && p.indexes.is_empty() && !p.pre
+                && matches!(p.requirements.as_slice(), [r] if r == file || base(r) == base(file)))
+}
+
+/// A wheel's distribution name, from its file name (`templates_menu-0.1.0-py3-none-any.whl`).
+fn wheel_name(file: &str) -> Option<String> {
+    let stem = base(file).strip_suffix(".whl")?;
+    let parts: Vec<&str> = stem.split('-').collect();
+    let name = parts.first()?;
+    (parts.len() >= 5
+        && !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.'))
+    .then(|| name.to_string())
 }
 
 fn octal(m: &str) -> Option<String> {
@@ -176,6 +210,44 @@ pub fn find(units: &[Unit], line: &str, vars: &Vars) -> Vec<Found> {
         }
         group.sort_unstable();
         group.dedup();
+        // A command outside the download that reads the file would lose it.
+        let reads = |n: usize| {
+            let text = units[n].text(line);
+            // Text written somewhere names the path without reading it.
+            if matches!(text.split_whitespace().next(), Some("echo" | "printf")) {
+                return false;
+            }
+            match &words[n] {
+                Some(w) => w.iter().any(|a| names(a, &file)),
+                None => text.split_whitespace().any(|a| names(a, &file)),
+            }
+        };
+        if (0..units.len()).any(|n| !group.contains(&n) && reads(n)) {
+            continue;
+        }
+        if kind == "wheel" {
+            // pip fetches the wheel itself: a requirement with a direct URL (the checksum,
+            // when there was one, in its `#sha256=` fragment, which pip checks).
+            let Some(name) = wheel_name(&file).filter(|n| {
+                !["torch", "torchvision", "torchaudio"].contains(&n.to_ascii_lowercase().as_str())
+            }) else {
+                continue;
+            };
+            let text = match &sha {
+                Some(s) => format!("{name} @ {url}#sha256={s}"),
+                None => format!("{name} @ {url}"),
+            };
+            out.push(Found {
+                at: i,
+                units: group,
+                entry: Entry::Pip(super::draft::Pip {
+                    name,
+                    text,
+                    pin: None,
+                }),
+            });
+            continue;
+        }
         out.push(Found {
             at: i,
             units: group,

@@ -126,7 +126,12 @@ fn download(w: &Walker<'_>, i: &Instr, units: &[Unit], d: &super::fetch::Found) 
             .map(str::to_string)
             .collect(),
     }];
-    Res::Mapped(vec![item], 1)
+    let stage = if matches!(d.entry, Entry::Pip(_)) {
+        3
+    } else {
+        1
+    };
+    Res::Mapped(vec![item], stage)
 }
 
 fn unit_origin(w: &Walker<'_>, i: &Instr, u: &Unit) -> Origin {
