@@ -729,3 +729,26 @@ fn a_fetched_wheel_becomes_a_requirement_with_its_url() {
         i.manifest
     );
 }
+
+#[test]
+fn a_copy_that_falls_back_to_a_block_names_its_repository_path() {
+    // The build context was the Dockerfile's directory; jcx's is the repository root.
+    let df =
+        format!("{BASE}USER root\nCOPY config/a.conf /etc/xdg/\nCOPY other/a.conf /etc/xdg/\n");
+    let i = import(&[
+        ("images/x/Dockerfile", &df),
+        ("images/x/config/a.conf", "a\n"),
+        ("images/x/other/a.conf", "b\n"),
+    ]);
+    assert!(
+        i.nodes()
+            .contains(r#"file "images/x/config/a.conf" to="/etc/xdg/" owner=root"#),
+        "{}",
+        i.manifest
+    );
+    assert!(
+        i.nodes().contains("COPY images/x/other/a.conf /etc/xdg/"),
+        "{}",
+        i.manifest
+    );
+}

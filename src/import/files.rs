@@ -176,7 +176,23 @@ pub fn copy(w: &mut Walker<'_>, i: &Instr) {
         items.push(file_item(w, i, s, repo, &dest, into_dir, root, &o));
     }
     w.mark(i.first, i.last, super::map::Status::Mapped);
-    let lines = w.raw_lines(i);
+    // A block reads its sources from jcx's build context, the repository root: the copy, if
+    // it falls back to one, names them by their repository paths.
+    let lines = if all.iter().zip(&sources).all(|(s, r)| s == r)
+        || sources
+            .iter()
+            .chain([&dest_raw])
+            .any(|p| p.contains(char::is_whitespace))
+    {
+        w.raw_lines(i)
+    } else {
+        let flags: String = i.flags.iter().map(|f| format!("{f} ")).collect();
+        vec![format!(
+            "{} {flags}{} {dest_raw}",
+            i.keyword,
+            sources.join(" ")
+        )]
+    };
     let piece = Piece {
         user: w.user.clone(),
         at: w.at,
