@@ -752,3 +752,26 @@ fn a_copy_that_falls_back_to_a_block_names_its_repository_path() {
         i.manifest
     );
 }
+
+#[test]
+fn a_generated_default_config_is_dropped_unless_something_edits_it() {
+    let df =
+        format!("{BASE}RUN jupyter lab --generate-config && pip install --no-cache-dir rich\n");
+    let i = import(&[("Dockerfile", &df)]);
+    assert!(!i.nodes().contains("generate-config"), "{}", i.manifest);
+    assert!(
+        i.stderr
+            .contains("`jupyter lab --generate-config` is dropped"),
+        "{}",
+        i.stderr
+    );
+    let df = format!(
+        "{BASE}RUN jupyter server --generate-config\nRUN sed -i 's/^# c.ServerApp.open_browser = False/c.ServerApp.open_browser = False/' ~/.jupyter/jupyter_server_config.py\n"
+    );
+    let i = import(&[("Dockerfile", &df)]);
+    assert!(
+        i.nodes().contains("RUN jupyter server --generate-config"),
+        "{}",
+        i.manifest
+    );
+}

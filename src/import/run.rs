@@ -108,6 +108,43 @@ pub fn run(w: &mut Walker<'_>, i: &Instr) {
     decide(w, i, &units, results);
 }
 
+/// `jupyter lab|notebook|server --generate-config`: a config file of comments only (every
+/// setting commented out at its default), so nothing changes, unless a later instruction edits
+/// it (then it stays with that instruction).
+fn generated_config(
+    w: &mut Walker<'_>,
+    i: &Instr,
+    words: &[String],
+    origin: &Origin,
+) -> Option<Res> {
+    let w_ = commands::command_words(words);
+    let (app, rest) = match w_ {
+        [j, app, rest @ ..] if j == "jupyter" => (app.as_str(), rest),
+        _ => return None,
+    };
+    let generates = matches!(app, "lab" | "notebook" | "server")
+        && rest.first().is_some_and(|a| a == "--generate-config")
+        && rest[1..]
+            .iter()
+            .all(|a| a == "-y" || a == "--y" || a == "--yes");
+    if !generates {
+        return None;
+    }
+    let file = format!("jupyter_{app}_config.py");
+    let later = w.df.lines.get(i.last..).unwrap_or_default().join("\n");
+    if later.contains(&file) || later.contains(".jupyter") {
+        return Some(Res::Escape(format!(
+            "`jupyter {app} --generate-config` writes `~/.jupyter/{file}`, which a later instruction reads or edits"
+        )));
+    }
+    w.warn(
+        Kind::Changed,
+        origin.clone(),
+        format!("`jupyter {app} --generate-config` is dropped: the file it writes, `~/.jupyter/{file}`, holds only comments (every setting at its default); Jupyter settings are `jupyter {{ … }}`"),
+    );
+    Some(Res::Boiler(Fam::Other))
+}
+
 /// A checked download: its entry, with the original commands as its fallback.
 fn download(w: &Walker<'_>, i: &Instr, units: &[Unit], d: &super::fetch::Found) -> Res {
     let first = &units[d.units[0]];
@@ -239,6 +276,9 @@ fn known(
         ));
     }
     if let Some(r) = nothing_to_do(w, words, origin) {
+        return r;
+    }
+    if let Some(r) = generated_config(w, i, words, origin) {
         return r;
     }
     match commands::apt(words) {
