@@ -775,3 +775,19 @@ fn a_generated_default_config_is_dropped_unless_something_edits_it() {
         i.manifest
     );
 }
+
+#[test]
+fn updates_logs_and_home_are_read_as_jcx_does_them() {
+    let df = format!(
+        "{BASE}USER root\nRUN apt-get update && apt-get install -yq --no-install-recommends octave && \\\n    apt-get -qq -y autoremove && apt-get autoclean && \\\n    rm -rf /var/lib/apt/lists/* /var/log/dpkg.log\nUSER $NB_UID\nRUN conda update --yes --all && mamba install --yes cartopy\nWORKDIR $HOME\n"
+    );
+    let i = import(&[("Dockerfile", &df)]);
+    assert!(!i.nodes().contains("dockerfile"), "{}", i.manifest);
+    assert!(i.nodes().contains("workdir \"${HOME}\""), "{}", i.manifest);
+    assert!(i.nodes().contains("mamba cartopy"), "{}", i.manifest);
+    assert!(
+        i.stderr.contains("`conda update --yes --all` is dropped"),
+        "{}",
+        i.stderr
+    );
+}

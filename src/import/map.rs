@@ -286,6 +286,25 @@ fn user(w: &mut Walker<'_>, i: &Instr) {
     w.mapped(i, Vec::new());
 }
 
+/// `$NAME` as `${NAME}` (not `$NAMEX`).
+fn replace_bare(text: &str, name: &str) -> String {
+    let bare = format!("${name}");
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find(&bare) {
+        let after = &rest[at + bare.len()..];
+        out.push_str(&rest[..at]);
+        if after.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_') {
+            out.push_str(&bare);
+        } else {
+            out.push_str(&format!("${{{name}}}"));
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
 fn workdir(w: &mut Walker<'_>, i: &Instr) {
     let mut dir = i.args.trim().trim_matches('"').to_string();
     // `WORKDIR $WORKDIR` of an `ARG WORKDIR=/mnt`: the build argument's value.
@@ -295,6 +314,10 @@ fn workdir(w: &mut Walker<'_>, i: &Instr) {
         && let Some(v) = shell::unquote(i.args.trim(), &w.vars).filter(|v| !v.contains('$'))
     {
         dir = v;
+    }
+    // The stacks' variables as jcx's `workdir` takes them (`$HOME` as `${HOME}`).
+    for v in ["HOME", "NB_USER", "CONDA_DIR"] {
+        dir = replace_bare(&dir, v);
     }
     let dir = if dir.starts_with('/') || dir.starts_with('$') {
         dir

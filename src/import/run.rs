@@ -385,7 +385,38 @@ fn nothing_to_do(w: &mut Walker<'_>, words: &[String], origin: &Origin) -> Optio
         );
         return Some(Res::Boiler(Fam::Apt));
     }
+    if conda_update_all(words) {
+        w.warn(
+            Kind::Changed,
+            origin.clone(),
+            format!("`{}` is dropped: jcx's image keeps the conda packages of the pinned base image, except those the manifest names (a newer base tag brings the updates), so that a rebuild gives the same image", short(&words.join(" "))),
+        );
+        return Some(Res::Boiler(Fam::Conda));
+    }
     None
+}
+
+/// `conda update --all` (or `mamba`, with `-y`, `-n base`), and the package manager updating
+/// itself (`conda update conda`, `mamba update -n base mamba`).
+fn conda_update_all(words: &[String]) -> bool {
+    let w = commands::command_words(words);
+    let [tool, sub, rest @ ..] = w else {
+        return false;
+    };
+    if !matches!(tool.as_str(), "conda" | "mamba") || sub != "update" {
+        return false;
+    }
+    let mut args = Vec::new();
+    let mut k = 0;
+    while k < rest.len() {
+        match rest[k].as_str() {
+            "-y" | "--yes" | "-q" | "--quiet" => {}
+            "-n" | "--name" if rest.get(k + 1).is_some_and(|n| n == "base") => k += 1,
+            a => args.push(a),
+        }
+        k += 1;
+    }
+    matches!(args.as_slice(), ["--all"]) || args.len() == 1 && args[0] == tool.as_str()
 }
 
 /// `apt-get upgrade -y` (also `dist-upgrade`, `full-upgrade`, `apt upgrade`).
