@@ -194,6 +194,7 @@ const CLEANUP: &[&str] = &[
     "/var/log/apt/*",
     "/var/log/apt",
     "/tmp/*",
+    "/var/tmp/*",
     "/root/.cache",
     "/root/.cache/pip",
     "~/.cache",
