@@ -568,6 +568,9 @@ pub struct CondaEnvironment {
     pub dest: String,
     /// It has a `- pip:` list (installed by the environment's pip).
     pub pip: bool,
+    /// An explicit lock file (`mamba lock=`), installed by `conda install --file`, not an
+    /// environment file.
+    pub lock: bool,
 }
 
 /// A Jupyter kernel with its own conda environment in `${CONDA_DIR}/envs/<name>`, registered by

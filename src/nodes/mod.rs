@@ -21,6 +21,7 @@ pub mod check;
 pub mod code_server;
 pub mod conda_config;
 pub mod conda_env;
+pub mod conda_lock;
 pub mod copy_from;
 pub mod cuda;
 pub mod decode;

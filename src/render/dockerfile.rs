@@ -222,7 +222,9 @@ struct DockerfileCtx<'a> {
     code_server_releases: &'static str,
     mamba: Vec<String>,
     conda_channel: &'static str,
-    conda_environments: &'a [CondaEnvironment],
+    /// Explicit conda lock files (`mamba lock=`), installed first.
+    conda_locks: Vec<&'a CondaEnvironment>,
+    conda_environments: Vec<&'a CondaEnvironment>,
     /// An environment file has a `pip:` list (PYPI_INDEX_URL then reaches its pip).
     conda_pip: bool,
     /// Hashed requirements files, in a step of their own.
@@ -487,7 +489,8 @@ pub fn render_dockerfile(manifest: &Manifest, app: &App) -> Result<String> {
         code_server_releases: CODE_SERVER_RELEASES,
         mamba: app.mamba.iter().map(|m| shell_quote(m)).collect(),
         conda_channel: "\"\"",
-        conda_environments: &app.conda_environments,
+        conda_locks: app.conda_environments.iter().filter(|e| e.lock).collect(),
+        conda_environments: app.conda_environments.iter().filter(|e| !e.lock).collect(),
         conda_pip,
         pip_locks: app.pip_files.iter().filter(|f| f.hashed).collect(),
         pip_refs: app.pip_files.iter().filter(|f| !f.hashed).collect(),
