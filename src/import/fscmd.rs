@@ -456,6 +456,26 @@ pub fn synthesized(e: &Entry) -> Vec<String> {
                 cmds.push(format!("chmod {m} {}", q(path)));
             }
         }
+        Entry::Permissions {
+            paths,
+            root,
+            mode,
+            recursive,
+        } => {
+            let r = if *recursive { " -R" } else { "" };
+            let paths: Vec<String> = paths.iter().map(|p| q(p)).collect();
+            let paths = paths.join(" ");
+            if let Some(root) = root {
+                cmds.push(format!("chown{r} {} -- {paths}", owner(*root)));
+            }
+            if let Some(m) = mode {
+                cmds.push(if m.starts_with('-') {
+                    format!("chmod{r} -- {m} {paths}")
+                } else {
+                    format!("chmod{r} {m} -- {paths}")
+                });
+            }
+        }
         Entry::Symlink { link, target } => cmds.push(format!("ln -sfnT {} {}", q(target), q(link))),
         Entry::Remove(p) => cmds.push(format!("rm -rf {}", q(p))),
         Entry::Inline {

@@ -22,6 +22,8 @@ use super::shell::{self, Tok, Unit};
 use crate::nodes::files::canonical_dest;
 use crate::nodes::fs::usable_path;
 
+mod perms;
+
 /// What becomes of one command of a `RUN`.
 #[derive(Debug)]
 pub enum Fs {
@@ -240,6 +242,8 @@ fn attempt(
             (_, Some(why)) => Some(Fs::Kept(why)),
             _ => {
                 let f = Fold {
+                    instr: i,
+                    text: &texts[k],
                     made: &mut made,
                     out: &mut out,
                     mounts,
@@ -317,6 +321,9 @@ fn mentioned_before(w: &Walker<'_>, i: &Instr, p: &str) -> bool {
 
 /// Where a command of a `RUN` is mapped: what the `RUN` made so far and the results so far.
 struct Fold<'a> {
+    instr: &'a Instr,
+    /// The command, as written.
+    text: &'a str,
     made: &'a mut Vec<Made>,
     out: &'a mut [Option<Fs>],
     mounts: &'a BTreeMap<String, String>,
@@ -393,12 +400,30 @@ fn map_one(w: &mut Walker<'_>, f: Fold<'_>, k: usize, cmd: &Cmd) -> Option<Fs> {
             recursive,
             root: r,
             paths,
-        } => fold_owner(w, f.out, f.made, paths, *recursive, *r),
+        } => fold_owner(w, f.out, f.made, paths, *recursive, *r).or_else(|| {
+            let c = perms::Change {
+                text: f.text,
+                paths,
+                recursive: *recursive,
+                root: Some(*r),
+                mode: None,
+            };
+            perms::map(w, f.instr, f.out, k, &c, f.origin)
+        }),
         Cmd::Chmod {
             recursive,
             spec,
             paths,
-        } => fold_mode(w, f.out, f.made, paths, *recursive, spec),
+        } => fold_mode(w, f.out, f.made, paths, *recursive, spec).or_else(|| {
+            let c = perms::Change {
+                text: f.text,
+                paths,
+                recursive: *recursive,
+                root: None,
+                mode: Some(spec),
+            };
+            perms::map(w, f.instr, f.out, k, &c, f.origin)
+        }),
     }
 }
 

@@ -167,8 +167,19 @@ pub(super) fn plain_components(trimmed: &str) -> bool {
 
 /// Whether `p` passes every rule of a `remove`, `dir` or `symlink` path (for `jcx import`).
 pub fn usable_path(p: &str) -> bool {
-    let t = trimmed(p);
-    super::files::image_path_ok(p) && plain_components(&t) && !protected(&canonical_dest(&t))
+    plain_path(p) && !protected_path(p)
+}
+
+/// Whether `p` passes the rules of every file-system node's path, protection aside: those of
+/// `file to=`, no `.` or empty component (for `jcx import`).
+pub fn plain_path(p: &str) -> bool {
+    super::files::image_path_ok(p) && plain_components(&trimmed(p))
+}
+
+/// Whether `p` is a protected directory (`/`, `/usr`, HOME, …), which the file-system nodes
+/// never remove, link over or change recursively.
+pub fn protected_path(p: &str) -> bool {
+    protected(&canonical_dest(&trimmed(p)))
 }
 
 /// The rules of a path of `remove`, `dir` or `symlink`: those of `file to=`, no `.` or empty

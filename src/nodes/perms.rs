@@ -127,7 +127,7 @@ fn actions_ok(actions: &str) -> bool {
 
 /// Whether a checked mode, applied to every directory of a tree, takes its owner's `x` away
 /// (octal without it, `u-x`, `a=r`, …): the directories could no longer be entered.
-fn locks_directories(m: &str) -> bool {
+pub fn locks_directories(m: &str) -> bool {
     if m.bytes().all(|c| c.is_ascii_digit()) {
         return !super::files::owner_can_enter(m);
     }
