@@ -2,8 +2,9 @@
 //! `mkdir` (with the `chown`/`chmod` of the same directories after it) becomes `dir`, `ln -s`
 //! `symlink`, `rm` of the base image's paths `remove`, `echo`/`printf` into a file `file to=
 //! content=` (`>>`: `append=#true`, consecutive appends to one file joined), and a `chmod` of a
-//! file an earlier `COPY` (or write) put there that file's `mode=`; a `RUN cat <<EOF > FILE` and
-//! a `COPY <<EOF FILE` become `file content=`. An `echo` that writes nothing changes nothing.
+//! file an earlier `COPY` (or write) put there that file's `mode=`; any other `chown`/`chmod`
+//! becomes `permissions` (`perms`); a `RUN cat <<EOF > FILE` and a `COPY <<EOF FILE` become
+//! `file content=`. An `echo` that writes nothing changes nothing.
 //!
 //! Only what maps exactly: literal text (no variable, substitution or escape the shell would
 //! expand), the paths `file to=` accepts, the stacks' Jupyter configuration files left alone

@@ -6,7 +6,7 @@
 
 use super::super::dockerfile::Instr;
 use super::super::draft::{Entry, Origin};
-use super::super::fscmd::{item, jupyter_config, octal, refresh};
+use super::super::fscmd::{item, octal, refresh};
 use super::super::map::Walker;
 use super::super::run::short;
 use super::{Fs, mentions};
@@ -54,7 +54,7 @@ pub fn map(
         }
         None => None,
     };
-    if c.paths.iter().any(|p| jupyter_config(p) || hook_path(p)) {
+    if c.paths.iter().any(|p| jcx_writes_later(p)) {
         return None;
     }
     if let Some(m) = &mode
@@ -125,10 +125,13 @@ fn copied_into_later(w: &Walker<'_>, i: &Instr, p: &str) -> bool {
     })
 }
 
-/// The directories of the start-up hooks: a hook's mode is `hook`'s.
-fn hook_path(p: &str) -> bool {
+/// What jcx writes after its file-system step, where import may map what the Dockerfile put
+/// there: the start-up hooks (their mode is `hook`'s) and the Jupyter files of `jupyter`.
+fn jcx_writes_later(p: &str) -> bool {
+    let name = p.rsplit('/').next().unwrap_or(p);
     p.starts_with("/usr/local/bin/before-notebook.d/")
         || p.starts_with("/usr/local/bin/start-notebook.d/")
+        || matches!(name, "zz-jcx.json" | "overrides.json" | "page_config.json")
 }
 
 fn same_paths(a: &[String], b: &[String]) -> bool {
@@ -152,6 +155,10 @@ mod tests {
             &["/opt/a".into()],
             &["/opt/a".into(), "/opt/b".into()]
         ));
-        assert!(hook_path("/usr/local/bin/before-notebook.d/10-a.sh"));
+        assert!(jcx_writes_later("/usr/local/bin/before-notebook.d/10-a.sh"));
+        assert!(jcx_writes_later(
+            "${CONDA_DIR}/share/jupyter/lab/settings/overrides.json"
+        ));
+        assert!(!jcx_writes_later("/etc/jupyter/jupyter_server_config.py"));
     }
 }
