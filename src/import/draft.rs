@@ -98,6 +98,14 @@ pub enum Entry {
         root: bool,
         mode: Option<String>,
     },
+    /// `permissions PATH… [owner=] [mode=] [recursive=#true]`; `root` is `None` when the owner
+    /// stays.
+    Permissions {
+        paths: Vec<String>,
+        root: Option<bool>,
+        mode: Option<String>,
+        recursive: bool,
+    },
     Symlink {
         link: String,
         target: String,
@@ -164,6 +172,7 @@ pub const ORDER: &[(&str, bool)] = &[
     ("file", false),
     ("remove", false),
     ("dir", false),
+    ("permissions", false),
     ("symlink", false),
     ("copy-from", false),
     ("download", false),
@@ -200,6 +209,7 @@ impl Entry {
             Entry::File { .. } | Entry::Inline { .. } => "file",
             Entry::Remove(_) => "remove",
             Entry::Dir { .. } => "dir",
+            Entry::Permissions { .. } => "permissions",
             Entry::Symlink { .. } => "symlink",
             Entry::CopyFrom { .. } => "copy-from",
             Entry::RemoveKernel(_) => "remove-kernel",

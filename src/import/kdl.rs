@@ -531,6 +531,30 @@ pub fn node_text(e: &Entry, indent: &str) -> String {
         Entry::Dir { path, root, mode } => {
             format!("dir {}{}", q(path), owner_mode(*root, mode))
         }
+        Entry::Permissions {
+            paths,
+            root,
+            mode,
+            recursive,
+        } => {
+            let mut s = "permissions".to_string();
+            for p in paths {
+                s.push_str(&format!(" {}", q(p)));
+            }
+            match root {
+                Some(true) => s.push_str(" owner=root"),
+                Some(false) => s.push_str(" owner=notebook"),
+                None => {}
+            }
+            if let Some(m) = mode {
+                // Octal or symbolic, of `ugoa+-=rwxXst,` only: always quoted, as written.
+                s.push_str(&format!(" mode=\"{m}\""));
+            }
+            if *recursive {
+                s.push_str(" recursive=#true");
+            }
+            s
+        }
         Entry::Symlink { link, target } => format!("symlink {} to={}", q(link), q(target)),
         Entry::Download {
             name,

@@ -40,6 +40,7 @@ pub mod kernels;
 pub mod locale;
 pub mod metadata;
 pub mod packages;
+pub mod perms;
 pub mod pip;
 pub mod pip_remove;
 pub mod publish;
@@ -115,6 +116,7 @@ pub static SETTINGS: &[&Setting] = &[
     &files::FILE,
     &fs::REMOVE,
     &fs::DIR,
+    &perms::PERMISSIONS,
     &fs::SYMLINK,
     &copy_from::COPY_FROM,
     &downloads::DOWNLOAD,
@@ -486,6 +488,10 @@ mod tests {
         ("file", r#"file "apps.kdl" to="/etc/jcx/""#),
         ("remove", r#"remove "/home/jovyan/work""#),
         ("dir", r#"dir "/data" mode="0775""#),
+        (
+            "permissions",
+            r#"permissions "/data" owner=notebook mode="a+rX" recursive=#true"#,
+        ),
         (
             "symlink",
             r#"symlink "/usr/local/bin/py" to="/opt/conda/bin/python""#,
