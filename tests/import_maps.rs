@@ -870,3 +870,47 @@ USER ${{NB_UID}}
         "{dockerfile}"
     );
 }
+
+#[test]
+fn conda_files_become_a_lock_or_specs() {
+    let lock = "# platform: linux-64\n@EXPLICIT\nhttps://conda.anaconda.org/conda-forge/noarch/attrs-23.2.0-pyh71513ae_0.conda#5e4c0743c70186509d1412e03c2d8dfa\n";
+    let df = format!(
+        "{BASE}COPY conda-linux-64.lock /tmp/conda-linux-64.lock\nCOPY conda-reqs.txt /tmp/conda-reqs.txt\nRUN conda update --quiet --file /tmp/conda-linux-64.lock && \\\n    conda clean --all -y -f && \\\n    fix-permissions \"${{CONDA_DIR}}\"\nRUN mamba install --yes --name base -c bioconda --file /tmp/conda-reqs.txt\n"
+    );
+    let i = import(&[
+        ("Dockerfile", &df),
+        ("conda-linux-64.lock", lock),
+        (
+            "conda-reqs.txt",
+            "numpy=1.26\n# a comment\nscikit-learn 1.4.2\n",
+        ),
+    ]);
+    assert!(
+        i.nodes().contains("mamba lock=conda-linux-64.lock"),
+        "{}",
+        i.manifest
+    );
+    assert!(
+        i.nodes()
+            .contains(r#"mamba "bioconda::numpy=1.26" "bioconda::scikit-learn=1.4.2""#),
+        "{}",
+        i.manifest
+    );
+    assert_eq!(i.counts("Dockerfile"), (7, 0, 0), "{}", i.stdout);
+    // A lock jcx refuses (no checksums) stays in its block, with the reason.
+    let df = format!("{BASE}COPY c.lock /tmp/c.lock\nRUN mamba install --yes --file /tmp/c.lock\n");
+    let i = import(&[
+        ("Dockerfile", &df),
+        (
+            "c.lock",
+            "@EXPLICIT\nhttps://conda.anaconda.org/conda-forge/noarch/attrs-23.2.0-pyh71513ae_0.conda\n",
+        ),
+    ]);
+    assert!(
+        i.nodes()
+            .contains("RUN mamba install --yes --file /tmp/c.lock"),
+        "{}",
+        i.manifest
+    );
+    assert!(i.stderr.contains("has no checksum"), "{}", i.stderr);
+}

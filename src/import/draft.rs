@@ -55,6 +55,8 @@ pub enum Entry {
     Mamba(String),
     /// `mamba environment="FILE"`.
     MambaEnv(String),
+    /// `mamba lock="FILE"`: an explicit conda lock file of the repository.
+    MambaLock(String),
     CodeServer(String),
     Extension(String),
     Pip(Pip),
@@ -194,7 +196,7 @@ impl Entry {
             Entry::Cuda(_) => "cuda",
             Entry::Apt(_) => "apt",
             Entry::AptRecommends(_) => "apt-recommends",
-            Entry::Mamba(_) | Entry::MambaEnv(_) => "mamba",
+            Entry::Mamba(_) | Entry::MambaEnv(_) | Entry::MambaLock(_) => "mamba",
             Entry::CodeServer(_) => "code-server",
             Entry::Extension(_) => "extensions",
             Entry::Pip(_) => "pip",

@@ -241,9 +241,9 @@ fn settings(w: &mut W, items: &[Shared]) {
         }
         match *setting {
             "mamba" => {
-                let (files, specs): (Vec<&Shared>, Vec<&Shared>) = group
-                    .iter()
-                    .partition(|s| matches!(s.item.entry, Entry::MambaEnv(_)));
+                let (files, specs): (Vec<&Shared>, Vec<&Shared>) = group.iter().partition(|s| {
+                    matches!(s.item.entry, Entry::MambaEnv(_) | Entry::MambaLock(_))
+                });
                 if !specs.is_empty() {
                     list(w, setting, &specs);
                 }
@@ -482,6 +482,7 @@ pub fn node_text(e: &Entry, indent: &str) -> String {
         }
         Entry::Mamba(v) => format!("mamba {}", q(v)),
         Entry::MambaEnv(f) => format!("mamba environment={}", q(f)),
+        Entry::MambaLock(f) => format!("mamba lock={}", q(f)),
         Entry::CodeServer(v) => format!("code-server {}", q(v)),
         Entry::Extension(v) => format!("code-server {{ extensions {}; }}", q(v)),
         Entry::Pip(p) => format!("pip {{ - {}; }}", q(&p.text)),

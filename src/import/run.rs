@@ -315,6 +315,11 @@ fn known(
         Some(Conda::Clean) => return Res::Boiler(Fam::Conda),
         None => {}
     }
+    match super::pipconda::conda_file(w, words, mounts) {
+        Some(Ok(entries)) => return Res::Mapped(items(entries, origin), 2),
+        Some(Err(why)) => return Res::Escape(why),
+        None => {}
+    }
     match super::pipconda::env_update(w, words, mounts) {
         Some(Ok(repo)) => {
             w.consumed.insert(repo.clone());
