@@ -181,12 +181,17 @@ pub fn run_units(
     out
 }
 
-/// Records another instruction (a `COPY` into a kernel's directory, an `ENV` naming it).
+/// Records another instruction (a `COPY` into a kernel's directory, an `ENV` naming it, a
+/// `RUN` in JSON form or with a heredoc, which `run_units` does not see).
 pub fn instruction(w: &mut Walker<'_>, i: &super::dockerfile::Instr) {
-    if i.keyword == "RUN" {
+    if i.keyword == "RUN" && !i.args.starts_with('[') && i.heredocs.is_empty() {
         return;
     }
-    let text = expanded(&shell::tokenize(&i.args), &w.vars);
+    let mut text = expanded(&shell::tokenize(&i.args), &w.vars);
+    for h in &i.heredocs {
+        text.push('\n');
+        text.push_str(&h.body);
+    }
     let origin = w.origin(i.first, i.last);
     if let State::Record(all) = &mut w.kernels {
         all.push(Seen {
@@ -569,9 +574,9 @@ fn names(text: &str, name: &str) -> bool {
     words.iter().enumerate().any(|(k, w)| {
         let path = ["/envs/", "/kernels/"].iter().any(|m| {
             w.match_indices(m).any(|(p, _)| {
-                w[p + m.len()..]
-                    .strip_prefix(name)
-                    .is_some_and(|t| t.is_empty() || t.starts_with(['/', '"', '\'', ':', ';', ')']))
+                w[p + m.len()..].strip_prefix(name).is_some_and(|t| {
+                    t.is_empty() || t.starts_with(['/', '"', '\'', ':', ';', ')', ',', ']'])
+                })
             })
         });
         path || (matches!(*w, "-n" | "--name" | "activate") && words.get(k + 1) == Some(&name))
