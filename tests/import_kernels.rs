@@ -301,3 +301,34 @@ RUN mamba create -y -n tool python=3.11
     // An environment no kernel runs is no kernel: as before, with no word about kernels.
     assert!(!i.stderr.contains("`tool` and its kernel"), "{}", i.stderr);
 }
+
+#[test]
+fn a_kernel_removed_again_or_registered_as_root_is_said_so() {
+    let df = r#"FROM quay.io/jupyter/base-notebook:2024-12-02
+RUN mamba create -y -n gone python=3.11 && /opt/conda/envs/gone/bin/python -m ipykernel install --user --name gone --display-name Gone
+RUN jupyter kernelspec remove -y gone
+USER root
+RUN mamba create -y -n rooted python=3.11 && /opt/conda/envs/rooted/bin/python -m ipykernel install --user --name rooted --display-name Rooted
+"#;
+    let i = import(&[("Dockerfile", df)]);
+    let nodes = i.nodes();
+    assert!(!nodes.contains("\n    kernel gone"), "{}", i.manifest);
+    assert!(
+        i.stderr
+            .contains("the conda environment `gone` and its kernel stay in blocks"),
+        "{}",
+        i.stderr
+    );
+    assert!(
+        nodes.contains("kernel rooted display-name=Rooted"),
+        "{}",
+        i.manifest
+    );
+    assert!(
+        i.stderr.contains(
+            "in root's HOME (`--user` as root), where the notebook user's server does not look"
+        ),
+        "{}",
+        i.stderr
+    );
+}

@@ -481,6 +481,7 @@ fn registration_note(mine: &[&Seen], name: &str) -> Option<(Origin, String)> {
     mine.iter().find_map(|s| match &s.cmd {
         Some(Cmd::Register { place, .. }) => {
             let was = match place {
+                Place::User if s.root => "in root's HOME (`--user` as root), where the notebook user's server does not look",
                 Place::User => "in the notebook user's HOME (`--user`)",
                 Place::SysPrefix => "in the environment's own prefix (`--sys-prefix`), where the server does not look",
                 Place::CondaDir => "in `${CONDA_DIR}/share/jupyter/kernels`",
@@ -518,7 +519,8 @@ fn probe(src: &AppSource<'_>, node: &KernelNode) -> Result<(), String> {
     Err(format!("jcx refuses its `kernel` ({p})"))
 }
 
-/// The planned kernels (by index) that a line left in a block, or another instruction, names
+/// The planned kernels (by index) that a line left in a block, another instruction, or a
+/// `jupyter kernelspec` command (a `remove-kernel` of it would be refused, then a block) names
 /// (its environment's or its kernel's directory, `-n NAME`), each with the warning.
 fn blocked(
     src: &AppSource<'_>,
@@ -546,7 +548,7 @@ fn blocked(
             !claimed
                 && !s.boiler
                 && names(&s.text, &p.name)
-                && (s.unit.is_none() || in_block(&s.origin))
+                && (s.unit.is_none() || in_block(&s.origin) || s.text.contains("kernelspec"))
         });
         if let Some(s) = hit {
             let what = if s.unit.is_some() {
@@ -581,6 +583,7 @@ fn names(text: &str, name: &str) -> bool {
         });
         path || (matches!(*w, "-n" | "--name" | "activate") && words.get(k + 1) == Some(&name))
             || w.strip_prefix("--name=") == Some(name)
+            || (*w == name && words.contains(&"kernelspec"))
     })
 }
 
@@ -655,6 +658,7 @@ mod tests {
         ));
         assert!(names("ENV=x PATH=/opt/conda/envs/py310/bin:$PATH", "py310"));
         assert!(names("conda run -n py310 python x.py", "py310"));
+        assert!(names("jupyter kernelspec remove -y py310", "py310"));
         assert!(!names("mamba install -n py3100 numpy", "py310"));
         assert!(!names("ls /opt/conda/envs/py3100/bin", "py310"));
     }
