@@ -58,6 +58,8 @@ pub struct Planned {
     /// Repository files it reads (their `COPY` goes with it).
     files: Vec<String>,
     notes: Vec<(Origin, String)>,
+    /// Where it was registered: said for the first kernel written only.
+    registered: Option<(Origin, String)>,
 }
 
 /// A `kernel` node as written.
@@ -161,12 +163,13 @@ pub fn run_units(
     };
     let mut notes = Vec::new();
     let mut files = Vec::new();
-    for k in plan {
+    for (first, k) in plan.iter().enumerate() {
         for (n, slot) in out.iter_mut().enumerate() {
             match k.keys.iter().position(|key| *key == (i.first, n)) {
                 Some(0) => {
                     *slot = Some(Claim::Node(vec![k.item.clone()]));
                     notes.extend(k.notes.iter().cloned());
+                    notes.extend(k.registered.iter().filter(|_| first == 0).cloned());
                     files.extend(k.files.iter().cloned());
                 }
                 Some(_) => *slot = Some(Claim::Part),
@@ -306,7 +309,6 @@ fn plan(src: &AppSource<'_>, seen: &[Seen], refusals: &mut Vec<Warning>) -> Vec<
         }
     }
     let mut out: Vec<Planned> = Vec::new();
-    let mut located = false;
     for name in names {
         let mine: Vec<&Seen> = seen
             .iter()
@@ -320,12 +322,7 @@ fn plan(src: &AppSource<'_>, seen: &[Seen], refusals: &mut Vec<Warning>) -> Vec<
         }
         match one(src, name, &mine) {
             Ok(mut p) => {
-                if !located {
-                    located = true;
-                    if let Some(n) = registration_note(&mine, name) {
-                        p.notes.push(n);
-                    }
-                }
+                p.registered = registration_note(&mine, name);
                 out.push(p);
             }
             Err(why) => refusals.push(Warning {
@@ -340,8 +337,19 @@ fn plan(src: &AppSource<'_>, seen: &[Seen], refusals: &mut Vec<Warning>) -> Vec<
     out
 }
 
-/// One environment's commands as a `kernel`, or why not.
-fn one(src: &AppSource<'_>, name: &str, mine: &[&Seen]) -> Result<Planned, String> {
+/// An environment's commands, gathered: its conda specs or file, its pip requirements and
+/// files, and how it is registered.
+struct Gathered {
+    specs: Vec<String>,
+    environment: Option<String>,
+    pip: Vec<String>,
+    pip_files: Vec<String>,
+    r: bool,
+    display: Option<String>,
+    reg_origin: Origin,
+}
+
+fn gather(name: &str, mine: &[&Seen]) -> Result<Gathered, String> {
     if let Some((s, why)) = mine.iter().find_map(|s| match &s.cmd {
         Some(Cmd::Bad { why, .. }) => Some((s, why)),
         _ => None,
@@ -417,6 +425,28 @@ fn one(src: &AppSource<'_>, name: &str, mine: &[&Seen]) -> Result<Planned, Strin
     let Some((r, display, _, reg_origin)) = register else {
         return Err("it is not registered as a kernel".into());
     };
+    Ok(Gathered {
+        specs,
+        environment,
+        pip,
+        pip_files,
+        r,
+        display,
+        reg_origin,
+    })
+}
+
+/// One environment's commands as a `kernel`, or why not.
+fn one(src: &AppSource<'_>, name: &str, mine: &[&Seen]) -> Result<Planned, String> {
+    let Gathered {
+        mut specs,
+        environment,
+        pip,
+        pip_files,
+        r,
+        display,
+        reg_origin,
+    } = gather(name, mine)?;
     if name == crate::nodes::kernels::NATIVE_KERNEL {
         return Err(format!(
             "`{name}` is the base image's own kernel: jcx refuses a `kernel` of that name"
@@ -473,6 +503,7 @@ fn one(src: &AppSource<'_>, name: &str, mine: &[&Seen]) -> Result<Planned, Strin
         item,
         files: environment.into_iter().chain(pip_files).collect(),
         notes,
+        registered: None,
     })
 }
 
@@ -487,7 +518,7 @@ fn registration_note(mine: &[&Seen], name: &str) -> Option<(Origin, String)> {
                 Place::CondaDir => "in `${CONDA_DIR}/share/jupyter/kernels`",
                 Place::System => "in `/usr/local/share/jupyter/kernels`",
             };
-            Some((s.origin.clone(), format!("the kernel `{name}` (and any other kernel of this Dockerfile) was registered {was}; jcx generates its kernel.json into `${{CONDA_DIR}}/share/jupyter/kernels/{name}`, with the environment activated for the kernel's process (PATH, CONDA_PREFIX, CONDA_DEFAULT_ENV)")))
+            Some((s.origin.clone(), format!("the kernel `{name}` was registered {was}; jcx generates every kernel's kernel.json into `${{CONDA_DIR}}/share/jupyter/kernels/NAME` (this one: `{name}`), with the environment activated for the kernel's process (PATH, CONDA_PREFIX, CONDA_DEFAULT_ENV)")))
         }
         _ => None,
     })
@@ -551,7 +582,9 @@ fn blocked(
                 && (s.unit.is_none() || in_block(&s.origin) || s.text.contains("kernelspec"))
         });
         if let Some(s) = hit {
-            let what = if s.unit.is_some() {
+            let what = if s.text.contains("kernelspec") {
+                "a `jupyter kernelspec` command"
+            } else if s.unit.is_some() {
                 "a line left in a block"
             } else {
                 "another instruction"
