@@ -82,6 +82,8 @@ pub enum Entry {
         root: bool,
         mode: Option<String>,
     },
+    /// `kernel NAME display-name=… { … }`.
+    Kernel(super::kernelmap::KernelNode),
     /// `remove-kernel NAME`.
     RemoveKernel(String),
     /// One command's part of the app's `jupyter { … }` node.
@@ -160,6 +162,7 @@ pub const ORDER: &[(&str, bool)] = &[
     ("pip", false),
     ("pip-pre", true),
     ("pip-remove", false),
+    ("kernel", false),
     ("remove-kernel", false),
     ("env", false),
     ("labels", false),
@@ -214,6 +217,7 @@ impl Entry {
             Entry::Permissions { .. } => "permissions",
             Entry::Symlink { .. } => "symlink",
             Entry::CopyFrom { .. } => "copy-from",
+            Entry::Kernel(_) => "kernel",
             Entry::RemoveKernel(_) => "remove-kernel",
             Entry::Jupyter(_) => "jupyter",
             Entry::Download { .. } => "download",
@@ -242,6 +246,7 @@ impl Entry {
             Entry::Pip(p) => format!("{s} {}", p.name),
             Entry::Env(k, _) | Entry::Label(k, _) | Entry::BuildArg(k, _) => format!("{s} {k}"),
             Entry::Download { name, .. } => format!("{s} {name}"),
+            Entry::Kernel(k) => format!("{s} {}", k.name),
             Entry::Hook { stage, name, .. } => format!("{s} {stage} {name}"),
             Entry::Small(x) if x.name().is_some() => {
                 format!("{s} {}", x.name().unwrap_or_default())

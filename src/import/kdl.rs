@@ -504,6 +504,7 @@ pub fn node_text(e: &Entry, indent: &str) -> String {
             format!("file {} to={}{}", q(src), q(to), owner_mode(*root, mode))
         }
         Entry::RemoveKernel(v) => format!("remove-kernel {}", q(v)),
+        Entry::Kernel(k) => super::kernelmap::node_text(k, indent),
         Entry::Jupyter(part) => super::jupytermap::text(part, indent),
         Entry::CopyFrom {
             stage,

@@ -22,6 +22,8 @@ mod fscmd;
 mod fsmap;
 mod jupytermap;
 mod kdl;
+mod kernelcmd;
+mod kernelmap;
 mod map;
 mod pipconda;
 mod pipmap;

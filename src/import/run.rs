@@ -75,17 +75,28 @@ pub fn run(w: &mut Walker<'_>, i: &Instr) {
     let units = shell::split(&i.args);
     let mut vars = w.vars.clone();
     let mut fetched: Vec<String> = Vec::new();
+    let mut kernel = super::kernelmap::run_units(w, i, &units, &mounts);
     let downloads = super::fetch::find(&units, &i.args, &vars);
     let in_downloads: Vec<usize> = downloads.iter().flat_map(|d| d.units.clone()).collect();
-    // Time zone and locale commands are `timezone`/`locale`'s, not file-system commands.
+    // Time zone and locale commands are `timezone`/`locale`'s, not file-system commands; a
+    // kernel's commands are the kernel's.
     let not_fs: Vec<usize> = (0..units.len())
-        .filter(|&n| in_downloads.contains(&n) || super::smallmap::claims(&units[n], &vars))
+        .filter(|&n| {
+            in_downloads.contains(&n)
+                || kernel[n].is_some()
+                || super::smallmap::claims(&units[n], &vars)
+        })
         .collect();
     let mut fs = super::fsmap::plan(w, i, &units, &not_fs, &mounts);
     let results: Vec<Res> = units
         .iter()
         .enumerate()
         .map(|(n, u)| {
+            match kernel[n].take() {
+                Some(super::kernelmap::Claim::Node(items)) => return Res::Mapped(items, 2),
+                Some(super::kernelmap::Claim::Part) => return Res::Mapped(Vec::new(), 2),
+                None => {}
+            }
             match downloads
                 .iter()
                 .find(|d| d.at == n)
