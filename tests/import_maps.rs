@@ -914,3 +914,20 @@ fn conda_files_become_a_lock_or_specs() {
     );
     assert!(i.stderr.contains("has no checksum"), "{}", i.stderr);
 }
+
+#[test]
+fn a_copied_file_appended_to_another_becomes_an_append() {
+    let df = format!(
+        "{BASE}USER root\nCOPY extra.py /tmp/extra.py\nRUN cat /tmp/extra.py >> /etc/jupyter/jupyter_notebook_config.py && rm /tmp/extra.py\nUSER ${{NB_UID}}\n"
+    );
+    let i = import(&[("Dockerfile", &df), ("extra.py", "c.ServerApp.x = 1\n")]);
+    assert!(
+        i.nodes()
+            .contains(r#"file extra.py to="/etc/jupyter/jupyter_notebook_config.py" append=#true"#),
+        "{}",
+        i.manifest
+    );
+    // The copy to /tmp is read by nothing else: gone, with its removal.
+    assert!(!i.nodes().contains("/tmp/extra.py"), "{}", i.manifest);
+    assert_eq!(i.counts("Dockerfile"), (5, 0, 0), "{}", i.stdout);
+}

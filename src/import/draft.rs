@@ -73,6 +73,8 @@ pub enum Entry {
         to: String,
         root: bool,
         mode: Option<String>,
+        /// `append=#true`: added to the end of the image's file (`cat SRC >> TO`).
+        append: bool,
     },
     /// `copy-from STAGE "/PATH" to=…`.
     CopyFrom {

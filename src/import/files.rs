@@ -270,6 +270,7 @@ fn file_item(
                 to: target.clone(),
                 root: true,
                 mode: Some(mode.clone().unwrap_or_else(|| "0755".into())),
+                append: false,
             }];
             return item;
         }
@@ -284,6 +285,7 @@ fn file_item(
             to,
             root,
             mode,
+            append: false,
         },
         Some(o.clone()),
     )

@@ -41,6 +41,11 @@ pub enum Cmd {
         text: String,
         append: bool,
     },
+    /// `cat SRC >> PATH`: a file appended to another.
+    AppendFrom {
+        src: String,
+        path: String,
+    },
 }
 
 impl Cmd {
@@ -53,7 +58,7 @@ impl Cmd {
             | Cmd::Chmod { paths: p, .. }
             | Cmd::Rm { paths: p, .. } => p.iter().map(String::as_str).collect(),
             Cmd::Link { link, .. } => vec![link],
-            Cmd::Write { path, .. } => vec![path],
+            Cmd::Write { path, .. } | Cmd::AppendFrom { path, .. } => vec![path],
         }
     }
 }
@@ -229,6 +234,15 @@ pub fn parse(u: &Unit, vars: &Vars) -> Option<Cmd> {
     if let Some((file, append)) = redirect {
         let path = path_word(file, vars)?;
         let lit = || -> Option<Vec<String>> { a.raw.iter().map(|r| literal(r)).collect() };
+        if name == "cat" && append {
+            return match a.words {
+                [_] => Some(Cmd::AppendFrom {
+                    src: path_word(a.raw.first()?, vars)?,
+                    path,
+                }),
+                _ => None,
+            };
+        }
         let text = match name {
             "echo" if a.words.first().is_none_or(|w| !w.starts_with('-')) => {
                 format!("{}\n", lit()?.join(" "))

@@ -205,6 +205,8 @@ fn attempt(
                 && mentions(&texts[j], p)
         })
     };
+    // What earlier instructions put in the image: removing it is clean-up.
+    let copies: Vec<String> = w.copies.keys().chain(mounts.keys()).cloned().collect();
     let mut made: Vec<Made> = Vec::new();
     for (k, cmd) in cmds.iter().enumerate() {
         let Some(cmd) = cmd else { continue };
@@ -224,7 +226,7 @@ fn attempt(
             }
         }
         let pin = cmd.paths().into_iter().find_map(|p| {
-            if let Some(j) = (k + 1..units.len()).find(|&j| kept[j] && !settled(&texts[j])) {
+            if let Some(j) = (k + 1..units.len()).find(|&j| kept[j] && !settled(&texts[j], &copies)) {
                 Some(format!("`{}` stays with the commands after it in this `RUN` (`{}` stays in a block)", super::run::short(&texts[k]), super::run::short(&texts[j])))
             } else if matches!(cmd, Cmd::Rm { .. } | Cmd::Link { .. }) && mentioned_before(w, i, p) {
                 Some(format!("`{}` stays in a block: an earlier instruction uses `{p}`, so it is not (only) the base image's", super::run::short(&texts[k])))
@@ -265,7 +267,7 @@ fn attempt(
 
 /// Whether a command leaves no block behind: jcx maps it (apt, conda, pip, extensions) or
 /// already does it (clean-up, `fix-permissions`), or it changes nothing (`cd`, `set`).
-fn settled(text: &str) -> bool {
+fn settled(text: &str, copies: &[String]) -> bool {
     let Some(words) = shell::split(text)
         .first()
         .and_then(|u| u.words(&Default::default()))
@@ -278,7 +280,7 @@ fn settled(text: &str) -> bool {
         || commands::extensions(&words).is_some()
         || matches!(commands::pip(&words), Ok(Some(_)))
         || commands::fix_permissions(&words)
-        || commands::cleanup_rm(&words, &[])
+        || commands::cleanup_rm(&words, copies)
         || words.iter().all(|x| commands::is_assignment(x))
         || w.first()
             .is_some_and(|c| matches!(c.as_str(), "set" | "cd" | "true" | ":" | "umask" | "export"))
@@ -391,6 +393,7 @@ fn map_one(w: &mut Walker<'_>, f: Fold<'_>, k: usize, cmd: &Cmd) -> Option<Fs> {
                 .collect();
             Some(Fs::Items(items, false))
         }
+        Cmd::AppendFrom { src, path } => append_from(w, f, src, path),
         Cmd::Write { path, text, append } => {
             if path.ends_with('/') || jupyter_config(path) || copied(w, f.mounts, path) {
                 return None;
@@ -426,6 +429,31 @@ fn map_one(w: &mut Walker<'_>, f: Fold<'_>, k: usize, cmd: &Cmd) -> Option<Fs> {
             perms::map(w, f.instr, f.out, k, &c, f.origin)
         }),
     }
+}
+
+/// `cat SRC >> FILE` of a file an earlier `COPY` (or a `RUN --mount`) put at SRC: the
+/// repository's file appended (`file "REPO" to=FILE append=#true`); the copy, now read by
+/// nothing else, is consumed.
+fn append_from(w: &mut Walker<'_>, f: Fold<'_>, src: &str, path: &str) -> Option<Fs> {
+    let c = canonical_dest(src);
+    let repo = f
+        .mounts
+        .iter()
+        .chain(w.copies.iter().map(|(k, (r, _))| (k, r)))
+        .find(|(k, _)| canonical_dest(k) == c)
+        .map(|(_, r)| r.clone())?;
+    if path.ends_with('/') || copied(w, f.mounts, path) || !usable_path(path) {
+        return None;
+    }
+    w.consumed.insert(repo.clone());
+    let entry = Entry::File {
+        src: repo,
+        to: path.to_string(),
+        root: true,
+        mode: None,
+        append: true,
+    };
+    Some(Fs::Items(vec![item(entry, f.origin)], false))
 }
 
 /// `echo … > FILE`: a new inline file, or text folded into the one this `RUN` (or, for an

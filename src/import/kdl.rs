@@ -498,8 +498,15 @@ pub fn node_text(e: &Entry, indent: &str) -> String {
         Entry::File {
             src,
             to,
+            append: true,
+            ..
+        } => format!("file {} to={} append=#true", q(src), q(to)),
+        Entry::File {
+            src,
+            to,
             root,
             mode,
+            ..
         } => {
             format!("file {} to={}{}", q(src), q(to), owner_mode(*root, mode))
         }
