@@ -82,6 +82,8 @@ pub enum Entry {
     },
     /// `remove-kernel NAME`.
     RemoveKernel(String),
+    /// `kernel-install MODULE`.
+    KernelInstall(String),
     /// One command's part of the app's `jupyter { … }` node.
     Jupyter(super::jupytermap::Jup),
     /// `file to= content=` (`append=#true`): a file written inline.
@@ -151,6 +153,7 @@ pub const ORDER: &[(&str, bool)] = &[
     ("pip-pre", true),
     ("pip-remove", false),
     ("remove-kernel", false),
+    ("kernel-install", false),
     ("env", false),
     ("labels", false),
     ("build-args", false),
@@ -203,6 +206,7 @@ impl Entry {
             Entry::Symlink { .. } => "symlink",
             Entry::CopyFrom { .. } => "copy-from",
             Entry::RemoveKernel(_) => "remove-kernel",
+            Entry::KernelInstall(_) => "kernel-install",
             Entry::Jupyter(_) => "jupyter",
             Entry::Download { .. } => "download",
             Entry::Hook { .. } => "hook",

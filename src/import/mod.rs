@@ -22,6 +22,7 @@ mod fscmd;
 mod fsmap;
 mod jupytermap;
 mod kdl;
+mod kernelinstall;
 mod map;
 mod pipconda;
 mod pipmap;
