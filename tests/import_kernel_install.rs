@@ -132,7 +132,20 @@ fn an_installer_after_blocks_at_the_end_stays_with_them() {
         "{nodes}"
     );
     assert!(
-        stderr.contains("would run before the `dockerfile` blocks above it"),
+        stderr.contains("would run before the `dockerfile` blocks above it that install packages"),
         "{stderr}"
+    );
+    // A block at the end that installs nothing does not hold the installer back.
+    let df = format!(
+        "{BASE}RUN pip install --no-cache-dir bash_kernel\nUSER root\nRUN chown -R root:users /etc/jupyter\nUSER ${{NB_UID}}\nRUN python -m bash_kernel.install --sys-prefix\n"
+    );
+    let (nodes, _, _dir) = import(&df);
+    assert!(
+        nodes.contains("kernel-install bash_kernel.install"),
+        "{nodes}"
+    );
+    assert!(
+        nodes.contains("RUN chown -R root:users /etc/jupyter"),
+        "{nodes}"
     );
 }

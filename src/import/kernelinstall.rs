@@ -106,16 +106,36 @@ pub fn classify(words: &[String], root: bool) -> Found {
     Some(Ok((module.clone(), changed)))
 }
 
-/// Whether `dockerfile` blocks already go to the end of the image, after jcx's
+/// Whether a block's text installs packages: a package manager of Python's names it.
+fn installs_packages(text: &str) -> bool {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || "._-".contains(c)))
+        .any(|t| {
+            matches!(
+                t,
+                "pip"
+                    | "pip3"
+                    | "pipx"
+                    | "conda"
+                    | "mamba"
+                    | "micromamba"
+                    | "uv"
+                    | "poetry"
+                    | "easy_install"
+                    | "setup.py"
+            ) || t.ends_with(".whl")
+        })
+}
+
+/// Whether blocks that install packages already go to the end of the image, after jcx's
 /// `kernel-install` step: `pending` (commands of this `RUN` kept before the installer) or an
 /// earlier block there.
-fn blocks_at_end(w: &Walker<'_>, pending: bool) -> bool {
+fn blocks_at_end(w: &Walker<'_>, pending: &[String]) -> bool {
     let end = super::map::AT.len() - 1;
     w.at >= end
-        && (pending
-            || w.steps
-                .iter()
-                .any(|s| matches!(s, Step::Piece(p) if p.at >= end)))
+        && (pending.iter().any(|t| installs_packages(t))
+            || w.steps.iter().any(|s| {
+                matches!(s, Step::Piece(p) if p.at >= end && p.lines.iter().any(|l| installs_packages(l)))
+            }))
 }
 
 /// The command as the walker takes it: the `kernel-install` entry (with a warning when the
@@ -130,14 +150,14 @@ pub fn map(w: &mut Walker<'_>, words: &[String], origin: &Origin) -> Option<Resu
     }))
 }
 
-/// An installer must run after the commands that install its package. When blocks already go
-/// to the end of the image, after jcx's `kernel-install` step (`pending`: commands of the same
-/// `RUN` kept before it), the installer is kept with them: its `changed` warning goes, a
+/// An installer must run after the commands that install its package. When blocks that install
+/// packages already go to the end of the image, after jcx's `kernel-install` step (`pending`:
+/// commands of the same `RUN` kept before it), the installer is kept with them: its `changed` warning goes, a
 /// block's reason comes. Returns whether the command is kept.
 pub fn stays_after_blocks(
     w: &mut Walker<'_>,
     items: &[Item],
-    pending: bool,
+    pending: &[String],
     origin: &Origin,
 ) -> bool {
     let Some(module) = items.iter().find_map(|i| match &i.entry {
@@ -154,7 +174,7 @@ pub fn stays_after_blocks(
     w.warn(
         Kind::Escaped,
         origin.clone(),
-        format!("`kernel-install {module}` would run before the `dockerfile` blocks above it, which may install its package: kept with them"),
+        format!("`kernel-install {module}` would run before the `dockerfile` blocks above it that install packages, its own maybe: kept with them"),
     );
     true
 }

@@ -700,7 +700,8 @@ fn decide(w: &mut Walker<'_>, i: &Instr, units: &[Unit], results: Vec<Res>) {
             && !k
         {
             let o = unit_origin(w, i, u);
-            k = super::kernelinstall::stays_after_blocks(w, items, !fragment.is_empty(), &o);
+            let pending: Vec<String> = fragment.iter().map(|f| f.text(&i.args)).collect();
+            k = super::kernelinstall::stays_after_blocks(w, items, &pending, &o);
         }
         if k {
             let o = unit_origin(w, i, u);
