@@ -317,12 +317,16 @@ pub struct FsChanges {
     /// Paths of the base image removed (`rm -rf`), without a trailing `/`.
     pub removes: Vec<String>,
     pub dirs: Vec<MakeDir>,
+    pub permissions: Vec<Permissions>,
     pub symlinks: Vec<Symlink>,
 }
 
 impl FsChanges {
     pub fn is_empty(&self) -> bool {
-        self.removes.is_empty() && self.dirs.is_empty() && self.symlinks.is_empty()
+        self.removes.is_empty()
+            && self.dirs.is_empty()
+            && self.permissions.is_empty()
+            && self.symlinks.is_empty()
     }
 }
 
@@ -332,6 +336,16 @@ pub struct MakeDir {
     pub path: String,
     pub root_owned: bool,
     pub mode: Option<String>,
+}
+
+/// `permissions`: the owner and/or mode given to paths that already exist (`chown`/`chmod`,
+/// `-R` when `recursive`). `root_owned` is `None` when the owner is left alone.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Permissions {
+    pub paths: Vec<String>,
+    pub root_owned: Option<bool>,
+    pub mode: Option<String>,
+    pub recursive: bool,
 }
 
 /// `symlink`: `link` points at `target`.
@@ -568,6 +582,9 @@ pub struct CondaEnvironment {
     pub dest: String,
     /// It has a `- pip:` list (installed by the environment's pip).
     pub pip: bool,
+    /// An explicit lock file (`mamba lock=`), installed by `conda install --file`, not an
+    /// environment file.
+    pub lock: bool,
 }
 
 /// A Jupyter kernel with its own conda environment in `${CONDA_DIR}/envs/<name>`, registered by

@@ -190,7 +190,8 @@ jobs:
 fn reserved_variables_are_decided_one_by_one() {
     // A custom user (kept as `env`), the stacks' own HOME (nothing to do), a HOME jcx cannot
     // set (a comment), the user creation that needs the new values before jcx's ENV lines (a
-    // comment), and the lines that stand without them (mapped, as before).
+    // comment), and the lines that stand without them (mapped, as before, and the `chmod`
+    // after the user creation: `permissions`).
     let df = format!(
         "{BASE}USER root
 ENV NB_USER=grader NB_UID=10001
@@ -214,8 +215,9 @@ RUN echo \"${{NB_USER}}\" > /etc/notebook-user
         "{}",
         i.manifest
     );
+    // The `chmod` after the user creation stands without the new values: `permissions`.
     assert!(
-        i.manifest.contains("//     chmod 600 /etc/shadow"),
+        nodes.contains("permissions \"/etc/shadow\" mode=\"0600\""),
         "{}",
         i.manifest
     );
@@ -243,7 +245,7 @@ RUN echo \"${{NB_USER}}\" > /etc/notebook-user
         "{}",
         i.stderr
     );
-    assert_eq!(i.counts("Dockerfile"), (6, 0, 5), "{}", i.stdout);
+    assert_eq!(i.counts("Dockerfile"), (7, 0, 4), "{}", i.stdout);
 }
 
 #[test]
@@ -790,4 +792,125 @@ fn updates_logs_and_home_are_read_as_jcx_does_them() {
         "{}",
         i.stderr
     );
+}
+
+#[test]
+fn chown_and_chmod_of_existing_paths_become_permissions() {
+    // The stacks' variables name the notebook user; a `chown` and the `chmod` after it of the
+    // same paths are one node; what `permissions` refuses stays in a block with its reason.
+    let df = format!(
+        "{BASE}USER root
+RUN chown -R ${{NB_UID}}:users /opt/notebook-templates && \\
+    chmod -R a+rX /opt/tutorials && \\
+    chmod 1777 /var/run/screen && \\
+    chmod g-s /usr/bin/screen && \\
+    chown -R \"$NB_UID:$NB_GID\" /opt/tools && \\
+    chmod -R u+rwX /opt/tools
+RUN chown -R ${{NB_UID}}:${{NB_GID}} ${{HOME}}
+RUN chown root:${{NB_GID}} /etc/ipython/
+RUN chmod -R 644 /opt/data
+RUN git clone https://example.org/repo.git /opt/repo && chmod -R a+rX /opt/repo
+USER ${{NB_UID}}
+"
+    );
+    let i = import(&[("Dockerfile", &df)]);
+    let nodes = i.nodes();
+    for want in [
+        r#"permissions "/opt/notebook-templates" owner=notebook recursive=#true"#,
+        r#"permissions "/opt/tutorials" mode="a+rX" recursive=#true"#,
+        r#"permissions "/var/run/screen" mode="1777""#,
+        r#"permissions "/usr/bin/screen" mode="g-s""#,
+        r#"permissions "/opt/tools" owner=notebook mode="u+rwX" recursive=#true"#,
+    ] {
+        assert!(nodes.contains(want), "{want}\n{}", i.manifest);
+    }
+    for (line, why) in [
+        (
+            9,
+            "changes the whole of `${HOME}`, a directory of the system or of the stacks, which `permissions` refuses",
+        ),
+        (
+            10,
+            "jcx has no setting for `chown root:${NB_GID} /etc/ipython/`",
+        ),
+        (
+            11,
+            "`chmod -R 644 /opt/data` takes the owner's `x` away from every directory of the tree",
+        ),
+        (
+            12,
+            "`chmod -R a+rX /opt/repo` stays with the commands of this `RUN` that use `/opt/repo`",
+        ),
+    ] {
+        assert!(
+            i.stderr.lines().any(|l| l.starts_with(&format!(
+                "warning: Dockerfile:{line}: into a dockerfile block: "
+            )) && l.contains(why)),
+            "{line}: {why}\n{}",
+            i.stderr
+        );
+    }
+    assert!(
+        !i.stderr
+            .contains("uses a variable jcx import does not know"),
+        "{}",
+        i.stderr
+    );
+    // The generated file-system step: `chown` before `chmod`, `--` before the paths.
+    let dockerfile = fs::read_to_string(
+        i.dir
+            .path()
+            .join(format!("src/{}/Dockerfile", app_name(&i))),
+    )
+    .unwrap();
+    assert!(
+        dockerfile.contains(
+            "chown -R \"${NB_UID}:${NB_GID}\" -- \"/opt/tools\" && \\\n    chmod -R u+rwX -- \"/opt/tools\""
+        ),
+        "{dockerfile}"
+    );
+}
+
+#[test]
+fn conda_files_become_a_lock_or_specs() {
+    let lock = "# platform: linux-64\n@EXPLICIT\nhttps://conda.anaconda.org/conda-forge/noarch/attrs-23.2.0-pyh71513ae_0.conda#5e4c0743c70186509d1412e03c2d8dfa\n";
+    let df = format!(
+        "{BASE}COPY conda-linux-64.lock /tmp/conda-linux-64.lock\nCOPY conda-reqs.txt /tmp/conda-reqs.txt\nRUN conda update --quiet --file /tmp/conda-linux-64.lock && \\\n    conda clean --all -y -f && \\\n    fix-permissions \"${{CONDA_DIR}}\"\nRUN mamba install --yes --name base -c bioconda --file /tmp/conda-reqs.txt\n"
+    );
+    let i = import(&[
+        ("Dockerfile", &df),
+        ("conda-linux-64.lock", lock),
+        (
+            "conda-reqs.txt",
+            "numpy=1.26\n# a comment\nscikit-learn 1.4.2\n",
+        ),
+    ]);
+    assert!(
+        i.nodes().contains("mamba lock=conda-linux-64.lock"),
+        "{}",
+        i.manifest
+    );
+    assert!(
+        i.nodes()
+            .contains(r#"mamba "bioconda::numpy=1.26" "bioconda::scikit-learn=1.4.2""#),
+        "{}",
+        i.manifest
+    );
+    assert_eq!(i.counts("Dockerfile"), (7, 0, 0), "{}", i.stdout);
+    // A lock jcx refuses (no checksums) stays in its block, with the reason.
+    let df = format!("{BASE}COPY c.lock /tmp/c.lock\nRUN mamba install --yes --file /tmp/c.lock\n");
+    let i = import(&[
+        ("Dockerfile", &df),
+        (
+            "c.lock",
+            "@EXPLICIT\nhttps://conda.anaconda.org/conda-forge/noarch/attrs-23.2.0-pyh71513ae_0.conda\n",
+        ),
+    ]);
+    assert!(
+        i.nodes()
+            .contains("RUN mamba install --yes --file /tmp/c.lock"),
+        "{}",
+        i.manifest
+    );
+    assert!(i.stderr.contains("has no checksum"), "{}", i.stderr);
 }

@@ -55,6 +55,8 @@ pub enum Entry {
     Mamba(String),
     /// `mamba environment="FILE"`.
     MambaEnv(String),
+    /// `mamba lock="FILE"`: an explicit conda lock file of the repository.
+    MambaLock(String),
     CodeServer(String),
     Extension(String),
     Pip(Pip),
@@ -80,6 +82,8 @@ pub enum Entry {
         root: bool,
         mode: Option<String>,
     },
+    /// `kernel NAME display-name=… { … }`.
+    Kernel(super::kernelmap::KernelNode),
     /// `remove-kernel NAME`.
     RemoveKernel(String),
     /// `kernel-install MODULE`.
@@ -99,6 +103,14 @@ pub enum Entry {
         path: String,
         root: bool,
         mode: Option<String>,
+    },
+    /// `permissions PATH… [owner=] [mode=] [recursive=#true]`; `root` is `None` when the owner
+    /// stays.
+    Permissions {
+        paths: Vec<String>,
+        root: Option<bool>,
+        mode: Option<String>,
+        recursive: bool,
     },
     Symlink {
         link: String,
@@ -152,6 +164,7 @@ pub const ORDER: &[(&str, bool)] = &[
     ("pip", false),
     ("pip-pre", true),
     ("pip-remove", false),
+    ("kernel", false),
     ("remove-kernel", false),
     ("kernel-install", false),
     ("env", false),
@@ -167,6 +180,7 @@ pub const ORDER: &[(&str, bool)] = &[
     ("file", false),
     ("remove", false),
     ("dir", false),
+    ("permissions", false),
     ("symlink", false),
     ("copy-from", false),
     ("download", false),
@@ -188,7 +202,7 @@ impl Entry {
             Entry::Cuda(_) => "cuda",
             Entry::Apt(_) => "apt",
             Entry::AptRecommends(_) => "apt-recommends",
-            Entry::Mamba(_) | Entry::MambaEnv(_) => "mamba",
+            Entry::Mamba(_) | Entry::MambaEnv(_) | Entry::MambaLock(_) => "mamba",
             Entry::CodeServer(_) => "code-server",
             Entry::Extension(_) => "extensions",
             Entry::Pip(_) => "pip",
@@ -203,8 +217,10 @@ impl Entry {
             Entry::File { .. } | Entry::Inline { .. } => "file",
             Entry::Remove(_) => "remove",
             Entry::Dir { .. } => "dir",
+            Entry::Permissions { .. } => "permissions",
             Entry::Symlink { .. } => "symlink",
             Entry::CopyFrom { .. } => "copy-from",
+            Entry::Kernel(_) => "kernel",
             Entry::RemoveKernel(_) => "remove-kernel",
             Entry::KernelInstall(_) => "kernel-install",
             Entry::Jupyter(_) => "jupyter",
@@ -234,6 +250,7 @@ impl Entry {
             Entry::Pip(p) => format!("{s} {}", p.name),
             Entry::Env(k, _) | Entry::Label(k, _) | Entry::BuildArg(k, _) => format!("{s} {k}"),
             Entry::Download { name, .. } => format!("{s} {name}"),
+            Entry::Kernel(k) => format!("{s} {}", k.name),
             Entry::Hook { stage, name, .. } => format!("{s} {stage} {name}"),
             Entry::Small(x) if x.name().is_some() => {
                 format!("{s} {}", x.name().unwrap_or_default())

@@ -385,14 +385,9 @@ pub fn owner_is_root(spec: &str) -> Option<bool> {
     group_ok.then_some(root)
 }
 
-/// A mode `chmod` takes: octal or symbolic (`u+x`, `a+rX,go-w`).
+/// A mode `chmod` takes: octal or symbolic (`u+x`, `a+rX,go-w`, `g=u`), as `permissions` does.
 pub fn is_mode(s: &str) -> bool {
-    octal(s).is_some()
-        || (!s.is_empty()
-            && s.split(',').all(|clause| {
-                let who = clause.trim_start_matches(['u', 'g', 'o', 'a']);
-                who.starts_with(['+', '-', '=']) && who.chars().all(|c| "+-=rwxXst".contains(c))
-            }))
+    octal(s).is_some() || crate::nodes::perms::mode_ok(s)
 }
 
 /// `755` or `0755` as four octal digits.
@@ -488,6 +483,26 @@ pub fn synthesized(e: &Entry) -> Vec<String> {
             cmds.push(format!("chown {} {}", owner(*root), q(path)));
             if let Some(m) = mode {
                 cmds.push(format!("chmod {m} {}", q(path)));
+            }
+        }
+        Entry::Permissions {
+            paths,
+            root,
+            mode,
+            recursive,
+        } => {
+            let r = if *recursive { " -R" } else { "" };
+            let paths: Vec<String> = paths.iter().map(|p| q(p)).collect();
+            let paths = paths.join(" ");
+            if let Some(root) = root {
+                cmds.push(format!("chown{r} {} -- {paths}", owner(*root)));
+            }
+            if let Some(m) = mode {
+                cmds.push(if m.starts_with('-') {
+                    format!("chmod{r} -- {m} {paths}")
+                } else {
+                    format!("chmod{r} {m} -- {paths}")
+                });
             }
         }
         Entry::Symlink { link, target } => cmds.push(format!("ln -sfnT {} {}", q(target), q(link))),
@@ -624,7 +639,8 @@ mod tests {
         assert_eq!(apply_mode("640", 0o777, false), Some(0o640));
         assert_eq!(apply_mode("+w", 0o644, false), None);
         assert_eq!(apply_mode("g+s", 0o755, true), Some(0o2755));
-        assert!(is_mode("+x") && is_mode("0755") && !is_mode("/opt"));
+        assert!(is_mode("+x") && is_mode("0755") && is_mode("g=u") && !is_mode("/opt"));
+        assert_eq!(apply_mode("g=u", 0o755, true), None);
     }
 
     #[test]

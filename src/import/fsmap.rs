@@ -2,8 +2,9 @@
 //! `mkdir` (with the `chown`/`chmod` of the same directories after it) becomes `dir`, `ln -s`
 //! `symlink`, `rm` of the base image's paths `remove`, `echo`/`printf` into a file `file to=
 //! content=` (`>>`: `append=#true`, consecutive appends to one file joined), and a `chmod` of a
-//! file an earlier `COPY` (or write) put there that file's `mode=`; a `RUN cat <<EOF > FILE` and
-//! a `COPY <<EOF FILE` become `file content=`. An `echo` that writes nothing changes nothing.
+//! file an earlier `COPY` (or write) put there that file's `mode=`; any other `chown`/`chmod`
+//! becomes `permissions` (`perms`); a `RUN cat <<EOF > FILE` and a `COPY <<EOF FILE` become
+//! `file content=`. An `echo` that writes nothing changes nothing.
 //!
 //! Only what maps exactly: literal text (no variable, substitution or escape the shell would
 //! expand), the paths `file to=` accepts, the stacks' Jupyter configuration files left alone
@@ -21,6 +22,8 @@ use super::map::{AT, Step, User, Walker};
 use super::shell::{self, Tok, Unit};
 use crate::nodes::files::canonical_dest;
 use crate::nodes::fs::usable_path;
+
+mod perms;
 
 /// What becomes of one command of a `RUN`.
 #[derive(Debug)]
@@ -240,6 +243,8 @@ fn attempt(
             (_, Some(why)) => Some(Fs::Kept(why)),
             _ => {
                 let f = Fold {
+                    instr: i,
+                    text: &texts[k],
                     made: &mut made,
                     out: &mut out,
                     mounts,
@@ -317,6 +322,9 @@ fn mentioned_before(w: &Walker<'_>, i: &Instr, p: &str) -> bool {
 
 /// Where a command of a `RUN` is mapped: what the `RUN` made so far and the results so far.
 struct Fold<'a> {
+    instr: &'a Instr,
+    /// The command, as written.
+    text: &'a str,
     made: &'a mut Vec<Made>,
     out: &'a mut [Option<Fs>],
     mounts: &'a BTreeMap<String, String>,
@@ -393,12 +401,30 @@ fn map_one(w: &mut Walker<'_>, f: Fold<'_>, k: usize, cmd: &Cmd) -> Option<Fs> {
             recursive,
             root: r,
             paths,
-        } => fold_owner(w, f.out, f.made, paths, *recursive, *r),
+        } => fold_owner(w, f.out, f.made, paths, *recursive, *r).or_else(|| {
+            let c = perms::Change {
+                text: f.text,
+                paths,
+                recursive: *recursive,
+                root: Some(*r),
+                mode: None,
+            };
+            perms::map(w, f.instr, f.out, k, &c, f.origin)
+        }),
         Cmd::Chmod {
             recursive,
             spec,
             paths,
-        } => fold_mode(w, f.out, f.made, paths, *recursive, spec),
+        } => fold_mode(w, f.out, f.made, paths, *recursive, spec).or_else(|| {
+            let c = perms::Change {
+                text: f.text,
+                paths,
+                recursive: *recursive,
+                root: None,
+                mode: Some(spec),
+            };
+            perms::map(w, f.instr, f.out, k, &c, f.origin)
+        }),
     }
 }
 

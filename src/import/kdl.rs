@@ -241,9 +241,9 @@ fn settings(w: &mut W, items: &[Shared]) {
         }
         match *setting {
             "mamba" => {
-                let (files, specs): (Vec<&Shared>, Vec<&Shared>) = group
-                    .iter()
-                    .partition(|s| matches!(s.item.entry, Entry::MambaEnv(_)));
+                let (files, specs): (Vec<&Shared>, Vec<&Shared>) = group.iter().partition(|s| {
+                    matches!(s.item.entry, Entry::MambaEnv(_) | Entry::MambaLock(_))
+                });
                 if !specs.is_empty() {
                     list(w, setting, &specs);
                 }
@@ -484,6 +484,7 @@ pub fn node_text(e: &Entry, indent: &str) -> String {
         }
         Entry::Mamba(v) => format!("mamba {}", q(v)),
         Entry::MambaEnv(f) => format!("mamba environment={}", q(f)),
+        Entry::MambaLock(f) => format!("mamba lock={}", q(f)),
         Entry::CodeServer(v) => format!("code-server {}", q(v)),
         Entry::Extension(v) => format!("code-server {{ extensions {}; }}", q(v)),
         Entry::Pip(p) => format!("pip {{ - {}; }}", q(&p.text)),
@@ -506,6 +507,7 @@ pub fn node_text(e: &Entry, indent: &str) -> String {
         }
         Entry::RemoveKernel(v) => format!("remove-kernel {}", q(v)),
         Entry::KernelInstall(v) => format!("kernel-install {}", q(v)),
+        Entry::Kernel(k) => super::kernelmap::node_text(k, indent),
         Entry::Jupyter(part) => super::jupytermap::text(part, indent),
         Entry::CopyFrom {
             stage,
@@ -533,6 +535,30 @@ pub fn node_text(e: &Entry, indent: &str) -> String {
         Entry::Remove(p) => format!("remove {}", q(p)),
         Entry::Dir { path, root, mode } => {
             format!("dir {}{}", q(path), owner_mode(*root, mode))
+        }
+        Entry::Permissions {
+            paths,
+            root,
+            mode,
+            recursive,
+        } => {
+            let mut s = "permissions".to_string();
+            for p in paths {
+                s.push_str(&format!(" {}", q(p)));
+            }
+            match root {
+                Some(true) => s.push_str(" owner=root"),
+                Some(false) => s.push_str(" owner=notebook"),
+                None => {}
+            }
+            if let Some(m) = mode {
+                // Octal or symbolic, of `ugoa+-=rwxXst,` only: always quoted, as written.
+                s.push_str(&format!(" mode=\"{m}\""));
+            }
+            if *recursive {
+                s.push_str(" recursive=#true");
+            }
+            s
         }
         Entry::Symlink { link, target } => format!("symlink {} to={}", q(link), q(target)),
         Entry::Download {

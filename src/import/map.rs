@@ -110,6 +110,8 @@ pub struct Walker<'a> {
     /// `ARG`s before the first `FROM` (with the workflow's values): an `ARG NAME` after it
     /// brings one into the stage.
     pub pre_args: Vars,
+    /// Kernels: the commands recorded (first walk) or claimed (second walk).
+    pub kernels: super::kernelmap::State,
 }
 
 impl<'a> Walker<'a> {
@@ -185,8 +187,15 @@ impl<'a> Walker<'a> {
     }
 }
 
-/// Walks one Dockerfile.
+/// Walks one Dockerfile (more than once when it makes kernels: see `kernelmap`).
 pub fn walk(src: &AppSource<'_>) -> AppResult {
+    super::kernelmap::walk(src, walk_once)
+}
+
+fn walk_once(
+    src: &AppSource<'_>,
+    kernels: super::kernelmap::State,
+) -> (AppResult, super::kernelmap::State) {
     let df = super::dockerfile::read(&src.text);
     let n = df.lines.len();
     let mut w = Walker {
@@ -210,6 +219,7 @@ pub fn walk(src: &AppSource<'_>) -> AppResult {
         stage_names: BTreeMap::new(),
         stages: Vec::new(),
         pre_args: Vars::new(),
+        kernels,
     };
     let mut result = AppResult::default();
     for (key, value, line) in w.df.directives.clone() {
@@ -221,14 +231,15 @@ pub fn walk(src: &AppSource<'_>) -> AppResult {
     let instrs = w.df.instructions.clone();
     let Some(stage) = super::stages::final_stage(&mut w, &instrs, &mut result) else {
         result.warnings = w.warnings;
-        return result;
+        return (result, w.kernels);
     };
     for i in stage {
+        super::kernelmap::instruction(&mut w, &instrs[i]);
         instruction(&mut w, &instrs[i]);
     }
     super::smallmap::settle(&mut w);
     super::resolve::finish(&mut w, &mut result);
-    result
+    (result, w.kernels)
 }
 
 fn instruction(w: &mut Walker<'_>, i: &Instr) {

@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 
 use super::commands::command_words;
+use super::draft::Entry;
 use super::map::Walker;
 
 /// uv's own options that change nothing pip would do differently.
@@ -117,6 +118,118 @@ pub fn env_update(
         )));
     };
     Some(check(w, &repo, base))
+}
+
+/// `conda|mamba install|update [-y] [-n base] [-c CHANNEL] --file FILE` of a file the
+/// Dockerfile copied: an explicit lock (`@EXPLICIT`, conda-lock's `conda-linux-64.lock`) becomes
+/// `mamba lock=`, a list of specs the specs of `mamba`. `None` when it is not such a command.
+pub fn conda_file(
+    w: &mut Walker<'_>,
+    words: &[String],
+    mounts: &BTreeMap<String, String>,
+) -> Option<Result<Vec<Entry>, String>> {
+    let c = command_words(words);
+    if !matches!(c.first()?.as_str(), "mamba" | "conda" | "micromamba")
+        || !matches!(c.get(1)?.as_str(), "install" | "update")
+        || !c.iter().any(|a| a == "--file" || a.starts_with("--file="))
+    {
+        return None;
+    }
+    let mut file = None;
+    let mut channel: Option<String> = None;
+    let mut i = 2;
+    while i < c.len() {
+        let a = c[i].as_str();
+        let (flag, inline) = match a.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
+            _ => (a, None),
+        };
+        let mut value = || {
+            inline.clone().or_else(|| {
+                i += 1;
+                c.get(i).cloned()
+            })
+        };
+        match flag {
+            "-y" | "--yes" | "-q" | "--quiet" => {}
+            "--file" => file = Some(value()?),
+            "-n" | "--name" if value()? == "base" => {}
+            "-p" | "--prefix"
+                if matches!(
+                    value()?.trim_end_matches('/'),
+                    "/opt/conda" | "${CONDA_DIR}" | "$CONDA_DIR"
+                ) => {}
+            "-c" | "--channel" => {
+                let ch = value()?;
+                if !matches!(ch.as_str(), "conda-forge" | "defaults") {
+                    channel = Some(ch);
+                }
+            }
+            _ => {
+                return Some(Err(format!(
+                    "`{}`: jcx's `mamba` has no counterpart for `{a}`",
+                    c.join(" ")
+                )));
+            }
+        }
+        i += 1;
+    }
+    let file = file?;
+    let path = if file.starts_with('/') {
+        file.clone()
+    } else {
+        format!(
+            "{}/{file}",
+            w.cwd.clone().unwrap_or_else(|| "/home/${NB_USER}".into())
+        )
+    };
+    let Some(repo) = mounts
+        .get(&path)
+        .cloned()
+        .or_else(|| w.copies.get(&path).map(|(r, _)| r.clone()))
+    else {
+        return Some(Err(format!(
+            "`{file}`: jcx import cannot tell which file of the repository it is"
+        )));
+    };
+    let Some(text) = super::repo::read_text(w.src.root, &repo) else {
+        return Some(Err(format!("`{repo}` cannot be read")));
+    };
+    if text.lines().any(|l| l.trim() == "@EXPLICIT") {
+        let lock = crate::nodes::conda_lock::read(&repo, &text);
+        if let Some(p) = lock.problems.iter().find(|p| p.is_error()) {
+            return Some(Err(format!(
+                "jcx refuses `{repo}` as `mamba lock=` ({}: {})",
+                p.code, p.message
+            )));
+        }
+        w.consumed.insert(repo.clone());
+        return Some(Ok(vec![Entry::MambaLock(repo)]));
+    }
+    let mut specs = Vec::new();
+    for line in text.lines() {
+        let spec = line.split('#').next().unwrap_or_default().trim();
+        if spec.is_empty() {
+            continue;
+        }
+        // conda's spec files write `name=version=build` and `name version`; jcx's `mamba`
+        // takes the name and version.
+        let spec = spec.split_whitespace().collect::<Vec<_>>().join("=");
+        if !crate::nodes::packages::is_conda_spec(&spec) {
+            return Some(Err(format!(
+                "`{spec}` in `{repo}` is not a conda spec jcx's `mamba` takes"
+            )));
+        }
+        specs.push(match &channel {
+            Some(ch) if !spec.contains("::") => Entry::Mamba(format!("{ch}::{spec}")),
+            _ => Entry::Mamba(spec),
+        });
+    }
+    if specs.is_empty() {
+        return Some(Err(format!("`{repo}` lists no conda package")));
+    }
+    w.consumed.insert(repo);
+    Some(Ok(specs))
 }
 
 /// The repository's environment file, if jcx accepts it for the base environment.

@@ -75,17 +75,28 @@ pub fn run(w: &mut Walker<'_>, i: &Instr) {
     let units = shell::split(&i.args);
     let mut vars = w.vars.clone();
     let mut fetched: Vec<String> = Vec::new();
+    let mut kernel = super::kernelmap::run_units(w, i, &units, &mounts);
     let downloads = super::fetch::find(&units, &i.args, &vars);
     let in_downloads: Vec<usize> = downloads.iter().flat_map(|d| d.units.clone()).collect();
-    // Time zone and locale commands are `timezone`/`locale`'s, not file-system commands.
+    // Time zone and locale commands are `timezone`/`locale`'s, not file-system commands; a
+    // kernel's commands are the kernel's.
     let not_fs: Vec<usize> = (0..units.len())
-        .filter(|&n| in_downloads.contains(&n) || super::smallmap::claims(&units[n], &vars))
+        .filter(|&n| {
+            in_downloads.contains(&n)
+                || kernel[n].is_some()
+                || super::smallmap::claims(&units[n], &vars)
+        })
         .collect();
     let mut fs = super::fsmap::plan(w, i, &units, &not_fs, &mounts);
     let results: Vec<Res> = units
         .iter()
         .enumerate()
         .map(|(n, u)| {
+            match kernel[n].take() {
+                Some(super::kernelmap::Claim::Node(items)) => return Res::Mapped(items, 2),
+                Some(super::kernelmap::Claim::Part) => return Res::Mapped(Vec::new(), 2),
+                None => {}
+            }
             match downloads
                 .iter()
                 .find(|d| d.at == n)
@@ -269,12 +280,22 @@ fn known(
     mounts: &BTreeMap<String, String>,
 ) -> Res {
     // A variable jcx import does not know (`${CONDA_DIR}`) is fine in clean-up, not in what
-    // is installed.
+    // is installed. The stacks' own variables are known in file-system commands (the reason
+    // one stays in a block is then another).
     let unknown = words.iter().any(|w| w.contains('$'));
     if commands::fix_permissions(words) {
         return Res::Boiler(Fam::Other);
     }
-    if unknown && words.first().is_none_or(|w| w != "rm") {
+    let fs_command = commands::command_words(words).first().is_some_and(|c| {
+        matches!(
+            c.as_str(),
+            "chown" | "chmod" | "chgrp" | "mkdir" | "ln" | "cp" | "mv" | "touch"
+        )
+    });
+    if unknown
+        && words.first().is_none_or(|w| w != "rm")
+        && !(fs_command && words.iter().all(|w| stacks_variables_only(w)))
+    {
         return Res::Escape(format!(
             "`{}` uses a variable jcx import does not know",
             short(&words.join(" "))
@@ -308,6 +329,11 @@ fn known(
             );
         }
         Some(Conda::Clean) => return Res::Boiler(Fam::Conda),
+        None => {}
+    }
+    match super::pipconda::conda_file(w, words, mounts) {
+        Some(Ok(entries)) => return Res::Mapped(items(entries, origin), 2),
+        Some(Err(why)) => return Res::Escape(why),
         None => {}
     }
     match super::pipconda::env_update(w, words, mounts) {
@@ -359,6 +385,32 @@ fn known(
             "`pip install {opt}`: jcx's `pip` has no such option"
         )),
     }
+}
+
+/// Whether every `$` of `word` is one of the stacks' own variables (`NB_UID`, `NB_GID`,
+/// `NB_USER`, `HOME`, `CONDA_DIR`), as `$NAME` or `${NAME}`.
+fn stacks_variables_only(word: &str) -> bool {
+    const STACKS: &[&str] = &["NB_UID", "NB_GID", "NB_USER", "HOME", "CONDA_DIR"];
+    let name_char = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let mut rest = word;
+    while let Some(at) = rest.find('$') {
+        let after = &rest[at + 1..];
+        let (name, len) = match after.strip_prefix('{') {
+            Some(inner) => match inner.find('}') {
+                Some(end) => (&inner[..end], end + 2),
+                None => return false,
+            },
+            None => {
+                let end = after.find(|c| !name_char(c)).unwrap_or(after.len());
+                (&after[..end], end)
+            }
+        };
+        if !STACKS.contains(&name) {
+            return false;
+        }
+        rest = &after[len..];
+    }
+    true
 }
 
 /// Commands that change nothing jcx's image needs: a message in the build log, the clean-up
@@ -745,4 +797,25 @@ fn flush(w: &mut Walker<'_>, i: &Instr, fragment: &mut Vec<&Unit>) {
     let o = w.origin(first, last);
     w.piece(lines, o);
     fragment.clear();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_stacks_variables_are_known() {
+        for w in [
+            "${NB_UID}:users",
+            "$NB_UID:$NB_GID",
+            "${HOME}/x",
+            "/opt/x",
+            "${CONDA_DIR}",
+        ] {
+            assert!(stacks_variables_only(w), "{w}");
+        }
+        for w in ["${NB_GROUP}", "$NB_UIDX", "${RDP}/x", "${HOME", "$(id -u)"] {
+            assert!(!stacks_variables_only(w), "{w}");
+        }
+    }
 }

@@ -31,6 +31,7 @@ pub struct Checker<'a> {
 pub struct FileCache {
     pub requirements: HashMap<String, Arc<super::reqfile::ReqFile>>,
     pub environments: HashMap<String, Arc<super::conda_env::EnvFile>>,
+    pub locks: HashMap<String, Arc<super::conda_lock::LockFile>>,
 }
 
 /// Characters that must never reach a generated file through a single-line value.

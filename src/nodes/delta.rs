@@ -82,6 +82,9 @@ pub fn subtract(app: &mut App, ancestors: &[&App]) {
         nearest(&|a| a.fs.dirs.iter().any(|g| g.path == d.path))
             .is_none_or(|a| !a.fs.dirs.contains(d))
     });
+    app.fs
+        .permissions
+        .retain(|p| !ancestors.iter().any(|a| a.fs.permissions.contains(p)));
     app.fs.symlinks.retain(|l| {
         nearest(&|a| a.fs.symlinks.iter().any(|g| g.link == l.link))
             .is_none_or(|a| !a.fs.symlinks.contains(l))

@@ -1,7 +1,8 @@
 //! `dir "/PATH"… [owner=] [mode=]`, `symlink "/LINK" to="/TARGET"` and `remove "/PATH"…`:
 //! directories, symbolic links and removals of the base image's files. One root step after
 //! the `file` copies makes them, in this order: removals, directories, appends (`file
-//! append=#true`), links; then `fix-permissions` of HOME and CONDA_DIR when touched. Paths follow
+//! append=#true`), `permissions` (`super::perms`), links; then `fix-permissions` of HOME and
+//! CONDA_DIR when touched. Paths follow
 //! the rules of `file to=`; removing, or linking over, what jcx writes is a collision.
 
 use kdl::KdlNode;
@@ -128,7 +129,7 @@ fn read_symlink(node: &KdlNode, problems: &mut Vec<Problem>) -> Option<Value> {
 /// Directories a `remove`, `dir` or `symlink` must never touch: the root, the top-level
 /// directories of the system, `/usr/*` and the system directories of `/usr/local` and `/var`,
 /// HOME and CONDA_DIR and CONDA_DIR's own directories. Compared canonical.
-fn protected(canon: &str) -> bool {
+pub(super) fn protected(canon: &str) -> bool {
     const TOP: &[&str] = &[
         "bin", "boot", "dev", "etc", "home", "lib", "lib32", "lib64", "libx32", "media", "mnt",
         "opt", "proc", "root", "run", "sbin", "srv", "sys", "tmp", "usr", "var",
@@ -160,19 +161,47 @@ fn protected(canon: &str) -> bool {
 }
 
 /// No empty or `.` component (a trailing `/` aside).
-fn plain_components(trimmed: &str) -> bool {
+pub(super) fn plain_components(trimmed: &str) -> bool {
     trimmed == "/" || !trimmed.split('/').skip(1).any(|c| c.is_empty() || c == ".")
 }
 
 /// Whether `p` passes every rule of a `remove`, `dir` or `symlink` path (for `jcx import`).
 pub fn usable_path(p: &str) -> bool {
-    let t = trimmed(p);
-    super::files::image_path_ok(p) && plain_components(&t) && !protected(&canonical_dest(&t))
+    plain_path(p) && !protected_path(p)
+}
+
+/// Whether `p` passes the rules of every file-system node's path, protection aside: those of
+/// `file to=`, no `.` or empty component (for `jcx import`).
+pub fn plain_path(p: &str) -> bool {
+    super::files::image_path_ok(p) && plain_components(&trimmed(p))
+}
+
+/// Whether `p` is a protected directory (`/`, `/usr`, HOME, …), which the file-system nodes
+/// never remove, link over or change recursively.
+pub fn protected_path(p: &str) -> bool {
+    protected(&canonical_dest(&trimmed(p)))
 }
 
 /// The rules of a path of `remove`, `dir` or `symlink`: those of `file to=`, no `.` or empty
 /// component, and not a protected directory. `what` names the node.
 fn check_path(cx: &mut Checker<'_>, p: &Sp<String>, what: &str) -> bool {
+    if !check_plain_path(cx, p) {
+        return false;
+    }
+    let canon = canonical_dest(&trimmed(&p.v));
+    if protected(&canon) {
+        cx.push(
+            Problem::error(Code::ProtectedPath, p.span, format!("`{what}` refuses `{}`, a directory of the system or of the stacks", p.v))
+                .label("protected")
+                .help("name the file or directory inside it that you mean, such as `/home/jovyan/work` or `/usr/local/bin/tool`; `/`, the top-level directories, `/usr/*`, HOME, CONDA_DIR and CONDA_DIR's own directories are never removed, linked over or re-owned"),
+        );
+        return false;
+    }
+    true
+}
+
+/// The rules of `file to=` and no `.` or empty component: every path of the file-system nodes.
+pub(super) fn check_plain_path(cx: &mut Checker<'_>, p: &Sp<String>) -> bool {
     if !super::files::check_image_path(cx, p, "path", "a path in the image jcx can use") {
         return false;
     }
@@ -190,15 +219,6 @@ fn check_path(cx: &mut Checker<'_>, p: &Sp<String>, what: &str) -> bool {
             )
             .label("path")
             .help("write the path plainly, without `//` or `/./`"),
-        );
-        return false;
-    }
-    let canon = canonical_dest(trimmed);
-    if protected(&canon) {
-        cx.push(
-            Problem::error(Code::ProtectedPath, p.span, format!("`{what}` refuses `{}`, a directory of the system or of the stacks", p.v))
-                .label("protected")
-                .help("name the file or directory inside it that you mean, such as `/home/jovyan/work` or `/usr/local/bin/tool`; `/`, the top-level directories, `/usr/*`, HOME, CONDA_DIR and CONDA_DIR's own directories are never removed, linked over or re-owned"),
         );
         return false;
     }
@@ -262,7 +282,7 @@ fn check_symlink(cx: &mut Checker<'_>, v: &Value) {
     }
 }
 
-fn trimmed(p: &str) -> String {
+pub(super) fn trimmed(p: &str) -> String {
     if p.len() > 1 {
         p.trim_end_matches('/').to_string()
     } else {
@@ -302,11 +322,12 @@ pub fn model(s: &RawSettings) -> FsChanges {
             fs.symlinks.push(link);
         }
     }
+    fs.permissions = super::perms::model(s);
     fs
 }
 
 /// `path` is `at` or lies under it.
-fn at_or_under(path: &str, at: &str) -> bool {
+pub(super) fn at_or_under(path: &str, at: &str) -> bool {
     path == at || at == "/" || path.starts_with(&format!("{at}/"))
 }
 
@@ -353,6 +374,7 @@ pub(super) fn check_collisions(cx: &mut Checker<'_>, r: &Resolved, mut writers: 
             before: false,
         });
     }
+    super::perms::check_collisions(cx, r, &writers);
     check_links(cx, r, &writers);
 }
 

@@ -667,6 +667,7 @@ pub fn build_app(
     super::publish::apply(cx, r, &mut app, registries, &image_repo)?;
     app.image_tags = super::image_tags::model(cx, r, &app);
     app.downloads = super::downloads::model(cx, r, &app.platforms);
+    packages::check_lock_platforms(cx, r, &app.platforms);
     app.apt_repositories = super::apt_repository::model(cx, r, &app.platforms);
     super::kernels::native_kernel_config(cx, r, &mut app);
     super::files::check_destinations(cx, r, &app);

@@ -461,6 +461,7 @@ fn kernel(k: &RawKernel, files: &FileCache) -> Kernel {
             .environments
             .get(&e.v)
             .is_some_and(|f| !f.pip.is_empty()),
+        lock: false,
     });
     let mut mamba: Vec<String> = Vec::new();
     if let Some(e) = &k.environment {

@@ -21,6 +21,7 @@ pub mod check;
 pub mod code_server;
 pub mod conda_config;
 pub mod conda_env;
+pub mod conda_lock;
 pub mod copy_from;
 pub mod cuda;
 pub mod decode;
@@ -40,6 +41,7 @@ pub mod kernels;
 pub mod locale;
 pub mod metadata;
 pub mod packages;
+pub mod perms;
 pub mod pip;
 pub mod pip_remove;
 pub mod publish;
@@ -116,6 +118,7 @@ pub static SETTINGS: &[&Setting] = &[
     &files::FILE,
     &fs::REMOVE,
     &fs::DIR,
+    &perms::PERMISSIONS,
     &fs::SYMLINK,
     &copy_from::COPY_FROM,
     &downloads::DOWNLOAD,
@@ -488,6 +491,10 @@ mod tests {
         ("file", r#"file "apps.kdl" to="/etc/jcx/""#),
         ("remove", r#"remove "/home/jovyan/work""#),
         ("dir", r#"dir "/data" mode="0775""#),
+        (
+            "permissions",
+            r#"permissions "/data" owner=notebook mode="a+rX" recursive=#true"#,
+        ),
         (
             "symlink",
             r#"symlink "/usr/local/bin/py" to="/opt/conda/bin/python""#,

@@ -60,14 +60,29 @@ pub struct RawMambaEnv {
     pub path: Sp<String>,
 }
 
-/// `mamba SPEC… [environment="FILE"]`: the specs (as `Sp<String>` items) and the file.
+/// An explicit conda lock file of the repository: `mamba lock="conda-linux-64.lock"`.
+#[derive(Debug, Clone)]
+pub struct RawMambaLock {
+    pub span: SourceSpan,
+    pub path: Sp<String>,
+}
+
+/// `mamba SPEC… [environment="FILE"] [lock="FILE"]`: the specs (as `Sp<String>` items) and the
+/// files.
 fn read_mamba(node: &KdlNode, problems: &mut Vec<Problem>) -> Option<Value> {
     let mut en = Entries::new(node, problems);
     let env = en.prop_string("environment", problems);
-    let words = en.strings("package", env.is_none(), problems);
-    en.finish(&["environment"], problems);
+    let lock = en.prop_string("lock", problems);
+    let words = en.strings("package", env.is_none() && lock.is_none(), problems);
+    en.finish(&["environment", "lock"], problems);
     no_children(node, problems);
     let mut items: Vec<Box<dyn Custom>> = Vec::new();
+    if let Some(path) = lock {
+        items.push(Box::new(RawMambaLock {
+            span: node.span(),
+            path,
+        }));
+    }
     if let Some(path) = env {
         items.push(Box::new(RawMambaEnv {
             span: node.span(),
@@ -83,13 +98,16 @@ fn merge_mamba(base: &mut Value, over: &Value) {
     let paths: Vec<&str> = over
         .items::<RawMambaEnv>()
         .map(|e| e.path.v.as_str())
+        .chain(over.items::<RawMambaLock>().map(|e| e.path.v.as_str()))
         .collect();
     if let Some(items) = base.boxed_items() {
         items.retain(|i| {
-            (**i)
-                .as_any()
-                .downcast_ref::<RawMambaEnv>()
+            let any = (**i).as_any();
+            any.downcast_ref::<RawMambaEnv>()
                 .is_none_or(|e| !paths.contains(&e.path.v.as_str()))
+                && any
+                    .downcast_ref::<RawMambaLock>()
+                    .is_none_or(|e| !paths.contains(&e.path.v.as_str()))
         });
     }
     base.extend(over.clone());
@@ -135,7 +153,15 @@ fn check_mamba(cx: &mut Checker<'_>, v: &Value) {
     for e in v.items::<RawMambaEnv>() {
         super::conda_env::check(cx, &e.path, super::conda_env::Target::Base);
     }
-    super::check::duplicate_paths(cx, v.items::<RawMambaEnv>().map(|e| &e.path));
+    for e in v.items::<RawMambaLock>() {
+        super::conda_lock::check(cx, &e.path);
+    }
+    super::check::duplicate_paths(
+        cx,
+        v.items::<RawMambaEnv>()
+            .map(|e| &e.path)
+            .chain(v.items::<RawMambaLock>().map(|e| &e.path)),
+    );
     check_conda_specs(cx, &mamba_specs(v));
 }
 
@@ -188,6 +214,17 @@ pub fn check_channels(cx: &mut Checker<'_>, r: &Resolved, conda_mirror: bool) {
             );
         }
     }
+    for l in r.settings.items::<RawMambaLock>(&MAMBA) {
+        cx.push(
+            Problem::warning(
+                Code::InvalidChannel,
+                l.path.span,
+                format!("the packages of `{}` come from the URLs it lists, not from the conda mirror", l.path.v),
+            )
+            .label("bypasses the mirror")
+            .help("a lock names each package's URL: lock against the mirror (`conda-lock --channel URL`), or install the packages with `mamba SPEC…`"),
+        );
+    }
     let kernels = super::kernels::conda_specs(&r.settings);
     for m in r.settings.items::<Sp<String>>(&MAMBA).chain(kernels) {
         if let Some((channel, _)) = m.v.split_once("::") {
@@ -230,23 +267,43 @@ pub fn mamba_model(s: &RawSettings) -> Vec<String> {
     dedup(s.items::<Sp<String>>(&MAMBA).map(|m| m.v.clone()))
 }
 
-/// The `environment.yml` files of an app, in manifest order (inherited first).
+/// The conda lock files, then the `environment.yml` files of an app, each in manifest order
+/// (inherited first): a lock is the whole environment, solved already; environment files and
+/// specs come on top of it.
 pub fn environments_model(cx: &Checker<'_>, s: &RawSettings) -> Vec<CondaEnvironment> {
-    s.items::<RawMambaEnv>(&MAMBA)
+    let locks = s.items::<RawMambaLock>(&MAMBA).map(|e| (&e.path, true));
+    let envs = s.items::<RawMambaEnv>(&MAMBA).map(|e| (&e.path, false));
+    locks
+        .chain(envs)
         .enumerate()
-        .map(|(i, e)| CondaEnvironment {
-            src: e.path.v.clone(),
-            dest: super::files::temp_name(i, &e.path.v),
-            pip: cx
-                .files
-                .environments
-                .get(&e.path.v)
-                .is_some_and(|f| !f.pip.is_empty()),
+        .map(|(i, (path, lock))| CondaEnvironment {
+            src: path.v.clone(),
+            dest: super::files::temp_name(i, &path.v),
+            pip: !lock
+                && cx
+                    .files
+                    .environments
+                    .get(&path.v)
+                    .is_some_and(|f| !f.pip.is_empty()),
+            lock,
         })
         .collect()
 }
 
+/// Each lock file against the platforms the app builds for.
+pub fn check_lock_platforms(cx: &mut Checker<'_>, r: &Resolved, platforms: &[String]) {
+    for e in r.settings.items::<RawMambaLock>(&MAMBA) {
+        if let Some(file) = cx.files.locks.get(&e.path.v).cloned() {
+            super::conda_lock::check_platforms(cx, &e.path, &file, platforms, &r.name.v);
+        }
+    }
+}
+
 fn explain_mamba(cx: &mut Ctx<'_>, r: &Resolved, _app: &App) {
+    for e in r.settings.items::<RawMambaLock>(&MAMBA) {
+        let o = cx.origin(e.span);
+        cx.push("mamba", format!("lock={}", e.path.v), o);
+    }
     for e in r.settings.items::<RawMambaEnv>(&MAMBA) {
         let o = cx.origin(e.span);
         cx.push("mamba", format!("environment={}", e.path.v), o);

@@ -222,7 +222,9 @@ struct DockerfileCtx<'a> {
     code_server_releases: &'static str,
     mamba: Vec<String>,
     conda_channel: &'static str,
-    conda_environments: &'a [CondaEnvironment],
+    /// Explicit conda lock files (`mamba lock=`), installed first.
+    conda_locks: Vec<&'a CondaEnvironment>,
+    conda_environments: Vec<&'a CondaEnvironment>,
     /// An environment file has a `pip:` list (PYPI_INDEX_URL then reaches its pip).
     conda_pip: bool,
     /// Hashed requirements files, in a step of their own.
@@ -341,6 +343,31 @@ fn owned_chain(path: &str) -> Vec<String> {
     out
 }
 
+/// `permissions`: `chown` then `chmod` (root's `chown` clears the setuid and setgid bits the
+/// mode may set), `-R` when recursive, `--` before the paths (before a mode that starts with `-`
+/// too, which `chmod` would otherwise read as an option).
+fn permission_commands(p: &crate::model::Permissions) -> Vec<String> {
+    let r = if p.recursive { " -R" } else { "" };
+    let paths = quoted_paths(p.paths.iter().map(String::as_str));
+    let mut out = Vec::new();
+    if let Some(root) = p.root_owned {
+        let owner = if root {
+            "root:root"
+        } else {
+            "\"${NB_UID}:${NB_GID}\""
+        };
+        out.push(format!("chown{r} {owner} -- {paths}"));
+    }
+    if let Some(m) = &p.mode {
+        out.push(if m.starts_with('-') {
+            format!("chmod{r} -- {m} {paths}")
+        } else {
+            format!("chmod{r} {m} -- {paths}")
+        });
+    }
+    out
+}
+
 /// `None` when the app removes, creates, appends and links nothing.
 fn fs_ctx(app: &App, copies_fix: &[&'static str]) -> Option<FsCtx> {
     let appends: Vec<&FileCopy> = app.files.iter().filter(|f| f.append).collect();
@@ -406,6 +433,9 @@ fn fs_ctx(app: &App, copies_fix: &[&'static str]) -> Option<FsCtx> {
         commands.push(format!("cat {at} >> \"{}\"", f.to));
         mounts.push((f.src.clone(), at));
     }
+    for p in &fs.permissions {
+        commands.extend(permission_commands(p));
+    }
     for l in &fs.symlinks {
         commands.push(format!("ln -sfnT \"{}\" \"{}\"", l.target, l.link));
     }
@@ -427,6 +457,11 @@ fn fs_ctx(app: &App, copies_fix: &[&'static str]) -> Option<FsCtx> {
         .iter()
         .map(|d| d.path.as_str())
         .chain(appends.iter().map(|f| f.to.as_str()))
+        .chain(
+            fs.permissions
+                .iter()
+                .flat_map(|p| p.paths.iter().map(String::as_str)),
+        )
         .chain(fs.symlinks.iter().map(|l| l.link.as_str()));
     fix.extend(touched.filter_map(crate::model::stacks_tree));
     fix.sort_unstable();
@@ -487,7 +522,8 @@ pub fn render_dockerfile(manifest: &Manifest, app: &App) -> Result<String> {
         code_server_releases: CODE_SERVER_RELEASES,
         mamba: app.mamba.iter().map(|m| shell_quote(m)).collect(),
         conda_channel: "\"\"",
-        conda_environments: &app.conda_environments,
+        conda_locks: app.conda_environments.iter().filter(|e| e.lock).collect(),
+        conda_environments: app.conda_environments.iter().filter(|e| !e.lock).collect(),
         conda_pip,
         pip_locks: app.pip_files.iter().filter(|f| f.hashed).collect(),
         pip_refs: app.pip_files.iter().filter(|f| !f.hashed).collect(),
