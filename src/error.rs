@@ -126,6 +126,7 @@ codes! {
     ParentMismatch => "jcx::parent_mismatch",
     InvalidCondaConfig => "jcx::invalid_conda_config",
     InvalidPipRemove => "jcx::invalid_pip_remove",
+    InvalidKernelInstall => "jcx::invalid_kernel_install",
     InvalidCommand => "jcx::invalid_command",
     InvalidPort => "jcx::invalid_port",
     EntrypointOverride => "jcx::entrypoint_override",

@@ -811,8 +811,8 @@ pub struct App {
 }
 
 /// Small settings of the image: its time zone and locales (root steps after apt), its conda
-/// configuration (before the conda steps), pip packages of the base image it removes (after the
-/// pip steps), and how it starts (the last instructions).
+/// configuration (before the conda steps), the kernel installers it runs and the pip packages of
+/// the base image it removes (after the pip steps), and how it starts (the last instructions).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Setup {
     /// A tz database name (`Europe/Berlin`).
@@ -826,6 +826,9 @@ pub struct Setup {
     /// Removed again in an image built on another app that removed them, when this image's own
     /// pip step could have brought them back (not an error when they are absent).
     pub pip_remove_again: Vec<String>,
+    /// Installer modules of kernels their packages register (`kernel-install`), run in order
+    /// after the pip steps and before `pip-remove`.
+    pub kernel_install: Vec<String>,
     pub cmd: Option<Vec<String>>,
     pub entrypoint: Option<Vec<String>>,
     /// `8888`, `9000/udp`.

@@ -88,6 +88,8 @@ pub enum Entry {
     Kernel(super::kernelmap::KernelNode),
     /// `remove-kernel NAME`.
     RemoveKernel(String),
+    /// `kernel-install MODULE`.
+    KernelInstall(String),
     /// One command's part of the app's `jupyter { … }` node.
     Jupyter(super::jupytermap::Jup),
     /// `file to= content=` (`append=#true`): a file written inline.
@@ -166,6 +168,7 @@ pub const ORDER: &[(&str, bool)] = &[
     ("pip-remove", false),
     ("kernel", false),
     ("remove-kernel", false),
+    ("kernel-install", false),
     ("env", false),
     ("labels", false),
     ("build-args", false),
@@ -221,6 +224,7 @@ impl Entry {
             Entry::CopyFrom { .. } => "copy-from",
             Entry::Kernel(_) => "kernel",
             Entry::RemoveKernel(_) => "remove-kernel",
+            Entry::KernelInstall(_) => "kernel-install",
             Entry::Jupyter(_) => "jupyter",
             Entry::Download { .. } => "download",
             Entry::Hook { .. } => "hook",

@@ -251,8 +251,8 @@ fn settings(w: &mut W, items: &[Shared]) {
                     one(w, s);
                 }
             }
-            "apt" | "remove-kernel" | "branches" | "runs-on" | "platforms" | "pip-remove"
-            | "expose" => list(w, setting, &group),
+            "apt" | "remove-kernel" | "kernel-install" | "branches" | "runs-on" | "platforms"
+            | "pip-remove" | "expose" => list(w, setting, &group),
             "jupyter" => jupyter(w, &group),
             "code-server" => code_server(w, &group, items),
             "extensions"
@@ -281,7 +281,9 @@ fn list(w: &mut W, name: &str, group: &[&Shared]) {
     w.push(name);
     for s in group {
         let values: Vec<String> = match &s.item.entry {
-            Entry::Apt(v) | Entry::Mamba(v) | Entry::RemoveKernel(v) => vec![v.clone()],
+            Entry::Apt(v) | Entry::Mamba(v) | Entry::RemoveKernel(v) | Entry::KernelInstall(v) => {
+                vec![v.clone()]
+            }
             Entry::Branches(v) | Entry::RunsOn(v) | Entry::Platforms(v) => v.clone(),
             _ => Vec::new(),
         };
@@ -511,6 +513,7 @@ pub fn node_text(e: &Entry, indent: &str) -> String {
             format!("file {} to={}{}", q(src), q(to), owner_mode(*root, mode))
         }
         Entry::RemoveKernel(v) => format!("remove-kernel {}", q(v)),
+        Entry::KernelInstall(v) => format!("kernel-install {}", q(v)),
         Entry::Kernel(k) => super::kernelmap::node_text(k, indent),
         Entry::Jupyter(part) => super::jupytermap::text(part, indent),
         Entry::CopyFrom {

@@ -23,6 +23,7 @@ mod fsmap;
 mod jupytermap;
 mod kdl;
 mod kernelcmd;
+mod kernelinstall;
 mod kernelmap;
 mod map;
 mod pipconda;

@@ -251,6 +251,11 @@ fn classify(
             short(&text)
         ));
     };
+    match super::kernelinstall::map(w, &words, &origin) {
+        Some(Ok(e)) => return Res::Mapped(items(vec![e], &origin), 3),
+        Some(Err(why)) => return Res::Escape(why),
+        None => {}
+    }
     if words.iter().all(|w| commands::is_assignment(w)) || words[0] == "export" {
         for a in &words {
             if let Some((n, v)) = a.split_once('=') {
@@ -742,7 +747,14 @@ fn decide(w: &mut Walker<'_>, i: &Instr, units: &[Unit], results: Vec<Res>) {
         return;
     }
     let mut fragment: Vec<&Unit> = Vec::new();
-    for ((u, r), k) in units.iter().zip(results).zip(keep) {
+    for ((u, r), mut k) in units.iter().zip(results).zip(keep) {
+        if let Res::Mapped(items, _) = &r
+            && !k
+        {
+            let o = unit_origin(w, i, u);
+            let pending: Vec<String> = fragment.iter().map(|f| f.text(&i.args)).collect();
+            k = super::kernelinstall::stays_after_blocks(w, items, &pending, &o);
+        }
         if k {
             let o = unit_origin(w, i, u);
             w.mark(o.first, o.last, Status::Escaped);

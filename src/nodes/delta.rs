@@ -190,6 +190,9 @@ fn setup(app: &mut App, ancestors: &[&App]) {
         !removed
     });
     s.pip_remove_again = again;
+    // The parent image has the kernelspecs its installers wrote.
+    s.kernel_install
+        .retain(|m| !ancestors.iter().any(|a| a.setup.kernel_install.contains(m)));
     let entrypoint = nearest(&|a| a.entrypoint.is_some()).entrypoint;
     let new_entrypoint = s.entrypoint.is_some() && s.entrypoint != entrypoint;
     if !new_entrypoint {

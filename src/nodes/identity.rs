@@ -642,6 +642,7 @@ pub fn build_app(
             conda_config: super::conda_config::model(s),
             pip_remove: super::pip_remove::model(cx, r),
             pip_remove_again: Vec::new(),
+            kernel_install: super::kernel_install::model(s),
             cmd: super::runtime::command(s, &super::runtime::CMD),
             entrypoint: super::runtime::command(s, &super::runtime::ENTRYPOINT),
             expose: super::runtime::ports(s),

@@ -36,6 +36,7 @@ pub mod identity;
 pub mod image_tags;
 pub mod jupyter;
 pub mod jupyterhub;
+pub mod kernel_install;
 pub mod kernels;
 pub mod locale;
 pub mod metadata;
@@ -90,6 +91,7 @@ pub static SETTINGS: &[&Setting] = &[
     &pip_remove::PIP_REMOVE,
     &kernels::KERNEL,
     &kernels::REMOVE_KERNEL,
+    &kernel_install::KERNEL_INSTALL,
     &env::ENV,
     &metadata::LABELS,
     &metadata::BUILD_ARGS,
@@ -456,6 +458,7 @@ mod tests {
             r#"kernel py310 display-name="Python 3.10" { python "3.10"; mamba "numpy<2"; pip { - "idna==3.7"; }; }"#,
         ),
         ("remove-kernel", "remove-kernel python3"),
+        ("kernel-install", "kernel-install bash_kernel.install"),
         ("env", r#"env { HF_HOME "/data"; }"#),
         ("labels", r#"labels { "org.example.course" "ml-101"; }"#),
         ("build-args", r#"build-args { COURSE_YEAR "2026"; }"#),

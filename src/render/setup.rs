@@ -1,6 +1,6 @@
 //! The Dockerfile lines of an app's small settings ([`crate::model::Setup`]): the words of the
-//! time zone, locale, `conda config`, `pip uninstall` steps and the JSON form of CMD and
-//! ENTRYPOINT, each escaped here for the Dockerfile's shell or JSON.
+//! time zone, locale, `conda config`, kernel installer and `pip uninstall` steps and the JSON
+//! form of CMD and ENTRYPOINT, each escaped here for the Dockerfile's shell or JSON.
 
 use serde::Serialize;
 
@@ -19,6 +19,9 @@ pub(super) struct SetupCtx<'a> {
     pub conda_config: Vec<String>,
     pub pip_remove: Vec<String>,
     pub pip_remove_again: Vec<String>,
+    /// Whole `python -m MODULE … --sys-prefix` commands (`kernel-install`), in order; module
+    /// paths need no quoting.
+    pub kernel_install: Vec<String>,
     /// JSON arrays.
     pub cmd: Option<String>,
     pub entrypoint: Option<String>,
@@ -81,6 +84,11 @@ pub(super) fn setup_ctx(s: &Setup) -> SetupCtx<'_> {
         conda_config: conda,
         pip_remove: s.pip_remove.iter().map(|p| word(p)).collect(),
         pip_remove_again: s.pip_remove_again.iter().map(|p| word(p)).collect(),
+        kernel_install: s
+            .kernel_install
+            .iter()
+            .map(|m| crate::nodes::kernel_install::command(m))
+            .collect(),
         cmd: s.cmd.as_deref().map(json_array),
         entrypoint: s.entrypoint.as_deref().map(json_array),
         expose: &s.expose,

@@ -217,6 +217,19 @@ def image(expect, app):
                 got, logos = f"{type(e).__name__}: {e}", []
             result(got == want, f"the server lists kernel {name} as {want!r}", f"found {got!r}")
             result(bool(logos), f"kernel {name} has the logos of its kernel package", ", ".join(logos))
+        elif kind == "kernelspec":
+            name, _, want = value.partition("=")
+            want = os.path.expandvars(want)
+            try:
+                import json
+                listed = json.loads(subprocess.run(["jupyter", "kernelspec", "list", "--json"], check=True, capture_output=True, text=True).stdout)
+                got = listed["kernelspecs"][name]["resource_dir"]
+                spec = json.load(open(os.path.join(got, "kernel.json"), encoding="utf-8"))
+                ok = got == want and isinstance(spec.get("argv"), list) and bool(spec.get("display_name"))
+                found = f"{got}, kernel.json argv {spec.get('argv')}"
+            except Exception as e:  # noqa: BLE001 - any failure is a failed check
+                ok, found = False, f"{type(e).__name__}: {e}"
+            result(ok, f"`jupyter kernelspec list` shows kernel {name} in {want}, its kernel.json parses", found)
         elif kind == "kernel-runs":
             rest, _, want = value.rpartition("=")
             name, _, code = rest.partition(" ")
