@@ -931,3 +931,30 @@ fn a_copied_file_appended_to_another_becomes_an_append() {
     assert!(!i.nodes().contains("/tmp/extra.py"), "{}", i.manifest);
     assert_eq!(i.counts("Dockerfile"), (5, 0, 0), "{}", i.stdout);
 }
+
+#[test]
+fn a_bind_mount_kept_in_a_block_names_its_repository_path() {
+    // The context was the Dockerfile's directory; a block reads from the repository root, and
+    // jcx checks the mounted file and lets it into the build.
+    let df = format!(
+        "{BASE}RUN --mount=type=bind,source=tools/setup.sh,target=/tmp/setup.sh \\\n    bash /tmp/setup.sh --fast\n"
+    );
+    let i = import(&[
+        ("images/x/Dockerfile", &df),
+        ("images/x/tools/setup.sh", "echo set up\n"),
+    ]);
+    assert!(
+        i.nodes()
+            .contains("RUN --mount=type=bind,source=images/x/tools/setup.sh,target=/tmp/setup.sh"),
+        "{}",
+        i.manifest
+    );
+    let app = app_name(&i);
+    let allow = fs::read_to_string(
+        i.dir
+            .path()
+            .join(format!("src/{app}/Dockerfile.dockerignore")),
+    )
+    .unwrap();
+    assert!(allow.contains("!images/x/tools/setup.sh"), "{allow}");
+}

@@ -733,7 +733,8 @@ fn decide(w: &mut Walker<'_>, i: &Instr, units: &[Unit], results: Vec<Res>) {
         }
     }
     w.mark(i.first, i.last, Status::Mapped);
-    if keep.iter().all(|k| *k) && w.df.escape == '\\' {
+    let remounted = i.flags.iter().any(|f| mount_from_root(w, f) != *f);
+    if keep.iter().all(|k| *k) && w.df.escape == '\\' && !remounted {
         for (u, r) in units.iter().zip(&results) {
             if let Res::Escape(why) = r {
                 let o = unit_origin(w, i, u);
@@ -776,6 +777,33 @@ fn decide(w: &mut Walker<'_>, i: &Instr, units: &[Unit], results: Vec<Res>) {
     flush(w, i, &mut fragment);
 }
 
+/// A `--mount=type=bind` of the build context with its source as a repository path: the block
+/// reads from jcx's context, the repository root, not from the Dockerfile's own context.
+fn mount_from_root(w: &Walker<'_>, flag: &str) -> String {
+    let Some(spec) = flag.strip_prefix("--mount=") else {
+        return flag.to_string();
+    };
+    let fields: Vec<&str> = spec.split(',').collect();
+    let field = |k: &str| fields.iter().find_map(|f| f.strip_prefix(&format!("{k}=")));
+    let bind = field("type").is_none_or(|t| t == "bind");
+    if !bind || field("from").is_some() || w.src.context.trim_matches('/').is_empty() {
+        return flag.to_string();
+    }
+    let mut out: Vec<String> = fields
+        .iter()
+        .map(|f| match f.split_once('=') {
+            Some((k @ ("source" | "src"), v)) if !v.contains('$') => {
+                format!("{k}={}", super::files::context_path(w, v))
+            }
+            _ => f.to_string(),
+        })
+        .collect();
+    if field("source").or_else(|| field("src")).is_none() {
+        out.push(format!("source={}", super::files::context_path(w, ".")));
+    }
+    format!("--mount={}", out.join(","))
+}
+
 fn flush(w: &mut Walker<'_>, i: &Instr, fragment: &mut Vec<&Unit>) {
     if fragment.is_empty() {
         return;
@@ -784,7 +812,7 @@ fn flush(w: &mut Walker<'_>, i: &Instr, fragment: &mut Vec<&Unit>) {
     let last = i.line_of(fragment[fragment.len() - 1].end().saturating_sub(1));
     let mut text = String::from("RUN ");
     for f in &i.flags {
-        text.push_str(f);
+        text.push_str(&mount_from_root(w, f));
         text.push(' ');
     }
     for (n, u) in fragment.iter().enumerate() {

@@ -1,12 +1,14 @@
 //! The repository files a `dockerfile` block copies: the sources of its `COPY` and `ADD`
-//! instructions as BuildKit reads them. Each is checked like a `file` path (it must exist, glob
+//! instructions as BuildKit reads them, and the sources of its `RUN --mount=type=bind`
+//! mounts of the build context. Each is checked like a `file` path (it must exist, glob
 //! patterns must match) and, like a `file`, reaches the app's allowlist
 //! (`Dockerfile.dockerignore`) and its workflow's `paths` filter: a block can no longer copy a
 //! file the build context does not hold.
 //!
-//! Not sources of the build context, so not checked: a copy from another stage or image
-//! (`--from=`), a heredoc (`COPY <<EOF /dest`), a URL or git repository that `ADD` fetches, and
-//! `ONBUILD COPY` (it runs in the build of another image).
+//! Not sources of the build context, so not checked: a copy or mount from another stage or
+//! image (`--from=`), a heredoc (`COPY <<EOF /dest`), a URL or git repository that `ADD`
+//! fetches, mounts of other types (`cache`, `secret`, `ssh`, `tmpfs`), and `ONBUILD COPY` (it
+//! runs in the build of another image).
 
 use std::path::Path;
 
@@ -24,6 +26,8 @@ pub struct Source {
     pub kind: Kind,
     /// 0-based line of the block text where it is written.
     pub line: usize,
+    /// A `RUN --mount` source, not a copy's.
+    pub mount: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +46,10 @@ pub fn sources(reading: &Reading, text: &str) -> Vec<Source> {
     let lines: Vec<&str> = text.split('\n').collect();
     let mut out = Vec::new();
     for ins in &reading.instructions {
+        if ins.is("RUN") {
+            out.extend(mounts(ins, &lines));
+            continue;
+        }
         let add = ins.is("ADD");
         if !(add || ins.is("COPY"))
             || ins
@@ -85,8 +93,54 @@ pub fn sources(reading: &Reading, text: &str) -> Vec<Source> {
                 word: word.clone(),
                 kind,
                 line,
+                mount: false,
             });
         }
+    }
+    out
+}
+
+/// The build-context sources of a `RUN`'s bind mounts: `--mount=type=bind,source=PATH,…`
+/// (`bind` is the default type; `src` is `source`; no source is the whole context, `.`).
+fn mounts(ins: &crate::dockerfile_block::Instruction, lines: &[&str]) -> Vec<Source> {
+    let mut out = Vec::new();
+    for f in &ins.flags {
+        let Some(spec) = f
+            .strip_prefix("--mount=")
+            .or_else(|| f.strip_prefix("--MOUNT="))
+        else {
+            continue;
+        };
+        let mut kind = "bind";
+        let mut source = None;
+        let mut other_stage = false;
+        for field in spec.split(',') {
+            let (k, v) = field.split_once('=').unwrap_or((field, ""));
+            match k.to_ascii_lowercase().as_str() {
+                "type" => kind = v,
+                "source" | "src" => source = Some(v.to_string()),
+                "from" => other_stage = true,
+                _ => {}
+            }
+        }
+        if !kind.eq_ignore_ascii_case("bind") || other_stage {
+            continue;
+        }
+        let word = source.unwrap_or_else(|| ".".into());
+        let kind = if word.contains('$') {
+            Kind::Variable
+        } else {
+            Kind::Path(normalize(&word))
+        };
+        let line = (ins.line..=ins.end)
+            .find(|&n| lines.get(n).is_some_and(|l| l.contains(f.as_str())))
+            .unwrap_or(ins.line);
+        out.push(Source {
+            word,
+            kind,
+            line,
+            mount: true,
+        });
     }
     out
 }
@@ -113,8 +167,8 @@ pub fn check(cx: &mut Checker<'_>, text: &Sp<String>, reading: &Reading) {
                 repo_path::check(cx, &Sp::new(p, span), true, Naming::Block);
             }
             Kind::Variable => cx.push(
-                Problem::error(Code::InvalidFile, span, format!("`{}` names the file to copy through a variable", s.word.escape_debug()))
-                    .label("variable in a COPY source")
+                Problem::error(Code::InvalidFile, span, format!("`{}` names the file to {} through a variable", s.word.escape_debug(), if s.mount { "mount" } else { "copy" }))
+                    .label(if s.mount { "variable in a mount source" } else { "variable in a COPY source" })
                     .help("jcx checks every file a block copies and lets exactly those into the build context (the app's `Dockerfile.dockerignore`): a path known only during the build would be left out, and the build would fail. Write the path itself, such as `COPY environment.yml /tmp/`, or copy the file with `file`"),
             ),
             Kind::Url => cx.push(
@@ -186,6 +240,23 @@ mod tests {
         assert_eq!(kinds("COPY . /x")[0].1, path("."));
         assert_eq!(kinds("COPY ${F} /x")[0].1, Kind::Variable);
         assert_eq!(kinds("COPY https://e.org/a /x")[0].1, Kind::Url);
+        // Bind mounts of the build context are read too.
+        assert_eq!(
+            kinds(
+                "RUN --mount=type=bind,source=./req/r.txt,target=/tmp/r.txt \\
+    pip install -r /tmp/r.txt"
+            ),
+            [("./req/r.txt".into(), path("req/r.txt"), 0)]
+        );
+        assert_eq!(
+            kinds("RUN --mount=target=/src,src=tools make -C /src"),
+            [("tools".into(), path("tools"), 0)]
+        );
+        assert_eq!(kinds("RUN --mount=target=/ctx ls /ctx")[0].1, path("."));
+        assert_eq!(
+            kinds("RUN --mount=type=bind,source=${F},target=/x true")[0].1,
+            Kind::Variable
+        );
     }
 
     #[test]
@@ -198,5 +269,8 @@ mod tests {
         assert!(kinds("ONBUILD COPY a /x").is_empty());
         assert!(kinds("COPY onlyone").is_empty());
         assert!(kinds("RUN cp a b").is_empty());
+        assert!(kinds("RUN --mount=type=cache,target=/root/.cache pip install x").is_empty());
+        assert!(kinds("RUN --mount=type=secret,id=t cat /run/secrets/t").is_empty());
+        assert!(kinds("RUN --mount=type=bind,from=build,source=/out,target=/o ls /o").is_empty());
     }
 }

@@ -206,7 +206,7 @@ fn missing_help(naming: Naming) -> &'static str {
             "paths are relative to the images repository, the directory jcx compiles into (where `src/` is generated): create the file there, or fix the path"
         }
         Naming::Block => {
-            "a `COPY` in a `dockerfile` block reads from the build context, the repository root (where `src/` is generated), not from `src/<app>/`: create the file there, or fix the path"
+            "a `COPY` (or a `RUN --mount` bind) in a `dockerfile` block reads from the build context, the repository root (where `src/` is generated), not from `src/<app>/`: create the file there, or fix the path"
         }
     }
 }
