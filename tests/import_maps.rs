@@ -958,3 +958,19 @@ fn a_bind_mount_kept_in_a_block_names_its_repository_path() {
     .unwrap();
     assert!(allow.contains("!images/x/tools/setup.sh"), "{allow}");
 }
+
+#[test]
+fn a_refused_item_stays_after_the_blocks_before_it() {
+    // The pip install of a local wheel is refused and becomes a block: it must come after the
+    // block that downloads the wheel, both at the end of the image.
+    let df = format!(
+        "{BASE}RUN pip install --no-cache-dir numpy\nUSER root\nRUN curl -fL -o /tmp/t-0.1.0-py3-none-any.whl https://example.org/t-0.1.0-py3-none-any.whl && \\\n    unzip -l /tmp/t-0.1.0-py3-none-any.whl\nUSER ${{NB_UID}}\nRUN pip install --no-cache-dir /tmp/t-0.1.0-py3-none-any.whl\n"
+    );
+    let i = import(&[("Dockerfile", &df)]);
+    let fetch = i.nodes().find("RUN curl -fL").expect("the download block");
+    let install = i
+        .nodes()
+        .find("RUN pip install --no-cache-dir /tmp/t-0.1.0")
+        .expect("the install block");
+    assert!(fetch < install, "{}", i.manifest);
+}

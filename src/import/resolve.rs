@@ -313,7 +313,19 @@ fn assemble(w: &mut Walker<'_>, steps: Vec<Step>) -> Vec<Item> {
     let mut drops: Vec<(Origin, Vec<String>)> = Vec::new();
     for step in steps {
         match step {
-            Step::Items(i) => items.extend(i),
+            Step::Items(i) => {
+                // An item jcx may refuse becomes a block where it stands: the blocks before
+                // it must come first in the manifest, which is their order in a position.
+                let may_be_block = i.iter().any(|it| {
+                    it.fallback
+                        .iter()
+                        .any(|f| matches!(f, Entry::Dockerfile { .. }))
+                });
+                if may_be_block && !block.is_empty() {
+                    items.push(block_item(w, std::mem::take(&mut block)));
+                }
+                items.extend(i);
+            }
             Step::Piece(p) => {
                 if let Some(last) = block.last()
                     && (last.user != p.user || last.at != p.at || last.cwd != p.cwd)
