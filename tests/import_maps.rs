@@ -974,3 +974,44 @@ fn a_refused_item_stays_after_the_blocks_before_it() {
         .expect("the install block");
     assert!(fetch < install, "{}", i.manifest);
 }
+
+#[test]
+fn apt_installs_after_a_block_that_adds_a_source_stay_with_it() {
+    let df = format!(
+        "{BASE}USER root\nRUN apt-get update && apt-get install -y --no-install-recommends git\nRUN curl -fsSL https://example.org/key.asc | gpg --dearmor -o /etc/apt/keyrings/ex.gpg && \\\n    echo \"deb [signed-by=/etc/apt/keyrings/ex.gpg] https://example.org/apt stable main\" > /etc/apt/sources.list.d/ex.list\nRUN apt-get update && apt-get install -y --no-install-recommends ex-client\nUSER ${{NB_UID}}\n"
+    );
+    let i = import(&[("Dockerfile", &df)]);
+    // git comes from the base image's sources: jcx's apt step. ex-client needs the new source.
+    assert!(i.nodes().contains("apt git"), "{}", i.manifest);
+    assert!(!i.nodes().contains("apt ex-client"), "{}", i.manifest);
+    assert!(
+        i.nodes()
+            .contains("apt-get install -y --no-install-recommends ex-client"),
+        "{}",
+        i.manifest
+    );
+    assert!(
+        i.stderr
+            .contains("may install from the apt sources a block before it adds"),
+        "{}",
+        i.stderr
+    );
+}
+
+#[test]
+fn a_copied_apt_source_stays_in_a_block_with_its_installs() {
+    let df = format!(
+        "{BASE}USER root\nCOPY ex.list /etc/apt/sources.list.d/ex.list\nRUN apt-get update && apt-get install -y ex-client\nUSER ${{NB_UID}}\n"
+    );
+    let i = import(&[
+        ("Dockerfile", &df),
+        ("ex.list", "deb https://example.org/apt stable main\n"),
+    ]);
+    assert!(!i.nodes().contains("apt ex-client"), "{}", i.manifest);
+    assert!(
+        i.nodes()
+            .contains("COPY ex.list /etc/apt/sources.list.d/ex.list\n        RUN apt-get update"),
+        "{}",
+        i.manifest
+    );
+}

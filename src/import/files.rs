@@ -116,6 +116,12 @@ pub fn copy(w: &mut Walker<'_>, i: &Instr) {
         );
     };
     let into_dir = dest.ends_with('/') || all.len() > 1;
+    if super::fsmap::feeds_jcx_steps(&dest) {
+        return w.escape(
+            i,
+            &format!("the copy to `{dest}` changes configuration that jcx's package steps read, and they run before its files are copied"),
+        );
+    }
     if i.keyword == "ADD" && all.iter().any(|s| s.contains("://")) {
         return add_url(w, i, &all, &dest, into_dir);
     }

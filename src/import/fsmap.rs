@@ -42,7 +42,7 @@ pub enum Fs {
 /// Configuration the package steps read (apt, pip, conda, the certificates of downloads). jcx
 /// runs those steps before its file-system step, so a change to these stays where it was, in
 /// a block.
-fn feeds_jcx_steps(p: &str) -> bool {
+pub(super) fn feeds_jcx_steps(p: &str) -> bool {
     const READ: &[&str] = &[
         "/etc/apt",
         "/etc/dpkg",

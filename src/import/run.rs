@@ -119,6 +119,27 @@ pub fn run(w: &mut Walker<'_>, i: &Instr) {
     decide(w, i, &units, results);
 }
 
+/// Whether a block before this instruction changes where apt installs from (a source list, a
+/// key, `add-apt-repository`): an `apt-get install` after it may need that source.
+fn apt_sources_in_block(w: &Walker<'_>) -> bool {
+    const SOURCES: &[&str] = &[
+        "/etc/apt/sources.list",
+        "/etc/apt/keyrings",
+        "/etc/apt/trusted.gpg",
+        "/usr/share/keyrings",
+        "apt-key",
+        "add-apt-repository",
+        "signed-by",
+    ];
+    w.steps.iter().any(|s| match s {
+        super::map::Step::Piece(p) => p
+            .lines
+            .iter()
+            .any(|l| SOURCES.iter().any(|m| l.contains(m))),
+        _ => false,
+    })
+}
+
 /// `jupyter lab|notebook|server --generate-config`: a config file of comments only (every
 /// setting commented out at its default), so nothing changes, unless a later instruction edits
 /// it (then it stays with that instruction).
@@ -308,6 +329,12 @@ fn known(
         return r;
     }
     match commands::apt(words) {
+        Some(Apt::Install { .. }) if apt_sources_in_block(w) => {
+            return Res::Escape(format!(
+                "`{}` may install from the apt sources a block before it adds; jcx's `apt` step runs before the blocks",
+                short(&words.join(" "))
+            ));
+        }
         Some(Apt::Install {
             packages,
             recommends,
