@@ -165,3 +165,35 @@ fn a_child_jcx_refuses_to_build_on_its_parent_keeps_the_image() {
         i.stderr
     );
 }
+
+const BASE: &str = "FROM quay.io/jupyter/base-notebook:2024-12-02\n";
+
+#[test]
+fn a_copy_into_a_directory_an_earlier_step_made_copies_into_it() {
+    // BuildKit copies into an existing directory whether or not the destination ends with `/`:
+    // a `mkdir`, a `WORKDIR` or a copied directory made these.
+    let df = format!(
+        "{BASE}USER root\nRUN mkdir -p /opt/lab_tests/more && apt-get update\nCOPY test/a.R /opt/lab_tests\nCOPY test/b.R /opt/lab_tests/more\nWORKDIR /srv/lab\nCOPY run.sh /srv/lab\nCOPY conf /etc/lab\nCOPY extra.txt /etc/lab\nCOPY solo.txt /opt/solo\n"
+    );
+    let i = import(&[
+        ("Dockerfile", &df),
+        ("test/a.R", "1\n"),
+        ("test/b.R", "2\n"),
+        ("run.sh", "echo run\n"),
+        ("conf/lab.conf", "x = 1\n"),
+        ("extra.txt", "extra\n"),
+        ("solo.txt", "solo\n"),
+    ]);
+    let nodes = i.nodes();
+    for want in [
+        r#"file "test/a.R" to="/opt/lab_tests/""#,
+        r#"file "test/b.R" to="/opt/lab_tests/more/""#,
+        r#"file run.sh to="/srv/lab/""#,
+        r#"file extra.txt to="/etc/lab/""#,
+        // Nothing made `/opt/solo`: the copy is that file.
+        r#"file solo.txt to="/opt/solo""#,
+    ] {
+        assert!(nodes.contains(want), "{want}:\n{}", i.manifest);
+    }
+    assert!(!i.stderr.contains("file_collision"), "{}", i.stderr);
+}

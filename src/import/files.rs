@@ -115,7 +115,8 @@ pub fn copy(w: &mut Walker<'_>, i: &Instr) {
             &format!("the destination `{dest_raw}` uses a variable jcx import does not know"),
         );
     };
-    let into_dir = dest.ends_with('/') || all.len() > 1;
+    // BuildKit copies into a directory that exists, with or without the trailing `/`.
+    let into_dir = dest.ends_with('/') || all.len() > 1 || w.is_made_dir(&dest);
     if i.keyword == "ADD" && all.iter().any(|s| s.contains("://")) {
         return add_url(w, i, &all, &dest, into_dir);
     }
@@ -169,6 +170,10 @@ pub fn copy(w: &mut Walker<'_>, i: &Instr) {
             dest.clone()
         };
         w.copies.insert(target, (repo.clone(), Some(step)));
+    }
+    // The destination is a directory now: a copy into it, or of a directory (its contents).
+    if into_dir || sources.iter().any(|r| w.src.root.join(r).is_dir()) {
+        w.made_dir(&dest);
     }
     let o = w.origin(i.first, i.last);
     let mut items = Vec::new();
