@@ -197,3 +197,29 @@ fn a_copy_into_a_directory_an_earlier_step_made_copies_into_it() {
     }
     assert!(!i.stderr.contains("file_collision"), "{}", i.stderr);
 }
+
+#[test]
+fn a_copy_the_dockerfile_later_names_inside_its_destination_copies_into_it() {
+    // An archive unpacked into `/opt/tool` made `/opt/tool/bin`, which import cannot see; the
+    // later `chmod` of `/opt/tool/bin/launch.sh` says the copy went into that directory. The
+    // unpacked directory itself is known.
+    let df = format!(
+        "{BASE}USER root\nRUN curl -fsSL -o /tmp/tool.tar.gz https://example.org/tool.tar.gz && tar -xzf /tmp/tool.tar.gz -C /opt/tool --strip-components=1 && rm /tmp/tool.tar.gz\nCOPY launch.sh /opt/tool/bin\nCOPY tool.ini /opt/tool\nRUN chmod +x /opt/tool/bin/launch.sh\n"
+    );
+    let i = import(&[
+        ("Dockerfile", &df),
+        ("launch.sh", "echo launch\n"),
+        ("tool.ini", "[tool]\n"),
+    ]);
+    let nodes = i.nodes();
+    assert!(
+        nodes.contains(r#"file launch.sh to="/opt/tool/bin/""#),
+        "{}",
+        i.manifest
+    );
+    assert!(
+        nodes.contains(r#"file tool.ini to="/opt/tool/""#),
+        "{}",
+        i.manifest
+    );
+}

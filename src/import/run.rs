@@ -78,6 +78,17 @@ pub fn run(w: &mut Walker<'_>, i: &Instr) {
     let mut fetched: Vec<String> = Vec::new();
     let mut kernel = super::kernelmap::run_units(w, i, &units, &mounts);
     let downloads = super::fetch::find(&units, &i.args, &vars);
+    // An archive unpacked into a directory makes it (what it holds is not known).
+    for d in &downloads {
+        if let Entry::Download {
+            kind: "tar",
+            to: Some(to),
+            ..
+        } = &d.entry
+        {
+            w.made_dir(to);
+        }
+    }
     let in_downloads: Vec<usize> = downloads.iter().flat_map(|d| d.units.clone()).collect();
     // Time zone and locale commands are `timezone`/`locale`'s, not file-system commands; a
     // kernel's commands are the kernel's.
