@@ -223,3 +223,43 @@ fn a_copy_the_dockerfile_later_names_inside_its_destination_copies_into_it() {
         i.manifest
     );
 }
+
+#[test]
+fn a_relative_symbolic_link_is_resolved_against_its_directory() {
+    let df = format!(
+        "{BASE}USER root\nRUN ln -s libtoy.so.6 /usr/lib/x86_64-linux-gnu/libtoy.so.5\nRUN ln -sf ./bin/toy /opt/toy\nRUN ln -s ../lib/toy /usr/local/bin/toy\nWORKDIR /opt/links\nRUN ln -s /srv/data /opt/links\n"
+    );
+    let i = import(&[("Dockerfile", &df)]);
+    let nodes = i.nodes();
+    assert!(
+        nodes.contains(
+            r#"symlink "/usr/lib/x86_64-linux-gnu/libtoy.so.5" to="/usr/lib/x86_64-linux-gnu/libtoy.so.6""#
+        ),
+        "{}",
+        i.manifest
+    );
+    assert!(
+        nodes.contains(r#"symlink "/opt/toy" to="/opt/bin/toy""#),
+        "{}",
+        i.manifest
+    );
+    assert!(
+        i.stderr
+            .contains("Dockerfile:3: changed: the relative link target `libtoy.so.6`"),
+        "{}",
+        i.stderr
+    );
+    // `..` goes up from where the link really is, which a path through another link (a
+    // merged `/usr`) makes something else than the path written: it stays a block.
+    assert!(
+        nodes.contains("RUN ln -s ../lib/toy /usr/local/bin/toy"),
+        "{}",
+        i.manifest
+    );
+    // `ln` puts a link at a directory inside it; `symlink` would replace the directory.
+    assert!(
+        nodes.contains("RUN ln -s /srv/data /opt/links"),
+        "{}",
+        i.manifest
+    );
+}
