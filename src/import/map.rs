@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use super::dockerfile::{Dockerfile, Instr};
-use super::draft::{Counts, Item, Kind, Origin, Warning};
+use super::draft::{Counts, Entry, Item, Kind, Origin, Warning};
 use super::shell::{self, Vars};
 
 /// Everything the walk needs to know about one app.
@@ -142,6 +142,37 @@ impl<'a> Walker<'a> {
                 Some((up, _)) => d = up,
                 None => break,
             }
+        }
+    }
+
+    /// Records the directories a `RUN`'s `mkdir`s make, whatever becomes of the `RUN`.
+    pub fn made_by_mkdir(&mut self, units: &[super::shell::Unit]) {
+        for u in units {
+            if let Some(super::fscmd::Cmd::Mkdir { dirs, .. }) = super::fscmd::parse(u, &self.vars)
+            {
+                for d in dirs {
+                    let d = if d.starts_with('/') || d.starts_with("${") {
+                        d
+                    } else if let Some(c) = &self.cwd {
+                        format!("{}/{d}", c.trim_end_matches('/'))
+                    } else {
+                        continue;
+                    };
+                    self.made_dir(&d);
+                }
+            }
+        }
+    }
+
+    /// An archive unpacked into a directory makes it (what it holds is not known).
+    pub fn made_by_download(&mut self, e: &Entry) {
+        if let Entry::Download {
+            kind: "tar",
+            to: Some(to),
+            ..
+        } = e
+        {
+            self.made_dir(to);
         }
     }
 

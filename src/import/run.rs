@@ -73,21 +73,13 @@ pub fn run(w: &mut Walker<'_>, i: &Instr) {
         }
     }
     let units = shell::split(&i.args);
-    made_dirs(w, &units);
+    w.made_by_mkdir(&units);
     let mut vars = w.vars.clone();
     let mut fetched: Vec<String> = Vec::new();
     let mut kernel = super::kernelmap::run_units(w, i, &units, &mounts);
     let downloads = super::fetch::find(&units, &i.args, &vars);
-    // An archive unpacked into a directory makes it (what it holds is not known).
     for d in &downloads {
-        if let Entry::Download {
-            kind: "tar",
-            to: Some(to),
-            ..
-        } = &d.entry
-        {
-            w.made_dir(to);
-        }
+        w.made_by_download(&d.entry);
     }
     let in_downloads: Vec<usize> = downloads.iter().flat_map(|d| d.units.clone()).collect();
     // Time zone and locale commands are `timezone`/`locale`'s, not file-system commands; a
@@ -129,24 +121,6 @@ pub fn run(w: &mut Walker<'_>, i: &Instr) {
         })
         .collect();
     decide(w, i, &units, results);
-}
-
-/// Records the directories the `RUN`'s `mkdir`s make, whatever becomes of the `RUN`.
-fn made_dirs(w: &mut Walker<'_>, units: &[Unit]) {
-    for u in units {
-        if let Some(super::fscmd::Cmd::Mkdir { dirs, .. }) = super::fscmd::parse(u, &w.vars) {
-            for d in dirs {
-                let d = if d.starts_with('/') || d.starts_with("${") {
-                    d
-                } else if let Some(c) = &w.cwd {
-                    format!("{}/{d}", c.trim_end_matches('/'))
-                } else {
-                    continue;
-                };
-                w.made_dir(&d);
-            }
-        }
-    }
 }
 
 /// `jupyter lab|notebook|server --generate-config`: a config file of comments only (every
