@@ -47,6 +47,8 @@ pub struct Pip {
 pub enum Entry {
     Description(String),
     Base(String),
+    /// `base app=NAME`: built FROM the image of another imported app.
+    BaseApp(String),
     ImageName(String),
     ImageSuffix(String),
     Cuda(String),
@@ -198,7 +200,7 @@ impl Entry {
     pub fn setting(&self) -> &'static str {
         match self {
             Entry::Description(_) => "description",
-            Entry::Base(_) => "base",
+            Entry::Base(_) | Entry::BaseApp(_) => "base",
             Entry::ImageName(_) => "image-name",
             Entry::ImageSuffix(_) => "image-suffix",
             Entry::Cuda(_) => "cuda",
@@ -276,11 +278,12 @@ impl Entry {
         )
     }
 
-    /// Never inherited: names one app.
+    /// Never inherited: names one app (`base app=` too: it never goes to `defaults`, where jcx
+    /// refuses it, nor to an app that `extends` this one).
     pub fn app_only(&self) -> bool {
         matches!(
             self,
-            Entry::Description(_) | Entry::ImageName(_) | Entry::ImageSuffix(_)
+            Entry::Description(_) | Entry::BaseApp(_) | Entry::ImageName(_) | Entry::ImageSuffix(_)
         )
     }
 }

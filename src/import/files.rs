@@ -115,7 +115,11 @@ pub fn copy(w: &mut Walker<'_>, i: &Instr) {
             &format!("the destination `{dest_raw}` uses a variable jcx import does not know"),
         );
     };
-    let into_dir = dest.ends_with('/') || all.len() > 1;
+    // BuildKit copies into a directory that exists, with or without the trailing `/`.
+    let into_dir = dest.ends_with('/')
+        || all.len() > 1
+        || w.is_made_dir(&dest)
+        || used_below(w, i, &all[0], &dest);
     if super::fsmap::feeds_jcx_steps(&dest) {
         return w.escape(
             i,
@@ -176,6 +180,10 @@ pub fn copy(w: &mut Walker<'_>, i: &Instr) {
         };
         w.copies.insert(target, (repo.clone(), Some(step)));
     }
+    // The destination is a directory now: a copy into it, or of a directory (its contents).
+    if into_dir || sources.iter().any(|r| w.src.root.join(r).is_dir()) {
+        w.made_dir(&dest);
+    }
     let o = w.origin(i.first, i.last);
     let mut items = Vec::new();
     for (s, repo) in all.iter().zip(&sources) {
@@ -213,6 +221,25 @@ pub fn copy(w: &mut Walker<'_>, i: &Instr) {
     if !hook && !all.iter().all(|s| s.ends_with(".txt")) {
         w.advance(3);
     }
+}
+
+/// Whether a later line names `DEST/NAME`, NAME the copied file's name (`chmod +x
+/// /opt/tool/bin/run.sh` after `COPY run.sh /opt/tool/bin`): the destination was a directory
+/// (an archive unpacked there made it, say).
+fn used_below(w: &Walker<'_>, i: &Instr, src: &str, dest: &str) -> bool {
+    let name = src.trim_end_matches('/').rsplit('/').next().unwrap_or(src);
+    if name.is_empty() || name.contains(['*', '?', '[', '$']) || dest.contains('$') {
+        return false;
+    }
+    let path = format!("{}/{name}", dest.trim_end_matches('/'));
+    w.df.lines.iter().skip(i.last).any(|l| {
+        l.match_indices(&path).any(|(at, _)| {
+            l[at + path.len()..]
+                .chars()
+                .next()
+                .is_none_or(|c| !(c.is_alphanumeric() || matches!(c, '.' | '_' | '-')))
+        })
+    })
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -374,8 +374,14 @@ fn ln(a: &Args<'_>) -> Option<Cmd> {
     if !symbolic || link.ends_with('/') {
         return None;
     }
+    // A relative target stays as written: the mapping resolves it against the link's directory.
+    let target = match shell::unquote(target, a.vars)? {
+        t if t.starts_with('/') || t.starts_with('$') => path_word(target, a.vars)?,
+        t if literal(target).is_some() => t,
+        _ => return None,
+    };
     Some(Cmd::Link {
-        target: path_word(target, a.vars)?,
+        target,
         link: path_word(link, a.vars)?,
     })
 }

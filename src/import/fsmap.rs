@@ -23,6 +23,7 @@ use super::shell::{self, Tok, Unit};
 use crate::nodes::files::canonical_dest;
 use crate::nodes::fs::usable_path;
 
+mod links;
 mod perms;
 
 /// What becomes of one command of a `RUN`.
@@ -370,16 +371,7 @@ fn map_one(w: &mut Walker<'_>, f: Fold<'_>, k: usize, cmd: &Cmd) -> Option<Fs> {
             }
             Some(Fs::Items(items, false))
         }
-        Cmd::Link { target, link } => (usable_path(link)
-            && target.starts_with('/')
-            && !copied(w, f.mounts, link))
-        .then(|| {
-            let entry = Entry::Symlink {
-                link: link.clone(),
-                target: target.clone(),
-            };
-            Fs::Items(vec![item(entry, f.origin)], false)
-        }),
+        Cmd::Link { target, link } => links::map(w, &f, target, link),
         Cmd::Rm { paths, .. } => {
             if !paths
                 .iter()

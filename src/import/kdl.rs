@@ -475,6 +475,7 @@ pub fn node_text(e: &Entry, indent: &str) -> String {
     match e {
         Entry::Description(v) => format!("description {}", q(v)),
         Entry::Base(v) => format!("base {}", q(v)),
+        Entry::BaseApp(v) => format!("base app={}", q(v)),
         Entry::ImageName(v) => format!("image-name {}", q(v)),
         Entry::ImageSuffix(v) => format!("image-suffix {}", q(v)),
         Entry::Cuda(v) => format!("cuda {}", q(v)),

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use super::dockerfile::{Dockerfile, Instr};
-use super::draft::{Counts, Item, Kind, Origin, Warning};
+use super::draft::{Counts, Entry, Item, Kind, Origin, Warning};
 use super::shell::{self, Vars};
 
 /// Everything the walk needs to know about one app.
@@ -112,6 +112,9 @@ pub struct Walker<'a> {
     pub pre_args: Vars,
     /// Kernels: the commands recorded (first walk) or claimed (second walk).
     pub kernels: super::kernelmap::State,
+    /// Directories earlier instructions made (`mkdir`, `WORKDIR`, a copied directory, a copy
+    /// into a directory): a `COPY` to one of them copies into it, as BuildKit does.
+    pub dirs: BTreeSet<String>,
 }
 
 impl<'a> Walker<'a> {
@@ -127,6 +130,55 @@ impl<'a> Walker<'a> {
                 *x = s;
             }
         }
+    }
+
+    /// Records that `dir` (an absolute path, or one under a stacks variable) and the
+    /// directories above it exist now.
+    pub fn made_dir(&mut self, dir: &str) {
+        let mut d = dir.trim_end_matches('/');
+        while !d.is_empty() && !self.dirs.contains(d) {
+            self.dirs.insert(d.to_string());
+            match d.rsplit_once('/') {
+                Some((up, _)) => d = up,
+                None => break,
+            }
+        }
+    }
+
+    /// Records the directories a `RUN`'s `mkdir`s make, whatever becomes of the `RUN`.
+    pub fn made_by_mkdir(&mut self, units: &[super::shell::Unit]) {
+        for u in units {
+            if let Some(super::fscmd::Cmd::Mkdir { dirs, .. }) = super::fscmd::parse(u, &self.vars)
+            {
+                for d in dirs {
+                    let d = if d.starts_with('/') || d.starts_with("${") {
+                        d
+                    } else if let Some(c) = &self.cwd {
+                        format!("{}/{d}", c.trim_end_matches('/'))
+                    } else {
+                        continue;
+                    };
+                    self.made_dir(&d);
+                }
+            }
+        }
+    }
+
+    /// An archive unpacked into a directory makes it (what it holds is not known).
+    pub fn made_by_download(&mut self, e: &Entry) {
+        if let Entry::Download {
+            kind: "tar",
+            to: Some(to),
+            ..
+        } = e
+        {
+            self.made_dir(to);
+        }
+    }
+
+    /// Whether an earlier instruction made `path` a directory.
+    pub fn is_made_dir(&self, path: &str) -> bool {
+        self.dirs.contains(path.trim_end_matches('/'))
     }
 
     pub fn warn(&mut self, kind: Kind, origin: Origin, message: impl Into<String>) {
@@ -220,6 +272,7 @@ fn walk_once(
         stages: Vec::new(),
         pre_args: Vars::new(),
         kernels,
+        dirs: BTreeSet::new(),
     };
     let mut result = AppResult::default();
     for (key, value, line) in w.df.directives.clone() {
@@ -346,6 +399,7 @@ fn workdir(w: &mut Walker<'_>, i: &Instr) {
         "/home/jovyan",
     ];
     w.cwd = (!home.contains(&dir.trim_end_matches('/'))).then(|| dir.clone());
+    w.made_dir(&dir);
     let o = w.origin(i.first, i.last);
     w.workdir = Some((dir, o));
     w.mapped(i, Vec::new());

@@ -35,6 +35,7 @@ mod resolve;
 mod run;
 mod shape;
 pub mod shell;
+mod siblings;
 mod smallmap;
 mod stages;
 mod triggers;
@@ -100,20 +101,32 @@ pub fn import(dir: &Path) -> Result<Imported> {
     let mut leftovers = Vec::new();
     let mut stages = Vec::new();
     for (app, build) in apps.iter().zip(&builds) {
-        let (mut draft, push, found) =
+        let (mut draft, found) =
             one_app(dir, app, *build, &mut warnings, &mut counts, &mut mirrors)?;
         merge_stages(found, &app.name, &mut draft.items, &mut stages);
-        if let Some((wf, _)) = build {
-            pushes.push((app.name.clone(), push, Origin::new(&wf.path, 0, 0)));
-            if wf.path != format!(".github/workflows/build-push-{}.yaml", app.name) {
-                leftovers.push(wf.path.clone());
-            }
-        }
         if app.dir != format!("src/{}", app.name) {
             leftovers.push(app.dockerfile.clone());
         }
+        if let Some((wf, _)) = build
+            && wf.path != format!(".github/workflows/build-push-{}.yaml", app.name)
+        {
+            leftovers.push(wf.path.clone());
+        }
         drafts.push(draft);
     }
+    // An app built on another's image is named and tagged after its chain's root image: its
+    // workflow's tags are read against that image.
+    let links = siblings::plan(&apps, &builds, &drafts);
+    for (i, (app, build)) in apps.iter().zip(&builds).enumerate() {
+        let base = siblings::root_base(&drafts, &links, i);
+        let push = build_part(app, *build, &base, &mut drafts[i], &mut warnings);
+        if let Some((wf, _)) = build {
+            pushes.push((app.name.clone(), push, Origin::new(&wf.path, 0, 0)));
+        }
+        let items = std::mem::take(&mut drafts[i].items);
+        drafts[i].items = dedupe(items);
+    }
+    siblings::link(links, &mut drafts, &mut warnings);
     leftovers.sort();
     leftovers.dedup();
     let mut top = Top {
@@ -220,7 +233,7 @@ fn one_app(
     warnings: &mut Vec<Warning>,
     counts: &mut Vec<Counts>,
     mirrors: &mut Mirrors,
-) -> Result<(Draft, Option<repo::Push>, Vec<StageDraft>)> {
+) -> Result<(Draft, Vec<StageDraft>)> {
     let text = repo::read_text(dir, &app.dockerfile).ok_or_else(|| {
         usage(
             format!(
@@ -269,27 +282,39 @@ fn one_app(
     let mut items = vec![Item::new(Entry::Base(base.clone()), Some(base_origin))];
     items.extend(result.items);
     fetch::unique_names(&mut items);
-    let mut push = None;
-    match build {
-        Some((wf, b)) => {
-            let (more, p) = repo::build_entries(app, wf, b, &base, warnings);
-            items.extend(more);
-            push = p;
-        }
-        None => warnings.push(Warning {
-            kind: Kind::Changed,
-            origin: Origin::new(&app.dockerfile, 0, 0),
-            message: format!("no workflow builds `{}`; jcx generates one that pushes it to the manifest's registry", app.dockerfile),
-        }),
-    }
     Ok((
         Draft {
             name: app.name.clone(),
-            items: dedupe(items),
+            items,
         },
-        push,
         result.stages,
     ))
+}
+
+/// What the workflow building an app says (read against `base`), added to its draft; where it
+/// pushes.
+fn build_part(
+    app: &repo::Found,
+    build: Option<(&workflow::Workflow, &workflow::Build)>,
+    base: &str,
+    draft: &mut Draft,
+    warnings: &mut Vec<Warning>,
+) -> Option<repo::Push> {
+    match build {
+        Some((wf, b)) => {
+            let (more, p) = repo::build_entries(app, wf, b, base, warnings);
+            draft.items.extend(more);
+            p
+        }
+        None => {
+            warnings.push(Warning {
+                kind: Kind::Changed,
+                origin: Origin::new(&app.dockerfile, 0, 0),
+                message: format!("no workflow builds `{}`; jcx generates one that pushes it to the manifest's registry", app.dockerfile),
+            });
+            None
+        }
+    }
 }
 
 /// Adds an app's stages to the manifest's: a stage equal to one already there (the same
@@ -344,24 +369,6 @@ fn merge_stages(found: Vec<StageDraft>, app: &str, items: &mut [Item], top: &mut
     }
 }
 
-/// The image name an app pushes: `image-name`, or the base image's name with `image-suffix`.
-fn image_of(d: &Draft) -> String {
-    let mut base = String::new();
-    let mut suffix = None;
-    for e in d.entries() {
-        match e {
-            Entry::ImageName(n) => return n.clone(),
-            Entry::ImageSuffix(s) => suffix = Some(s.clone()),
-            Entry::Base(b) => base = repo::split_ref(b).map(|r| r.2).unwrap_or_default(),
-            _ => {}
-        }
-    }
-    match suffix {
-        Some(s) => format!("{base}-{s}"),
-        None => base,
-    }
-}
-
 /// A block or an inline hook with characters no raw string can hold becomes a comment (jcx
 /// refuses such blocks anyway).
 fn unprintable(
@@ -402,9 +409,10 @@ fn unprintable(
 /// Apps that would push the same image (none of them says otherwise) get their name as suffix.
 fn distinct_images(drafts: &mut [Draft], warnings: &mut Vec<Warning>) {
     let mut seen: Vec<String> = Vec::new();
-    for d in drafts.iter_mut() {
-        let image = image_of(d);
+    for i in 0..drafts.len() {
+        let image = siblings::image_of(drafts, i);
         if seen.contains(&image) {
+            let d = &mut drafts[i];
             let origin = d
                 .items
                 .first()
@@ -417,7 +425,7 @@ fn distinct_images(drafts: &mut [Draft], warnings: &mut Vec<Warning>) {
             });
             d.items
                 .push(Item::new(Entry::ImageSuffix(d.name.clone()), Some(origin)));
-            seen.push(image_of(d));
+            seen.push(siblings::image_of(drafts, i));
         } else {
             seen.push(image);
         }
@@ -480,7 +488,13 @@ fn settle(
         let mut done: Vec<(usize, usize)> = Vec::new();
         let mut acted = false;
         for p in problems.iter().filter(|p| p.problem.is_error()) {
-            match written.target_at(p.problem.span.offset()) {
+            // A child that disagrees with its parent is pointed at where it disagrees; what
+            // import takes back is the `base app=` link, the problem's first other place.
+            let at = match (p.problem.code, p.problem.related.first()) {
+                (Code::ParentMismatch, Some((link, _))) => link.offset(),
+                _ => p.problem.span.offset(),
+            };
+            match written.target_at(at) {
                 Some(Target::Items(refs)) => {
                     for &(a, m) in refs {
                         if done.contains(&(a, m)) {
@@ -647,7 +661,6 @@ fn demote(
     });
     item.entry = Entry::Comment(kdl::as_comment(item));
     item.note = Some(format!("Not carried over ({origin}): {why}."));
-    let _ = Code::ALL;
     Ok(())
 }
 

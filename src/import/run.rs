@@ -73,10 +73,14 @@ pub fn run(w: &mut Walker<'_>, i: &Instr) {
         }
     }
     let units = shell::split(&i.args);
+    w.made_by_mkdir(&units);
     let mut vars = w.vars.clone();
     let mut fetched: Vec<String> = Vec::new();
     let mut kernel = super::kernelmap::run_units(w, i, &units, &mounts);
     let downloads = super::fetch::find(&units, &i.args, &vars);
+    for d in &downloads {
+        w.made_by_download(&d.entry);
+    }
     let in_downloads: Vec<usize> = downloads.iter().flat_map(|d| d.units.clone()).collect();
     // Time zone and locale commands are `timezone`/`locale`'s, not file-system commands; a
     // kernel's commands are the kernel's.
