@@ -572,6 +572,18 @@ pub struct PipFile {
     pub requirements: usize,
 }
 
+/// A Python package directory of the repository (`pip package=`), copied into the build and
+/// installed (not editable) with pip after the requirements.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PipPackage {
+    /// The directory, relative to the repository root (the build context), without a trailing `/`.
+    pub src: String,
+    /// Its name in the step's temporary directory: `N-<directory name>`, unique within the app.
+    pub dest: String,
+    /// The extras to install, comma-separated (`plots,io`), or empty.
+    pub extras: String,
+}
+
 /// An `environment.yml` of the repository (`mamba environment=`), applied to the image's base
 /// environment with `mamba env update`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -747,6 +759,8 @@ pub struct App {
     pub pip: Vec<String>,
     /// Requirements files of the repository, in manifest order (inherited first).
     pub pip_files: Vec<PipFile>,
+    /// Package directories of the repository, installed after the requirements.
+    pub pip_packages: Vec<PipPackage>,
     pub env: Vec<(String, String)>,
     pub branches: Vec<String>,
     /// Git tag patterns whose pushes build and push.

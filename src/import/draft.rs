@@ -62,6 +62,11 @@ pub enum Entry {
     CodeServer(String),
     Extension(String),
     Pip(Pip),
+    /// `pip package="DIR" [extras="a,b"]`: a package directory of the repository.
+    PipPackage {
+        dir: String,
+        extras: Option<String>,
+    },
     PipPre(bool),
     Env(String, String),
     Label(String, String),
@@ -209,7 +214,7 @@ impl Entry {
             Entry::Mamba(_) | Entry::MambaEnv(_) | Entry::MambaLock(_) => "mamba",
             Entry::CodeServer(_) => "code-server",
             Entry::Extension(_) => "extensions",
-            Entry::Pip(_) => "pip",
+            Entry::Pip(_) | Entry::PipPackage { .. } => "pip",
             Entry::PipPre(_) => "pip-pre",
             Entry::Env(..) => "env",
             Entry::Label(..) => "labels",
@@ -252,6 +257,7 @@ impl Entry {
         let s = self.setting();
         match self {
             Entry::Pip(p) => format!("{s} {}", p.name),
+            Entry::PipPackage { dir, .. } => format!("{s} package={dir}"),
             Entry::Env(k, _) | Entry::Label(k, _) | Entry::BuildArg(k, _) => format!("{s} {k}"),
             Entry::Download { name, .. } => format!("{s} {name}"),
             Entry::Kernel(k) => format!("{s} {}", k.name),

@@ -263,9 +263,18 @@ fn settings(w: &mut W, items: &[Shared]) {
                 code_server(w, &[], items)
             }
             "extensions" => {}
-            "pip" | "env" | "labels" | "build-args" | "conda-config" => {
-                children(w, setting, &group)
+            "pip" => {
+                let (packages, reqs): (Vec<&Shared>, Vec<&Shared>) = group
+                    .iter()
+                    .partition(|s| matches!(s.item.entry, Entry::PipPackage { .. }));
+                if !reqs.is_empty() {
+                    children(w, setting, &reqs);
+                }
+                for s in packages {
+                    one(w, s);
+                }
             }
+            "env" | "labels" | "build-args" | "conda-config" => children(w, setting, &group),
             _ => {
                 for s in group {
                     one(w, s);
@@ -489,6 +498,10 @@ pub fn node_text(e: &Entry, indent: &str) -> String {
         Entry::CodeServer(v) => format!("code-server {}", q(v)),
         Entry::Extension(v) => format!("code-server {{ extensions {}; }}", q(v)),
         Entry::Pip(p) => format!("pip {{ - {}; }}", q(&p.text)),
+        Entry::PipPackage { dir, extras } => match extras {
+            Some(e) => format!("pip package={} extras={}", q(dir), q(e)),
+            None => format!("pip package={}", q(dir)),
+        },
         Entry::PipPre(b) => format!("pip-pre {}", if *b { "#true" } else { "#false" }),
         Entry::Env(k, v) => format!("env {{ {} {}; }}", q(k), q(v)),
         Entry::Label(k, v) => format!("labels {{ {} {}; }}", q(k), q(v)),

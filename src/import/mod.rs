@@ -28,6 +28,7 @@ mod kernelmap;
 mod map;
 mod pipconda;
 mod pipmap;
+mod pippackage;
 mod repo;
 pub mod requirements;
 mod reserved;

@@ -599,10 +599,21 @@ fn pip(
     w: &mut Walker<'_>,
     i: &Instr,
     u: &Unit,
-    p: commands::PipInstall,
+    mut p: commands::PipInstall,
     origin: &Origin,
     mounts: &BTreeMap<String, String>,
 ) -> Res {
+    // Package directories the Dockerfile copied: `pip package=`.
+    let mut packages = Vec::new();
+    let mut requirements = Vec::new();
+    for r in std::mem::take(&mut p.requirements) {
+        match super::pippackage::local(w, &r, mounts) {
+            Some(Ok(e)) => packages.push(Item::new(e, Some(origin.clone()))),
+            Some(Err(why)) => return Res::Escape(why),
+            None => requirements.push(r),
+        }
+    }
+    p.requirements = requirements;
     let mut lines: Vec<Sourced> = Vec::new();
     for (name, url) in &p.indexes {
         lines.push(Sourced {
@@ -658,6 +669,7 @@ fn pip(
     }
     let _ = (i, u);
     let mut out = m.items;
+    out.extend(packages);
     if p.pre {
         out.push(Item::new(Entry::PipPre(true), Some(origin.clone())));
     }

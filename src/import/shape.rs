@@ -63,6 +63,7 @@ fn named(e: &Entry) -> bool {
     matches!(
         e,
         Entry::Pip(_)
+            | Entry::PipPackage { .. }
             | Entry::Env(..)
             | Entry::Label(..)
             | Entry::BuildArg(..)

@@ -116,6 +116,13 @@ pub fn subtract(app: &mut App, ancestors: &[&App]) {
                 .any(|g| g.src == f.src && g.hashed == f.hashed)
         })
     });
+    app.pip_packages.retain(|p| {
+        !ancestors.iter().any(|a| {
+            a.pip_packages
+                .iter()
+                .any(|g| g.src == p.src && g.extras == p.extras)
+        })
+    });
     app.conda_environments.retain(|e| {
         !ancestors
             .iter()
@@ -147,7 +154,9 @@ fn setup(app: &mut App, ancestors: &[&App]) {
             .cloned()
             .unwrap_or_default()
     };
-    let installs_pip = app.installs_requirements_txt() || !app.pip_files.is_empty();
+    let installs_pip = app.installs_requirements_txt()
+        || !app.pip_files.is_empty()
+        || !app.pip_packages.is_empty();
     let s = &mut app.setup;
     if s.timezone == nearest(&|a| a.timezone.is_some()).timezone {
         s.timezone = None;

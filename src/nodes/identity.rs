@@ -606,6 +606,7 @@ pub fn build_app(
         code_server,
         pip: general,
         pip_files,
+        pip_packages: super::pip_package::model(r),
         env: env::model(s),
         branches: Vec::new(),
         git_tags: Vec::new(),

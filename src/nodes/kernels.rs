@@ -306,6 +306,13 @@ fn check_packages(cx: &mut Checker<'_>, k: &RawKernel) {
         return;
     }
     super::pip::check(cx, pip);
+    for p in pip.items::<super::pip_package::RawPipPackage>() {
+        cx.push(
+            Problem::error(Code::InvalidKernel, p.path.span, format!("package directory `{}` in kernel `{}`", p.dir(), k.name.v))
+                .label("not in a kernel")
+                .help("package directories (`pip package=`) are installed into the image's environment only: move the node to the app, or install the package into the kernel's environment from an index or a `git+https://` URL"),
+        );
+    }
     for p in pip.items::<RawPip>() {
         if let Ok(req) = parse_pip(p)
             && TORCH_FAMILY.contains(&req.name.as_str())

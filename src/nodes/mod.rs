@@ -43,6 +43,7 @@ pub mod metadata;
 pub mod packages;
 pub mod perms;
 pub mod pip;
+pub mod pip_package;
 pub mod pip_remove;
 pub mod publish;
 pub mod raw;

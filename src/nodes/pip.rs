@@ -11,6 +11,7 @@ use pep508_rs::{Requirement, VersionOrUrl};
 use super::check::{Checker, first_line};
 use super::decode::{Entries, children, name_span, no_children};
 use super::identity::Resolved;
+use super::pip_package::RawPipPackage;
 use super::raw::{Custom, Sp, Value};
 use super::setting::{Explain, Inherit, Setting, Shape};
 use crate::error::{Code, Problem};
@@ -89,17 +90,36 @@ pub(super) fn read(node: &KdlNode, problems: &mut Vec<Problem>) -> Option<Value>
         return None;
     }
     let file = en.prop_string("requirements", problems);
-    en.finish(&["requirements"], problems);
+    let package = en.prop_string("package", problems);
+    let extras = en.prop_string("extras", problems);
+    en.finish(&["requirements", "package", "extras"], problems);
     let mut items: Vec<Box<dyn Custom>> = Vec::new();
     if let Some(path) = file {
         items.push(Box::new(RawPipFile {
             span: node.span(),
             path,
         }));
-        // `pip requirements="..."` alone needs no block.
-        if node.children().is_none() {
-            return Some(Value::Items(items));
-        }
+    }
+    match (package, extras) {
+        (Some(path), extras) => items.push(Box::new(RawPipPackage {
+            span: node.span(),
+            path,
+            extras,
+        })),
+        (None, Some(extras)) => problems.push(
+            Problem::error(
+                Code::InvalidPip,
+                extras.span,
+                "`extras=` belongs to a package directory (`package=`)",
+            )
+            .label("no `package=`")
+            .help("write `pip package=\"DIR\" extras=\"...\"`; extras of an index package go in its requirement: `pip { - \"name[extra]==1.0\" }`"),
+        ),
+        (None, None) => {}
+    }
+    // `pip requirements="..."` or `pip package="..."` alone needs no block.
+    if !items.is_empty() && node.children().is_none() {
+        return Some(Value::Items(items));
     }
     if let Some(c) = children(node, problems) {
         for child in c.nodes() {
@@ -164,7 +184,8 @@ fn merge(base: &mut Value, over: &Value) {
         base.push(Box::new(p.clone()));
         parsed.push(new);
     }
-    // Requirements files append; one the parent names already moves to the child's place.
+    // Requirements files and package directories append; one the parent names already moves to
+    // the child's place (a package directory with the child's extras).
     for f in over.items::<RawPipFile>() {
         base.retain(|i| {
             (**i)
@@ -174,6 +195,15 @@ fn merge(base: &mut Value, over: &Value) {
         });
         base.push(Box::new(f.clone()));
     }
+    for p in over.items::<RawPipPackage>() {
+        base.retain(|i| {
+            (**i)
+                .as_any()
+                .downcast_ref::<RawPipPackage>()
+                .is_none_or(|b| b.dir() != p.dir())
+        });
+        base.push(Box::new(p.clone()));
+    }
 }
 
 /// The requirements of one `pip` block (also a kernel's): each valid, no package twice.
@@ -182,6 +212,27 @@ pub(super) fn check(cx: &mut Checker<'_>, v: &Value) {
         super::reqfile::check(cx, &f.path);
     }
     super::check::duplicate_paths(cx, v.items::<RawPipFile>().map(|f| &f.path));
+    for p in v.items::<RawPipPackage>() {
+        super::pip_package::check(cx, p);
+    }
+    let mut seen: Vec<&RawPipPackage> = Vec::new();
+    for p in v.items::<RawPipPackage>() {
+        match seen.iter().find(|q| q.dir() == p.dir()) {
+            Some(first) => cx.push(
+                Problem::error(
+                    Code::Duplicate,
+                    p.path.span,
+                    format!("`{}` is named twice", p.dir()),
+                )
+                .label("named again")
+                .also(first.path.span, "first named here")
+                .help(
+                    "name each package directory once (with all its extras): it is installed once",
+                ),
+            ),
+            None => seen.push(p),
+        }
+    }
     let mut pins: Vec<Pip> = Vec::new();
     for p in v.items::<RawPip>() {
         let Some(pip) = requirement(cx, p) else {
@@ -269,7 +320,7 @@ pub(super) fn requirement(cx: &mut Checker<'_>, p: &RawPip) -> Option<Pip> {
             cx.push(
                 Problem::error(Code::InvalidPip, t.span, format!("`{}` installs from a local file URL", pip.name))
                     .label("local path")
-                    .help("the image is built from the generated files only, so local paths do not exist there: use a `git+https://` or `https://` URL, or a version from the index"),
+                    .help("a `file:` URL names a path of the machine that builds, not of the image's build context: install a package directory of the repository with `pip package=\"DIR\"`, or use a `git+https://` or `https://` URL, or a version from the index"),
             );
             None
         }
@@ -376,6 +427,10 @@ fn editable_help(target: &str) -> String {
     match egg {
         Some(name) if url.contains("://") => format!(
             "editable installs do not belong in an image; install it from the URL: `- \"{name} @ {url}\"`"
+        ),
+        _ if !target.is_empty() && !target.contains("://") => format!(
+            "editable installs do not belong in an image (the build's copy is not yours to edit); install the package directory of the repository: `pip package=\"{}\"` (a path from the repository root)",
+            target.trim_start_matches("./").trim_end_matches('/')
         ),
         _ => "editable installs do not belong in an image; use `- \"name @ git+https://...\"`"
             .to_string(),
@@ -498,6 +553,10 @@ fn explain(cx: &mut Ctx<'_>, r: &Resolved, app: &App) {
         };
         let o = cx.origin(p.span);
         cx.push("pip", value, o);
+    }
+    for p in s.items::<RawPipPackage>(&PIP) {
+        let o = cx.origin(p.span);
+        cx.push("pip", super::pip_package::shown(p), o);
     }
 }
 

@@ -232,12 +232,14 @@ struct DockerfileCtx<'a> {
     /// The other requirements files, installed with requirements.txt.
     pip_refs: Vec<&'a PipFile>,
     /// The first step that reads PYPI_INDEX_URL, where it is declared: `conda`, `kernel` (its
-    /// `declare_pypi_index_url`), `lock`, `pip`.
+    /// `declare_pypi_index_url`), `lock`, `pip`, `package`.
     pypi_arg_at: &'static str,
     torch: Option<TorchCtx>,
     /// The pip step keeps to the PyTorch constraints file (this image's or the parent's).
     torch_constraint: bool,
     pip: bool,
+    /// `pip package=` directories: (repository path, temporary directory, pip's argument).
+    pip_packages: Vec<(String, String, String)>,
     pypi_index_url: &'static str,
     env: Vec<String>,
     /// The files COPYed (repository and inline files; not the appends).
@@ -481,6 +483,18 @@ pub fn base_image(app: &App) -> String {
     }
 }
 
+/// A package directory's COPY source, its temporary directory and what `pip install` is given:
+/// the directory, with its extras in brackets (quoted, for the shell's globbing).
+fn package_target(p: &crate::model::PipPackage) -> (String, String, String) {
+    let dir = format!("/tmp/pip-package/{}", p.dest);
+    let target = if p.extras.is_empty() {
+        dir.clone()
+    } else {
+        format!("\"{dir}[{}]\"", p.extras)
+    };
+    (p.src.clone(), dir, target)
+}
+
 /// Whether the pip step must keep to a PyTorch constraints file: this Dockerfile's, or the one
 /// in the parent image.
 fn torch_constraint(app: &App) -> bool {
@@ -533,12 +547,15 @@ pub fn render_dockerfile(manifest: &Manifest, app: &App) -> Result<String> {
             "kernel"
         } else if app.pip_files.iter().any(|f| f.hashed) {
             "lock"
-        } else {
+        } else if app.installs_requirements_txt() {
             "pip"
+        } else {
+            "package"
         },
         torch,
         torch_constraint: torch_constraint(app),
         pip: app.installs_requirements_txt(),
+        pip_packages: app.pip_packages.iter().map(package_target).collect(),
         pypi_index_url: "\"\"",
         env: app
             .env
@@ -734,8 +751,10 @@ pub fn copied_paths<'a>(manifest: &'a Manifest, app: &'a App) -> Vec<(&'a str, b
         .dockerfile
         .iter()
         .flat_map(|b| b.sources.iter().map(|(p, d)| (p.as_str(), *d)));
+    let packages = app.pip_packages.iter().map(|p| (p.src.as_str(), true));
     let mut listed: Vec<(&str, bool)> = Vec::new();
     for f in files
+        .chain(packages)
         .chain(blocks)
         .chain(super::stages::stage_files(manifest, app))
     {

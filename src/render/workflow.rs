@@ -170,7 +170,8 @@ pub fn render_check_workflow(
         ),
         pypi_package: PYPI_PACKAGE,
         manifest_q: yaml_quote(manifest_in_repo),
-        // The package files too: `jcx check` reads them, and an edit can make them invalid.
+        // The package files too: `jcx check` reads them, and an edit can make them invalid. Of a
+        // package directory, the files that make it one (`jcx check` looks for them).
         paths: [
             manifest_in_repo.to_string(),
             "src/**".to_string(),
@@ -183,12 +184,17 @@ pub fn render_check_workflow(
                 .is_some()
                 .then(|| "jupyterhub/**".to_string()),
         )
-        .chain(crate::nodes::check::dedup(
-            manifest
-                .apps
-                .iter()
-                .flat_map(|a| a.package_files().into_iter().map(String::from)),
-        ))
+        .chain(crate::nodes::check::dedup(manifest.apps.iter().flat_map(
+            |a| {
+                a.package_files().into_iter().map(String::from).chain(
+                    a.pip_packages.iter().flat_map(|p| {
+                        crate::nodes::pip_package::MARKERS
+                            .iter()
+                            .map(move |m| format!("{}/{m}", p.src))
+                    }),
+                )
+            },
+        )))
         .map(|p| yaml_quote(&p))
         .collect(),
         actions: actions_ctx(manifest),
