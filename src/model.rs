@@ -881,6 +881,16 @@ impl App {
     pub fn workflow_path(&self) -> String {
         format!(".github/workflows/build-push-{}.yaml", self.chain_root)
     }
+    /// Whether a step of the Dockerfile installs from the Python package index (and so reads
+    /// `PYPI_INDEX_URL`): pip requirements, requirements files, package directories, an
+    /// environment file's `- pip:` list, a kernel's pip packages.
+    pub fn reads_pypi(&self) -> bool {
+        !self.pip.is_empty()
+            || !self.pip_files.is_empty()
+            || !self.pip_packages.is_empty()
+            || self.conda_environments.iter().any(|e| e.pip)
+            || self.kernels.iter().any(Kernel::uses_pypi)
+    }
     /// Whether the Dockerfile installs `requirements.txt` (with the unhashed requirements files).
     pub fn installs_requirements_txt(&self) -> bool {
         !self.pip.is_empty() || self.pip_files.iter().any(|f| !f.hashed)

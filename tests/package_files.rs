@@ -282,3 +282,45 @@ app lab {
     fs::write(d.join("envs/py310.lock"), LOCK).unwrap();
     assert_eq!(run(d, &["check"]).code, 0);
 }
+
+/// A PyPI mirror reaches every step that installs from the index: an app whose pip packages
+/// come only from files (a hashed lock, an environment file's `- pip:` list) gets it too.
+#[test]
+fn the_pypi_mirror_reaches_apps_with_only_package_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    fs::write(d.join("requirements.lock"), LOCK).unwrap();
+    fs::write(d.join("environment.yml"), ENV).unwrap();
+    fs::write(
+        d.join("apps.kdl"),
+        r#"manifest-version 1
+registry "ghcr.io" namespace=lab
+mirrors {
+    pypi "https://mirror.example.org/pypi/simple"
+}
+defaults {
+    base "quay.io/jupyter/scipy-notebook:python-3.11"
+}
+app locked {
+    pip requirements="requirements.lock"
+}
+app env-only {
+    image-suffix env
+    mamba environment="environment.yml"
+}
+app none {
+    image-suffix none
+    mamba numpy
+}
+"#,
+    )
+    .unwrap();
+    let c = run(d, &["compile"]);
+    assert_eq!(c.code, 0, "{}", c.stderr);
+    let arg = "PYPI_INDEX_URL=https://mirror.example.org/pypi/simple";
+    for (app, wants) in [("locked", true), ("env-only", true), ("none", false)] {
+        let wf =
+            fs::read_to_string(d.join(format!(".github/workflows/build-push-{app}.yaml"))).unwrap();
+        assert_eq!(wf.contains(arg), wants, "{app}:\n{wf}");
+    }
+}

@@ -169,7 +169,7 @@ fn build_args(manifest: &Manifest, app: &App) -> Vec<String> {
         ));
     }
     if let Some(p) = &m.pypi
-        && (!app.pip.is_empty() || !app.pip_packages.is_empty())
+        && app.reads_pypi()
     {
         args.push(format!("PYPI_INDEX_URL={p}"));
     }
