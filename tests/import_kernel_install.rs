@@ -6,29 +6,12 @@ mod support;
 
 use std::fs;
 
-use support::run;
-
 const BASE: &str = "FROM quay.io/jupyter/base-notebook:2024-12-02\n";
 
 /// Imports a repository whose only file is `Dockerfile`; returns (manifest nodes, stderr, dir).
 fn import(df: &str) -> (String, String, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    fs::write(dir.path().join("Dockerfile"), df).unwrap();
-    let r = run(dir.path(), &["import"]);
-    assert_eq!(r.code, 0, "import failed: {}", r.stderr);
-    let manifest = fs::read_to_string(dir.path().join("apps.kdl")).unwrap();
-    let c = run(dir.path(), &["compile", "--force"]);
-    assert_eq!(
-        c.code, 0,
-        "the imported manifest does not compile:\n{manifest}\n{}",
-        c.stderr
-    );
-    let nodes = manifest
-        .lines()
-        .filter(|l| !l.trim_start().starts_with("//"))
-        .collect::<Vec<_>>()
-        .join("\n");
-    (nodes, r.stderr, dir)
+    let i = support::import(&[("Dockerfile", df)]);
+    (i.nodes(), i.stderr, i.dir)
 }
 
 fn dockerfile(dir: &tempfile::TempDir) -> String {

@@ -8,57 +8,7 @@ mod support;
 
 use std::fs;
 
-use support::run;
-
-struct Imported {
-    manifest: String,
-    stderr: String,
-    stdout: String,
-    dir: tempfile::TempDir,
-}
-
-impl Imported {
-    /// The manifest without its comment lines.
-    fn nodes(&self) -> String {
-        self.manifest
-            .lines()
-            .filter(|l| !l.trim_start().starts_with("//"))
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
-
-    /// The summary line of the Dockerfile.
-    fn summary(&self) -> &str {
-        self.stdout
-            .lines()
-            .find(|l| l.trim_start().starts_with("Dockerfile:"))
-            .unwrap_or_default()
-    }
-}
-
-fn import(files: &[(&str, &str)]) -> Imported {
-    let dir = tempfile::tempdir().unwrap();
-    for (path, text) in files {
-        let p = dir.path().join(path);
-        fs::create_dir_all(p.parent().unwrap()).unwrap();
-        fs::write(p, text).unwrap();
-    }
-    let r = run(dir.path(), &["import"]);
-    assert_eq!(r.code, 0, "import failed: {}", r.stderr);
-    let manifest = fs::read_to_string(dir.path().join("apps.kdl")).unwrap();
-    let c = run(dir.path(), &["compile", "--force"]);
-    assert_eq!(
-        c.code, 0,
-        "the imported manifest does not compile:\n{manifest}\n{}",
-        c.stderr
-    );
-    Imported {
-        manifest,
-        stderr: r.stderr,
-        stdout: r.stdout,
-        dir,
-    }
-}
+use support::{Imported, import};
 
 /// The recipe of the Jupyter Docker Stacks documentation, as repositories copy it.
 const RECIPE: &str = r#"FROM quay.io/jupyter/minimal-notebook:2024-12-02
@@ -93,7 +43,7 @@ fn the_stacks_recipe_becomes_a_kernel() {
     assert!(!nodes.contains("dockerfile"), "{}", i.manifest);
     assert!(!nodes.contains("build-args"), "{}", i.manifest);
     assert!(
-        i.summary().contains("0 into dockerfile blocks"),
+        i.summary("Dockerfile").contains("0 into dockerfile blocks"),
         "{}",
         i.stdout
     );
@@ -168,7 +118,7 @@ RUN mamba run -n fenics python -m ipykernel install --user --name=fenics --displ
     // The copies of the two files went with the kernel that reads them.
     assert!(!nodes.contains("/tmp/"), "{}", i.manifest);
     assert!(
-        i.summary()
+        i.summary("Dockerfile")
             .contains("8 mapped to settings, 0 into dockerfile blocks"),
         "{}",
         i.stdout
@@ -268,7 +218,7 @@ RUN sed -i 's/python/python -X frozen_modules=off/' "/home/${NB_USER}/.local/sha
         i.stderr
     );
     assert!(
-        i.summary()
+        i.summary("Dockerfile")
             .contains("2 mapped to settings, 3 into dockerfile blocks"),
         "{}",
         i.stdout

@@ -7,73 +7,7 @@ mod support;
 
 use std::fs;
 
-use support::run;
-
-/// A repository of `(path, text)` files, imported: the manifest, the warnings and the summary.
-struct Imported {
-    dir: tempfile::TempDir,
-    manifest: String,
-    stderr: String,
-    stdout: String,
-}
-
-impl Imported {
-    /// The summary line of one file: (mapped, blocks, comments).
-    fn counts(&self, file: &str) -> (usize, usize, usize) {
-        let line = self
-            .stdout
-            .lines()
-            .find(|l| l.trim_start().starts_with(&format!("{file}:")))
-            .unwrap_or_else(|| panic!("no summary for {file}:\n{}", self.stdout));
-        let n = |what: &str| -> usize {
-            let before = line.split(what).next().unwrap();
-            before
-                .rsplit(|c: char| !c.is_ascii_digit())
-                .find(|s| !s.is_empty())
-                .unwrap()
-                .parse()
-                .unwrap()
-        };
-        (
-            n(" mapped to settings"),
-            n(" into dockerfile blocks"),
-            n(" kept as comments"),
-        )
-    }
-
-    /// The manifest without its comment lines.
-    fn nodes(&self) -> String {
-        self.manifest
-            .lines()
-            .filter(|l| !l.trim_start().starts_with("//"))
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
-}
-
-fn import(files: &[(&str, &str)]) -> Imported {
-    let dir = tempfile::tempdir().unwrap();
-    for (path, text) in files {
-        let p = dir.path().join(path);
-        fs::create_dir_all(p.parent().unwrap()).unwrap();
-        fs::write(p, text).unwrap();
-    }
-    let r = run(dir.path(), &["import"]);
-    assert_eq!(r.code, 0, "import failed: {}", r.stderr);
-    let manifest = fs::read_to_string(dir.path().join("apps.kdl")).unwrap();
-    let c = run(dir.path(), &["compile", "--force"]);
-    assert_eq!(
-        c.code, 0,
-        "the imported manifest does not compile:\n{manifest}\n{}",
-        c.stderr
-    );
-    Imported {
-        dir,
-        manifest,
-        stderr: r.stderr,
-        stdout: r.stdout,
-    }
-}
+use support::{Imported, import};
 
 const BASE: &str = "FROM quay.io/jupyter/base-notebook:2024-12-02\n";
 

@@ -4,49 +4,7 @@
 
 mod support;
 
-use std::fs;
-
-use support::run;
-
-struct Imported {
-    _dir: tempfile::TempDir,
-    manifest: String,
-    stderr: String,
-}
-
-impl Imported {
-    /// The manifest without its comment lines.
-    fn nodes(&self) -> String {
-        self.manifest
-            .lines()
-            .filter(|l| !l.trim_start().starts_with("//"))
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
-}
-
-fn import(files: &[(&str, &str)]) -> Imported {
-    let dir = tempfile::tempdir().unwrap();
-    for (path, text) in files {
-        let p = dir.path().join(path);
-        fs::create_dir_all(p.parent().unwrap()).unwrap();
-        fs::write(p, text).unwrap();
-    }
-    let r = run(dir.path(), &["import"]);
-    assert_eq!(r.code, 0, "import failed: {}", r.stderr);
-    let manifest = fs::read_to_string(dir.path().join("apps.kdl")).unwrap();
-    let c = run(dir.path(), &["compile", "--force"]);
-    assert_eq!(
-        c.code, 0,
-        "the imported manifest does not compile:\n{manifest}\n{}",
-        c.stderr
-    );
-    Imported {
-        _dir: dir,
-        manifest,
-        stderr: r.stderr,
-    }
-}
+use support::import;
 
 const BASE: &str = "FROM quay.io/jupyter/base-notebook:2024-12-02\n";
 const PYPROJECT: &str = "[project]\nname = \"linea-provider\"\nversion = \"0.1\"\n";

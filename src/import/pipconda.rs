@@ -100,22 +100,9 @@ pub fn env_update(
         i += 1;
     }
     let file = file?;
-    let path = if file.starts_with('/') {
-        file.clone()
-    } else {
-        format!(
-            "{}/{file}",
-            w.cwd.clone().unwrap_or_else(|| "/home/${NB_USER}".into())
-        )
-    };
-    let Some(repo) = mounts
-        .get(&path)
-        .cloned()
-        .or_else(|| w.copies.get(&path).map(|(r, _)| r.clone()))
-    else {
-        return Some(Err(format!(
-            "`{file}`: jcx import cannot tell which file of the repository it is"
-        )));
+    let repo = match copied_file(w, &file, mounts) {
+        Ok(r) => r,
+        Err(e) => return Some(Err(e)),
     };
     Some(check(w, &repo, base))
 }
@@ -175,22 +162,9 @@ pub fn conda_file(
         i += 1;
     }
     let file = file?;
-    let path = if file.starts_with('/') {
-        file.clone()
-    } else {
-        format!(
-            "{}/{file}",
-            w.cwd.clone().unwrap_or_else(|| "/home/${NB_USER}".into())
-        )
-    };
-    let Some(repo) = mounts
-        .get(&path)
-        .cloned()
-        .or_else(|| w.copies.get(&path).map(|(r, _)| r.clone()))
-    else {
-        return Some(Err(format!(
-            "`{file}`: jcx import cannot tell which file of the repository it is"
-        )));
+    let repo = match copied_file(w, &file, mounts) {
+        Ok(r) => r,
+        Err(e) => return Some(Err(e)),
     };
     let Some(text) = super::repo::read_text(w.src.root, &repo) else {
         return Some(Err(format!("`{repo}` cannot be read")));
@@ -230,6 +204,30 @@ pub fn conda_file(
     }
     w.consumed.insert(repo);
     Some(Ok(specs))
+}
+
+/// The repository file an earlier `COPY` (or the `RUN`'s bind mount) put at `file` (relative to
+/// the working directory).
+fn copied_file(
+    w: &Walker<'_>,
+    file: &str,
+    mounts: &BTreeMap<String, String>,
+) -> Result<String, String> {
+    let path = if file.starts_with('/') {
+        file.to_string()
+    } else {
+        format!(
+            "{}/{file}",
+            w.cwd.clone().unwrap_or_else(|| "/home/${NB_USER}".into())
+        )
+    };
+    mounts
+        .get(&path)
+        .cloned()
+        .or_else(|| w.copies.get(&path).map(|(r, _)| r.clone()))
+        .ok_or_else(|| {
+            format!("`{file}`: jcx import cannot tell which file of the repository it is")
+        })
 }
 
 /// The repository's environment file, if jcx accepts it for the base environment.
