@@ -15,6 +15,61 @@ pub fn command_words(words: &[String]) -> &[String] {
     }
 }
 
+/// A spelling of the stacks' `CONDA_DIR` (`/opt/conda`, `${CONDA_DIR}`, `$CONDA_DIR`).
+pub fn is_conda_dir(p: &str) -> bool {
+    matches!(
+        p.trim_end_matches('/'),
+        "/opt/conda" | "${CONDA_DIR}" | "$CONDA_DIR"
+    )
+}
+
+/// A command's options read one at a time, as conda, pip and Jupyter's tools take them:
+/// `--flag=value`, `--flag value`, `-f value`.
+pub struct Options<'a> {
+    words: &'a [String],
+    next: usize,
+}
+
+/// One word read by [`Options`]: the word, its flag (before `=` for `--flag=value`) and the
+/// value written with it.
+pub struct Opt<'a> {
+    pub word: &'a str,
+    pub flag: &'a str,
+    inline: Option<&'a str>,
+}
+
+impl<'a> Options<'a> {
+    pub fn new(words: &'a [String]) -> Self {
+        Options { words, next: 0 }
+    }
+
+    /// The next word.
+    pub fn next_opt(&mut self) -> Option<Opt<'a>> {
+        let word = self.words.get(self.next)?.as_str();
+        self.next += 1;
+        let (flag, inline) = match word.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f, Some(v)),
+            _ => (word, None),
+        };
+        Some(Opt { word, flag, inline })
+    }
+
+    /// The value of `o`, the word just read: the one written with it, else the next word.
+    pub fn value(&mut self, o: &Opt<'a>) -> Option<String> {
+        if let Some(v) = o.inline {
+            return Some(v.to_string());
+        }
+        let v = self.words.get(self.next).cloned();
+        self.next += 1;
+        v
+    }
+
+    /// The words from the one just read on.
+    pub fn rest(&self) -> &'a [String] {
+        &self.words[self.next.saturating_sub(1)..]
+    }
+}
+
 /// `NAME=value`.
 pub fn is_assignment(word: &str) -> bool {
     word.split_once('=').is_some_and(|(n, _)| {
@@ -473,6 +528,26 @@ mod tests {
             fetch(&w("curl -fOL https://github.com/coder/code-server/releases/download/v4.22.1/code-server_4.22.1_amd64.deb")),
             Some(("https://github.com/coder/code-server/releases/download/v4.22.1/code-server_4.22.1_amd64.deb".into(), "code-server_4.22.1_amd64.deb".into()))
         );
+        // Options, with their values written after `=` or as the next word.
+        let words = w("-y --file=a.lock -n base run python -m x");
+        let mut opts = Options::new(&words);
+        let mut seen = Vec::new();
+        while let Some(o) = opts.next_opt() {
+            match o.flag {
+                "--file" | "-n" => seen.push(opts.value(&o).unwrap()),
+                "run" => {
+                    seen.push(opts.rest().join(" "));
+                    break;
+                }
+                _ => seen.push(o.word.to_string()),
+            }
+        }
+        assert_eq!(seen, ["-y", "a.lock", "base", "run python -m x"]);
+        let last = w("--name");
+        let mut opts = Options::new(&last);
+        let o = opts.next_opt().unwrap();
+        assert_eq!(opts.value(&o), None);
+        assert!(is_conda_dir("${CONDA_DIR}/") && !is_conda_dir("/opt/conda/envs/x"));
         // To standard output: no file.
         assert_eq!(fetch(&w("wget -qO - https://example.org/key.asc")), None);
         assert_eq!(fetch(&w("curl -fsSL https://example.org/key.asc")), None);

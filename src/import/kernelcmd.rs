@@ -5,7 +5,7 @@
 //! install`, its R's `IRkernel::installspec(…)`), activated (the stacks'
 //! `activate_notebook_custom_env.py`). `kernelmap` decides whether they become one `kernel`.
 
-use super::commands::{self, command_words};
+use super::commands::{self, Options, command_words, is_conda_dir};
 
 /// How `CONDA_DIR` is spelled in a path (it is the same in every Jupyter Docker Stacks image).
 const CONDA_DIRS: [&str; 3] = ["${CONDA_DIR}", "$CONDA_DIR", "/opt/conda"];
@@ -86,10 +86,6 @@ pub fn env_of_prefix(p: &str) -> Option<String> {
     })
 }
 
-fn is_conda_dir(p: &str) -> bool {
-    CONDA_DIRS.contains(&p.trim_end_matches('/'))
-}
-
 /// `${CONDA_DIR}/envs/NAME/bin/PROG` -> (`NAME`, `PROG`).
 fn env_program(w: &str) -> Option<(String, String)> {
     let (dir, prog) = w.rsplit_once("/bin/")?;
@@ -137,20 +133,11 @@ struct Opts {
 /// Reads conda's options; for `run`, up to the program.
 fn opts(args: &[String], run: bool) -> Option<Opts> {
     let mut o = Opts::default();
-    let mut i = 0;
-    while i < args.len() {
-        let a = args[i].as_str();
-        let (flag, inline) = match a.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
-            _ => (a, None),
-        };
-        let mut value = || {
-            inline.clone().or_else(|| {
-                i += 1;
-                args.get(i).cloned()
-            })
-        };
-        match flag {
+    let mut words = Options::new(args);
+    while let Some(w) = words.next_opt() {
+        let a = w.word;
+        let mut value = || words.value(&w);
+        match w.flag {
             "-y"
             | "--yes"
             | "-q"
@@ -178,12 +165,11 @@ fn opts(args: &[String], run: bool) -> Option<Opts> {
             "-f" | "--file" => o.file = Some(value()?),
             _ if a.starts_with('-') => o.unknown.push(a.to_string()),
             _ if run => {
-                o.rest = args[i..].to_vec();
+                o.rest = words.rest().to_vec();
                 return Some(o);
             }
             _ => o.rest.push(a.to_string()),
         }
-        i += 1;
     }
     Some(o)
 }
@@ -407,21 +393,12 @@ fn ipykernel(env: &str, args: &[String]) -> Result<Cmd, String> {
     let mut name = "python3".to_string();
     let mut display = None;
     let mut place = Place::System;
-    let mut i = 1;
-    while i < args.len() {
-        let a = args[i].as_str();
-        let (flag, inline) = match a.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
-            _ => (a, None),
-        };
-        let mut value = || {
-            inline.clone().or_else(|| {
-                i += 1;
-                args.get(i).cloned()
-            })
-        };
+    let mut words = Options::new(&args[1..]);
+    while let Some(w) = words.next_opt() {
+        let a = w.word;
+        let mut value = || words.value(&w);
         let missing = || format!("`{a}` without a value");
-        match flag {
+        match w.flag {
             "--user" => place = Place::User,
             "--sys-prefix" => place = Place::SysPrefix,
             "--prefix" => {
@@ -441,7 +418,6 @@ fn ipykernel(env: &str, args: &[String]) -> Result<Cmd, String> {
                 ));
             }
         }
-        i += 1;
     }
     Ok(Cmd::Register {
         env: env.to_string(),

@@ -4,6 +4,7 @@
 //! kernelspec elsewhere (`--user`, no option, another `--prefix`), the mapping says so, and
 //! options jcx does not model (`--name`, `--display-name`) keep the command in a block.
 
+use super::commands::is_conda_dir;
 use super::draft::{Entry, Item, Kind, Origin};
 use super::map::{Step, User, Walker};
 use crate::nodes::kernel_install::is_module;
@@ -21,14 +22,6 @@ fn conda_python(w: &str) -> bool {
             dir,
             "" | "/opt/conda/bin/" | "${CONDA_DIR}/bin/" | "$CONDA_DIR/bin/"
         )
-}
-
-/// A `CONDA_DIR` spelling: `--prefix` there is `--sys-prefix` in the stacks' images.
-fn is_conda_dir(p: &str) -> bool {
-    matches!(
-        p.trim_end_matches('/'),
-        "/opt/conda" | "${CONDA_DIR}" | "$CONDA_DIR"
-    )
 }
 
 /// Modules that take `install` but register no kernel, or whose kernels jcx models otherwise.

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use super::commands::command_words;
+use super::commands::{Options, command_words, is_conda_dir};
 use super::draft::Entry;
 use super::map::Walker;
 
@@ -53,24 +53,14 @@ pub fn env_update(
     }
     let mut file = None;
     let mut base = false;
-    let mut i = 3;
-    while i < c.len() {
-        let a = c[i].as_str();
-        let (flag, inline) = match a.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
-            _ => (a, None),
-        };
-        let mut value = || {
-            inline.clone().or_else(|| {
-                i += 1;
-                c.get(i).cloned()
-            })
-        };
-        match flag {
+    let mut opts = Options::new(&c[3..]);
+    while let Some(o) = opts.next_opt() {
+        let a = o.word;
+        match o.flag {
             "-y" | "--yes" | "-q" | "--quiet" => {}
-            "-f" | "--file" => file = Some(value()?),
+            "-f" | "--file" => file = Some(opts.value(&o)?),
             "-n" | "--name" => {
-                if value()? != "base" {
+                if opts.value(&o)? != "base" {
                     return Some(Err(format!(
                         "`{}` updates an environment other than base; jcx's `mamba environment=` updates the base environment",
                         c.join(" ")
@@ -79,11 +69,7 @@ pub fn env_update(
                 base = true;
             }
             "-p" | "--prefix" => {
-                let p = value()?;
-                if !matches!(
-                    p.trim_end_matches('/'),
-                    "/opt/conda" | "${CONDA_DIR}" | "$CONDA_DIR"
-                ) {
+                if !is_conda_dir(&opts.value(&o)?) {
                     return Some(Err(format!(
                         "`{}` updates an environment other than base; jcx's `mamba environment=` updates the base environment",
                         c.join(" ")
@@ -97,7 +83,6 @@ pub fn env_update(
                 )));
             }
         }
-        i += 1;
     }
     let file = file?;
     let repo = match copied_file(w, &file, mounts) {
@@ -124,30 +109,16 @@ pub fn conda_file(
     }
     let mut file = None;
     let mut channel: Option<String> = None;
-    let mut i = 2;
-    while i < c.len() {
-        let a = c[i].as_str();
-        let (flag, inline) = match a.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
-            _ => (a, None),
-        };
-        let mut value = || {
-            inline.clone().or_else(|| {
-                i += 1;
-                c.get(i).cloned()
-            })
-        };
-        match flag {
+    let mut opts = Options::new(&c[2..]);
+    while let Some(o) = opts.next_opt() {
+        let a = o.word;
+        match o.flag {
             "-y" | "--yes" | "-q" | "--quiet" => {}
-            "--file" => file = Some(value()?),
-            "-n" | "--name" if value()? == "base" => {}
-            "-p" | "--prefix"
-                if matches!(
-                    value()?.trim_end_matches('/'),
-                    "/opt/conda" | "${CONDA_DIR}" | "$CONDA_DIR"
-                ) => {}
+            "--file" => file = Some(opts.value(&o)?),
+            "-n" | "--name" if opts.value(&o)? == "base" => {}
+            "-p" | "--prefix" if is_conda_dir(&opts.value(&o)?) => {}
             "-c" | "--channel" => {
-                let ch = value()?;
+                let ch = opts.value(&o)?;
                 if !matches!(ch.as_str(), "conda-forge" | "defaults") {
                     channel = Some(ch);
                 }
@@ -159,7 +130,6 @@ pub fn conda_file(
                 )));
             }
         }
-        i += 1;
     }
     let file = file?;
     let repo = match copied_file(w, &file, mounts) {
